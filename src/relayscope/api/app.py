@@ -1,0 +1,35 @@
+"""The Starlette app behind ``/api``; errors leave as OpenAI-style JSON."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from relayscope.api import requests
+from relayscope.auth.keys import KeyResolver
+from relayscope.errors import GatewayError, NotFound
+from relayscope.store.base import Store
+
+
+async def _gateway_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return Response(exc.body(), exc.status, headers=exc.headers, media_type="application/json")
+
+
+async def _not_found(request: Request, _exc: Exception) -> Response:
+    return await _gateway_error(request, NotFound(f"No API route {request.url.path!r}"))
+
+
+def create_api(*, store: Store, keys: KeyResolver) -> Starlette:
+    app = Starlette(
+        routes=[
+            Route("/api/requests", requests.list_requests),
+            Route("/api/requests/{id}", requests.get_request),
+        ],
+        exception_handlers={GatewayError: _gateway_error, 404: _not_found},
+    )
+    app.state.store = store
+    app.state.keys = keys
+    return app

@@ -1,0 +1,115 @@
+"""``/api/requests``: the request log, newest first, filtered and paginated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from relayscope.api import params
+from relayscope.api.auth import principal
+from relayscope.errors import NotFound
+from relayscope.logs.record import LogRecord
+from relayscope.store.base import RequestFilter
+from relayscope.store.sql import decode_cursor
+
+_FILTERS = {
+    "user_id",
+    "session_id",
+    "model",
+    "provider",
+    "status",
+    "request_name",
+    "prompt_id",
+    "prompt_version",
+    "from",
+    "to",
+    "limit",
+    "cursor",
+}
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(payload), status, media_type="application/json")
+
+
+def record_json(record: LogRecord, *, bodies: bool) -> dict[str, Any]:
+    row = record.to_row()
+    row["created_at"] = record.created_at.isoformat()
+    if bodies:
+        for key in ("request_body", "response_body"):
+            row[key] = _maybe_json(row[key])
+    else:
+        row.pop("request_body")
+        row.pop("response_body")
+    return row
+
+
+def _maybe_json(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
+def parse_filter(query: Any) -> RequestFilter:
+    status: int | str | None = query.get("status")
+    if status is not None and status not in ("success", "error"):
+        if not status.isdigit() or not 100 <= int(status) <= 599:
+            raise params.bad("status", "must be an HTTP status code, 'success' or 'error'")
+        status = int(status)
+    properties = []
+    for name, value in query.multi_items():
+        if name.startswith("property."):
+            prop = name.removeprefix("property.")
+            if not prop:
+                raise params.bad(name, "needs a property name, as in property.<name>=<value>")
+            properties.append((prop, value))
+    return RequestFilter(
+        user_id=query.get("user_id"),
+        session_id=query.get("session_id"),
+        model=query.get("model"),
+        provider=query.get("provider"),
+        status=status,
+        request_name=query.get("request_name"),
+        prompt_id=query.get("prompt_id"),
+        prompt_version=params.integer(query, "prompt_version", default=None, low=1, high=10**9),
+        properties=tuple(properties),
+        since=params.timestamp(query, "from"),
+        until=params.timestamp(query, "to"),
+    )
+
+
+async def list_requests(request: Request) -> Response:
+    who = await principal(request)
+    query = request.query_params
+    params.reject_unknown(query, _FILTERS, ("property.",))
+    filters = parse_filter(query)
+    limit = params.integer(query, "limit", default=50, low=1, high=1000)
+    cursor = query.get("cursor")
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except ValueError:
+            raise params.bad("cursor", "not a cursor this API returned") from None
+    page = await request.app.state.store.list_requests(
+        who.org_id, filters, limit=limit, cursor=cursor
+    )
+    return json_response(
+        {
+            "data": [record_json(r, bodies=False) for r in page.records],
+            "next_cursor": page.next_cursor,
+        }
+    )
+
+
+async def get_request(request: Request) -> Response:
+    who = await principal(request)
+    record = await request.app.state.store.get_request(who.org_id, request.path_params["id"])
+    if record is None:
+        raise NotFound(f"No request with id {request.path_params['id']!r}")
+    return json_response({"data": record_json(record, bodies=True)})

@@ -1,0 +1,5 @@
+"""Gateway API keys: minting, hashing, and resolving a key to its org."""
+
+from relayscope.auth.keys import KeyResolver, Principal, hash_key, new_key, parse_bearer
+
+__all__ = ["KeyResolver", "Principal", "hash_key", "new_key", "parse_bearer"]

@@ -1,0 +1,105 @@
+"""The typed object that flows through the pipeline, one per proxied request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import orjson
+
+from relayscope.providers.registry import Format, Provider
+
+
+@dataclass(slots=True)
+class Tags:
+    """What the client said about the request in ``Helicone-*`` headers."""
+
+    user_id: str | None = None
+    session_id: str | None = None
+    session_path: str | None = None
+    session_name: str | None = None
+    request_name: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Target:
+    """Where the request goes upstream."""
+
+    provider: Provider | None
+    """Registry entry, or None for a ``Helicone-Target-Url`` request."""
+    url: str
+    """Full upstream URL without the query string."""
+    format: Format
+    provider_name: str
+
+
+@dataclass(slots=True)
+class ProxyResponse:
+    """A response on its way back to the client: whole (``body``) or as a ``stream``."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
+    """Chunks to forward as they arrive; closing it releases the upstream."""
+
+
+@dataclass(slots=True, eq=False)
+class Context:
+    request_id: str
+    org_id: str
+    key_id: str
+    method: str
+    path: str
+    """The path the client called on the gateway."""
+    query: bytes
+    target: Target
+    headers: list[tuple[bytes, bytes]]
+    """Headers to forward upstream (``Helicone-*`` and hop-by-hop removed)."""
+    helicone: dict[str, str]
+    """Every ``Helicone-*`` request header, by lower-case name."""
+    client_body: bytes
+    """The body exactly as the client sent it; this is what gets logged."""
+    tags: Tags
+    body: bytes = b""
+    """The body sent upstream; stages may rewrite it."""
+    started: float = field(default_factory=time.perf_counter)
+    created_at: datetime | None = None
+    upstream_chunks: list[bytes] = field(default_factory=list)
+    """Raw bytes the upstream (or the cache) produced, for the log record."""
+    upstream_stream: bool = False
+    """The response came as server-sent events."""
+    response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    """``Helicone-*`` headers stages add to the client's response."""
+    cancelled: bool = False
+    error: str | None = None
+    _json: object = None
+
+    @property
+    def json(self) -> object:
+        """The upstream body parsed as JSON (None when it is not JSON), parsed once."""
+        if self._json is None and self.body:
+            try:
+                self._json = orjson.loads(self.body)
+            except orjson.JSONDecodeError:
+                self._json = False
+        return self._json or None
+
+    def set_json(self, value: dict) -> None:
+        """Replace the upstream body with ``value``."""
+        self._json = value
+        self.body = orjson.dumps(value)
+
+    @property
+    def wants_stream(self) -> bool:
+        data = self.json
+        return isinstance(data, dict) and data.get("stream") is True
+
+    @property
+    def model(self) -> str | None:
+        data = self.json
+        model = data.get("model") if isinstance(data, dict) else None
+        return model if isinstance(model, str) else None

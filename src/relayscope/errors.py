@@ -1,0 +1,113 @@
+"""Errors the gateway answers with, all rendered as OpenAI-style JSON.
+
+    GatewayError                      (500 internal_error)
+     ├── BadRequest                   (400 invalid_request_error)
+     │    └── InvalidHeader           (400, names the header)
+     ├── PayloadTooLarge              (413)
+     ├── Unauthorized                 (401 authentication_error)
+     ├── NotFound                     (404)
+     ├── RateLimited                  (429, Retry-After)
+     ├── ServiceUnavailable           (503)
+     └── UpstreamError                (502 upstream_error)
+          └── UpstreamTimeout         (504)
+
+Provider errors are not GatewayErrors: they are passed through exactly as sent.
+``error_response`` is the one place where an error becomes HTTP.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+
+class GatewayError(Exception):
+    status = 500
+    type = "internal_error"
+    code = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.param = param
+        self.headers = headers or {}
+
+    def body(self) -> bytes:
+        error: dict[str, object] = {"message": self.message, "type": self.type, "code": self.code}
+        if self.param is not None:
+            error["param"] = self.param
+        return orjson.dumps({"error": error})
+
+
+class BadRequest(GatewayError):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class InvalidHeader(BadRequest):
+    code = "invalid_header"
+
+    def __init__(self, header: str, problem: str, **kwargs: object) -> None:
+        super().__init__(f"Invalid {header} header: {problem}", param=header, **kwargs)  # type: ignore[arg-type]
+        self.header = header
+
+
+class PayloadTooLarge(GatewayError):
+    status = 413
+    type = "invalid_request_error"
+    code = "payload_too_large"
+
+
+class Unauthorized(GatewayError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class NotFound(GatewayError):
+    status = 404
+    type = "not_found_error"
+    code = "not_found"
+
+
+class RateLimited(GatewayError):
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limited"
+
+
+class ServiceUnavailable(GatewayError):
+    status = 503
+    type = "service_unavailable"
+    code = "service_unavailable"
+
+
+class UpstreamError(GatewayError):
+    status = 502
+    type = "upstream_error"
+    code = "upstream_unreachable"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+
+
+def error_response(error: GatewayError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, raw headers and body for ``error``."""
+    body = error.body()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    headers.extend((k.lower().encode(), v.encode()) for k, v in error.headers.items())
+    return error.status, headers, body

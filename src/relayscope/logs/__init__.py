@@ -1,0 +1,1 @@
+"""The logging pipeline: records, pricing, the batched writer, its disk spool and stage."""

@@ -1,0 +1,56 @@
+"""One log record per proxied request."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(slots=True, kw_only=True)
+class LogRecord:
+    id: str
+    org_id: str
+    key_id: str | None = None
+    created_at: datetime
+    provider: str
+    path: str
+    request_model: str | None = None
+    response_model: str | None = None
+    status: int
+    latency_ms: float
+    ttft_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cost_usd: float | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    session_path: str | None = None
+    session_name: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+    request_name: str | None = None
+    stream: bool = False
+    cancelled: bool = False
+    cache_hit: bool = False
+    cache_source_id: str | None = None
+    cache_similarity: float | None = None
+    cost_saved_usd: float | None = None
+    rate_limited: bool = False
+    attempts: list[dict[str, Any]] | None = None
+    fallback_index: int | None = None
+    prompt_id: str | None = None
+    prompt_version: int | None = None
+    prompt_variables: dict[str, Any] | None = None
+    error: str | None = None
+    request_body: str | None = None
+    response_body: str | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def success(self) -> bool:
+        return 200 <= self.status < 400 and not self.cancelled and self.error is None

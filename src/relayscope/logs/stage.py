@@ -1,0 +1,144 @@
+"""The logging stage: the outermost stage, it sees every outcome and records it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import orjson
+
+from relayscope.context import Context, ProxyResponse
+from relayscope.errors import GatewayError, error_response
+from relayscope.logs.cost import cost_usd
+from relayscope.logs.record import LogRecord
+from relayscope.logs.writer import LogWriter
+from relayscope.providers.formats import parse_response
+from relayscope.types import CallNext
+
+CLIENT_CLOSED = 499
+"""Status logged for a request whose client left before any response (as nginx does)."""
+
+
+class LoggingStage:
+    def __init__(self, writer: LogWriter) -> None:
+        self._writer = writer
+
+    async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
+        ctx.created_at = datetime.now(UTC)
+        try:
+            response = await call_next(ctx)
+        except GatewayError as exc:
+            ctx.error = exc.message
+            status, headers, body = error_response(exc)
+            ctx.upstream_chunks = [body]
+            ctx.upstream_stream = False
+            response = ProxyResponse(status, headers, body=body)
+        except asyncio.CancelledError:
+            ctx.cancelled = True
+            ctx.error = "client disconnected before the response started"
+            self._submit(ctx, CLIENT_CLOSED, time.perf_counter(), None)
+            raise
+        if response.stream is None:
+            self._submit(ctx, response.status, time.perf_counter(), None)
+            return response
+        response.stream = self._tee(ctx, response.status, response.stream)
+        return response
+
+    async def _tee(
+        self, ctx: Context, status: int, stream: AsyncIterator[bytes]
+    ) -> AsyncIterator[bytes]:
+        first_chunk_at = None
+        try:
+            async for chunk in stream:
+                if first_chunk_at is None:
+                    first_chunk_at = time.perf_counter()
+                yield chunk
+        except (GeneratorExit, asyncio.CancelledError):
+            ctx.cancelled = True
+            ctx.error = ctx.error or "client disconnected before the response completed"
+            raise
+        except Exception as exc:
+            ctx.error = ctx.error or f"{exc.__class__.__name__}: {exc}"
+            raise
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            self._submit(ctx, status, time.perf_counter(), first_chunk_at)
+
+    def _submit(self, ctx: Context, status: int, ended: float, first_chunk: float | None) -> None:
+        latency_ms = (ended - ctx.started) * 1000
+        ttft_ms = (first_chunk - ctx.started) * 1000 if first_chunk is not None else None
+        self._writer.submit(lambda: build_record(ctx, status, latency_ms, ttft_ms))
+
+
+def build_record(ctx: Context, status: int, latency_ms: float, ttft_ms: float | None) -> LogRecord:
+    """The log record for a finished request (runs in the writer, not on the hot path)."""
+    raw = b"".join(ctx.upstream_chunks)
+    parsed = parse_response(ctx.target.format, raw, stream=ctx.upstream_stream)
+    provider = ctx.target.provider
+    priced = provider is None or provider.pricing_id is not None
+    cost = None
+    if priced and status < 400:
+        cost = cost_usd(
+            provider.pricing_id if provider else None,
+            parsed.model or ctx.model,
+            input_tokens=parsed.prompt_tokens,
+            output_tokens=parsed.completion_tokens,
+            cache_read_tokens=parsed.cache_read_tokens,
+            cache_write_tokens=parsed.cache_write_tokens,
+        )
+    error = ctx.error
+    if error is None and status >= 400:
+        error = _provider_error(parsed.body, status)
+    tags = ctx.tags
+    return LogRecord(
+        id=ctx.request_id,
+        org_id=ctx.org_id,
+        key_id=ctx.key_id,
+        created_at=ctx.created_at or datetime.now(UTC),
+        provider=ctx.target.provider_name,
+        path=ctx.path,
+        request_model=ctx.model,
+        response_model=parsed.model,
+        status=status,
+        latency_ms=round(latency_ms, 3),
+        ttft_ms=round(ttft_ms, 3) if ttft_ms is not None else None,
+        prompt_tokens=parsed.prompt_tokens,
+        completion_tokens=parsed.completion_tokens,
+        total_tokens=parsed.total_tokens,
+        cache_read_tokens=parsed.cache_read_tokens,
+        cache_write_tokens=parsed.cache_write_tokens,
+        cost_usd=cost,
+        user_id=tags.user_id,
+        session_id=tags.session_id,
+        session_path=tags.session_path,
+        session_name=tags.session_name,
+        properties=tags.properties,
+        request_name=tags.request_name,
+        stream=ctx.upstream_stream or ctx.wants_stream,
+        cancelled=ctx.cancelled,
+        error=error,
+        request_body=ctx.client_body.decode("utf-8", errors="replace"),
+        response_body=_as_text(parsed.body),
+    )
+
+
+def _provider_error(body: object, status: int) -> str:
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"]
+        if isinstance(error, str):
+            return error
+    return f"provider answered HTTP {status}"
+
+
+def _as_text(body: object) -> str | None:
+    if body is None:
+        return None
+    if isinstance(body, str):
+        return body
+    return orjson.dumps(body).decode()

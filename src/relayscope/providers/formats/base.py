@@ -1,0 +1,43 @@
+"""What the gateway reads from a provider's response, whatever its format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+from relayscope.providers.formats import anthropic, openai
+
+
+@dataclass(slots=True)
+class Parsed:
+    model: str | None = None
+    prompt_tokens: int | None = None
+    """All input tokens, cached ones included."""
+    completion_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    body: object = None
+    """The response as JSON; for a stream, the assembled final message."""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def total_tokens(self) -> int | None:
+        if self.prompt_tokens is None and self.completion_tokens is None:
+            return None
+        return (self.prompt_tokens or 0) + (self.completion_tokens or 0)
+
+
+def parse_response(fmt: str, raw: bytes, *, stream: bool) -> Parsed:
+    """Usage, model and body of a response. Never raises on odd input."""
+    try:
+        if stream:
+            module = anthropic if fmt == "anthropic" else openai
+            return module.assemble_stream(raw, Parsed)
+        data = orjson.loads(raw) if raw else None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        return Parsed(body=raw.decode("utf-8", errors="replace") if raw else None)
+    parsed = Parsed(body=data)
+    if isinstance(data, dict):
+        (anthropic if fmt == "anthropic" else openai).read_usage(data, parsed)
+    return parsed

@@ -1,0 +1,178 @@
+"""The proxy hot path: an ASGI app that turns a client request into a Context,
+runs the pipeline, and streams the answer back.
+
+Nothing here blocks: the key lookup is cached, the body is read once, and the
+log record is handed to the writer without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from relayscope.auth.keys import KeyResolver
+from relayscope.context import Context, ProxyResponse
+from relayscope.errors import GatewayError, PayloadTooLarge, error_response
+from relayscope.proxy.routing import Router
+from relayscope.proxy.tags import parse_tags, request_id
+from relayscope.types import CallNext
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+_NOT_FORWARDED = frozenset(
+    {
+        b"host",
+        b"content-length",
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"te",
+        b"trailer",
+        b"upgrade",
+        b"proxy-authorization",
+        b"proxy-connection",
+    }
+)
+
+
+class ClientGone(Exception):
+    """The client hung up before its request body arrived; there is no one to answer."""
+
+
+class ProxyApp:
+    def __init__(
+        self, *, router: Router, keys: KeyResolver, pipeline: CallNext, max_body_bytes: int
+    ) -> None:
+        self.router = router
+        self.keys = keys
+        self.pipeline = pipeline
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            ctx = await self._context(scope, receive)
+        except GatewayError as exc:
+            await _send_whole(send, *error_response(exc))
+            return
+        except ClientGone:
+            return
+        work = asyncio.ensure_future(self._respond(ctx, send))
+        watcher = asyncio.ensure_future(_disconnected(receive))
+        done, _ = await asyncio.wait((work, watcher), return_when=asyncio.FIRST_COMPLETED)
+        if work in done:
+            watcher.cancel()
+            work.result()
+            return
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+
+    async def _context(self, scope: Scope, receive: Receive) -> Context:
+        helicone: dict[str, str] = {}
+        property_names: dict[str, str] = {}
+        forward: list[tuple[bytes, bytes]] = []
+        content_length = None
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.lower()
+            if name.startswith(b"helicone-"):
+                lower = name.decode("latin-1")
+                helicone[lower] = _text(raw_value)
+                if raw_name != name:
+                    property_names[lower] = raw_name.decode("latin-1")
+            elif name == b"content-length":
+                content_length = raw_value
+            elif name not in _NOT_FORWARDED:
+                forward.append((name, raw_value))
+        path = scope["path"]
+        target = self.router.route(path, helicone)
+        principal = await self.keys.resolve(helicone.get("helicone-auth"), "Helicone-Auth")
+        tags = parse_tags(helicone, property_names)
+        rid = request_id(helicone)
+        if (
+            content_length is not None
+            and content_length.isdigit()
+            and int(content_length) > self.max_body_bytes
+        ):
+            raise _too_large(self.max_body_bytes)
+        body = await self._read_body(receive)
+        return Context(
+            request_id=rid,
+            org_id=principal.org_id,
+            key_id=principal.key_id,
+            method=scope["method"],
+            path=path,
+            query=scope.get("query_string", b""),
+            target=target,
+            headers=forward,
+            helicone=helicone,
+            client_body=body,
+            body=body,
+            tags=tags,
+        )
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise _too_large(self.max_body_bytes)
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def _respond(self, ctx: Context, send: Send) -> None:
+        response = await self.pipeline(ctx)
+        headers = response.headers
+        headers.extend(ctx.response_headers)
+        headers.append((b"helicone-id", ctx.request_id.encode()))
+        status_word = b"success" if response.status < 400 else b"error"
+        headers.append((b"helicone-status", status_word))
+        if response.stream is None:
+            await _send_whole(send, response.status, headers, response.body)
+            return
+        await _send_stream(send, response, headers)
+
+
+async def _send_whole(send: Send, status: int, headers: list, body: bytes) -> None:
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_stream(send: Send, response: ProxyResponse, headers: list) -> None:
+    stream = response.stream
+    assert stream is not None
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    try:
+        async for chunk in stream:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body is larger than the gateway's limit of {limit} bytes")

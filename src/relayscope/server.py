@@ -1,0 +1,122 @@
+"""The gateway process: builds every part from ``Settings`` and serves them as one ASGI app.
+
+/healthz, /readyz      liveness and readiness
+/api/...               JSON API (Starlette)
+everything else        the proxy (raw ASGI, the hot path)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import httpx
+import orjson
+
+from relayscope.api import create_api
+from relayscope.auth.keys import KeyResolver
+from relayscope.config import Settings
+from relayscope.logs.spool import Spool
+from relayscope.logs.writer import LogWriter
+from relayscope.pipeline import Services, build, default_stages
+from relayscope.providers.registry import ProviderRegistry
+from relayscope.proxy.app import ProxyApp, Receive, Scope, Send
+from relayscope.proxy.routing import Allowlist, Router
+from relayscope.proxy.upstream import Upstream, make_client
+from relayscope.store.sql import SqlStore, open_store
+
+log = logging.getLogger("relayscope")
+
+
+class Gateway:
+    """Everything one gateway process runs. ``start``/``stop`` bracket its life."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        store: SqlStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store or open_store(settings.store_url)
+        self.writer = LogWriter(
+            self.store,
+            Spool(settings.spool_dir),
+            batch_size=settings.log_batch_size,
+            flush_interval=settings.log_flush_interval,
+            write_timeout=settings.store_write_timeout,
+            max_queued=settings.log_queue_max,
+        )
+        self.registry = ProviderRegistry(overrides=settings.provider_base_urls)
+        self.keys = KeyResolver(self.store.lookup_key, ttl=settings.key_cache_ttl)
+        self.http = http_client or make_client(
+            settings.upstream_connect_timeout, settings.upstream_read_timeout
+        )
+        services = Services(store=self.store, writer=self.writer)
+        self.proxy = ProxyApp(
+            router=Router(self.registry, Allowlist(settings.target_allowlist)),
+            keys=self.keys,
+            pipeline=build(default_stages(settings, services), Upstream(self.http)),
+            max_body_bytes=settings.max_body_bytes,
+        )
+        self.api = create_api(store=self.store, keys=self.keys)
+        self.ready = False
+
+    async def start(self) -> None:
+        await self.store.migrate()
+        self.writer.start()
+        self.ready = True
+        log.info("gateway ready (pid %s, store %s)", os.getpid(), self.store.dialect)
+
+    async def stop(self) -> None:
+        self.ready = False
+        await self.writer.close()
+        await self.http.aclose()
+        await self.store.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            if path.startswith("/api/"):
+                await self.api(scope, receive, send)
+            elif path in ("/healthz", "/readyz"):
+                await self._health(send)
+            else:
+                await self.proxy(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _health(self, send: Send) -> None:
+        body: dict[str, Any] = {"status": "ok" if self.ready else "starting"}
+        await _json(send, 200 if self.ready else 503, body)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as exc:
+                    log.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _json(send: Send, status: int, payload: object) -> None:
+    body = orjson.dumps(payload)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app() -> Gateway:
+    """Factory for ``uvicorn --factory``: a gateway configured from the environment."""
+    return Gateway(Settings.from_env())

@@ -1,0 +1,78 @@
+"""What the gateway needs from a store. SQLite and Postgres implement it (``SqlStore``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from relayscope.auth.keys import Principal
+from relayscope.logs.record import LogRecord
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached or did not answer in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    id: str
+    org_id: str
+    prefix: str
+    """The key's first characters, enough to recognise it in a list."""
+    name: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestFilter:
+    user_id: str | None = None
+    session_id: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    status: int | str | None = None
+    """An HTTP status code, or "success" / "error"."""
+    request_name: str | None = None
+    prompt_id: str | None = None
+    prompt_version: int | None = None
+    properties: tuple[tuple[str, str], ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    records: list[LogRecord]
+    next_cursor: str | None
+
+
+class Store(Protocol):
+    async def migrate(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> None: ...
+
+    async def ensure_org(self, name: str) -> Org: ...
+    async def get_org(self, name: str) -> Org | None: ...
+    async def count_orgs(self) -> int: ...
+    async def create_key(self, org_id: str, name: str | None = None) -> tuple[KeyInfo, str]: ...
+    async def list_keys(self, org_id: str) -> list[KeyInfo]: ...
+    async def revoke_key(self, key_id: str) -> bool: ...
+    async def lookup_key(self, key_hash: str) -> Principal | None: ...
+
+    async def insert_requests(self, records: Sequence[LogRecord]) -> None:
+        """Insert records; a record whose id is already stored is skipped (replays are safe)."""
+
+    async def list_requests(
+        self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None
+    ) -> Page: ...
+    async def get_request(self, org_id: str, request_id: str) -> LogRecord | None: ...
+    async def count_requests(self, org_id: str | None = None) -> int: ...

@@ -1,0 +1,21 @@
+"""The stage protocol every pipeline feature implements."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from relayscope.context import Context, ProxyResponse
+
+CallNext = Callable[[Context], Awaitable[ProxyResponse]]
+
+
+class Stage(Protocol):
+    """``async (ctx, call_next) -> ProxyResponse``.
+
+    A stage may change ``ctx`` before calling ``call_next``, wrap or replace the
+    response after it, or answer by itself without calling ``call_next`` (a cache
+    hit, a 429).
+    """
+
+    async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse: ...
