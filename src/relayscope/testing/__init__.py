@@ -1,0 +1,1 @@
+"""Test helpers shipped with the package: a fake provider, a gateway process, waits."""

@@ -1,0 +1,3 @@
+from relayscope.cli import main
+
+main()

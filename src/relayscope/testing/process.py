@@ -1,0 +1,103 @@
+"""Run ``relayscope serve`` as a real process on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from relayscope.testing.waiting import wait_until
+
+
+def fake_provider_env(fake_url: str) -> dict[str, str]:
+    """Gateway settings that send the tests' providers to the fake provider at ``fake_url``."""
+    return {
+        "RELAYSCOPE_OPENAI_BASE_URL": fake_url,
+        "RELAYSCOPE_ANTHROPIC_BASE_URL": fake_url,
+        "RELAYSCOPE_GROQ_BASE_URL": fake_url + "/openai",
+        "RELAYSCOPE_AZURE_BASE_URL": fake_url,
+        "RELAYSCOPE_TARGET_ALLOWLIST": fake_url,
+        "RELAYSCOPE_KEY_CACHE_TTL": "0.2",
+        "RELAYSCOPE_LOG_FLUSH_INTERVAL": "0.05",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class GatewayProcess:
+    """A gateway subprocess with its own data dir; ``url`` once ``start`` returns."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        workers: int = 1,
+        port: int | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("RELAYSCOPE_")},
+            "RELAYSCOPE_DATA_DIR": str(data_dir),
+            **(env or {}),
+        }
+        self.log_path = data_dir / "gateway.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def database_url(self) -> str:
+        return self.env.get("RELAYSCOPE_DATABASE_URL") or f"sqlite:///{self.data_dir}/relayscope.db"
+
+    def start(self, timeout: float = 30.0) -> GatewayProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "relayscope", "serve",
+            "--port", str(self.port), "--workers", str(self.workers),
+        ]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        wait_until(self._ready, timeout=timeout, interval=0.05)
+        return self
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"gateway exited early:\n{self.log()}")
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(5)
+
+    def __enter__(self) -> GatewayProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+from genai_prices import Usage, calc_price
+
+from relayscope.logs.cost import cost_usd
+
+
+def test_known_model_is_priced_from_the_dataset():
+    expected = calc_price(
+        Usage(input_tokens=1000, output_tokens=500), model_ref="gpt-4o-mini", provider_id="openai"
+    ).total_price
+    got = cost_usd("openai", "gpt-4o-mini", input_tokens=1000, output_tokens=500)
+    assert got == pytest.approx(float(expected)) and got > 0
+
+
+def test_cached_tokens_are_cheaper():
+    full = cost_usd("openai", "gpt-4o-mini", input_tokens=1000, output_tokens=0)
+    cached = cost_usd(
+        "openai", "gpt-4o-mini", input_tokens=1000, output_tokens=0, cache_read_tokens=1000
+    )
+    assert 0 < cached < full
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "tokens"),
+    [("openai", "no-such-model-9000", 10), ("openai", None, 10), ("openai", "gpt-4o", None)],
+)
+def test_unknown_is_none_not_zero(provider, model, tokens):
+    assert cost_usd(provider, model, input_tokens=tokens, output_tokens=tokens) is None

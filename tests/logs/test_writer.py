@@ -1,0 +1,101 @@
+"""The log writer against a real SQLite store that fails on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from relayscope.logs.record import LogRecord
+from relayscope.logs.spool import Spool
+from relayscope.logs.writer import LogWriter
+from relayscope.store.base import StoreUnavailable
+from relayscope.store.sql import SqlStore
+from relayscope.testing.waiting import async_wait_until
+
+
+class FlakyStore:
+    """The real store, but writes fail (or hang) while ``down`` is set."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self.down = False
+        self.hang = False
+
+    async def insert_requests(self, records):
+        if self.hang:
+            await asyncio.sleep(3600)
+        if self.down:
+            raise StoreUnavailable("store is down")
+        await self.store.insert_requests(records)
+
+
+def record() -> LogRecord:
+    return LogRecord(
+        id=str(uuid.uuid4()), org_id="o", created_at=datetime.now(UTC), provider="openai",
+        path="/v1/x", status=200, latency_ms=1.0,
+    )
+
+
+@pytest.fixture
+async def store(tmp_path):
+    store = SqlStore(f"sqlite:///{tmp_path}/s.db")
+    await store.migrate()
+    yield store
+    await store.close()
+
+
+async def test_batches_are_written_and_drain_waits(store, tmp_path):
+    writer = LogWriter(store, Spool(tmp_path / "spool"), flush_interval=10, batch_size=1000)
+    writer.start()
+    for _ in range(50):
+        writer.submit(record)
+    await writer.drain(timeout=5)
+    assert await store.count_requests() == 50
+    await writer.close()
+
+
+@pytest.mark.parametrize("failure", ["down", "hang"])
+async def test_outage_spools_and_replays_every_record_once(store, tmp_path, failure):
+    flaky = FlakyStore(store)
+    spool = Spool(tmp_path / "spool")
+    writer = LogWriter(flaky, spool, flush_interval=0.01, write_timeout=0.2, retry_interval=0.05)
+    writer.start()
+    setattr(flaky, failure, True)
+    made = [record() for _ in range(30)]
+    for r in made:
+        writer.submit(lambda r=r: r)
+    await writer.drain(timeout=5)
+    assert spool.pending() and await store.count_requests() == 0
+    setattr(flaky, failure, False)
+
+    async def all_stored():
+        return await store.count_requests() == 30 and not spool.pending()
+
+    await async_wait_until(all_stored, timeout=10)
+    await writer.close()
+    assert writer.stats.spooled == 30 and writer.stats.replayed == 30
+
+
+async def test_a_record_that_fails_to_build_does_not_stop_the_rest(store, tmp_path):
+    writer = LogWriter(store, Spool(tmp_path / "spool"), flush_interval=0.01)
+    writer.start()
+    writer.submit(lambda: 1 / 0)
+    writer.submit(record)
+    await writer.drain(timeout=5)
+    await writer.close()
+    assert await store.count_requests() == 1 and writer.stats.failed_builds == 1
+
+
+async def test_close_spools_what_the_store_cannot_take(store, tmp_path):
+    flaky = FlakyStore(store)
+    flaky.down = True
+    spool = Spool(tmp_path / "spool")
+    writer = LogWriter(flaky, spool, flush_interval=60, write_timeout=0.2)
+    writer.start()
+    for _ in range(5):
+        writer.submit(record)
+    await writer.close()
+    assert sum(len(Spool.read(p)) for p in spool.pending()) == 5

@@ -1,0 +1,190 @@
+"""The real openai SDK through a real gateway process to the fake provider."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import openai
+import pytest
+from genai_prices import Usage, calc_price
+
+PROVIDER_KEY = "sk-provider-secret-0123456789"
+
+
+@pytest.fixture
+def client(gateway, org):
+    with openai.OpenAI(
+        base_url=f"{gateway.url}/openai/v1",
+        api_key=PROVIDER_KEY,
+        default_headers=org.auth,
+        max_retries=0,
+    ) as sdk:
+        yield sdk
+
+
+def price(model: str, prompt: int, completion: int, provider: str = "openai") -> float:
+    usage = Usage(input_tokens=prompt, output_tokens=completion)
+    return float(calc_price(usage, model_ref=model, provider_id=provider).total_price)
+
+
+def test_non_streaming_chat_is_proxied_and_logged_with_tags(gateway, org, client, fake):
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hello gateway"}],
+        extra_headers={
+            "Helicone-User-Id": "alice",
+            "Helicone-Session-Id": "sess-1",
+            "Helicone-Session-Path": "/trip/flights",
+            "Helicone-Session-Name": "Trip planner",
+            "Helicone-Property-Feature": "chat",
+            "Helicone-Property-Tier": "gold",
+            "Helicone-Request-Name": "greeting",
+        },
+    )
+    completion = raw.parse()
+    assert "hello gateway" in completion.choices[0].message.content
+    request_id = raw.headers["helicone-id"]
+    assert uuid.UUID(request_id)
+    assert raw.headers["helicone-status"] == "success"
+
+    record = gateway.record(org, request_id)
+    assert record["org_id"] == org.org_id
+    assert record["provider"] == "openai"
+    assert record["path"] == "/openai/v1/chat/completions"
+    assert record["status"] == 200
+    assert record["request_model"] == "gpt-4o-mini"
+    assert record["response_model"] == completion.model
+    assert record["prompt_tokens"] == completion.usage.prompt_tokens
+    assert record["completion_tokens"] == completion.usage.completion_tokens
+    assert record["total_tokens"] == completion.usage.total_tokens
+    expected = price("gpt-4o-mini", completion.usage.prompt_tokens, completion.usage.completion_tokens)
+    assert record["cost_usd"] == pytest.approx(expected)
+    assert record["user_id"] == "alice"
+    assert record["session_id"] == "sess-1"
+    assert record["session_path"] == "/trip/flights"
+    assert record["session_name"] == "Trip planner"
+    # The openai SDK lower-cases header names on the wire; names keep what was sent.
+    assert {k.lower(): v for k, v in record["properties"].items()} == {
+        "feature": "chat",
+        "tier": "gold",
+        "helicone-request-name": "greeting",
+    }
+    assert record["request_name"] == "greeting"
+    assert record["stream"] is False
+    assert record["latency_ms"] > 0
+    assert record["request_body"]["messages"][0]["content"] == "hello gateway"
+    assert record["response_body"]["choices"][0]["message"]["content"] == (
+        completion.choices[0].message.content
+    )
+
+
+def test_property_name_case_is_kept_as_sent_on_the_wire(gateway, org, fake):
+    response = httpx.post(
+        f"{gateway.url}/openai/v1/chat/completions",
+        headers={**org.auth, "Authorization": f"Bearer {PROVIDER_KEY}",
+                 "Helicone-Property-CustomerTier": "Gold"},
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert response.status_code == 200
+    record = gateway.record(org, response.headers["helicone-id"])
+    assert record["properties"] == {"CustomerTier": "Gold"}
+
+
+def test_streaming_passes_chunks_and_logs_the_assembled_message(gateway, org, client, fake):
+    stream = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "tell me a short story"}],
+        stream=True,
+    )
+    chunks = list(stream.parse())
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "tell me a short story" in text
+    # The client did not ask for usage, so it must not see the usage-only chunk.
+    assert all(c.choices for c in chunks)
+    assert all(c.usage is None for c in chunks)
+    # ...but the provider was asked for it, so the gateway knows the tokens.
+    upstream = fake.requests[-1].json
+    assert upstream["stream_options"] == {"include_usage": True}
+
+    record = gateway.record(org, stream.headers["helicone-id"])
+    assert record["stream"] is True
+    assert record["ttft_ms"] is not None and 0 < record["ttft_ms"] <= record["latency_ms"]
+    assert record["completion_tokens"] > 0 and record["prompt_tokens"] > 0
+    assert record["cost_usd"] == pytest.approx(
+        price("gpt-4o-mini", record["prompt_tokens"], record["completion_tokens"])
+    )
+    assert record["response_body"]["choices"][0]["message"]["content"] == text
+    assert "stream_options" not in record["request_body"]
+
+
+def test_streaming_client_that_asks_for_usage_gets_it(gateway, org, client):
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "count"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    usage_chunks = [c for c in chunks if c.usage is not None]
+    assert len(usage_chunks) == 1 and usage_chunks[0].usage.total_tokens > 0
+
+
+def test_embeddings_are_logged_with_tokens(gateway, org, client):
+    raw = client.embeddings.with_raw_response.create(
+        model="text-embedding-3-small", input=["alpha beta", "gamma"]
+    )
+    result = raw.parse()
+    assert len(result.data) == 2
+    record = gateway.record(org, raw.headers["helicone-id"])
+    assert record["prompt_tokens"] == result.usage.prompt_tokens
+    assert record["cost_usd"] == pytest.approx(
+        price("text-embedding-3-small", result.usage.prompt_tokens, 0)
+    )
+
+
+def test_unknown_model_has_null_cost_not_zero(gateway, org, client):
+    raw = client.chat.completions.with_raw_response.create(
+        model="my-private-finetune-xyz", messages=[{"role": "user", "content": "hi"}]
+    )
+    record = gateway.record(org, raw.headers["helicone-id"])
+    assert record["prompt_tokens"] > 0
+    assert record["cost_usd"] is None
+
+
+def test_headers_pass_through_but_helicone_headers_do_not(gateway, org, client, fake):
+    client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"OpenAI-Organization": "org-123", "Helicone-User-Id": "bob"},
+        extra_query={"trace": "yes"},
+    )
+    seen = fake.requests[-1]
+    assert seen.path == "/v1/chat/completions"
+    assert seen.query_string == "trace=yes"
+    assert seen.headers["authorization"] == f"Bearer {PROVIDER_KEY}"
+    assert seen.headers["openai-organization"] == "org-123"
+    assert not [name for name in seen.headers if name.lower().startswith("helicone-")]
+
+
+def test_client_chosen_request_id_is_used(gateway, org, client):
+    chosen = str(uuid.uuid4())
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"Helicone-Request-Id": chosen},
+    )
+    assert raw.headers["helicone-id"] == chosen
+    assert gateway.record(org, chosen)["id"] == chosen
+
+
+def test_v1_route_goes_to_openai(gateway, org, fake):
+    with openai.OpenAI(
+        base_url=f"{gateway.url}/v1", api_key=PROVIDER_KEY, default_headers=org.auth
+    ) as sdk:
+        raw = sdk.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert fake.requests[-1].path == "/v1/chat/completions"
+    assert gateway.record(org, raw.headers["helicone-id"])["provider"] == "openai"

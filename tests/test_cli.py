@@ -1,0 +1,62 @@
+"""The ``relayscope`` command on fresh and existing stores."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import httpx
+
+from relayscope.testing.process import GatewayProcess, fake_provider_env
+
+KEY = re.compile(r"sk-relayscope-[A-Za-z0-9_-]{20,}")
+
+
+def cli(tmp_path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {"RELAYSCOPE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-m", "relayscope", *args],
+        env=env, capture_output=True, text=True, check=check, timeout=60,
+    )
+
+
+def test_keys_create_list_revoke_on_a_fresh_store(tmp_path):
+    created = cli(tmp_path, "keys", "create", "--org", "acme")
+    key = created.stdout.strip().splitlines()[-1]
+    assert KEY.fullmatch(key)
+
+    listing = cli(tmp_path, "keys", "list", "--org", "acme").stdout
+    key_id = listing.split()[0]
+    assert key[:18] in listing and "active" in listing
+    assert key not in listing, "the full key is shown once, at creation only"
+
+    assert "revoked" in cli(tmp_path, "keys", "revoke", key_id).stdout
+    assert "revoked" in cli(tmp_path, "keys", "list", "--org", "acme").stdout
+    again = cli(tmp_path, "keys", "revoke", key_id, check=False)
+    assert again.returncode != 0 and "no active key" in again.stderr
+
+
+def test_keys_are_stored_only_as_hashes(tmp_path):
+    key = cli(tmp_path, "keys", "create", "--org", "acme").stdout.strip().splitlines()[-1]
+    assert key.encode() not in (tmp_path / "relayscope.db").read_bytes()
+
+
+def test_listing_an_unknown_org_fails_clearly(tmp_path):
+    result = cli(tmp_path, "keys", "list", "--org", "nobody", check=False)
+    assert result.returncode != 0 and "no org named 'nobody'" in result.stderr
+
+
+def test_first_serve_creates_a_default_key_once(tmp_path, fake_server):
+    with GatewayProcess(tmp_path, fake_provider_env(fake_server.url)) as first:
+        keys = KEY.findall(first.log())
+        assert len(keys) == 1
+        response = httpx.post(
+            f"{first.url}/openai/v1/chat/completions",
+            headers={"Helicone-Auth": f"Bearer {keys[0]}"},
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+        )
+        assert response.status_code == 200
+        assert httpx.get(f"{first.url}/healthz").json() == {"status": "ok"}
+    with GatewayProcess(tmp_path, fake_provider_env(fake_server.url)):
+        assert KEY.findall(first.log()) == keys, "a second start must not mint another key"
