@@ -1,0 +1,348 @@
+"""The raw ASGI application: routing, recording, scripted faults, sending."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import orjson
+from starlette.datastructures import Headers
+
+from . import anthropic_wire, openai_wire
+from .behaviour import NORMAL, Behaviour, ControlHeaderError, apply_control_headers
+from .conversation import InvalidRequest
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+TRANSPORT_EXTENSION = "relayscope.fake_provider.transport"
+DEFAULT_MODEL = "fake-model"
+
+_JSON = b"application/json"
+_EVENT_STREAM = b"text/event-stream; charset=utf-8"
+_TEXT = b"text/plain; charset=utf-8"
+
+
+class DeliberateAbort(Exception):
+    """Raised inside the app so the ASGI server drops the connection mid-response."""
+
+
+class Route(Enum):
+    OPENAI_CHAT = "openai.chat"
+    OPENAI_EMBEDDINGS = "openai.embeddings"
+    ANTHROPIC_MESSAGES = "anthropic.messages"
+
+
+_ROUTE_SUFFIXES = (
+    ("/chat/completions", Route.OPENAI_CHAT),
+    ("/embeddings", Route.OPENAI_EMBEDDINGS),
+    ("/messages", Route.ANTHROPIC_MESSAGES),
+)
+
+
+def match_route(path: str) -> Route | None:
+    path = path.rstrip("/")
+    for suffix, route in _ROUTE_SUFFIXES:
+        if path.endswith(suffix):
+            return route
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the fake received it. ``json`` is None when the body is not JSON."""
+
+    method: str
+    path: str
+    query_string: str
+    headers: Headers
+    body: bytes
+    json: Any
+
+
+class RequestLog:
+    """Thread-safe recordings and behaviour script shared by the server and the test."""
+
+    def __init__(self, *, record: bool = True) -> None:
+        self._record = record
+        self._changed = threading.Condition()
+        self._requests: list[RecordedRequest] = []
+        self._script: deque[Behaviour] = deque()
+        self._default = NORMAL
+
+    def admit(self, scope: Scope, body: bytes, payload: Any) -> Behaviour:
+        """Record one incoming request and hand out the behaviour it should get."""
+        request = _recorded(scope, body, payload) if self._record else None
+        with self._changed:
+            if request is not None:
+                self._requests.append(request)
+                self._changed.notify_all()
+            return self._script.popleft() if self._script else self._default
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._changed:
+            return list(self._requests)
+
+    @property
+    def calls(self) -> int:
+        with self._changed:
+            return len(self._requests)
+
+    def enqueue(self, *behaviours: Behaviour) -> None:
+        with self._changed:
+            self._script.extend(behaviours)
+
+    def set_default(self, behaviour: Behaviour) -> None:
+        with self._changed:
+            self._default = behaviour
+
+    def reset(self) -> None:
+        with self._changed:
+            self._requests.clear()
+            self._script.clear()
+            self._default = NORMAL
+
+    def wait_for_calls(self, count: int, timeout: float = 5.0) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self._requests) >= count, timeout)
+
+
+def _recorded(scope: Scope, body: bytes, payload: Any) -> RecordedRequest:
+    return RecordedRequest(
+        method=scope["method"],
+        path=scope["path"],
+        query_string=scope["query_string"].decode("latin-1"),
+        headers=Headers(raw=list(scope["headers"])),
+        body=body,
+        json=payload,
+    )
+
+
+@dataclass(slots=True)
+class _Response:
+    status: int
+    content_type: bytes
+    body: bytes = b""
+    events: list[bytes] | None = None
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+class FakeProviderApp:
+    """ASGI app emulating OpenAI and Anthropic endpoints; see the package docstring."""
+
+    def __init__(self, log: RequestLog, *, chunk_delay_s: float = 0.0) -> None:
+        self._log = log
+        self._chunk_delay_s = chunk_delay_s
+        self._ids = itertools.count(1)
+        self._closing = asyncio.Event()
+        self._handlers: dict[Route, Callable[[Any, Behaviour, str], _Response]] = {
+            Route.OPENAI_CHAT: self._openai_chat,
+            Route.OPENAI_EMBEDDINGS: self._openai_embeddings,
+            Route.ANTHROPIC_MESSAGES: self._anthropic_messages,
+        }
+
+    def close(self) -> None:
+        """Abort pending delays so shutdown is quick. Call on the server's event loop."""
+        self._closing.set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        payload = _parse_json(body)
+        scripted = self._log.admit(scope, body, payload)
+        route = match_route(scope["path"])
+        anthropic = _speaks_anthropic(route, scope["headers"])
+        try:
+            behaviour = apply_control_headers(scripted, scope["headers"])
+        except ControlHeaderError as exc:
+            await self._send(send, _error(anthropic, 400, str(exc)), NORMAL)
+            return
+        await self._pause(behaviour.delay_s)
+        if behaviour.drop_connection:
+            await _drop_connection(scope, receive)
+            return
+        await self._send(
+            send, self._respond(scope, route, anthropic, payload, behaviour), behaviour
+        )
+
+    def _respond(
+        self, scope: Scope, route: Route | None, anthropic: bool, payload: Any, behaviour: Behaviour
+    ) -> _Response:
+        status = behaviour.status
+        if behaviour.body is not None:
+            return _custom(status or 200, behaviour.body)
+        if status is not None and status >= 400:
+            return _error(anthropic, status, f"fake provider: scripted HTTP {status}")
+        if route is None or scope["method"] != "POST":
+            message = f"Invalid URL ({scope['method']} {scope['path']})"
+            return _error(anthropic, 404, "Not found" if anthropic else message)
+        try:
+            response = self._handlers[route](payload, behaviour, _path_model(scope["path"]))
+        except InvalidRequest as exc:
+            return _error(anthropic, 400, str(exc))
+        if status is not None:
+            response.status = status
+        return response
+
+    def _openai_chat(self, payload: Any, behaviour: Behaviour, default_model: str) -> _Response:
+        reply = openai_wire.plan_chat(
+            payload, default_model=default_model, tool_call=behaviour.tool_call
+        )
+        ident = next(self._ids)
+        common = {
+            "ident": ident,
+            "created": int(time.time()),
+            "cached_tokens": behaviour.cached_tokens,
+        }
+        request_id = [(b"x-request-id", b"req_fake%010d" % ident)]
+        if payload.get("stream") is True:
+            options = payload.get("stream_options")
+            include_usage = isinstance(options, Mapping) and options.get("include_usage") is True
+            events = openai_wire.chat_completion_events(
+                reply, include_usage=include_usage, **common
+            )
+            return _Response(200, _EVENT_STREAM, events=events, headers=request_id)
+        return _Response(
+            200, _JSON, openai_wire.chat_completion_body(reply, **common), None, request_id
+        )
+
+    def _openai_embeddings(self, payload: Any, _: Behaviour, default_model: str) -> _Response:
+        return _Response(
+            200, _JSON, openai_wire.embeddings_body(payload, default_model=default_model)
+        )
+
+    def _anthropic_messages(
+        self, payload: Any, behaviour: Behaviour, default_model: str
+    ) -> _Response:
+        reply = anthropic_wire.plan_messages(
+            payload, default_model=default_model, tool_call=behaviour.tool_call
+        )
+        ident = next(self._ids)
+        common = {
+            "ident": ident,
+            "cached_tokens": behaviour.cached_tokens,
+            "cache_creation_tokens": behaviour.cache_creation_tokens,
+        }
+        request_id = [(b"request-id", b"req_fake%010d" % ident)]
+        if payload.get("stream") is True:
+            events = anthropic_wire.message_events(reply, **common)
+            return _Response(200, _EVENT_STREAM, events=events, headers=request_id)
+        return _Response(200, _JSON, anthropic_wire.message_body(reply, **common), None, request_id)
+
+    async def _send(self, send: Send, response: _Response, behaviour: Behaviour) -> None:
+        headers = _headers(response, behaviour.headers)
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if response.events is not None:
+            await self._stream(send, response.events, behaviour)
+        elif behaviour.cut_after_chunks is not None:
+            half = response.body[: len(response.body) // 2]
+            await send({"type": "http.response.body", "body": half, "more_body": True})
+            raise DeliberateAbort("cut_after_chunks: body cut halfway")
+        else:
+            await send({"type": "http.response.body", "body": response.body})
+
+    async def _stream(self, send: Send, events: list[bytes], behaviour: Behaviour) -> None:
+        delay = self._chunk_delay_s if behaviour.chunk_delay_s is None else behaviour.chunk_delay_s
+        cut = behaviour.cut_after_chunks
+        for index, event in enumerate(events):
+            if index == cut:
+                break
+            if index and delay:
+                await self._pause(delay)
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+        if cut is not None:
+            raise DeliberateAbort(f"cut_after_chunks={cut}")
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _pause(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        try:
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        except TimeoutError:
+            return
+        raise DeliberateAbort("fake provider is shutting down")
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _parse_json(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _speaks_anthropic(route: Route | None, headers: list[tuple[bytes, bytes]]) -> bool:
+    if route is not None:
+        return route is Route.ANTHROPIC_MESSAGES
+    return any(name in (b"anthropic-version", b"x-api-key") for name, _ in headers)
+
+
+def _path_model(path: str) -> str:
+    parts = path.split("/")
+    if "deployments" in parts:
+        index = parts.index("deployments") + 1
+        if index < len(parts) and parts[index]:
+            return parts[index]
+    return DEFAULT_MODEL
+
+
+def _error(anthropic: bool, status: int, message: str) -> _Response:
+    wire = anthropic_wire if anthropic else openai_wire
+    return _Response(status, _JSON, wire.error_body(status, message))
+
+
+def _custom(status: int, body: Any) -> _Response:
+    if isinstance(body, bytes | str):
+        raw = body.encode() if isinstance(body, str) else body
+        return _Response(status, _JSON if _parse_json(raw) is not None else _TEXT, raw)
+    return _Response(status, _JSON, orjson.dumps(body))
+
+
+def _headers(response: _Response, extra: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    headers = [(b"content-type", response.content_type), *response.headers]
+    if response.events is None:
+        headers.append((b"content-length", b"%d" % len(response.body)))
+    else:
+        headers.append((b"cache-control", b"no-cache"))
+    if not extra:
+        return headers
+    overrides = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in extra.items()
+        if name.lower() != "content-length"
+    ]
+    replaced = {name for name, _ in overrides}
+    return [h for h in headers if h[0] not in replaced] + overrides
+
+
+async def _drop_connection(scope: Scope, receive: Receive) -> None:
+    close = scope.get("extensions", {}).get(TRANSPORT_EXTENSION, {}).get("close")
+    if close is None:
+        raise DeliberateAbort("drop_connection needs the fake provider's uvicorn protocol")
+    close()
+    while (await receive())["type"] != "http.disconnect":
+        pass
