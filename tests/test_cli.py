@@ -17,7 +17,11 @@ def cli(tmp_path, *args: str, check: bool = True) -> subprocess.CompletedProcess
     env = {"RELAYSCOPE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     return subprocess.run(
         [sys.executable, "-m", "relayscope", *args],
-        env=env, capture_output=True, text=True, check=check, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=60,
     )
 
 

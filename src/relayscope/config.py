@@ -1,26 +1,39 @@
 """Gateway settings, read from ``RELAYSCOPE_*`` environment variables.
 
-Each feature owns a frozen settings class next to its code; ``Settings`` composes
-them. Every field carries a ``help`` text, which the README's configuration
-reference mirrors.
+Each feature owns a frozen settings class next to its code, with a ``help`` text
+on every field, and the root ``Settings`` composes them: a field of the root whose
+type is a settings class reads its own fields under ``RELAYSCOPE_<FIELD>_``, so
+``Settings.cache.max_bytes`` comes from ``RELAYSCOPE_CACHE_MAX_BYTES``. The
+README's configuration reference lists every variable (``relayscope config``
+prints it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import platformdirs
 
 PREFIX = "RELAYSCOPE_"
+S = TypeVar("S")
 
 
-def setting(default: object, help: str, **kwargs: object):
+def setting(default: Any, help: str) -> Any:
+    """A settings field with its help text."""
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: default, metadata={"help": help}, **kwargs)
-    return field(default=default, metadata={"help": help}, **kwargs)
+        return field(default_factory=lambda: default, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+def section(cls: type[S], help: str) -> Any:
+    """A nested settings class, read under its own prefix."""
+    return field(default_factory=cls, metadata={"help": help, "section": True})
 
 
 def default_data_dir() -> Path:
@@ -31,8 +44,12 @@ def default_data_dir() -> Path:
 class Settings:
     data_dir: Path = setting(default_data_dir(), "Directory for the embedded store and log spool.")
     database_url: str = setting(
-        "", "Store URL: sqlite:///path (default: relayscope.db in the data dir)."
+        "", "Store URL: sqlite:///path or postgresql://... (default: relayscope.db in data_dir)."
     )
+    redis_url: str = setting(
+        "", "Redis URL (redis://host:port/db) shared by replicas for cache and rate limits."
+    )
+    redis_prefix: str = setting("relayscope:", "Prefix of every Redis key the gateway writes.")
     max_body_bytes: int = setting(32 * 1024 * 1024, "Largest request body accepted (413 beyond).")
     target_allowlist: tuple[str, ...] = setting(
         (),
@@ -63,31 +80,58 @@ class Settings:
         return self.data_dir / "spool"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            raw = env.get(PREFIX + f.name.upper())
-            if raw is None or f.name == "provider_base_urls":
-                continue
-            values[f.name] = _convert(f.type, raw)
+        values = read(cls, env, PREFIX, skip={"provider_base_urls"})
         values["provider_base_urls"] = {
             key[len(PREFIX) : -len("_BASE_URL")].lower(): value
             for key, value in env.items()
             if key.startswith(PREFIX) and key.endswith("_BASE_URL") and value
         }
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)
 
 
-def _convert(type_name: object, raw: str) -> object:
-    kind = str(type_name)
-    if kind == "Path":
-        return Path(raw).expanduser()
-    if kind == "int":
-        return int(raw)
-    if kind == "float":
-        return float(raw)
-    if kind.startswith("tuple"):
-        return tuple(item.strip() for item in raw.split(",") if item.strip())
+def read(cls: type, env: Mapping[str, str], prefix: str, skip: set[str] = frozenset()) -> dict:
+    """Field values of settings class ``cls`` found in ``env`` under ``prefix``."""
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        kind = hints[f.name]
+        if f.metadata.get("section"):
+            values[f.name] = kind(**read(kind, env, f"{prefix}{f.name.upper()}_"))
+            continue
+        raw = env.get(prefix + f.name.upper())
+        if raw is not None:
+            values[f.name] = _convert(kind, raw, prefix + f.name.upper())
+    return values
+
+
+def reference(cls: type = Settings, prefix: str = PREFIX) -> Iterator[tuple[str, Any, str]]:
+    """(variable, default, help) for every setting, nested sections included."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("section"):
+            yield from reference(hints[f.name], f"{prefix}{f.name.upper()}_")
+            continue
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+        yield prefix + f.name.upper(), default, f.metadata.get("help", "")
+
+
+def _convert(kind: Any, raw: str, name: str) -> Any:
+    try:
+        if kind is Path:
+            return Path(raw).expanduser()
+        if kind is bool:
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes", "on")
+        if kind in (int, float):
+            return kind(raw)
+        if typing.get_origin(kind) is tuple:
+            return tuple(item.strip() for item in raw.split(",") if item.strip())
+    except ValueError:
+        raise SystemExit(f"Invalid value for {name}: {raw!r}") from None
     return raw

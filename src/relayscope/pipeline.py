@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from relayscope.config import Settings
 from relayscope.context import Context, ProxyResponse
 from relayscope.logs.stage import LoggingStage
@@ -24,6 +26,8 @@ class Services:
 
     store: Store
     writer: LogWriter
+    redis: Redis | None = None
+    """Shared Redis client when ``RELAYSCOPE_REDIS_URL`` is set (cache, rate limits)."""
 
 
 def default_stages(settings: Settings, services: Services) -> list[Stage]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import orjson
+from redis.asyncio import Redis
 
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
@@ -54,7 +55,8 @@ class Gateway:
         self.http = http_client or make_client(
             settings.upstream_connect_timeout, settings.upstream_read_timeout
         )
-        services = Services(store=self.store, writer=self.writer)
+        self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        services = Services(store=self.store, writer=self.writer, redis=self.redis)
         self.proxy = ProxyApp(
             router=Router(self.registry, Allowlist(settings.target_allowlist)),
             keys=self.keys,
@@ -74,6 +76,8 @@ class Gateway:
         self.ready = False
         await self.writer.close()
         await self.http.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.store.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -34,8 +34,13 @@ class FlakyStore:
 
 def record() -> LogRecord:
     return LogRecord(
-        id=str(uuid.uuid4()), org_id="o", created_at=datetime.now(UTC), provider="openai",
-        path="/v1/x", status=200, latency_ms=1.0,
+        id=str(uuid.uuid4()),
+        org_id="o",
+        created_at=datetime.now(UTC),
+        provider="openai",
+        path="/v1/x",
+        status=200,
+        latency_ms=1.0,
     )
 
 

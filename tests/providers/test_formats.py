@@ -15,12 +15,42 @@ def test_openai_stream_assembles_text_tool_calls_and_usage():
         {"id": "c", "model": "gpt-4o", "choices": [{"index": 0, "delta": {"role": "assistant"}}]},
         {"id": "c", "choices": [{"index": 0, "delta": {"content": "Hel"}}]},
         {"id": "c", "choices": [{"index": 0, "delta": {"content": "lo"}}]},
-        {"id": "c", "choices": [{"index": 0, "delta": {"tool_calls": [
-            {"index": 0, "id": "t1", "function": {"name": "get", "arguments": '{"a"'}}]}}]},
-        {"id": "c", "choices": [{"index": 0, "delta": {"tool_calls": [
-            {"index": 0, "function": {"arguments": ": 1}"}}]}, "finish_reason": "tool_calls"}]},
-        {"id": "c", "choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 3,
-                                             "prompt_tokens_details": {"cached_tokens": 2}}},
+        {
+            "id": "c",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "t1",
+                                "function": {"name": "get", "arguments": '{"a"'},
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+        {
+            "id": "c",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]},
+                    "finish_reason": "tool_calls",
+                }
+            ],
+        },
+        {
+            "id": "c",
+            "choices": [],
+            "usage": {
+                "prompt_tokens": 7,
+                "completion_tokens": 3,
+                "prompt_tokens_details": {"cached_tokens": 2},
+            },
+        },
     )
     parsed = parse_response("openai", raw, stream=True)
     message = parsed.body["choices"][0]["message"]
@@ -33,23 +63,44 @@ def test_openai_stream_assembles_text_tool_calls_and_usage():
 
 def test_anthropic_stream_assembles_blocks_and_usage():
     def ev(kind: str, **data) -> bytes:
-        return f"event: {kind}\n".encode() + b"data: " + orjson.dumps({"type": kind, **data}) + b"\n\n"
+        return (
+            f"event: {kind}\n".encode() + b"data: " + orjson.dumps({"type": kind, **data}) + b"\n\n"
+        )
 
-    raw = b"".join([
-        ev("message_start", message={"id": "m", "model": "claude-x", "role": "assistant",
-                                     "usage": {"input_tokens": 10, "output_tokens": 1,
-                                               "cache_read_input_tokens": 4}}),
-        ev("content_block_start", index=0, content_block={"type": "text", "text": ""}),
-        ev("content_block_delta", index=0, delta={"type": "text_delta", "text": "Hi "}),
-        ev("content_block_delta", index=0, delta={"type": "text_delta", "text": "there"}),
-        ev("content_block_stop", index=0),
-        ev("content_block_start", index=1,
-           content_block={"type": "tool_use", "id": "tu", "name": "w", "input": {}}),
-        ev("content_block_delta", index=1, delta={"type": "input_json_delta", "partial_json": '{"c"'}),
-        ev("content_block_delta", index=1, delta={"type": "input_json_delta", "partial_json": ':"x"}'}),
-        ev("message_delta", delta={"stop_reason": "tool_use"}, usage={"output_tokens": 9}),
-        ev("message_stop"),
-    ])
+    raw = b"".join(
+        [
+            ev(
+                "message_start",
+                message={
+                    "id": "m",
+                    "model": "claude-x",
+                    "role": "assistant",
+                    "usage": {"input_tokens": 10, "output_tokens": 1, "cache_read_input_tokens": 4},
+                },
+            ),
+            ev("content_block_start", index=0, content_block={"type": "text", "text": ""}),
+            ev("content_block_delta", index=0, delta={"type": "text_delta", "text": "Hi "}),
+            ev("content_block_delta", index=0, delta={"type": "text_delta", "text": "there"}),
+            ev("content_block_stop", index=0),
+            ev(
+                "content_block_start",
+                index=1,
+                content_block={"type": "tool_use", "id": "tu", "name": "w", "input": {}},
+            ),
+            ev(
+                "content_block_delta",
+                index=1,
+                delta={"type": "input_json_delta", "partial_json": '{"c"'},
+            ),
+            ev(
+                "content_block_delta",
+                index=1,
+                delta={"type": "input_json_delta", "partial_json": ':"x"}'},
+            ),
+            ev("message_delta", delta={"stop_reason": "tool_use"}, usage={"output_tokens": 9}),
+            ev("message_stop"),
+        ]
+    )
     parsed = parse_response("anthropic", raw, stream=True)
     assert parsed.body["content"][0]["text"] == "Hi there"
     assert parsed.body["content"][1]["input"] == {"c": "x"}

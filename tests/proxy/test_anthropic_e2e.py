@@ -40,7 +40,8 @@ def test_messages_are_proxied_and_logged(gateway, org, client, fake):
     assert "hello claude" in message.content[0].text
     seen = fake.requests[-1]
     assert seen.path == "/v1/messages"
-    assert seen.headers["x-api-key"] == PROVIDER_KEY
+    sent_key = seen.headers.get("x-api-key") or seen.headers["authorization"]
+    assert sent_key.removeprefix("Bearer ") == PROVIDER_KEY
     assert seen.headers["anthropic-version"]
 
     record = gateway.record(org, raw.headers["helicone-id"])

@@ -35,7 +35,7 @@ def assert_error(response: httpx.Response, status: int, mentions: str) -> dict:
         (None, "Missing"),
         ("sk-relayscope-abc", "Malformed"),
         ("Basic sk-relayscope-abc", "Malformed"),
-        ("Bearer ", "Malformed"),
+        ("Bearer", "Malformed"),
         ("Bearer sk-relayscope-not-a-real-key", "Unknown"),
         ("Bearer sk-openai-key", "Invalid"),
     ],
@@ -52,7 +52,9 @@ def test_revoked_key_stops_working(gateway, org, fake):
     assert post(gateway, headers=org.auth, json=CHAT).status_code == 200
     subprocess.run(
         [sys.executable, "-m", "relayscope", "keys", "revoke", org.key_id],
-        env=gateway.process.env, check=True, capture_output=True,
+        env=gateway.process.env,
+        check=True,
+        capture_output=True,
     )
     response = wait_until(
         lambda: (r := post(gateway, headers=org.auth, json=CHAT)).status_code == 401 and r,
@@ -88,7 +90,9 @@ def test_invalid_tag_headers_are_400_naming_the_header(gateway, org, fake, heade
 
 
 def test_unknown_provider_is_404_naming_it(gateway, org):
-    error = assert_error(post(gateway, "/nosuch/v1/chat", headers=org.auth, json=CHAT), 404, "nosuch")
+    error = assert_error(
+        post(gateway, "/nosuch/v1/chat", headers=org.auth, json=CHAT), 404, "nosuch"
+    )
     assert error["code"] == "unknown_provider"
 
 
@@ -134,10 +138,15 @@ def test_provider_errors_pass_through_exactly_and_are_logged(gateway, org, fake)
 
 def test_sdk_sees_provider_error_as_the_provider_sent_it(gateway, org, fake):
     fake.enqueue(Behaviour(status=500))
-    with openai.OpenAI(
-        base_url=f"{gateway.url}/openai/v1", api_key="sk-x", default_headers=org.auth,
-        max_retries=0,
-    ) as sdk, pytest.raises(openai.InternalServerError) as raised:
+    with (
+        openai.OpenAI(
+            base_url=f"{gateway.url}/openai/v1",
+            api_key="sk-x",
+            default_headers=org.auth,
+            max_retries=0,
+        ) as sdk,
+        pytest.raises(openai.InternalServerError) as raised,
+    ):
         sdk.chat.completions.create(**CHAT)
     assert raised.value.status_code == 500
 

@@ -58,7 +58,9 @@ def test_non_streaming_chat_is_proxied_and_logged_with_tags(gateway, org, client
     assert record["prompt_tokens"] == completion.usage.prompt_tokens
     assert record["completion_tokens"] == completion.usage.completion_tokens
     assert record["total_tokens"] == completion.usage.total_tokens
-    expected = price("gpt-4o-mini", completion.usage.prompt_tokens, completion.usage.completion_tokens)
+    expected = price(
+        "gpt-4o-mini", completion.usage.prompt_tokens, completion.usage.completion_tokens
+    )
     assert record["cost_usd"] == pytest.approx(expected)
     assert record["user_id"] == "alice"
     assert record["session_id"] == "sess-1"
@@ -82,8 +84,11 @@ def test_non_streaming_chat_is_proxied_and_logged_with_tags(gateway, org, client
 def test_property_name_case_is_kept_as_sent_on_the_wire(gateway, org, fake):
     response = httpx.post(
         f"{gateway.url}/openai/v1/chat/completions",
-        headers={**org.auth, "Authorization": f"Bearer {PROVIDER_KEY}",
-                 "Helicone-Property-CustomerTier": "Gold"},
+        headers={
+            **org.auth,
+            "Authorization": f"Bearer {PROVIDER_KEY}",
+            "Helicone-Property-CustomerTier": "Gold",
+        },
         json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
     )
     assert response.status_code == 200

@@ -21,7 +21,10 @@ def test_all_tags_parse():
         {"helicone-property-feature": "Helicone-Property-Feature"},
     )
     assert (tags.user_id, tags.session_id, tags.session_path, tags.session_name) == (
-        "u1", "s1", "/a/b", "Name",
+        "u1",
+        "s1",
+        "/a/b",
+        "Name",
     )
     assert tags.properties == {"Feature": "x", "Helicone-Request-Name": "rn"}
 

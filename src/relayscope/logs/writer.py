@@ -102,15 +102,6 @@ class LogWriter:
 
     async def _run(self) -> None:
         while True:
-            if not self._queue and not self._closing:
-                self._idle.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.flush_interval)
-            self._wakeup.clear()
-            while self._queue:
-                await self._write(self._build(self._take(self.batch_size)))
-                if len(self._queue) > self.max_queued:
-                    await self._spill(self._build(self._take(len(self._queue))))
             if self._spool_dirty and (
                 self.stats.store_healthy or time.monotonic() >= self._replay_due
             ):
@@ -118,6 +109,18 @@ class LogWriter:
             if self._closing and not self._queue:
                 self._idle.set()
                 return
+            if not self._queue:
+                self._idle.set()
+            wait = self.flush_interval
+            if self._spool_dirty:
+                wait = min(wait, self.retry_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), wait)
+            self._wakeup.clear()
+            while self._queue:
+                await self._write(self._build(self._take(self.batch_size)))
+                if len(self._queue) > self.max_queued:
+                    await self._spill(self._build(self._take(len(self._queue))))
 
     def _take(self, n: int) -> list[Builder]:
         batch, self._queue = self._queue[:n], self._queue[n:]

@@ -64,8 +64,14 @@ class GatewayProcess:
     def start(self, timeout: float = 30.0) -> GatewayProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "relayscope", "serve",
-            "--port", str(self.port), "--workers", str(self.workers),
+            sys.executable,
+            "-m",
+            "relayscope",
+            "serve",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
         ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
