@@ -74,6 +74,15 @@ async def _bootstrap(store: SqlStore) -> str | None:
     return key
 
 
+@main.command("config")
+def show_config() -> None:
+    """Print every setting: environment variable, current value, meaning."""
+    from relayscope.config import reference
+
+    for name, value, help_text in reference(Settings.from_env()):
+        click.echo(f"{name}={value}\n    {help_text}")
+
+
 @main.command()
 def migrate() -> None:
     """Apply schema migrations to the configured store."""

@@ -109,15 +109,15 @@ def read(cls: type, env: Mapping[str, str], prefix: str, skip: set[str] = frozen
     return values
 
 
-def reference(cls: type = Settings, prefix: str = PREFIX) -> Iterator[tuple[str, Any, str]]:
-    """(variable, default, help) for every setting, nested sections included."""
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
+def reference(settings: Any = None, prefix: str = PREFIX) -> Iterator[tuple[str, Any, str]]:
+    """(variable, value, help) for every setting of ``settings`` (default: the defaults)."""
+    settings = Settings() if settings is None else settings
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
         if f.metadata.get("section"):
-            yield from reference(hints[f.name], f"{prefix}{f.name.upper()}_")
-            continue
-        default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
-        yield prefix + f.name.upper(), default, f.metadata.get("help", "")
+            yield from reference(value, f"{prefix}{f.name.upper()}_")
+        else:
+            yield prefix + f.name.upper(), value, f.metadata.get("help", "")
 
 
 def _convert(kind: Any, raw: str, name: str) -> Any:

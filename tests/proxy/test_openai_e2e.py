@@ -193,3 +193,87 @@ def test_v1_route_goes_to_openai(gateway, org, fake):
         )
     assert fake.requests[-1].path == "/v1/chat/completions"
     assert gateway.record(org, raw.headers["helicone-id"])["provider"] == "openai"
+
+
+def test_client_disconnect_mid_stream_cancels_upstream_and_logs_partial(gateway, org, fake):
+    from relayscope.testing.fake_provider import Behaviour
+    from relayscope.testing.waiting import wait_until
+
+    fake.enqueue(Behaviour(chunk_delay_s=0.2))
+    words = " ".join(f"w{i}" for i in range(40))  # ~40 chunks, 8 s if read to the end
+    body = {
+        "model": "gpt-4o-mini",
+        "stream": True,
+        "messages": [{"role": "user", "content": words}],
+    }
+    headers = {**org.auth, "Authorization": f"Bearer {PROVIDER_KEY}"}
+    with (
+        httpx.Client(timeout=10) as http,
+        http.stream(
+            "POST", f"{gateway.url}/openai/v1/chat/completions", json=body, headers=headers
+        ) as response,
+    ):
+        request_id = response.headers["helicone-id"]
+        seen = b""
+        for chunk in response.iter_raw():
+            seen += chunk
+            if b"Echo" in seen:
+                break
+    # Leaving the block closed the connection after the first words.
+    wait_until(lambda: fake.abandoned_streams == 1, timeout=5)
+    record = gateway.record(org, request_id)
+    assert record["cancelled"] is True
+    assert record["latency_ms"] < 4000
+    assert "client disconnected" in record["error"]
+    received = record["response_body"]["choices"][0]["message"]["content"]
+    assert received and len(received) < len("Echo: " + words)
+
+
+def test_provider_keys_are_never_written_anywhere(gateway, org, client):
+    secret = f"sk-provider-{uuid.uuid4().hex}"
+    with openai.OpenAI(
+        base_url=f"{gateway.url}/openai/v1", api_key=secret, default_headers=org.auth
+    ) as sdk:
+        raw = sdk.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "keep my key safe"}],
+            extra_headers={"x-api-key": secret, "api-key": secret},
+        )
+        stream = sdk.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "and here"}], stream=True
+        )
+        list(stream.parse())
+    gateway.record(org, raw.headers["helicone-id"])
+    gateway.record(org, stream.headers["helicone-id"])
+    files = [p for p in gateway.process.data_dir.rglob("*") if p.is_file()]
+    assert any(p.name == "relayscope.db" for p in files)
+    leaked = [p for p in files if secret.encode() in p.read_bytes()]
+    assert not leaked, f"provider key found in {leaked}"
+
+
+def test_azure_and_groq_routes_reach_their_upstream_paths(gateway, org, fake):
+    with openai.AzureOpenAI(
+        azure_endpoint=f"{gateway.url}/azure/myresource",
+        api_key="azure-key",
+        api_version="2024-10-21",
+        default_headers=org.auth,
+    ) as azure:
+        raw = azure.chat.completions.with_raw_response.create(
+            model="my-deployment", messages=[{"role": "user", "content": "hi azure"}]
+        )
+    seen = fake.requests[-1]
+    assert seen.path == "/openai/deployments/my-deployment/chat/completions"
+    assert seen.query_string == "api-version=2024-10-21"
+    assert seen.headers["api-key"] == "azure-key"
+    assert gateway.record(org, raw.headers["helicone-id"])["provider"] == "azure"
+
+    with openai.OpenAI(
+        base_url=f"{gateway.url}/groq/v1", api_key="gsk", default_headers=org.auth
+    ) as groq:
+        raw = groq.chat.completions.with_raw_response.create(
+            model="llama-3.1-8b-instant", messages=[{"role": "user", "content": "hi groq"}]
+        )
+    assert fake.requests[-1].path == "/openai/v1/chat/completions"
+    record = gateway.record(org, raw.headers["helicone-id"])
+    assert record["provider"] == "groq"
+    assert record["cost_usd"] is not None and record["cost_usd"] > 0

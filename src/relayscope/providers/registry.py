@@ -28,7 +28,7 @@ class Provider:
     stream_usage_option: bool = True
     """Accepts OpenAI's ``stream_options.include_usage`` on streaming requests."""
     templated_host: bool = False
-    """Base URL contains ``{resource}``, taken from the first path segment (Azure)."""
+    """Routes start with a resource segment that fills ``{resource}`` in the base URL (Azure)."""
 
 
 PROVIDERS: tuple[Provider, ...] = (
@@ -71,7 +71,7 @@ class ProviderRegistry:
         for provider in providers:
             base = overrides.get(provider.name)
             if base:
-                provider = replace(provider, base_url=base.rstrip("/"), templated_host=False)
+                provider = replace(provider, base_url=base.rstrip("/"))
             self._by_name[provider.name] = provider
 
     def get(self, name: str) -> Provider | None:

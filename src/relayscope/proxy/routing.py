@@ -94,7 +94,7 @@ class Router:
     def _azure_from_header(self, base: str, path: str) -> Target:
         provider = self.registry.get("azure")
         assert provider is not None
-        if not provider.templated_host:  # overridden by the operator
+        if "{resource}" not in provider.base_url:  # overridden by the operator
             return Target(provider, provider.base_url + path, provider.format, provider.name)
         match = _AZURE_BASE.match(base.strip().lower())
         if not match:

@@ -78,6 +78,7 @@ class RequestLog:
         self._requests: list[RecordedRequest] = []
         self._script: deque[Behaviour] = deque()
         self._default = NORMAL
+        self._abandoned = 0
 
     def admit(self, scope: Scope, body: bytes, payload: Any) -> Behaviour:
         """Record one incoming request and hand out the behaviour it should get."""
@@ -106,8 +107,20 @@ class RequestLog:
         with self._changed:
             self._default = behaviour
 
+    def abandoned(self) -> None:
+        """A client went away mid-stream and the rest of the stream was not sent."""
+        with self._changed:
+            self._abandoned += 1
+            self._changed.notify_all()
+
+    @property
+    def abandoned_streams(self) -> int:
+        with self._changed:
+            return self._abandoned
+
     def reset(self) -> None:
         with self._changed:
+            self._abandoned = 0
             self._requests.clear()
             self._script.clear()
             self._default = NORMAL
@@ -173,7 +186,7 @@ class FakeProviderApp:
             await _drop_connection(scope, receive)
             return
         await self._send(
-            send, self._respond(scope, route, anthropic, payload, behaviour), behaviour
+            send, self._respond(scope, route, anthropic, payload, behaviour), behaviour, receive
         )
 
     def _respond(
@@ -240,11 +253,17 @@ class FakeProviderApp:
             return _Response(200, _EVENT_STREAM, events=events, headers=request_id)
         return _Response(200, _JSON, anthropic_wire.message_body(reply, **common), None, request_id)
 
-    async def _send(self, send: Send, response: _Response, behaviour: Behaviour) -> None:
+    async def _send(
+        self,
+        send: Send,
+        response: _Response,
+        behaviour: Behaviour,
+        receive: Receive | None = None,
+    ) -> None:
         headers = _headers(response, behaviour.headers)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         if response.events is not None:
-            await self._stream(send, response.events, behaviour)
+            await self._stream(send, response.events, behaviour, receive)
         elif behaviour.cut_after_chunks is not None:
             half = response.body[: len(response.body) // 2]
             await send({"type": "http.response.body", "body": half, "more_body": True})
@@ -252,15 +271,28 @@ class FakeProviderApp:
         else:
             await send({"type": "http.response.body", "body": response.body})
 
-    async def _stream(self, send: Send, events: list[bytes], behaviour: Behaviour) -> None:
+    async def _stream(
+        self, send: Send, events: list[bytes], behaviour: Behaviour, receive: Receive | None
+    ) -> None:
         delay = self._chunk_delay_s if behaviour.chunk_delay_s is None else behaviour.chunk_delay_s
         cut = behaviour.cut_after_chunks
-        for index, event in enumerate(events):
-            if index == cut:
-                break
-            if index and delay:
-                await self._pause(delay)
-            await send({"type": "http.response.body", "body": event, "more_body": True})
+        gone = asyncio.Event()
+        watcher = None
+        if receive is not None and delay:
+            watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
+        try:
+            for index, event in enumerate(events):
+                if index == cut:
+                    break
+                if index and delay:
+                    await self._pause(delay)
+                if gone.is_set():
+                    self._log.abandoned()
+                    return
+                await send({"type": "http.response.body", "body": event, "more_body": True})
+        finally:
+            if watcher is not None:
+                watcher.cancel()
         if cut is not None:
             raise DeliberateAbort(f"cut_after_chunks={cut}")
         await send({"type": "http.response.body", "body": b""})
@@ -337,6 +369,12 @@ def _headers(response: _Response, extra: Mapping[str, str]) -> list[tuple[bytes,
     ]
     replaced = {name for name, _ in overrides}
     return [h for h in headers if h[0] not in replaced] + overrides
+
+
+async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
 
 
 async def _drop_connection(scope: Scope, receive: Receive) -> None:

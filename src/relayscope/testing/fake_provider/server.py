@@ -171,6 +171,11 @@ class FakeProvider:
         """Behaviour for every request that finds the queue empty, until ``reset()``."""
         self._log.set_default(behaviour)
 
+    @property
+    def abandoned_streams(self) -> int:
+        """Streams (with a chunk delay) whose client disconnected before the end."""
+        return self._log.abandoned_streams
+
     def reset(self) -> None:
         """Forget recorded requests, queued behaviours and the default behaviour."""
         self._log.reset()
