@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 from redis.asyncio import Redis
 
@@ -24,7 +24,7 @@ from relayscope.pipeline import Services, build, default_stages
 from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.app import ProxyApp, Receive, Scope, Send
 from relayscope.proxy.routing import Allowlist, Router
-from relayscope.proxy.upstream import Upstream, make_client
+from relayscope.proxy.upstream import Upstream, make_session
 from relayscope.store.sql import SqlStore, open_store
 
 log = logging.getLogger("relayscope")
@@ -37,7 +37,7 @@ class Gateway:
         self,
         settings: Settings,
         *,
-        http_client: httpx.AsyncClient | None = None,
+        http_session: aiohttp.ClientSession | None = None,
         store: SqlStore | None = None,
     ) -> None:
         self.settings = settings
@@ -52,15 +52,14 @@ class Gateway:
         )
         self.registry = ProviderRegistry(overrides=settings.provider_base_urls)
         self.keys = KeyResolver(self.store.lookup_key, ttl=settings.key_cache_ttl)
-        self.http = http_client or make_client(
-            settings.upstream_connect_timeout, settings.upstream_read_timeout
-        )
+        self._http_session = http_session
+        self.upstream = Upstream()
         self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         services = Services(store=self.store, writer=self.writer, redis=self.redis)
         self.proxy = ProxyApp(
             router=Router(self.registry, Allowlist(settings.target_allowlist)),
             keys=self.keys,
-            pipeline=build(default_stages(settings, services), Upstream(self.http)),
+            pipeline=build(default_stages(settings, services), self.upstream),
             max_body_bytes=settings.max_body_bytes,
         )
         self.api = create_api(store=self.store, keys=self.keys)
@@ -68,6 +67,9 @@ class Gateway:
 
     async def start(self) -> None:
         await self.store.migrate()
+        self.upstream.session = self._http_session or make_session(
+            self.settings.upstream_connect_timeout, self.settings.upstream_read_timeout
+        )
         self.writer.start()
         self.ready = True
         log.info("gateway ready (pid %s, store %s)", os.getpid(), self.store.dialect)
@@ -75,7 +77,8 @@ class Gateway:
     async def stop(self) -> None:
         self.ready = False
         await self.writer.close()
-        await self.http.aclose()
+        if self.upstream.session is not None:
+            await self.upstream.session.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.store.close()
