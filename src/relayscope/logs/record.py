@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -49,8 +49,12 @@ class LogRecord:
     response_body: str | None = None
 
     def to_row(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: dataclasses.asdict deep-copies and dominated batch writes.
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @property
     def success(self) -> bool:
         return 200 <= self.status < 400 and not self.cancelled and self.error is None
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(LogRecord))
