@@ -51,6 +51,13 @@ class Settings:
     )
     redis_prefix: str = setting("relayscope:", "Prefix of every Redis key the gateway writes.")
     max_body_bytes: int = setting(32 * 1024 * 1024, "Largest request body accepted (413 beyond).")
+    max_headers: int = setting(128, "Most request headers accepted (431 beyond).")
+    max_header_bytes: int = setting(
+        64 * 1024, "Largest total size of request headers (431 beyond)."
+    )
+    max_concurrency: int = setting(
+        1024, "Proxied requests in flight per process; beyond it a 503 with Retry-After."
+    )
     target_allowlist: tuple[str, ...] = setting(
         (),
         "Comma-separated hosts (host, host:port, *.domain or scheme://host:port) that "

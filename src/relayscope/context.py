@@ -74,6 +74,10 @@ class Context:
     """The response came as server-sent events."""
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     """``Helicone-*`` headers stages add to the client's response."""
+    omit_request: bool = False
+    """``Helicone-Omit-Request``: do not store the request body."""
+    omit_response: bool = False
+    """``Helicone-Omit-Response``: do not store the response body."""
     cancelled: bool = False
     error: str | None = None
     _json: object = None

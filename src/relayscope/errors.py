@@ -4,6 +4,7 @@
      ├── BadRequest                   (400 invalid_request_error)
      │    └── InvalidHeader           (400, names the header)
      ├── PayloadTooLarge              (413)
+     ├── HeadersTooLarge              (431)
      ├── Unauthorized                 (401 authentication_error)
      ├── NotFound                     (404)
      ├── RateLimited                  (429, Retry-After)
@@ -65,6 +66,12 @@ class PayloadTooLarge(GatewayError):
     status = 413
     type = "invalid_request_error"
     code = "payload_too_large"
+
+
+class HeadersTooLarge(GatewayError):
+    status = 431
+    type = "invalid_request_error"
+    code = "headers_too_large"
 
 
 class Unauthorized(GatewayError):

@@ -22,7 +22,7 @@ from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter
 from relayscope.pipeline import Services, build, default_stages
 from relayscope.providers.registry import ProviderRegistry
-from relayscope.proxy.app import ProxyApp, Receive, Scope, Send
+from relayscope.proxy.app import Limits, ProxyApp, Receive, Scope, Send
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.proxy.upstream import Upstream, make_session
 from relayscope.store.sql import SqlStore, open_store
@@ -60,7 +60,12 @@ class Gateway:
             router=Router(self.registry, Allowlist(settings.target_allowlist)),
             keys=self.keys,
             pipeline=build(default_stages(settings, services), self.upstream),
-            max_body_bytes=settings.max_body_bytes,
+            limits=Limits(
+                max_body_bytes=settings.max_body_bytes,
+                max_headers=settings.max_headers,
+                max_header_bytes=settings.max_header_bytes,
+                max_concurrency=settings.max_concurrency,
+            ),
         )
         self.api = create_api(store=self.store, keys=self.keys)
         self.ready = False

@@ -121,8 +121,8 @@ def build_record(ctx: Context, status: int, latency_ms: float, ttft_ms: float | 
         stream=ctx.upstream_stream or ctx.wants_stream,
         cancelled=ctx.cancelled,
         error=error,
-        request_body=ctx.client_body.decode("utf-8", errors="replace"),
-        response_body=_as_text(parsed.body),
+        request_body=None if ctx.omit_request else ctx.client_body.decode("utf-8", "replace"),
+        response_body=None if ctx.omit_response else _as_text(parsed.body),
     )
 
 

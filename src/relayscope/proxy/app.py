@@ -10,13 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from relayscope.auth.keys import KeyResolver
 from relayscope.context import Context, ProxyResponse
-from relayscope.errors import GatewayError, PayloadTooLarge, error_response
+from relayscope.errors import (
+    GatewayError,
+    HeadersTooLarge,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    error_response,
+)
 from relayscope.proxy.routing import Router
-from relayscope.proxy.tags import parse_tags, request_id
+from relayscope.proxy.tags import flag, parse_tags, request_id
 from relayscope.types import CallNext
 
 Scope = MutableMapping[str, Any]
@@ -39,20 +46,45 @@ _NOT_FORWARDED = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_headers: int = 128
+    max_header_bytes: int = 64 * 1024
+    max_concurrency: int = 1024
+    """Requests in flight at once; beyond it, 503 with Retry-After instead of queueing."""
+
+
 class ClientGone(Exception):
     """The client hung up before its request body arrived; there is no one to answer."""
 
 
 class ProxyApp:
     def __init__(
-        self, *, router: Router, keys: KeyResolver, pipeline: CallNext, max_body_bytes: int
+        self,
+        *,
+        router: Router,
+        keys: KeyResolver,
+        pipeline: CallNext,
+        limits: Limits | None = None,
     ) -> None:
         self.router = router
         self.keys = keys
         self.pipeline = pipeline
-        self.max_body_bytes = max_body_bytes
+        self.limits = limits or Limits()
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.in_flight >= self.limits.max_concurrency:
+            await _send_whole(send, *error_response(_busy()))
+            return
+        self.in_flight += 1
+        try:
+            await self._handle(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             ctx = await self._context(scope, receive)
         except GatewayError as exc:
@@ -76,7 +108,12 @@ class ProxyApp:
         property_names: dict[str, str] = {}
         forward: list[tuple[bytes, bytes]] = []
         content_length = None
-        for raw_name, raw_value in scope["headers"]:
+        raw_headers = scope["headers"]
+        if len(raw_headers) > self.limits.max_headers:
+            raise HeadersTooLarge(f"More than {self.limits.max_headers} request headers")
+        header_bytes = 0
+        for raw_name, raw_value in raw_headers:
+            header_bytes += len(raw_name) + len(raw_value)
             name = raw_name.lower()
             if name.startswith(b"helicone-"):
                 lower = name.decode("latin-1")
@@ -87,17 +124,20 @@ class ProxyApp:
                 content_length = raw_value
             elif name not in _NOT_FORWARDED:
                 forward.append((name, raw_value))
+        if header_bytes > self.limits.max_header_bytes:
+            raise HeadersTooLarge(
+                f"Request headers exceed {self.limits.max_header_bytes} bytes in total"
+            )
         path = scope["path"]
         target = self.router.route(path, helicone)
         principal = await self.keys.resolve(helicone.get("helicone-auth"), "Helicone-Auth")
         tags = parse_tags(helicone, property_names)
         rid = request_id(helicone)
-        if (
-            content_length is not None
-            and content_length.isdigit()
-            and int(content_length) > self.max_body_bytes
-        ):
-            raise _too_large(self.max_body_bytes)
+        omit_request = flag(helicone, "Helicone-Omit-Request")
+        omit_response = flag(helicone, "Helicone-Omit-Response")
+        limit = self.limits.max_body_bytes
+        if content_length is not None and content_length.isdigit() and int(content_length) > limit:
+            raise _too_large(limit)
         body = await self._read_body(receive)
         return Context(
             request_id=rid,
@@ -112,6 +152,8 @@ class ProxyApp:
             client_body=body,
             body=body,
             tags=tags,
+            omit_request=omit_request,
+            omit_response=omit_response,
         )
 
     async def _read_body(self, receive: Receive) -> bytes:
@@ -123,8 +165,8 @@ class ProxyApp:
                 raise ClientGone
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                raise _too_large(self.max_body_bytes)
+            if size > self.limits.max_body_bytes:
+                raise _too_large(self.limits.max_body_bytes)
             chunks.append(chunk)
             if not message.get("more_body"):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -172,6 +214,14 @@ def _text(value: bytes) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError:
         return value.decode("latin-1")
+
+
+def _busy() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "The gateway is at its concurrency limit; retry shortly",
+        code="overloaded",
+        headers={"Retry-After": "1"},
+    )
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

@@ -79,3 +79,14 @@ def request_id(helicone: dict[str, str]) -> str:
         return str(uuid.UUID(value.strip()))
     except ValueError:
         raise InvalidHeader("Helicone-Request-Id", "must be a UUID") from None
+
+
+def flag(helicone: dict[str, str], header: str) -> bool:
+    """A ``true``/``false`` header (absent: false); anything else is a 400 naming it."""
+    value = helicone.get(header.lower())
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false"):
+        raise InvalidHeader(header, f"must be 'true' or 'false', got {value[:40]!r}")
+    return lowered == "true"

@@ -1,0 +1,83 @@
+"""Body omission, header limits and back-pressure, through a real gateway."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from relayscope.testing.fake_provider import Behaviour
+from relayscope.testing.orgs import create_org, wait_for_record
+from relayscope.testing.process import GatewayProcess, fake_provider_env
+
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "secret prompt"}]}
+
+
+def post(url: str, headers: dict, body: dict = CHAT, timeout: float = 10) -> httpx.Response:
+    return httpx.post(f"{url}/openai/v1/chat/completions", headers=headers, json=body,
+                      timeout=timeout)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("header", "kept", "dropped"),
+    [
+        ("Helicone-Omit-Request", "response_body", "request_body"),
+        ("Helicone-Omit-Response", "request_body", "response_body"),
+    ],
+)
+def test_omit_headers_keep_metadata_but_not_the_body(gateway, org, fake, header, kept, dropped):
+    response = post(gateway.url, {**org.auth, header: "true"})
+    assert response.status_code == 200
+    record = gateway.record(org, response.headers["helicone-id"])
+    assert record[dropped] is None
+    assert record[kept] is not None
+    assert record["prompt_tokens"] > 0 and record["cost_usd"] > 0
+    assert fake.requests[-1].json["messages"][0]["content"] == "secret prompt"
+
+
+def test_omit_header_with_a_bad_value_is_400(gateway, org, fake):
+    response = post(gateway.url, {**org.auth, "Helicone-Omit-Request": "yes please"})
+    assert response.status_code == 400
+    assert "Helicone-Omit-Request" in response.json()["error"]["message"]
+    assert fake.calls == 0
+
+
+@pytest.fixture(scope="module")
+def tight(tmp_path_factory, fake_server):
+    env = {
+        **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_MAX_CONCURRENCY": "2",
+        "RELAYSCOPE_MAX_HEADERS": "20",
+        "RELAYSCOPE_MAX_HEADER_BYTES": "2048",
+    }
+    with GatewayProcess(tmp_path_factory.mktemp("tight"), env) as process:
+        yield process
+
+
+def test_too_many_or_too_large_headers_are_431(tight, fake):
+    org = create_org(tight.database_url)
+    many = {**org.auth, **{f"x-extra-{i}": "v" for i in range(25)}}
+    response = post(tight.url, many)
+    assert response.status_code == 431
+    assert "20 request headers" in response.json()["error"]["message"]
+    huge = {**org.auth, "x-big": "v" * 3000}
+    assert post(tight.url, huge).status_code == 431
+    assert fake.calls == 0
+
+
+def test_beyond_the_concurrency_limit_requests_get_503_with_retry_after(tight, fake):
+    org = create_org(tight.database_url)
+    fake.set_default(Behaviour(delay_s=1.0))
+    with ThreadPoolExecutor(6) as pool:
+        responses = list(pool.map(lambda _: post(tight.url, org.auth), range(6)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(200) >= 2 and statuses.count(503) >= 1, statuses
+    assert set(statuses) <= {200, 503}
+    busy = next(r for r in responses if r.status_code == 503)
+    assert busy.headers["retry-after"] == "1"
+    assert busy.json()["error"]["code"] == "overloaded"
+    fake.set_default(Behaviour())
+    ok = post(tight.url, org.auth)
+    assert ok.status_code == 200
+    wait_for_record(tight, org, ok.headers["helicone-id"])
