@@ -63,6 +63,11 @@ class Settings:
         "Comma-separated hosts (host, host:port, *.domain or scheme://host:port) that "
         "Helicone-Target-Url may name.",
     )
+    target_allow_private_networks: bool = setting(
+        False,
+        "Let allowlisted target host names resolve to loopback, private or link-local "
+        "addresses (refused by default; IP literals in the allowlist are always allowed).",
+    )
     upstream_connect_timeout: float = setting(10.0, "Seconds to connect to a provider.")
     upstream_read_timeout: float = setting(
         600.0, "Seconds to wait for a provider's response bytes (504 beyond)."

@@ -72,9 +72,10 @@ class Gateway:
 
     async def start(self) -> None:
         await self.store.migrate()
-        self.upstream.session = self._http_session or make_session(
-            self.settings.upstream_connect_timeout, self.settings.upstream_read_timeout
-        )
+        timeouts = (self.settings.upstream_connect_timeout, self.settings.upstream_read_timeout)
+        self.upstream.session = self._http_session or make_session(*timeouts)
+        if not self.settings.target_allow_private_networks:
+            self.upstream.guarded_session = make_session(*timeouts, guarded=True)
         self.writer.start()
         self.ready = True
         log.info("gateway ready (pid %s, store %s)", os.getpid(), self.store.dialect)
@@ -82,8 +83,7 @@ class Gateway:
     async def stop(self) -> None:
         self.ready = False
         await self.writer.close()
-        if self.upstream.session is not None:
-            await self.upstream.session.close()
+        await self.upstream.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.store.close()

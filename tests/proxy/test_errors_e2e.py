@@ -193,3 +193,37 @@ def test_oversized_body_is_413(strict_gateway, fake):
     big = {**CHAT, "messages": [{"role": "user", "content": "x" * 5000}]}
     assert_error(post(strict_gateway, headers=org.auth, json=big), 413, "4096 bytes")
     assert fake.calls == 0
+
+
+@pytest.fixture(scope="module")
+def named_target_gateway(tmp_path_factory, fake_server):
+    """Allowlists the fake provider by host name (localhost), not by IP."""
+    env = {
+        **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_TARGET_ALLOWLIST": f"http://localhost:{fake_server.port}",
+    }
+    with GatewayProcess(tmp_path_factory.mktemp("named"), env) as process:
+        yield process
+
+
+def test_allowlisted_name_resolving_to_an_internal_address_is_refused(named_target_gateway, fake):
+    org = strict_org(named_target_gateway)
+    headers = {**org.auth, "Helicone-Target-Url": f"http://localhost:{fake.port}"}
+    response = post(named_target_gateway, "/v1/chat/completions", headers=headers, json=CHAT)
+    error = assert_error(response, 400, "Helicone-Target-Url")
+    assert "internal address" in error["message"]
+    assert fake.calls == 0
+
+
+def test_operator_can_allow_private_networks_explicitly(tmp_path, fake):
+    env = {
+        **fake_provider_env(fake.url),
+        "RELAYSCOPE_TARGET_ALLOWLIST": f"http://localhost:{fake.port}",
+        "RELAYSCOPE_TARGET_ALLOW_PRIVATE_NETWORKS": "true",
+    }
+    with GatewayProcess(tmp_path, env) as process:
+        org = strict_org(process)
+        headers = {**org.auth, "Helicone-Target-Url": f"http://localhost:{fake.port}"}
+        response = post(process, "/v1/chat/completions", headers=headers, json=CHAT)
+    assert response.status_code == 200
+    assert fake.calls == 1

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 
 from relayscope.context import Context, ProxyResponse
-from relayscope.errors import UpstreamError, UpstreamTimeout
+from relayscope.errors import InvalidHeader, UpstreamError, UpstreamTimeout
+from relayscope.proxy.ssrf import BlockedAddress, GuardedResolver
 
 # Not forwarded to the client: hop-by-hop, or describing bytes we re-frame.
 _DROP_RESPONSE_HEADERS = frozenset(
@@ -29,17 +30,29 @@ class Upstream:
     running event loop); tests may pass their own.
     """
 
-    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        guarded_session: aiohttp.ClientSession | None = None,
+    ) -> None:
         self.session = session
+        self.guarded_session = guarded_session
+        """For client-named targets: refuses hosts that resolve to internal addresses."""
+
+    async def close(self) -> None:
+        for session in (self.session, self.guarded_session):
+            if session is not None:
+                await session.close()
 
     async def __call__(self, ctx: Context) -> ProxyResponse:
         url = ctx.target.url
         if ctx.query:
             url = f"{url}?{ctx.query.decode('latin-1')}"
         name = ctx.target.provider_name
+        session = self.session if ctx.target.provider else self.guarded_session or self.session
+        assert session is not None, "the gateway has not started"
         try:
-            assert self.session is not None, "the gateway has not started"
-            response = await self.session.request(
+            response = await session.request(
                 ctx.method,
                 aiohttp.client.URL(url, encoded=True),
                 headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in ctx.headers],
@@ -48,6 +61,10 @@ class Upstream:
             )
         except TimeoutError as exc:
             raise UpstreamTimeout(f"Timed out waiting for {name} (connect or first byte)") from exc
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, BlockedAddress):
+                raise InvalidHeader("Helicone-Target-Url", str(exc.os_error)) from exc
+            raise UpstreamError(f"Could not reach {name}: {exc.__class__.__name__}") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"Could not reach {name}: {exc.__class__.__name__}") from exc
 
@@ -87,10 +104,22 @@ async def _relay(ctx: Context, response: aiohttp.ClientResponse) -> AsyncIterato
         response.close()
 
 
-def make_session(connect_timeout: float, read_timeout: float) -> aiohttp.ClientSession:
-    """A session tuned for proxying: no cookies, no redirects, no environment proxies."""
+def make_session(
+    connect_timeout: float, read_timeout: float, *, guarded: bool = False
+) -> aiohttp.ClientSession:
+    """A session tuned for proxying: no cookies, no redirects, no environment proxies.
+
+    ``guarded`` sessions resolve names through ``GuardedResolver`` and cache nothing,
+    so every connection is checked against internal addresses.
+    """
+    if guarded:
+        connector = aiohttp.TCPConnector(
+            limit=1000, resolver=GuardedResolver(), use_dns_cache=False
+        )
+    else:
+        connector = aiohttp.TCPConnector(limit=1000, ttl_dns_cache=300)
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=1000, ttl_dns_cache=300),
+        connector=connector,
         timeout=aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=read_timeout
         ),
