@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import click
 
+from relayscope.clitools import existing_org, with_store
 from relayscope.config import Settings
-from relayscope.store.sql import SqlStore, open_store
-
-T = TypeVar("T")
-
-
-def _with_store(work: Callable[[SqlStore], Awaitable[T]]) -> T:
-    async def run() -> T:
-        store = open_store(Settings.from_env().store_url)
-        try:
-            await store.migrate()
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
+from relayscope.store.sql import SqlStore
 
 
 @click.group()
@@ -45,7 +30,7 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     for noisy in ("httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings.from_env()
-    first_key = _with_store(_bootstrap)
+    first_key = with_store(_bootstrap)
     click.echo(f"RelayScope store: {settings.store_url}")
     if first_key:
         click.echo("Created org 'default' with a gateway key (shown once, keep it):")
@@ -86,7 +71,7 @@ def show_config() -> None:
 @main.command()
 def migrate() -> None:
     """Apply schema migrations to the configured store."""
-    _with_store(lambda store: asyncio.sleep(0))
+    with_store(lambda store: asyncio.sleep(0))
     click.echo("store is up to date")
 
 
@@ -106,7 +91,7 @@ def keys_create(org_name: str, name: str | None) -> None:
         info, key = await store.create_key(org.id, name=name)
         return info.id, key
 
-    key_id, key = _with_store(work)
+    key_id, key = with_store(work)
     click.echo(f"Created key {key_id} for org {org_name!r}. It is shown only now:")
     click.echo(key)
 
@@ -117,12 +102,10 @@ def keys_list(org_name: str) -> None:
     """List an org's keys (ids and prefixes; keys themselves are never stored)."""
 
     async def work(store: SqlStore):
-        org = await store.get_org(org_name)
-        if org is None:
-            raise click.ClickException(f"no org named {org_name!r}")
+        org = await existing_org(store, org_name)
         return await store.list_keys(org.id)
 
-    for info in _with_store(work):
+    for info in with_store(work):
         state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
         click.echo(f"{info.id}  {info.prefix}…  {info.name or '-'}  {state}")
 
@@ -131,6 +114,16 @@ def keys_list(org_name: str) -> None:
 @click.argument("key_id")
 def keys_revoke(key_id: str) -> None:
     """Revoke a key by id."""
-    if not _with_store(lambda store: store.revoke_key(key_id)):
+    if not with_store(lambda store: store.revoke_key(key_id)):
         raise click.ClickException(f"no active key with id {key_id!r}")
     click.echo(f"revoked {key_id}")
+
+
+def _register_feature_commands() -> None:
+    from relayscope.governance.cli import data, redaction
+
+    for group in (data, redaction):
+        main.add_command(group)
+
+
+_register_feature_commands()

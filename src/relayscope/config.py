@@ -1,27 +1,29 @@
 """Gateway settings, read from ``RELAYSCOPE_*`` environment variables.
 
 Each feature owns a frozen settings class next to its code, with a ``help`` text
-on every field, and the root ``Settings`` composes them: a field of the root whose
-type is a settings class reads its own fields under ``RELAYSCOPE_<FIELD>_``, so
-``Settings.cache.max_bytes`` comes from ``RELAYSCOPE_CACHE_MAX_BYTES``. The
-README's configuration reference lists every variable (``relayscope config``
-prints it).
+on every field (``setting(default, help)``), and the root ``Settings`` composes
+them with ``section("module:Class", help)``: that section's fields are read under
+``RELAYSCOPE_<FIELD>_``, so ``Settings.cache.max_bytes`` comes from
+``RELAYSCOPE_CACHE_MAX_BYTES``. The README's configuration reference lists every
+variable (``relayscope config`` prints them with their current values).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
-import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 PREFIX = "RELAYSCOPE_"
-S = TypeVar("S")
+
+if TYPE_CHECKING:
+    from relayscope.governance.service import GovernanceSettings
 
 
 def setting(default: Any, help: str) -> Any:
@@ -31,9 +33,18 @@ def setting(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
 
 
-def section(cls: type[S], help: str) -> Any:
-    """A nested settings class, read under its own prefix."""
-    return field(default_factory=cls, metadata={"help": help, "section": True})
+def section(path: str, help: str) -> Any:
+    """A feature's settings class (``"package.module:Class"``), read under its own prefix.
+
+    Named by path so that this module never imports a feature: features import
+    ``setting`` from here.
+    """
+    return field(default_factory=lambda: _load(path)(), metadata={"help": help, "section": path})
+
+
+def _load(path: str) -> type:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def default_data_dir() -> Path:
@@ -79,6 +90,10 @@ class Settings:
         5.0, "Seconds a batch write may take before it is spooled to disk instead."
     )
     key_cache_ttl: float = setting(5.0, "Seconds a gateway-key lookup is cached in memory.")
+    governance: GovernanceSettings = section(
+        "relayscope.governance.service:GovernanceSettings",
+        "Retention and redaction (RELAYSCOPE_GOVERNANCE_*).",
+    )
     provider_base_urls: Mapping[str, str] = setting(
         {}, "Per-provider upstream overrides, from RELAYSCOPE_<PROVIDER>_BASE_URL."
     )
@@ -106,14 +121,14 @@ class Settings:
 
 def read(cls: type, env: Mapping[str, str], prefix: str, skip: set[str] = frozenset()) -> dict:
     """Field values of settings class ``cls`` found in ``env`` under ``prefix``."""
-    hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
-        kind = hints[f.name]
+        kind = str(f.type)
         if f.metadata.get("section"):
-            values[f.name] = kind(**read(kind, env, f"{prefix}{f.name.upper()}_"))
+            nested = _load(f.metadata["section"])
+            values[f.name] = nested(**read(nested, env, f"{prefix}{f.name.upper()}_"))
             continue
         raw = env.get(prefix + f.name.upper())
         if raw is not None:
@@ -132,17 +147,20 @@ def reference(settings: Any = None, prefix: str = PREFIX) -> Iterator[tuple[str,
             yield prefix + f.name.upper(), value, f.metadata.get("help", "")
 
 
-def _convert(kind: Any, raw: str, name: str) -> Any:
+def _convert(kind: str, raw: str, name: str) -> Any:
+    """``raw`` as the field's annotated type (annotations are strings here)."""
     try:
-        if kind is Path:
+        if kind == "Path":
             return Path(raw).expanduser()
-        if kind is bool:
+        if kind == "bool":
             if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
                 raise ValueError(raw)
             return raw.lower() in ("1", "true", "yes", "on")
-        if kind in (int, float):
-            return kind(raw)
-        if typing.get_origin(kind) is tuple:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind.startswith("tuple"):
             return tuple(item.strip() for item in raw.split(",") if item.strip())
     except ValueError:
         raise SystemExit(f"Invalid value for {name}: {raw!r}") from None

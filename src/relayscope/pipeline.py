@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from relayscope.config import Settings
 from relayscope.context import Context, ProxyResponse
+from relayscope.governance.redaction import RedactionRules
 from relayscope.logs.stage import LoggingStage
 from relayscope.logs.writer import LogWriter
 from relayscope.proxy.stream_usage import StreamUsageStage
@@ -28,12 +29,14 @@ class Services:
     writer: LogWriter
     redis: Redis | None = None
     """Shared Redis client when ``RELAYSCOPE_REDIS_URL`` is set (cache, rate limits)."""
+    redaction: RedactionRules | None = None
+    """Per-org redaction of stored bodies."""
 
 
 def default_stages(settings: Settings, services: Services) -> list[Stage]:
     """Outermost first: logging sees every outcome, including other stages' refusals."""
     return [
-        LoggingStage(services.writer),
+        LoggingStage(services.writer, services.redaction),
         StreamUsageStage(),
     ]
 

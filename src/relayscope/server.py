@@ -18,6 +18,9 @@ from redis.asyncio import Redis
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.config import Settings
+from relayscope.governance import api as governance_api
+from relayscope.governance.repository import GovernanceRepository
+from relayscope.governance.service import Governance
 from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter
 from relayscope.pipeline import Services, build, default_stages
@@ -55,7 +58,13 @@ class Gateway:
         self._http_session = http_session
         self.upstream = Upstream()
         self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        services = Services(store=self.store, writer=self.writer, redis=self.redis)
+        self.governance = Governance(GovernanceRepository(self.store.engine), settings.governance)
+        services = Services(
+            store=self.store,
+            writer=self.writer,
+            redis=self.redis,
+            redaction=self.governance.rules,
+        )
         self.proxy = ProxyApp(
             router=Router(self.registry, Allowlist(settings.target_allowlist)),
             keys=self.keys,
@@ -67,7 +76,12 @@ class Gateway:
                 max_concurrency=settings.max_concurrency,
             ),
         )
-        self.api = create_api(store=self.store, keys=self.keys)
+        self.api = create_api(
+            store=self.store,
+            keys=self.keys,
+            routes=governance_api.routes,
+            state={"governance": self.governance},
+        )
         self.ready = False
 
     async def start(self) -> None:
@@ -77,11 +91,13 @@ class Gateway:
         if not self.settings.target_allow_private_networks:
             self.upstream.guarded_session = make_session(*timeouts, guarded=True)
         self.writer.start()
+        await self.governance.start()
         self.ready = True
         log.info("gateway ready (pid %s, store %s)", os.getpid(), self.store.dialect)
 
     async def stop(self) -> None:
         self.ready = False
+        await self.governance.stop()
         await self.writer.close()
         await self.upstream.close()
         if self.redis is not None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from relayscope.api import requests
 from relayscope.auth.keys import KeyResolver
@@ -22,14 +25,24 @@ async def _not_found(request: Request, _exc: Exception) -> Response:
     return await _gateway_error(request, NotFound(f"No API route {request.url.path!r}"))
 
 
-def create_api(*, store: Store, keys: KeyResolver) -> Starlette:
+def create_api(
+    *,
+    store: Store,
+    keys: KeyResolver,
+    routes: Sequence[BaseRoute] = (),
+    state: Mapping[str, Any] | None = None,
+) -> Starlette:
+    """The API app; features contribute their ``routes`` and the ``state`` they read."""
     app = Starlette(
         routes=[
             Route("/api/requests", requests.list_requests),
             Route("/api/requests/{id}", requests.get_request),
+            *routes,
         ],
         exception_handlers={GatewayError: _gateway_error, 404: _not_found},
     )
     app.state.store = store
     app.state.keys = keys
+    for name, value in (state or {}).items():
+        setattr(app.state, name, value)
     return app

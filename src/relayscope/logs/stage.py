@@ -11,6 +11,7 @@ import orjson
 
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import GatewayError, error_response
+from relayscope.governance.redaction import RedactionRules
 from relayscope.logs.cost import cost_usd
 from relayscope.logs.record import LogRecord
 from relayscope.logs.writer import LogWriter
@@ -22,8 +23,9 @@ CLIENT_CLOSED = 499
 
 
 class LoggingStage:
-    def __init__(self, writer: LogWriter) -> None:
+    def __init__(self, writer: LogWriter, redaction: RedactionRules | None = None) -> None:
         self._writer = writer
+        self._redaction = redaction
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         ctx.created_at = datetime.now(UTC)
@@ -71,10 +73,17 @@ class LoggingStage:
     def _submit(self, ctx: Context, status: int, ended: float, first_chunk: float | None) -> None:
         latency_ms = (ended - ctx.started) * 1000
         ttft_ms = (first_chunk - ctx.started) * 1000 if first_chunk is not None else None
-        self._writer.submit(lambda: build_record(ctx, status, latency_ms, ttft_ms))
+        redaction = self._redaction
+        self._writer.submit(lambda: build_record(ctx, status, latency_ms, ttft_ms, redaction))
 
 
-def build_record(ctx: Context, status: int, latency_ms: float, ttft_ms: float | None) -> LogRecord:
+def build_record(
+    ctx: Context,
+    status: int,
+    latency_ms: float,
+    ttft_ms: float | None,
+    redaction: RedactionRules | None = None,
+) -> LogRecord:
     """The log record for a finished request (runs in the writer, not on the hot path)."""
     raw = b"".join(ctx.upstream_chunks)
     parsed = parse_response(ctx.target.format, raw, stream=ctx.upstream_stream)
@@ -94,6 +103,11 @@ def build_record(ctx: Context, status: int, latency_ms: float, ttft_ms: float | 
     if error is None and status >= 400:
         error = _provider_error(parsed.body, status)
     tags = ctx.tags
+    redact = redaction.for_org(ctx.org_id) if redaction else None
+    request_body = None if ctx.omit_request else ctx.client_body.decode("utf-8", "replace")
+    response_body = None if ctx.omit_response else _as_text(parsed.body)
+    if redact:
+        request_body, response_body = redact(request_body), redact(response_body)
     return LogRecord(
         id=ctx.request_id,
         org_id=ctx.org_id,
@@ -121,8 +135,8 @@ def build_record(ctx: Context, status: int, latency_ms: float, ttft_ms: float | 
         stream=ctx.upstream_stream or ctx.wants_stream,
         cancelled=ctx.cancelled,
         error=error,
-        request_body=None if ctx.omit_request else ctx.client_body.decode("utf-8", "replace"),
-        response_body=None if ctx.omit_response else _as_text(parsed.body),
+        request_body=request_body,
+        response_body=response_body,
     )
 
 

@@ -86,3 +86,21 @@ requests = Table(
     Index("ix_requests_org_model", "org_id", "request_model", "created_at"),
     Index("ix_requests_org_prompt", "org_id", "prompt_id", "prompt_version"),
 )
+
+org_settings = Table(
+    "org_settings",
+    metadata,
+    Column("org_id", String(36), ForeignKey("orgs.id"), primary_key=True),
+    Column("retention_days", Integer),
+)
+
+redaction_rules = Table(
+    "redaction_rules",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("replacement", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

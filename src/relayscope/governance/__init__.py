@@ -1,0 +1,1 @@
+"""Data governance: redaction of stored bodies, retention, deletion and export."""

@@ -1,0 +1,113 @@
+"""``/api/data/...`` and ``/api/redaction-rules``: retention, deletion, export, redaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from relayscope.api.auth import principal
+from relayscope.api.requests import json_response, record_json
+from relayscope.errors import BadRequest, NotFound
+from relayscope.governance.redaction import REPLACEMENT, validate
+from relayscope.governance.service import Governance
+
+
+def _governance(request: Request) -> Governance:
+    return request.app.state.governance
+
+
+async def _json_body(request: Request) -> dict:
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise BadRequest("Request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object")
+    return body
+
+
+async def get_retention(request: Request) -> Response:
+    who = await principal(request)
+    days = (await _governance(request).repo.retention()).get(who.org_id)
+    return json_response({"data": {"days": days}})
+
+
+async def put_retention(request: Request) -> Response:
+    who = await principal(request)
+    days = (await _json_body(request)).get("days")
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
+        raise BadRequest("'days' must be a positive integer or null", param="days")
+    await _governance(request).repo.set_retention(who.org_id, days)
+    return json_response({"data": {"days": days}})
+
+
+async def list_rules(request: Request) -> Response:
+    who = await principal(request)
+    rules = await _governance(request).repo.rules(who.org_id)
+    return json_response({"data": [_rule_json(rule) for _org, rule in rules]})
+
+
+async def create_rule(request: Request) -> Response:
+    who = await principal(request)
+    body = await _json_body(request)
+    kind, value = body.get("kind"), body.get("value")
+    replacement = body.get("replacement", REPLACEMENT)
+    for name, field in (("kind", kind), ("value", value), ("replacement", replacement)):
+        if not isinstance(field, str):
+            raise BadRequest(f"'{name}' must be a string", param=name)
+    problem = validate(kind, value)
+    if problem:
+        raise BadRequest(problem, param="kind" if problem.startswith("kind") else "value")
+    governance = _governance(request)
+    rule = await governance.repo.add_rule(who.org_id, kind, value, replacement)
+    await governance.refresh_rules()
+    return json_response({"data": _rule_json(rule)}, 201)
+
+
+async def delete_rule(request: Request) -> Response:
+    who = await principal(request)
+    governance = _governance(request)
+    if not await governance.repo.delete_rule(who.org_id, request.path_params["id"]):
+        raise NotFound(f"No redaction rule with id {request.path_params['id']!r}")
+    await governance.refresh_rules()
+    return Response(status_code=204)
+
+
+async def delete_user_data(request: Request) -> Response:
+    who = await principal(request)
+    report = await _governance(request).delete_user(who.org_id, request.path_params["user_id"])
+    return json_response({"data": {"deleted": report}})
+
+
+async def export(request: Request) -> Response:
+    who = await principal(request)
+    unknown = set(request.query_params) - {"user_id"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise BadRequest(f"Invalid query parameter '{name}': unknown parameter", param=name)
+    user_id = request.query_params.get("user_id")
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for record in _governance(request).repo.export(who.org_id, user_id=user_id):
+            yield orjson.dumps(record_json(record, bodies=True)) + b"\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+def _rule_json(rule) -> dict:
+    return {"id": rule.id, "kind": rule.kind, "value": rule.value, "replacement": rule.replacement}
+
+
+routes = [
+    Route("/api/data/retention", get_retention, methods=["GET"]),
+    Route("/api/data/retention", put_retention, methods=["PUT"]),
+    Route("/api/data/users/{user_id}", delete_user_data, methods=["DELETE"]),
+    Route("/api/data/export", export, methods=["GET"]),
+    Route("/api/redaction-rules", list_rules, methods=["GET"]),
+    Route("/api/redaction-rules", create_rule, methods=["POST"]),
+    Route("/api/redaction-rules/{id}", delete_rule, methods=["DELETE"]),
+]

@@ -1,0 +1,131 @@
+"""``relayscope data ...`` and ``relayscope redaction ...``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import orjson
+
+from relayscope.api.requests import record_json
+from relayscope.clitools import existing_org, with_store
+from relayscope.config import Settings
+from relayscope.governance.redaction import REPLACEMENT, validate
+from relayscope.governance.repository import GovernanceRepository
+from relayscope.governance.service import Governance
+from relayscope.store.sql import SqlStore
+
+
+def _governance(store: SqlStore) -> Governance:
+    return Governance(GovernanceRepository(store.engine), Settings.from_env().governance)
+
+
+@click.group()
+def data() -> None:
+    """Delete, export and expire logged data."""
+
+
+@data.command("delete")
+@click.option("--org", "org_name", required=True)
+@click.option("--user-id", required=True, help="Delete everything held about this user.")
+def data_delete(org_name: str, user_id: str) -> None:
+    """Delete every record (and cached item) that holds a user's data."""
+
+    async def work(store: SqlStore) -> dict[str, int]:
+        org = await existing_org(store, org_name)
+        return await _governance(store).delete_user(org.id, user_id)
+
+    report = with_store(work)
+    for kind, count in report.items():
+        click.echo(f"deleted {count} {kind}")
+
+
+@data.command("export")
+@click.option("--org", "org_name", required=True)
+@click.option("--user-id", default=None, help="Only this user's records.")
+@click.option("--output", type=click.File("wb"), default="-", help="File (default: stdout).")
+def data_export(org_name: str, user_id: str | None, output) -> None:
+    """Write records as JSON Lines, oldest first."""
+
+    async def work(store: SqlStore) -> int:
+        org = await existing_org(store, org_name)
+        count = 0
+        async for record in GovernanceRepository(store.engine).export(org.id, user_id=user_id):
+            output.write(orjson.dumps(record_json(record, bodies=True)) + b"\n")
+            count += 1
+        return count
+
+    count = with_store(work)
+    click.echo(f"exported {count} records", err=True)
+
+
+@data.command("retention")
+@click.option("--org", "org_name", required=True)
+@click.option("--days", type=click.IntRange(min=1), default=None, help="Keep this many days.")
+@click.option("--clear", is_flag=True, help="Keep records forever (or the global default).")
+def data_retention(org_name: str, days: int | None, clear: bool) -> None:
+    """Show or set how long an org's records are kept."""
+
+    async def work(store: SqlStore) -> int | None:
+        org = await existing_org(store, org_name)
+        repo = GovernanceRepository(store.engine)
+        if days is not None or clear:
+            await repo.set_retention(org.id, None if clear else days)
+        return (await repo.retention()).get(org.id)
+
+    kept = with_store(work)
+    click.echo(f"retention: {kept} days" if kept else "retention: not set")
+
+
+@click.group()
+def redaction() -> None:
+    """Redaction rules applied to stored bodies."""
+
+
+@redaction.command("add")
+@click.option("--org", "org_name", required=True)
+@click.option("--detector", type=click.Choice(["email", "phone", "card", "api_key"]))
+@click.option("--pattern", help="A regular expression to redact.")
+@click.option("--replacement", default=REPLACEMENT, show_default=True)
+def redaction_add(
+    org_name: str, detector: str | None, pattern: str | None, replacement: str
+) -> None:
+    """Add a rule: a built-in --detector or your own --pattern."""
+    if (detector is None) == (pattern is None):
+        raise click.UsageError("give exactly one of --detector or --pattern")
+    kind, value = ("detector", detector) if detector else ("pattern", pattern)
+    problem = validate(kind, value or "")
+    if problem:
+        raise click.BadParameter(problem)
+
+    async def work(store: SqlStore) -> str:
+        org = await existing_org(store, org_name)
+        rule = await GovernanceRepository(store.engine).add_rule(org.id, kind, value, replacement)
+        return rule.id
+
+    click.echo(with_store(work))
+
+
+@redaction.command("list")
+@click.option("--org", "org_name", required=True)
+def redaction_list(org_name: str) -> None:
+    async def work(store: SqlStore):
+        org = await existing_org(store, org_name)
+        return await GovernanceRepository(store.engine).rules(org.id)
+
+    for _org, rule in with_store(work):
+        click.echo(f"{rule.id}  {rule.kind}  {rule.value}  -> {rule.replacement}")
+
+
+@redaction.command("delete")
+@click.option("--org", "org_name", required=True)
+@click.argument("rule_id")
+def redaction_delete(org_name: str, rule_id: str) -> None:
+    async def work(store: SqlStore) -> bool:
+        org = await existing_org(store, org_name)
+        return await GovernanceRepository(store.engine).delete_rule(org.id, rule_id)
+
+    if not with_store(work):
+        click.echo(f"no rule {rule_id!r}", err=True)
+        sys.exit(1)
+    click.echo(f"deleted {rule_id}")

@@ -1,0 +1,115 @@
+"""Redaction of request and response bodies before they reach the store.
+
+The provider always receives the original request; only what is logged changes.
+Rules are per org: built-in detectors or the org's own regular expressions. They
+are held in memory (refreshed by ``RedactionRules.refresh``) because they are
+applied in the log writer for every record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+REPLACEMENT = "[REDACTED]"
+MAX_PATTERN_LENGTH = 500
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+
+
+def _cards(text: str, replacement: str) -> str:
+    def swap(match: re.Match[str]) -> str:
+        digits = re.sub(r"[ -]", "", match.group())
+        return replacement if 13 <= len(digits) <= 19 and _luhn(digits) else match.group()
+
+    return _CARD.sub(swap, text)
+
+
+def _regex(pattern: str) -> Callable[[str, str], str]:
+    compiled = re.compile(pattern)
+    return lambda text, replacement: compiled.sub(replacement, text)
+
+
+DETECTORS: dict[str, Callable[[str, str], str]] = {
+    "email": _regex(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
+    "phone": _regex(r"(?<![\w+])\+?\d{1,3}?[ .-]?\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}(?!\w)"),
+    "card": _cards,
+    "api_key": _regex(
+        r"\b(?:sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}"
+        r"|gh[pousr]_[A-Za-z0-9]{30,}|xox[abpr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    kind: str
+    """"detector" (``value`` names one of DETECTORS) or "pattern" (``value`` is a regex)."""
+    value: str
+    replacement: str = REPLACEMENT
+
+
+def validate(kind: str, value: str) -> str | None:
+    """What is wrong with a rule definition, or None."""
+    if kind == "detector":
+        if value not in DETECTORS:
+            return f"unknown detector {value!r}; known: {', '.join(DETECTORS)}"
+        return None
+    if kind != "pattern":
+        return "kind must be 'detector' or 'pattern'"
+    if not value or len(value) > MAX_PATTERN_LENGTH:
+        return f"pattern must be 1 to {MAX_PATTERN_LENGTH} characters"
+    try:
+        re.compile(value)
+    except re.error as exc:
+        return f"not a valid regular expression: {exc}"
+    return None
+
+
+class Redactor:
+    """The compiled rules of one org."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._steps: list[tuple[Callable[[str, str], str], str]] = []
+        for rule in rules:
+            apply = DETECTORS[rule.value] if rule.kind == "detector" else _regex(rule.value)
+            self._steps.append((apply, rule.replacement))
+
+    def __call__(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        for apply, replacement in self._steps:
+            text = apply(text, replacement)
+        return text
+
+    def __bool__(self) -> bool:
+        return bool(self._steps)
+
+
+class RedactionRules:
+    """Every org's redactor, swapped in whole on refresh."""
+
+    def __init__(self) -> None:
+        self._by_org: dict[str, Redactor] = {}
+
+    def for_org(self, org_id: str) -> Redactor | None:
+        return self._by_org.get(org_id)
+
+    def replace(self, rules: Iterable[tuple[str, Rule]]) -> None:
+        grouped: dict[str, list[Rule]] = {}
+        for org_id, rule in rules:
+            grouped.setdefault(org_id, []).append(rule)
+        self._by_org = {org: Redactor(org_rules) for org, org_rules in grouped.items()}

@@ -1,0 +1,93 @@
+"""Keeps redaction rules fresh in memory, enforces retention, deletes a user's data."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from relayscope.config import setting
+from relayscope.governance.redaction import RedactionRules
+from relayscope.governance.repository import GovernanceRepository
+
+log = logging.getLogger("relayscope.governance")
+
+DeletionHook = Callable[[str, str], Awaitable[int]]
+"""``(org_id, user_id) -> items deleted``, registered by features that hold user data."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GovernanceSettings:
+    retention_days: int = setting(
+        0, "Default days to keep request records for orgs without their own (0: forever)."
+    )
+    retention_interval: float = setting(3600.0, "Seconds between retention sweeps.")
+    rules_refresh_interval: float = setting(
+        5.0, "Seconds between reloads of redaction rules (changes made by other processes)."
+    )
+
+
+class Governance:
+    def __init__(self, repo: GovernanceRepository, settings: GovernanceSettings) -> None:
+        self.repo = repo
+        self.settings = settings
+        self.rules = RedactionRules()
+        self._deletion_hooks: dict[str, DeletionHook] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def on_delete_user(self, name: str, hook: DeletionHook) -> None:
+        self._deletion_hooks[name] = hook
+
+    async def start(self) -> None:
+        await self.refresh_rules()
+        self._task = asyncio.create_task(self._run(), name="relayscope-governance")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def refresh_rules(self) -> None:
+        self.rules.replace(await self.repo.rules())
+
+    async def enforce_retention(self, now: datetime | None = None) -> dict[str, int]:
+        """Delete records older than each org's retention; returns counts by org."""
+        now = now or datetime.now(UTC)
+        per_org = await self.repo.retention()
+        deleted: dict[str, int] = {}
+        for org_id, days in per_org.items():
+            deleted[org_id] = await self.repo.delete_requests(
+                org_id, before=now - timedelta(days=days)
+            )
+        if self.settings.retention_days:
+            for org_id in await self.repo.org_ids():
+                if org_id not in per_org:
+                    deleted[org_id] = await self.repo.delete_requests(
+                        org_id, before=now - timedelta(days=self.settings.retention_days)
+                    )
+        return {org: n for org, n in deleted.items() if n}
+
+    async def delete_user(self, org_id: str, user_id: str) -> dict[str, int]:
+        report = {"requests": await self.repo.delete_requests(org_id, user_id=user_id)}
+        for name, hook in self._deletion_hooks.items():
+            report[name] = await hook(org_id, user_id)
+        return report
+
+    async def _run(self) -> None:
+        next_sweep = time.monotonic()
+        while True:
+            try:
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.settings.retention_interval
+                    removed = await self.enforce_retention()
+                    if removed:
+                        log.info("retention removed %s records", sum(removed.values()))
+                await self.refresh_rules()
+            except Exception:  # a failed sweep is retried; it must not end the loop
+                log.exception("governance job failed")
+            await asyncio.sleep(self.settings.rules_refresh_interval)
