@@ -66,6 +66,9 @@ class Settings:
     max_header_bytes: int = setting(
         64 * 1024, "Largest total size of request headers (431 beyond)."
     )
+    client_body_timeout: float = setting(
+        60.0, "Seconds a client may take to send its request body (408 beyond)."
+    )
     max_concurrency: int = setting(
         1024, "Proxied requests in flight per process; beyond it a 503 with Retry-After."
     )

@@ -3,6 +3,7 @@
     GatewayError                      (500 internal_error)
      ├── BadRequest                   (400 invalid_request_error)
      │    └── InvalidHeader           (400, names the header)
+     ├── RequestTimeout               (408)
      ├── PayloadTooLarge              (413)
      ├── HeadersTooLarge              (431)
      ├── Unauthorized                 (401 authentication_error)
@@ -62,6 +63,12 @@ class InvalidHeader(BadRequest):
         self.header = header
 
 
+class RequestTimeout(GatewayError):
+    status = 408
+    type = "invalid_request_error"
+    code = "request_timeout"
+
+
 class PayloadTooLarge(GatewayError):
     status = 413
     type = "invalid_request_error"
@@ -112,9 +119,6 @@ class UpstreamTimeout(UpstreamError):
 def error_response(error: GatewayError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Status, raw headers and body for ``error``."""
     body = error.body()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
+    headers = [(b"content-type", b"application/json")]
     headers.extend((k.lower().encode(), v.encode()) for k, v in error.headers.items())
     return error.status, headers, body

@@ -74,6 +74,7 @@ class Gateway:
                 max_headers=settings.max_headers,
                 max_header_bytes=settings.max_header_bytes,
                 max_concurrency=settings.max_concurrency,
+                client_body_timeout=settings.client_body_timeout,
             ),
         )
         self.api = create_api(

@@ -104,3 +104,29 @@ async def test_close_spools_what_the_store_cannot_take(store, tmp_path):
         writer.submit(record)
     await writer.close()
     assert sum(len(Spool.read(p)) for p in spool.pending()) == 5
+
+
+async def test_store_and_disk_both_failing_holds_records_until_one_recovers(store, tmp_path):
+    flaky = FlakyStore(store)
+    flaky.down = True
+    blocked = tmp_path / "spool"
+    blocked.write_text("a file where the spool directory should be")  # mkdir will fail
+    writer = LogWriter(
+        flaky, Spool(blocked), flush_interval=0.01, write_timeout=0.2, retry_interval=0.05
+    )
+    writer.start()
+    for _ in range(12):
+        writer.submit(record)
+
+    async def held() -> bool:
+        return writer.stats.spool_errors > 0 and writer.queue_depth == 12
+
+    await async_wait_until(held, timeout=5)
+    flaky.down = False
+
+    async def stored() -> bool:
+        return await store.count_requests() == 12 and writer.queue_depth == 0
+
+    await async_wait_until(stored, timeout=10)
+    await writer.close()
+    assert await store.count_requests() == 12

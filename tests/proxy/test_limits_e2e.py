@@ -81,3 +81,33 @@ def test_beyond_the_concurrency_limit_requests_get_503_with_retry_after(tight, f
     ok = post(tight.url, org.auth)
     assert ok.status_code == 200
     wait_for_record(tight, org, ok.headers["helicone-id"])
+
+
+def test_a_slow_client_gets_408_and_does_not_block_others(tmp_path, fake):
+    import socket
+    import time
+
+    env = {**fake_provider_env(fake.url), "RELAYSCOPE_CLIENT_BODY_TIMEOUT": "0.5"}
+    with GatewayProcess(tmp_path, env) as gateway:
+        org = create_org(gateway.database_url)
+        with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as slow:
+            head = (
+                "POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                f"Helicone-Auth: Bearer {org.key}\r\n"
+                'Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model"'
+            )
+            started = time.monotonic()
+            slow.sendall(head.encode())
+            assert post(gateway.url, org.auth).status_code == 200  # others are served
+            answer = b""
+            while b"request_timeout" not in answer:
+                chunk = slow.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+            waited = time.monotonic() - started
+        answer = answer.decode()
+        assert answer.startswith("HTTP/1.1 408")
+        assert answer.lower().count("content-length") == 1
+        assert "request_timeout" in answer
+        assert 0.4 < waited < 3

@@ -34,6 +34,7 @@ class WriterStats:
     spooled: int = 0
     replayed: int = 0
     failed_builds: int = 0
+    spool_errors: int = 0
     last_write_ms: float = 0.0
     store_healthy: bool = True
     errors: list[str] = field(default_factory=list)
@@ -67,10 +68,12 @@ class LogWriter:
         self._closing = False
         self._replay_due = 0.0
         self._spool_dirty = True
+        self._held: list[LogRecord] = []
 
     @property
     def queue_depth(self) -> int:
-        return len(self._queue)
+        """Records waiting for the store: queued, plus held after a failed spool."""
+        return len(self._queue) + len(self._held)
 
     def start(self) -> None:
         self.spool.recover_orphans()
@@ -98,7 +101,7 @@ class LogWriter:
             await asyncio.wait_for(asyncio.shield(self._task), timeout)
         except TimeoutError:
             self._task.cancel()
-        if self._queue:
+        if self._queue or self._held:
             await asyncio.to_thread(self._spill_now, self._take(len(self._queue)))
 
     async def _run(self) -> None:
@@ -107,10 +110,13 @@ class LogWriter:
                 self.stats.store_healthy or time.monotonic() >= self._replay_due
             ):
                 await self._replay()
+            if self._held and (self.stats.store_healthy or time.monotonic() >= self._replay_due):
+                held, self._held = self._held, []
+                await self._write(held)
             if self._closing and not self._queue:
                 self._idle.set()
                 return
-            if not self._queue:
+            if not self._queue and not self._held:
                 self._idle.set()
             wait = self.flush_interval
             if self._spool_dirty:
@@ -169,16 +175,31 @@ class LogWriter:
         self.stats.store_healthy = True
 
     async def _spill(self, records: list[LogRecord]) -> None:
-        if records:
+        if not records:
+            return
+        try:
             await asyncio.to_thread(self.spool.write, records)
-            self.stats.spooled += len(records)
-            self._spool_dirty = True
+        except OSError as exc:
+            # Neither the store nor the disk takes them: keep them and try again later.
+            self.stats.spool_errors += 1
+            if not self._held:
+                log.error("cannot spool log records (%s); holding them in memory", exc)
+            self._held.extend(records)
+            return
+        self.stats.spooled += len(records)
+        self._spool_dirty = True
 
     def _spill_now(self, builders: list[Builder]) -> None:
-        records = self._build(builders)
-        if records:
+        records = self._held + self._build(builders)
+        self._held = []
+        if not records:
+            return
+        try:
             self.spool.write(records)
-            self.stats.spooled += len(records)
+        except OSError as exc:
+            log.error("could not spool %d log records at shutdown: %s", len(records), exc)
+            return
+        self.stats.spooled += len(records)
 
     def _mark_unhealthy(self, exc: BaseException) -> None:
         if self.stats.store_healthy:

@@ -19,6 +19,7 @@ from relayscope.errors import (
     GatewayError,
     HeadersTooLarge,
     PayloadTooLarge,
+    RequestTimeout,
     ServiceUnavailable,
     error_response,
 )
@@ -53,6 +54,8 @@ class Limits:
     max_header_bytes: int = 64 * 1024
     max_concurrency: int = 1024
     """Requests in flight at once; beyond it, 503 with Retry-After instead of queueing."""
+    client_body_timeout: float = 60.0
+    """Seconds a client may take to send its whole body (408 beyond): slow-loris guard."""
 
 
 class ClientGone(Exception):
@@ -159,8 +162,15 @@ class ProxyApp:
     async def _read_body(self, receive: Receive) -> bytes:
         chunks = []
         size = 0
+        deadline = asyncio.get_running_loop().time() + self.limits.client_body_timeout
         while True:
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"The request body did not arrive within {self.limits.client_body_timeout} s"
+                ) from None
             if message["type"] == "http.disconnect":
                 raise ClientGone
             chunk = message.get("body", b"")
