@@ -1,0 +1,1 @@
+"""RelayScope benchmark harness (issue #4). Run with `python -m bench`; see bench/README.md."""

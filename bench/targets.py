@@ -1,0 +1,378 @@
+"""The measured targets: how to start each one and where to send requests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import sqlite3
+import subprocess
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.http1 import Endpoint
+from bench.procs import (
+    Managed,
+    StartError,
+    free_port,
+    http_ready,
+    tcp_ready,
+    wait_until,
+)
+from bench.provision import Tools
+
+HOST = "127.0.0.1"
+JSON = {"Content-Type": "application/json"}
+FAKE_PROVIDER_KEY = "sk-fake"
+
+
+@dataclass
+class Running:
+    endpoint: Endpoint
+    rss_pid: int | None
+    count_records: Callable[[], int | None] | None = None
+    startup_s: float = 0.0
+
+
+@dataclass
+class Context:
+    tools: Tools
+    upstream_port: int
+    upstream_pid: int
+
+    @property
+    def upstream_base(self) -> str:
+        return f"http://{HOST}:{self.upstream_port}"
+
+
+class Target:
+    name = ""
+    description = ""
+
+    def skip_reason(self, tools: Tools) -> str | None:
+        return None
+
+    def start(self, ctx: Context, rundir: Path, stack: ExitStack) -> Running:
+        raise NotImplementedError
+
+
+def _launch(
+    stack: ExitStack,
+    name: str,
+    argv: list[str],
+    rundir: Path,
+    env: dict[str, str] | None = None,
+) -> Managed:
+    proc = Managed(name, argv, rundir / f"{name}.log", env=env, cwd=rundir)
+    stack.callback(proc.stop)
+    return proc
+
+
+class Direct(Target):
+    name = "direct"
+    description = "client -> upstream (the floor)"
+
+    def start(self, ctx: Context, rundir: Path, stack: ExitStack) -> Running:
+        headers = {**JSON, "Authorization": f"Bearer {FAKE_PROVIDER_KEY}"}
+        return Running(
+            Endpoint(HOST, ctx.upstream_port, "/v1/chat/completions", headers), ctx.upstream_pid
+        )
+
+
+NGINX_CONF = """\
+daemon off;
+master_process on;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    upstream bench_upstream {{
+        server {host}:{upstream_port};
+        keepalive 64;
+    }}
+    server {{
+        listen {host}:{port} backlog=4096;
+        location / {{
+            proxy_pass http://bench_upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }}
+    }}
+}}
+"""
+
+
+class Nginx(Target):
+    name = "nginx"
+    description = "nginx reverse proxy, 1 worker, keepalive upstream, no buffering"
+
+    def skip_reason(self, tools: Tools) -> str | None:
+        return None if tools.nginx else tools.notes.get("nginx", "nginx not installed")
+
+    def start(self, ctx: Context, rundir: Path, stack: ExitStack) -> Running:
+        assert ctx.tools.nginx
+        port = free_port()
+        conf = rundir / "nginx.conf"
+        conf.write_text(
+            NGINX_CONF.format(d=rundir, host=HOST, port=port, upstream_port=ctx.upstream_port)
+        )
+        # -e: the compiled-in error log path would otherwise be opened before the config is read
+        argv = [
+            ctx.tools.nginx,
+            "-p",
+            str(rundir),
+            "-c",
+            str(conf),
+            "-e",
+            str(rundir / "error.log"),
+        ]
+        proc = _launch(stack, "nginx", argv, rundir)
+        waited = wait_until(tcp_ready(HOST, port), 20, "nginx to listen", proc)
+        headers = {**JSON, "Authorization": f"Bearer {FAKE_PROVIDER_KEY}"}
+        return Running(
+            Endpoint(HOST, port, "/v1/chat/completions", headers), proc.pid, startup_s=waited
+        )
+
+
+def _sqlite_counter(path: Path) -> Callable[[], int | None]:
+    def count() -> int | None:
+        if not path.exists():
+            return None
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            ) as db:
+                return int(db.execute("SELECT count(*) FROM requests").fetchone()[0])
+        except sqlite3.Error:
+            return None
+
+    return count
+
+
+def _psql(psql: str, db: str, sql: str, timeout: float = 30) -> str:
+    proc = subprocess.run(
+        [psql, "-h", HOST, "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    if proc.returncode != 0:
+        raise StartError(f"psql failed: {proc.stderr.strip()[:300]}")
+    return proc.stdout.strip()
+
+
+def _postgres_counter(psql: str, db: str) -> Callable[[], int | None]:
+    def count() -> int | None:
+        try:
+            return int(_psql(psql, db, "SELECT count(*) FROM requests", 10))
+        except (StartError, ValueError, subprocess.TimeoutExpired):
+            return None
+
+    return count
+
+
+KEY_LINE = re.compile(r"key", re.IGNORECASE)
+
+
+def _key_from_serve_output(text: str) -> str | None:
+    """Best-effort fallback: the last long token on a line that mentions a key."""
+    for line in reversed(text.splitlines()):
+        if KEY_LINE.search(line):
+            tokens = [t.strip("'\"`,.") for t in line.split()]
+            tokens = [t for t in tokens if len(t) >= 16 and " " not in t]
+            if tokens:
+                return tokens[-1]
+    return None
+
+
+class RelayScope(Target):
+    def __init__(self, name: str, workers: int = 1, postgres: bool = False) -> None:
+        self.name = name
+        self.workers = workers
+        self.postgres = postgres
+        store = "PostgreSQL" if postgres else "SQLite"
+        self.description = (
+            f"RelayScope, {workers} worker(s), full pipeline (auth, tags, cost, {store} log)"
+        )
+        self._seq = 0
+
+    def skip_reason(self, tools: Tools) -> str | None:
+        if not tools.relayscope:
+            return tools.notes.get("relayscope", "RelayScope gateway not available")
+        if self.postgres and not tools.psql:
+            return "psql not found: cannot create a fresh PostgreSQL database"
+        return None
+
+    def _database(
+        self, ctx: Context, rundir: Path, stack: ExitStack
+    ) -> tuple[str, Callable[[], int | None]]:
+        if not self.postgres:
+            path = rundir / "relayscope.db"
+            return f"sqlite:///{path}", _sqlite_counter(path)
+        assert ctx.tools.psql
+        psql = ctx.tools.psql
+        self._seq += 1
+        db = f"relayscope_bench_{os.getpid()}_{self._seq}_{secrets.token_hex(3)}"
+        _psql(psql, "postgres", f'CREATE DATABASE "{db}"')
+        stack.callback(_psql, psql, "postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        return f"postgresql://postgres@{HOST}:5432/{db}", _postgres_counter(psql, db)
+
+    def start(self, ctx: Context, rundir: Path, stack: ExitStack) -> Running:
+        assert ctx.tools.relayscope
+        cmd = ctx.tools.relayscope
+        url, counter = self._database(ctx, rundir, stack)
+        env = {
+            **os.environ,
+            "RELAYSCOPE_DATABASE_URL": url,
+            "RELAYSCOPE_OPENAI_BASE_URL": ctx.upstream_base,
+        }
+        port = free_port()
+        argv = [*cmd, "serve", "--host", HOST, "--port", str(port)]
+        if self.workers > 1:
+            argv += ["--workers", str(self.workers)]
+        proc = _launch(stack, "relayscope", argv, rundir, env)
+        health = f"http://{HOST}:{port}/healthz"
+        try:
+            waited = wait_until(http_ready(health), 90, f"{health} to answer 200", proc)
+        except StartError as exc:
+            if self.postgres:
+                raise StartError(f"gateway rejected or failed on {url}: {exc}") from exc
+            raise
+        key = self._create_key(cmd, env, rundir) or _key_from_serve_output(proc.output())
+        if not key:
+            raise StartError("could not obtain a gateway key (keys create / serve output)")
+        headers = {
+            **JSON,
+            "Authorization": f"Bearer {FAKE_PROVIDER_KEY}",
+            "Helicone-Auth": f"Bearer {key}",
+            "Helicone-User-Id": "bench-user",
+            "Helicone-Property-Feature": "bench",
+        }
+        return Running(
+            Endpoint(HOST, port, "/openai/v1/chat/completions", headers),
+            proc.pid,
+            count_records=counter,
+            startup_s=waited,
+        )
+
+    @staticmethod
+    def _create_key(cmd: list[str], env: dict[str, str], rundir: Path) -> str | None:
+        try:
+            proc = subprocess.run(
+                [*cmd, "keys", "create", "--org", "bench"],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=rundir,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            return None
+        lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
+        if proc.returncode != 0 or not lines:
+            (rundir / "keys-create.log").write_text(proc.stdout + proc.stderr)
+            return None
+        return lines[-1]
+
+
+LITELLM_CONFIG = """\
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: {api_base}
+      api_key: {provider_key}
+litellm_settings:
+  telemetry: false
+  callbacks: []
+  success_callback: []
+  failure_callback: []
+"""
+
+# Variables that would make LiteLLM use a database, a cache or a remote logger.
+LITELLM_ENV_DROP = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "REDIS_HOST",
+    "LITELLM_MASTER_KEY",
+    "STORE_MODEL_IN_DB",
+)
+
+
+class LiteLLM(Target):
+    name = "litellm"
+    description = "LiteLLM proxy, 1 worker, no DB, master key auth, uvicorn+httptools"
+
+    def skip_reason(self, tools: Tools) -> str | None:
+        return None if tools.litellm else tools.notes.get("litellm", "LiteLLM not installed")
+
+    def start(self, ctx: Context, rundir: Path, stack: ExitStack) -> Running:
+        assert ctx.tools.litellm
+        config = rundir / "litellm.yaml"
+        config.write_text(
+            LITELLM_CONFIG.format(
+                api_base=f"{ctx.upstream_base}/v1", provider_key=FAKE_PROVIDER_KEY
+            )
+        )
+        master_key = "sk-" + secrets.token_hex(24)
+        env = {k: v for k, v in os.environ.items() if k not in LITELLM_ENV_DROP}
+        env.update(
+            {
+                "LITELLM_MASTER_KEY": master_key,
+                "LITELLM_TELEMETRY": "False",
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                "LITELLM_LOG": "ERROR",
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+                # Belt and braces against outbound calls: anything not on loopback goes to a
+                # dead local port and fails at once.
+                "HTTP_PROXY": f"http://{HOST}:9",
+                "HTTPS_PROXY": f"http://{HOST}:9",
+                "NO_PROXY": "127.0.0.1,localhost",
+            }
+        )
+        port = free_port()
+        argv = [
+            *ctx.tools.litellm,
+            "--config",
+            str(config),
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--num_workers",
+            "1",
+        ]
+        proc = _launch(stack, "litellm", argv, rundir, env)
+        waited = wait_until(
+            http_ready(f"http://{HOST}:{port}/health/liveliness"), 180, "LiteLLM liveliness", proc
+        )
+        headers = {**JSON, "Authorization": f"Bearer {master_key}"}
+        return Running(
+            Endpoint(HOST, port, "/v1/chat/completions", headers), proc.pid, startup_s=waited
+        )
+
+
+def all_targets() -> dict[str, Target]:
+    targets: list[Target] = [
+        Direct(),
+        Nginx(),
+        RelayScope("relayscope"),
+        RelayScope("relayscope-postgres", postgres=True),
+        RelayScope("relayscope-w2", workers=2),
+        LiteLLM(),
+    ]
+    return {t.name: t for t in targets}
