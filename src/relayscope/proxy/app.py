@@ -8,7 +8,6 @@ log record is handed to the writer without waiting.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -95,16 +94,19 @@ class ProxyApp:
             return
         except ClientGone:
             return
-        work = asyncio.ensure_future(self._respond(ctx, send))
-        watcher = asyncio.ensure_future(_disconnected(receive))
-        done, _ = await asyncio.wait((work, watcher), return_when=asyncio.FIRST_COMPLETED)
-        if work in done:
+        # One watcher task per request cancels this one if the client hangs up, so the
+        # upstream call is abandoned too (cheaper than running the response in its own task).
+        task = asyncio.current_task()
+        assert task is not None
+        watcher = asyncio.get_running_loop().create_task(_cancel_on_disconnect(receive, task))
+        try:
+            await self._respond(ctx, send)
+        except asyncio.CancelledError:
+            if not watcher.done() or watcher.cancelled():
+                raise
+            task.uncancel()
+        finally:
             watcher.cancel()
-            work.result()
-            return
-        work.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await work
 
     async def _context(self, scope: Scope, receive: Receive) -> Context:
         helicone: dict[str, str] = {}
@@ -214,9 +216,10 @@ async def _send_stream(send: Send, response: ProxyResponse, headers: list) -> No
     await send({"type": "http.response.body", "body": b""})
 
 
-async def _disconnected(receive: Receive) -> None:
+async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[None]) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+    task.cancel()
 
 
 def _text(value: bytes) -> str:
