@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from relayscope.logs.record import LogRecord
-from relayscope.store.sql import SqlStore
+from relayscope.testing.seeding import insert_records, make_record
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def make(org_id: str, minute: int, **fields) -> LogRecord:
-    values = {
-        "id": str(uuid.uuid4()),
-        "org_id": org_id,
-        "created_at": BASE + timedelta(minutes=minute),
-        "provider": "openai",
-        "path": "/openai/v1/chat/completions",
-        "request_model": "gpt-4o-mini",
-        "status": 200,
-        "latency_ms": 10.0,
-        "request_body": '{"q": 1}',
-        "response_body": '{"a": 2}',
-    }
-    values.update(fields)
-    return LogRecord(**values)
-
-
-def seed(database_url: str, records: list[LogRecord]) -> None:
-    async def run() -> None:
-        store = SqlStore(database_url)
-        try:
-            await store.insert_requests(records)
-        finally:
-            await store.close()
-
-    asyncio.run(run())
+    bodies = {"request_body": '{"q": 1}', "response_body": '{"a": 2}'}
+    return make_record(org_id, BASE + timedelta(minutes=minute), **(bodies | fields))
 
 
 @pytest.fixture
@@ -53,7 +29,7 @@ def seeded(gateway, org):
         make(o, 4, request_name="nightly", properties={"feature": "chat", "tier": "gold"}),
         make(o, 5, status=429, prompt_id="greet", prompt_version=2),
     ]
-    seed(gateway.database_url, records)
+    insert_records(gateway.database_url, records)
     return records
 
 
