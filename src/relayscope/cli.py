@@ -134,3 +134,8 @@ def keys_revoke(key_id: str) -> None:
     if not _with_store(lambda store: store.revoke_key(key_id)):
         raise click.ClickException(f"no active key with id {key_id!r}")
     click.echo(f"revoked {key_id}")
+
+
+from relayscope.retry.cli import provider_keys  # noqa: E402
+
+main.add_command(provider_keys)

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import platformdirs
 
+from relayscope.retry.settings import RetrySettings
+
 PREFIX = "RELAYSCOPE_"
 S = TypeVar("S")
 
@@ -67,6 +69,12 @@ class Settings:
         5.0, "Seconds a batch write may take before it is spooled to disk instead."
     )
     key_cache_ttl: float = setting(5.0, "Seconds a gateway-key lookup is cached in memory.")
+    secret_key: str = setting(
+        "",
+        "Fernet key(s), comma-separated, encrypting stored provider keys (default: generated "
+        "into data_dir/secret.key on first use).",
+    )
+    retry: RetrySettings = section(RetrySettings, "Retries and fallbacks.")
     provider_base_urls: Mapping[str, str] = setting(
         {}, "Per-provider upstream overrides, from RELAYSCOPE_<PROVIDER>_BASE_URL."
     )

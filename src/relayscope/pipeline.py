@@ -16,6 +16,8 @@ from relayscope.context import Context, ProxyResponse
 from relayscope.logs.stage import LoggingStage
 from relayscope.logs.writer import LogWriter
 from relayscope.proxy.stream_usage import StreamUsageStage
+from relayscope.retry.provider_keys import ProviderKeys
+from relayscope.retry.stage import RetryStage
 from relayscope.store.base import Store
 from relayscope.types import CallNext, Stage
 
@@ -28,14 +30,19 @@ class Services:
     writer: LogWriter
     redis: Redis | None = None
     """Shared Redis client when ``RELAYSCOPE_REDIS_URL`` is set (cache, rate limits)."""
+    provider_keys: ProviderKeys | None = None
+    """Operator-configured provider keys, for cross-provider fallbacks."""
 
 
 def default_stages(settings: Settings, services: Services) -> list[Stage]:
     """Outermost first: logging sees every outcome, including other stages' refusals."""
-    return [
+    stages: list[Stage] = [
         LoggingStage(services.writer),
         StreamUsageStage(),
     ]
+    if settings.retry.enabled:
+        stages.append(RetryStage.from_settings(settings, services.provider_keys))
+    return stages
 
 
 def build(stages: Sequence[Stage], terminal: CallNext) -> CallNext:

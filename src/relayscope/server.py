@@ -25,6 +25,8 @@ from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.app import ProxyApp, Receive, Scope, Send
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.proxy.upstream import Upstream, make_client
+from relayscope.retry.crypto import SecretBox
+from relayscope.retry.provider_keys import ProviderKeys
 from relayscope.store.sql import SqlStore, open_store
 
 log = logging.getLogger("relayscope")
@@ -56,14 +58,21 @@ class Gateway:
             settings.upstream_connect_timeout, settings.upstream_read_timeout
         )
         self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        services = Services(store=self.store, writer=self.writer, redis=self.redis)
+        self.provider_keys = ProviderKeys(
+            self.store.engine,
+            SecretBox(settings.secret_key, settings.data_dir),
+            ttl=settings.retry.provider_key_ttl,
+        )
+        services = Services(
+            store=self.store, writer=self.writer, redis=self.redis, provider_keys=self.provider_keys
+        )
         self.proxy = ProxyApp(
             router=Router(self.registry, Allowlist(settings.target_allowlist)),
             keys=self.keys,
             pipeline=build(default_stages(settings, services), Upstream(self.http)),
             max_body_bytes=settings.max_body_bytes,
         )
-        self.api = create_api(store=self.store, keys=self.keys)
+        self.api = create_api(store=self.store, keys=self.keys, provider_keys=self.provider_keys)
         self.ready = False
 
     async def start(self) -> None:

@@ -10,6 +10,8 @@ from starlette.routing import Route
 from relayscope.api import requests
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
+from relayscope.retry import api as provider_keys_api
+from relayscope.retry.provider_keys import ProviderKeys
 from relayscope.store.base import Store
 
 
@@ -22,14 +24,18 @@ async def _not_found(request: Request, _exc: Exception) -> Response:
     return await _gateway_error(request, NotFound(f"No API route {request.url.path!r}"))
 
 
-def create_api(*, store: Store, keys: KeyResolver) -> Starlette:
+def create_api(
+    *, store: Store, keys: KeyResolver, provider_keys: ProviderKeys | None = None
+) -> Starlette:
     app = Starlette(
         routes=[
             Route("/api/requests", requests.list_requests),
             Route("/api/requests/{id}", requests.get_request),
+            *provider_keys_api.routes,
         ],
         exception_handlers={GatewayError: _gateway_error, 404: _not_found},
     )
     app.state.store = store
     app.state.keys = keys
+    app.state.provider_keys = provider_keys
     return app
