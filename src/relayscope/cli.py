@@ -27,7 +27,7 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "alembic"):
+    for noisy in ("alembic",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings.from_env()
     first_key = with_store(_bootstrap)
@@ -65,7 +65,17 @@ def show_config() -> None:
     from relayscope.config import reference
 
     for name, value, help_text in reference(Settings.from_env()):
-        click.echo(f"{name}={value}\n    {help_text}")
+        click.echo(f"{name}={_masked(name, value)}\n    {help_text}")
+
+
+def _masked(name: str, value: object) -> object:
+    """Secrets are never printed: keys and passwords, and credentials inside URLs."""
+    if value and ("SECRET" in name or "PASSWORD" in name):
+        return "***"
+    if isinstance(value, str) and "://" in value and "@" in value:
+        scheme, rest = value.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return value
 
 
 @main.command()
@@ -121,8 +131,9 @@ def keys_revoke(key_id: str) -> None:
 
 def _register_feature_commands() -> None:
     from relayscope.governance.cli import data, redaction
+    from relayscope.retry.cli import provider_keys
 
-    for group in (data, redaction):
+    for group in (data, redaction, provider_keys):
         main.add_command(group)
 
 

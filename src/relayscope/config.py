@@ -24,6 +24,7 @@ PREFIX = "RELAYSCOPE_"
 
 if TYPE_CHECKING:
     from relayscope.governance.service import GovernanceSettings
+    from relayscope.retry.settings import RetrySettings
 
 
 def setting(default: Any, help: str) -> Any:
@@ -96,6 +97,14 @@ class Settings:
     governance: GovernanceSettings = section(
         "relayscope.governance.service:GovernanceSettings",
         "Retention and redaction (RELAYSCOPE_GOVERNANCE_*).",
+    )
+    secret_key: str = setting(
+        "",
+        "Fernet key(s), comma-separated, encrypting stored provider keys (default: generated "
+        "into data_dir/secret.key on first use).",
+    )
+    retry: RetrySettings = section(
+        "relayscope.retry.settings:RetrySettings", "Retries and fallbacks (RELAYSCOPE_RETRY_*)."
     )
     provider_base_urls: Mapping[str, str] = setting(
         {}, "Per-provider upstream overrides, from RELAYSCOPE_<PROVIDER>_BASE_URL."

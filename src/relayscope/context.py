@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
 
@@ -80,6 +81,10 @@ class Context:
     """``Helicone-Omit-Response``: do not store the response body."""
     cancelled: bool = False
     error: str | None = None
+    attempts: list[dict[str, Any]] | None = None
+    """Every upstream attempt when retries or fallbacks are on (``retry`` stage)."""
+    fallback_index: int | None = None
+    """Which route served: 0 the primary, i the i-th fallback (``retry`` stage)."""
     _json: object = None
 
     @property
@@ -91,6 +96,11 @@ class Context:
             except orjson.JSONDecodeError:
                 self._json = False
         return self._json or None
+
+    def set_body(self, body: bytes) -> None:
+        """Replace the upstream body with raw bytes (parsed again on demand)."""
+        self._json = None
+        self.body = body
 
     def set_json(self, value: dict) -> None:
         """Replace the upstream body with ``value``."""

@@ -17,6 +17,8 @@ from relayscope.governance.redaction import RedactionRules
 from relayscope.logs.stage import LoggingStage
 from relayscope.logs.writer import LogWriter
 from relayscope.proxy.stream_usage import StreamUsageStage
+from relayscope.retry.provider_keys import ProviderKeys
+from relayscope.retry.stage import RetryStage
 from relayscope.store.base import Store
 from relayscope.types import CallNext, Stage
 
@@ -31,14 +33,19 @@ class Services:
     """Shared Redis client when ``RELAYSCOPE_REDIS_URL`` is set (cache, rate limits)."""
     redaction: RedactionRules | None = None
     """Per-org redaction of stored bodies."""
+    provider_keys: ProviderKeys | None = None
+    """Operator-configured provider keys, for cross-provider fallbacks."""
 
 
 def default_stages(settings: Settings, services: Services) -> list[Stage]:
     """Outermost first: logging sees every outcome, including other stages' refusals."""
-    return [
+    stages: list[Stage] = [
         LoggingStage(services.writer, services.redaction),
         StreamUsageStage(),
     ]
+    if settings.retry.enabled:
+        stages.append(RetryStage.from_settings(settings, services.provider_keys))
+    return stages
 
 
 def build(stages: Sequence[Stage], terminal: CallNext) -> CallNext:

@@ -28,6 +28,9 @@ from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.app import Limits, ProxyApp, Receive, Scope, Send
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.proxy.upstream import Upstream, make_session
+from relayscope.retry import api as provider_keys_api
+from relayscope.retry.crypto import SecretBox
+from relayscope.retry.provider_keys import ProviderKeys
 from relayscope.store.sql import SqlStore, open_store
 
 log = logging.getLogger("relayscope")
@@ -59,11 +62,17 @@ class Gateway:
         self.upstream = Upstream()
         self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         self.governance = Governance(GovernanceRepository(self.store.engine), settings.governance)
+        self.provider_keys = ProviderKeys(
+            self.store.engine,
+            SecretBox(settings.secret_key, settings.data_dir),
+            ttl=settings.retry.provider_key_ttl,
+        )
         services = Services(
             store=self.store,
             writer=self.writer,
             redis=self.redis,
             redaction=self.governance.rules,
+            provider_keys=self.provider_keys,
         )
         self.proxy = ProxyApp(
             router=Router(self.registry, Allowlist(settings.target_allowlist)),
@@ -80,8 +89,8 @@ class Gateway:
         self.api = create_api(
             store=self.store,
             keys=self.keys,
-            routes=governance_api.routes,
-            state={"governance": self.governance},
+            routes=[*governance_api.routes, *provider_keys_api.routes],
+            state={"governance": self.governance, "provider_keys": self.provider_keys},
         )
         self.ready = False
 

@@ -134,6 +134,8 @@ def build_record(
         request_name=tags.request_name,
         stream=ctx.upstream_stream or ctx.wants_stream,
         cancelled=ctx.cancelled,
+        attempts=ctx.attempts,
+        fallback_index=ctx.fallback_index,
         error=error,
         request_body=request_body,
         response_body=response_body,

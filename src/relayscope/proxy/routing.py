@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+import orjson
+
 from relayscope.context import Target
 from relayscope.errors import InvalidHeader, NotFound
 from relayscope.providers.registry import ProviderRegistry
@@ -57,7 +59,7 @@ class Router:
     def route(self, path: str, helicone: dict[str, str]) -> Target:
         target_url = helicone.get("helicone-target-url")
         if target_url is not None:
-            return self._generic(target_url, path.removeprefix("/gateway"))
+            return self.generic(target_url, path.removeprefix("/gateway"))
         azure_base = helicone.get("helicone-openai-api-base")
         if azure_base is not None and path.startswith("/openai/deployments/"):
             return self._azure_from_header(azure_base, path)
@@ -65,7 +67,11 @@ class Router:
             return self._provider("openai", path)
         name, _, rest = path[1:].partition("/")
         if name == "gateway":
-            raise InvalidHeader("Helicone-Target-Url", "required on /gateway routes")
+            fallbacks = helicone.get("helicone-fallbacks")
+            if fallbacks is None:
+                raise InvalidHeader("Helicone-Target-Url", "required on /gateway routes")
+            url = _first_fallback_url(fallbacks)
+            return self.generic(url, path.removeprefix("/gateway"), header="Helicone-Fallbacks")
         provider = self.registry.get(name)
         if provider is None:
             raise NotFound(
@@ -104,8 +110,8 @@ class Router:
         url = provider.base_url.replace("{resource}", match.group(1)) + path
         return Target(provider, url, provider.format, provider.name)
 
-    def _generic(self, target_url: str, path: str) -> Target:
-        header = "Helicone-Target-Url"
+    def generic(self, target_url: str, path: str, header: str = "Helicone-Target-Url") -> Target:
+        """An allowlisted URL target; errors name ``header``."""
         try:
             parts = urlsplit(target_url.strip())
             port = parts.port
@@ -139,3 +145,18 @@ class Router:
         )
         name = provider.name if provider else host
         return Target(provider, base + path, provider.format if provider else fmt, name)
+
+
+def _first_fallback_url(value: str) -> str:
+    """The first ``target-url`` of ``Helicone-Fallbacks`` (the retry stage checks the rest)."""
+    try:
+        entries = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        entries = None
+    first = entries[0] if isinstance(entries, list) and entries else None
+    url = first.get("target-url") if isinstance(first, dict) else None
+    if not isinstance(url, str):
+        raise InvalidHeader(
+            "Helicone-Fallbacks", "must be a JSON list of objects, each with a target-url"
+        )
+    return url

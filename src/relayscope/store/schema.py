@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -103,4 +104,16 @@ redaction_rules = Table(
     Column("value", Text, nullable=False),
     Column("replacement", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+provider_keys = Table(
+    "provider_keys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("ciphertext", Text, nullable=False),
+    Column("last4", String(4), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("org_id", "provider", name="uq_provider_keys_org_provider"),
 )

@@ -1,0 +1,1 @@
+"""Retries with backoff and fallbacks to other models and providers (issue 7)."""

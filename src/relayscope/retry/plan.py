@@ -1,0 +1,270 @@
+"""From the fallback entries and the routed request to the list of routes to try.
+
+Everything that can be checked without calling anyone is checked here, before the
+first attempt, so a bad header is a 400 and never a half-done request. What needs
+a look-up or real work (operator keys, request translation) happens in ``prepare``,
+only when a route is reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import orjson
+
+from relayscope.context import Context, Target
+from relayscope.errors import InvalidHeader
+from relayscope.providers.registry import Format
+from relayscope.providers.translate import (
+    TranslationError,
+    anthropic_to_openai_request,
+    openai_to_anthropic_request,
+)
+from relayscope.providers.translate.requests import ANTHROPIC_VERSION
+from relayscope.proxy.routing import Router
+from relayscope.retry.fallbacks import DEFAULT_ON_CODES, GATEWAY, SEED, Codes, Entry
+from relayscope.retry.provider_keys import ProviderKeys
+
+CHAT_PATHS = {"gemini": "/v1beta/openai/chat/completions"}
+"""Chat endpoint paths that differ from the format's usual one."""
+CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key", b"api-key", b"x-goog-api-key"})
+_PROVIDER_SPECIFIC = (b"anthropic-", b"openai-")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One upstream to try: the primary (index 0) or a fallback entry."""
+
+    index: int
+    target: Target
+    query: bytes = b""
+    model: str | None = None
+    body_override: Mapping[str, Any] | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    api_key: str | None = field(default=None, repr=False)
+    same_scope: bool = True
+    """Same provider as the routed request: the client's own credentials may go along."""
+    client_format: Format | None = None
+    """Set when the target speaks another format than the client: translate both ways."""
+    on_codes: Codes = DEFAULT_ON_CODES
+
+
+@dataclass(frozen=True, slots=True)
+class Base:
+    """The request as it reached the stage; every route starts from it."""
+
+    target: Target
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    json: Any
+    query: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class Unusable(Exception):
+    """This route cannot be tried (no credentials, untranslatable request); try the next."""
+
+
+def plan_routes(ctx: Context, entries: list[Entry], router: Router) -> list[Route]:
+    """The routes in order; the first is what the request was routed to."""
+    if not entries:
+        return [Route(0, ctx.target, ctx.query)]
+    if entries[0].header == GATEWAY:
+        rest = _rest_path(ctx)
+        if rest is None:
+            raise InvalidHeader(GATEWAY, "cannot be used on this route: call /gateway/<path>")
+        routes = [_gateway_route(i, entry, ctx, router, rest) for i, entry in enumerate(entries)]
+        if _pure_gateway(ctx):
+            return routes
+        return [Route(0, ctx.target, ctx.query), *(replace(r, index=r.index + 1) for r in routes)]
+    seed = [_seed_route(i + 1, entry, ctx, router) for i, entry in enumerate(entries)]
+    return [Route(0, ctx.target, ctx.query), *seed]
+
+
+def _pure_gateway(ctx: Context) -> bool:
+    """Helicone's gateway form: /gateway/... without a target, the entries are the whole plan."""
+    return ctx.path.startswith("/gateway/") and "helicone-target-url" not in ctx.helicone
+
+
+def _rest_path(ctx: Context) -> str | None:
+    """The upstream path below the provider's base URL, as the router resolved it."""
+    if ctx.path.startswith("/gateway/"):
+        return ctx.path.removeprefix("/gateway")
+    provider = ctx.target.provider
+    if provider is not None and ctx.target.url.startswith(provider.base_url):
+        return ctx.target.url[len(provider.base_url) :]
+    return None
+
+
+def _gateway_route(index: int, entry: Entry, ctx: Context, router: Router, rest: str) -> Route:
+    assert entry.target_url is not None
+    target = router.generic(entry.target_url, rest, header=GATEWAY)
+    if entry.body_override and not isinstance(ctx.json, dict):
+        raise InvalidHeader(GATEWAY, "bodyKeyOverride needs a JSON object request body")
+    return Route(
+        index,
+        # The body goes as the client sent it, so the answer is in the client's format.
+        replace(target, format=ctx.target.format),
+        ctx.query,
+        body_override=entry.body_override,
+        headers=entry.headers,
+        same_scope=target.provider_name == ctx.target.provider_name,
+        on_codes=entry.on_codes,
+    )
+
+
+def _seed_route(index: int, entry: Entry, ctx: Context, router: Router) -> Route:
+    primary = ctx.target
+    if not isinstance(ctx.json, dict):
+        raise InvalidHeader(SEED, "needs a JSON object request body")
+    if entry.provider is None or entry.provider == primary.provider_name:
+        return Route(
+            index,
+            primary,
+            ctx.query,
+            model=entry.model,
+            headers=entry.headers,
+            api_key=entry.api_key,
+            on_codes=entry.on_codes,
+        )
+    registry = router.registry
+    provider = registry.get(entry.provider)
+    if provider is None:
+        known = ", ".join(registry.names())
+        raise InvalidHeader(SEED, f"unknown provider {entry.provider!r} (known: {known})")
+    if "{resource}" in provider.base_url:
+        raise InvalidHeader(
+            SEED, f"provider {provider.name!r} needs a resource: use Helicone-Fallbacks"
+        )
+    if entry.model is None:
+        raise InvalidHeader(SEED, f"the entry for provider {provider.name!r} needs a model")
+    chat = _chat_format(primary)
+    if provider.format != primary.format and chat is None:
+        raise InvalidHeader(
+            SEED,
+            f"provider {provider.name!r} speaks another format; only chat completions and "
+            "messages requests can be translated",
+        )
+    if chat is not None:
+        path = CHAT_PATHS.get(
+            provider.name,
+            "/v1/messages" if provider.format == "anthropic" else "/v1/chat/completions",
+        )
+    else:
+        rest = _rest_path(ctx)
+        if rest is None:
+            raise InvalidHeader(SEED, "a different provider cannot serve this route")
+        path = rest
+    return Route(
+        index,
+        Target(provider, provider.base_url + path, provider.format, provider.name),
+        model=entry.model,
+        headers=entry.headers,
+        api_key=entry.api_key,
+        same_scope=False,
+        client_format=primary.format if provider.format != primary.format else None,
+        on_codes=entry.on_codes,
+    )
+
+
+def _chat_format(target: Target) -> Format | None:
+    if target.format == "openai" and target.url.endswith("/chat/completions"):
+        return "openai"
+    if target.format == "anthropic" and target.url.endswith("/messages"):
+        return "anthropic"
+    return None
+
+
+async def prepare(
+    route: Route,
+    base: Base,
+    *,
+    org_id: str,
+    keys: ProviderKeys | None,
+    anthropic_max_tokens: int,
+) -> Prepared:
+    """Headers and body for ``route``; ``Unusable`` when it cannot be tried."""
+    return Prepared(
+        await _headers(route, base, org_id, keys),
+        _body(route, base, anthropic_max_tokens),
+    )
+
+
+def _body(route: Route, base: Base, anthropic_max_tokens: int) -> bytes:
+    if route.client_format is None and route.model is None and not route.body_override:
+        return base.body
+    data = dict(base.json)
+    provider = route.target.provider
+    try:
+        if route.client_format == "openai":
+            assert route.model is not None
+            data = openai_to_anthropic_request(
+                data, model=route.model, default_max_tokens=anthropic_max_tokens
+            )
+        elif route.client_format == "anthropic":
+            assert route.model is not None
+            usage = provider is None or provider.stream_usage_option
+            data = anthropic_to_openai_request(data, model=route.model, stream_usage=usage)
+    except TranslationError as exc:
+        raise Unusable(
+            f"cannot translate the request for {route.target.provider_name}: {exc}"
+        ) from exc
+    if route.model is not None:
+        data["model"] = route.model
+    if route.body_override:
+        data.update(route.body_override)
+    if not route.same_scope and provider is not None and not provider.stream_usage_option:
+        data.pop("stream_options", None)
+    return orjson.dumps(data)
+
+
+async def _headers(
+    route: Route, base: Base, org_id: str, keys: ProviderKeys | None
+) -> list[tuple[bytes, bytes]]:
+    headers = list(base.headers)
+    if not route.same_scope:
+        headers = [
+            (name, value)
+            for name, value in headers
+            if name not in CREDENTIAL_HEADERS and not name.startswith(_PROVIDER_SPECIFIC)
+        ]
+    if route.headers:
+        names = {name.encode() for name, _ in route.headers}
+        headers = [h for h in headers if h[0] not in names]
+        headers.extend((name.encode(), value.encode()) for name, value in route.headers)
+    target = route.target
+    if route.api_key is not None:
+        headers = [h for h in headers if h[0] not in CREDENTIAL_HEADERS]
+        headers.append(_credential(target, route.api_key))
+    elif not route.same_scope and not any(name in CREDENTIAL_HEADERS for name, _ in headers):
+        key = None
+        if keys is not None and target.provider is not None:
+            key = await keys.get(org_id, target.provider_name)
+        if key is None:
+            raise Unusable(
+                f"no credentials for {target.provider_name}: give the entry an api_key or "
+                "headers, or configure a provider key for the org"
+            )
+        headers = [*headers, _credential(target, key)]
+    if (
+        not route.same_scope
+        and target.format == "anthropic"
+        and not any(name == b"anthropic-version" for name, _ in headers)
+    ):
+        headers = [*headers, (b"anthropic-version", ANTHROPIC_VERSION.encode())]
+    return headers
+
+
+def _credential(target: Target, key: str) -> tuple[bytes, bytes]:
+    if target.format == "anthropic":
+        return b"x-api-key", key.encode()
+    if target.provider_name == "azure":
+        return b"api-key", key.encode()
+    return b"authorization", b"Bearer " + key.encode()

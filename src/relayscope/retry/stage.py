@@ -1,0 +1,111 @@
+"""The retry and fallback stage: routes outside, retries inside, both around ``call_next``.
+
+It is the innermost stage, so every attempt is one real upstream call, and what
+it returns (first success or last failure) is all the outer stages ever see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relayscope.config import Settings
+from relayscope.context import Context, ProxyResponse
+from relayscope.errors import UpstreamError
+from relayscope.providers.registry import ProviderRegistry
+from relayscope.providers.translate import translate_body, translate_stream
+from relayscope.proxy.routing import Allowlist, Router
+from relayscope.retry.attempts import Outcome, record_skip, with_retries
+from relayscope.retry.fallbacks import parse_fallback_headers
+from relayscope.retry.plan import Base, Prepared, Route, Unusable, plan_routes, prepare
+from relayscope.retry.policy import NO_RETRIES, parse_retry_headers
+from relayscope.retry.provider_keys import ProviderKeys
+from relayscope.types import CallNext
+
+
+class RetryStage:
+    def __init__(
+        self, *, router: Router, provider_keys: ProviderKeys | None, anthropic_max_tokens: int
+    ) -> None:
+        self._router = router
+        self._keys = provider_keys
+        self._anthropic_max_tokens = anthropic_max_tokens
+
+    @classmethod
+    def from_settings(cls, settings: Settings, provider_keys: ProviderKeys | None) -> RetryStage:
+        registry = ProviderRegistry(overrides=settings.provider_base_urls)
+        return cls(
+            router=Router(registry, Allowlist(settings.target_allowlist)),
+            provider_keys=provider_keys,
+            anthropic_max_tokens=settings.retry.anthropic_max_tokens,
+        )
+
+    async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
+        policy = parse_retry_headers(ctx.helicone)
+        entries = parse_fallback_headers(ctx.helicone)
+        if policy is None and not entries:
+            return await call_next(ctx)
+        routes = plan_routes(ctx, entries, self._router)
+        base = Base(ctx.target, ctx.headers, ctx.body, ctx.json, ctx.query)
+        ctx.attempts = []
+        served: tuple[Route, Outcome] | None = None
+        try:
+            for route in routes:
+                try:
+                    prepared = await prepare(
+                        route,
+                        base,
+                        org_id=ctx.org_id,
+                        keys=self._keys,
+                        anthropic_max_tokens=self._anthropic_max_tokens,
+                    )
+                except Unusable as exc:
+                    record_skip(ctx, route.index, route.target.provider_name, str(exc))
+                    continue
+                if served is not None:
+                    await served[1].discard()
+                _apply(ctx, route, prepared)
+                served = (
+                    route,
+                    await with_retries(ctx, call_next, policy or NO_RETRIES, route.index),
+                )
+                if not served[1].falls_back(route.on_codes):
+                    break
+        except BaseException:
+            if served is not None:
+                await served[1].discard()
+            raise
+        sent = sum(1 for a in ctx.attempts if a["latency_ms"] is not None)
+        ctx.response_headers.append((b"helicone-retry-attempts", str(max(0, sent - 1)).encode()))
+        if served is None:
+            raise UpstreamError("No fallback route could be tried: " + ctx.attempts[-1]["error"])
+        route, outcome = served
+        ctx.fallback_index = route.index
+        if entries:
+            ctx.response_headers.append((b"helicone-fallback-index", str(route.index).encode()))
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.response is not None
+        if route.client_format is not None:
+            _translate(outcome.response, route, base.json)
+        return outcome.response
+
+
+def _apply(ctx: Context, route: Route, prepared: Prepared) -> None:
+    ctx.target = route.target
+    ctx.headers = prepared.headers
+    ctx.query = route.query
+    if prepared.body is not ctx.body:
+        ctx.set_body(prepared.body)
+
+
+def _translate(response: ProxyResponse, route: Route, client_json: Any) -> None:
+    assert route.client_format is not None
+    served, client = route.target.format, route.client_format
+    if response.stream is None:
+        response.body = translate_body(response.body, response.status, served=served, client=client)
+        return
+    options = client_json.get("stream_options") if isinstance(client_json, dict) else None
+    include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    response.stream = translate_stream(
+        response.stream, served=served, client=client, include_usage=include_usage
+    )
