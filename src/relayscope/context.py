@@ -76,6 +76,12 @@ class Context:
     """``Helicone-*`` headers stages add to the client's response."""
     cancelled: bool = False
     error: str | None = None
+    cache_hit: bool = False
+    """Answered from the response cache, without calling the provider."""
+    cache_source_id: str | None = None
+    """On a cache hit, the id of the request whose response was replayed."""
+    cache_similarity: float | None = None
+    """On a semantic cache hit, how similar the matched request was (0..1)."""
     _json: object = None
 
     @property

@@ -7,10 +7,12 @@ left out of the chain instead of being checked on every request.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from relayscope.cache.build import create_cache_stage
+from relayscope.cache.stats import CacheStats
 from relayscope.config import Settings
 from relayscope.context import Context, ProxyResponse
 from relayscope.logs.stage import LoggingStage
@@ -28,14 +30,27 @@ class Services:
     writer: LogWriter
     redis: Redis | None = None
     """Shared Redis client when ``RELAYSCOPE_REDIS_URL`` is set (cache, rate limits)."""
+    cache_stats: CacheStats = field(default_factory=CacheStats)
+    """What the response cache did, for the API and metrics."""
 
 
 def default_stages(settings: Settings, services: Services) -> list[Stage]:
     """Outermost first: logging sees every outcome, including other stages' refusals."""
-    return [
+    stages: list[Stage] = [
         LoggingStage(services.writer),
         StreamUsageStage(),
     ]
+    if settings.cache.enabled:
+        stages.append(
+            create_cache_stage(
+                settings.cache,
+                store=services.store,
+                redis=services.redis,
+                redis_prefix=settings.redis_prefix,
+                stats=services.cache_stats,
+            )
+        )
+    return stages
 
 
 def build(stages: Sequence[Stage], terminal: CallNext) -> CallNext:

@@ -57,23 +57,32 @@ class Gateway:
         )
         self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         services = Services(store=self.store, writer=self.writer, redis=self.redis)
+        self.stages = default_stages(settings, services)
         self.proxy = ProxyApp(
             router=Router(self.registry, Allowlist(settings.target_allowlist)),
             keys=self.keys,
-            pipeline=build(default_stages(settings, services), Upstream(self.http)),
+            pipeline=build(self.stages, Upstream(self.http)),
             max_body_bytes=settings.max_body_bytes,
         )
-        self.api = create_api(store=self.store, keys=self.keys)
+        self.api = create_api(store=self.store, keys=self.keys, cache_stats=services.cache_stats)
         self.ready = False
 
     async def start(self) -> None:
         await self.store.migrate()
+        for stage in self.stages:
+            start = getattr(stage, "start", None)
+            if start is not None:
+                await start()
         self.writer.start()
         self.ready = True
         log.info("gateway ready (pid %s, store %s)", os.getpid(), self.store.dialect)
 
     async def stop(self) -> None:
         self.ready = False
+        for stage in self.stages:
+            aclose = getattr(stage, "aclose", None)
+            if aclose is not None:
+                await aclose()
         await self.writer.close()
         await self.http.aclose()
         if self.redis is not None:

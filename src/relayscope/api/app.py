@@ -9,6 +9,8 @@ from starlette.routing import Route
 
 from relayscope.api import requests
 from relayscope.auth.keys import KeyResolver
+from relayscope.cache import api as cache_api
+from relayscope.cache.stats import CacheStats
 from relayscope.errors import GatewayError, NotFound
 from relayscope.store.base import Store
 
@@ -22,14 +24,18 @@ async def _not_found(request: Request, _exc: Exception) -> Response:
     return await _gateway_error(request, NotFound(f"No API route {request.url.path!r}"))
 
 
-def create_api(*, store: Store, keys: KeyResolver) -> Starlette:
+def create_api(
+    *, store: Store, keys: KeyResolver, cache_stats: CacheStats | None = None
+) -> Starlette:
     app = Starlette(
         routes=[
             Route("/api/requests", requests.list_requests),
             Route("/api/requests/{id}", requests.get_request),
+            Route("/api/cache/stats", cache_api.stats),
         ],
         exception_handlers={GatewayError: _gateway_error, 404: _not_found},
     )
     app.state.store = store
     app.state.keys = keys
+    app.state.cache_stats = cache_stats or CacheStats()
     return app

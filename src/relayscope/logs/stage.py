@@ -90,6 +90,10 @@ def build_record(ctx: Context, status: int, latency_ms: float, ttft_ms: float | 
             cache_read_tokens=parsed.cache_read_tokens,
             cache_write_tokens=parsed.cache_write_tokens,
         )
+    cost_saved = None
+    if ctx.cache_hit:
+        # The replayed bytes price the original call: that is what the hit saved.
+        cost_saved, cost = cost, 0.0
     error = ctx.error
     if error is None and status >= 400:
         error = _provider_error(parsed.body, status)
@@ -120,6 +124,10 @@ def build_record(ctx: Context, status: int, latency_ms: float, ttft_ms: float | 
         request_name=tags.request_name,
         stream=ctx.upstream_stream or ctx.wants_stream,
         cancelled=ctx.cancelled,
+        cache_hit=ctx.cache_hit,
+        cache_source_id=ctx.cache_source_id,
+        cache_similarity=ctx.cache_similarity,
+        cost_saved_usd=cost_saved,
         error=error,
         request_body=ctx.client_body.decode("utf-8", errors="replace"),
         response_body=_as_text(parsed.body),

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -85,4 +86,18 @@ requests = Table(
     Index("ix_requests_org_session", "org_id", "session_id", "created_at"),
     Index("ix_requests_org_model", "org_id", "request_model", "created_at"),
     Index("ix_requests_org_prompt", "org_id", "prompt_id", "prompt_version"),
+)
+
+cache_entries = Table(
+    "cache_entries",
+    metadata,
+    Column("slot", String(120), primary_key=True),
+    Column("org_id", String(36), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("partition", String(120)),
+    Column("vector", LargeBinary),
+    Index("ix_cache_entries_expires", "expires_at"),
 )
