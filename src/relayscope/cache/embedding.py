@@ -30,26 +30,36 @@ def available() -> bool:
 
 
 class Embedder:
-    """Loads the model once, on first use or ``load()``; ``embed`` gives unit vectors."""
+    """Loads the model once, on first use or ``load()``; ``embed`` gives unit vectors.
+
+    A model that fails to load is reported once and semantic matching is off from
+    then on (``embed`` returns None): requests go on with the exact cache.
+    """
 
     def __init__(self) -> None:
         self._model: Any = None
         self._loading: asyncio.Future[Any] | None = None
+        self._failed = False
 
     @property
     def loaded(self) -> bool:
         return self._model is not None
 
-    async def load(self) -> None:
-        if self._model is not None:
-            return
-        if self._loading is None:
-            self._loading = asyncio.ensure_future(asyncio.to_thread(_load_model))
-        self._model = await asyncio.shield(self._loading)
+    async def load(self) -> bool:
+        if self._model is None and not self._failed:
+            if self._loading is None:
+                self._loading = asyncio.ensure_future(asyncio.to_thread(_load_model))
+            try:
+                self._model = await asyncio.shield(self._loading)
+            except Exception:
+                if not self._failed:
+                    self._failed = True
+                    log.exception("semantic cache model failed to load; semantic matching is off")
+        return self._model is not None
 
-    async def embed(self, text: str) -> np.ndarray:
-        if self._model is None:
-            await self.load()
+    async def embed(self, text: str) -> np.ndarray | None:
+        if self._model is None and not await self.load():
+            return None
         if len(text) <= INLINE_CHARS:
             return _embed(self._model, text)
         return await asyncio.to_thread(_embed, self._model, text)

@@ -28,7 +28,7 @@ class CachePersistence:
     def __init__(self, engine: AsyncEngine, *, flush_interval: float = 0.2) -> None:
         self._engine = engine
         self._flush_interval = flush_interval
-        self._pending: dict[str, dict | None] = {}
+        self._pending: dict[str, tuple[CacheEntry, Vector | None, float] | None] = {}
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -45,16 +45,7 @@ class CachePersistence:
         await self.flush()
 
     def put(self, slot: str, entry: CacheEntry, vector: Vector | None) -> None:
-        self._pending[slot] = {
-            "slot": slot,
-            "org_id": slot.split(":", 1)[0],
-            "created_at": time.time(),
-            "expires_at": entry.expires_at,
-            "size": entry.size,
-            "payload": entry.dumps(),
-            "partition": vector.partition if vector is not None else None,
-            "vector": vector.values.astype("float32").tobytes() if vector is not None else None,
-        }
+        self._pending[slot] = (entry, vector, time.time())
         self._wake.set()
 
     def delete(self, slot: str) -> None:
@@ -91,7 +82,7 @@ class CachePersistence:
         if not pending:
             return
         slots = list(pending)
-        rows = [row for row in pending.values() if row is not None]
+        rows = [_row(slot, *change) for slot, change in pending.items() if change is not None]
         try:
             async with self._engine.begin() as conn:
                 for start in range(0, len(slots), _BATCH):
@@ -110,3 +101,16 @@ class CachePersistence:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), self._flush_interval)
             await self.flush()
+
+
+def _row(slot: str, entry: CacheEntry, vector: Vector | None, created_at: float) -> dict:
+    return {
+        "slot": slot,
+        "org_id": slot.split(":", 1)[0],
+        "created_at": created_at,
+        "expires_at": entry.expires_at,
+        "size": entry.size,
+        "payload": entry.dumps(),
+        "partition": vector.partition if vector is not None else None,
+        "vector": vector.values.astype("float32").tobytes() if vector is not None else None,
+    }

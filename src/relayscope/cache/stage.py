@@ -124,6 +124,8 @@ class CacheStage:
         if not text.strip():
             return None
         values = await self.embedder.embed(text)
+        if values is None:
+            return None
         return Vector(semantic_partition(ctx, options), values)
 
     async def _store_when_complete(
