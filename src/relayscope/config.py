@@ -23,6 +23,7 @@ import platformdirs
 PREFIX = "RELAYSCOPE_"
 
 if TYPE_CHECKING:
+    from relayscope.cache.settings import CacheSettings
     from relayscope.governance.service import GovernanceSettings
     from relayscope.retry.settings import RetrySettings
 
@@ -105,6 +106,9 @@ class Settings:
     )
     retry: RetrySettings = section(
         "relayscope.retry.settings:RetrySettings", "Retries and fallbacks (RELAYSCOPE_RETRY_*)."
+    )
+    cache: CacheSettings = section(
+        "relayscope.cache.settings:CacheSettings", "Response cache (RELAYSCOPE_CACHE_*)."
     )
     provider_base_urls: Mapping[str, str] = setting(
         {}, "Per-provider upstream overrides, from RELAYSCOPE_<PROVIDER>_BASE_URL."

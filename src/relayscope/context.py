@@ -85,6 +85,12 @@ class Context:
     """Every upstream attempt when retries or fallbacks are on (``retry`` stage)."""
     fallback_index: int | None = None
     """Which route served: 0 the primary, i the i-th fallback (``retry`` stage)."""
+    cache_hit: bool = False
+    """Answered from the response cache, without calling the provider."""
+    cache_source_id: str | None = None
+    """On a cache hit, the id of the request whose response was replayed."""
+    cache_similarity: float | None = None
+    """On a semantic cache hit, how similar the matched request was (0..1)."""
     _json: object = None
 
     @property

@@ -7,10 +7,12 @@ left out of the chain instead of being checked on every request.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from relayscope.cache.build import create_cache_stage
+from relayscope.cache.stats import CacheStats
 from relayscope.config import Settings
 from relayscope.context import Context, ProxyResponse
 from relayscope.governance.redaction import RedactionRules
@@ -35,6 +37,8 @@ class Services:
     """Per-org redaction of stored bodies."""
     provider_keys: ProviderKeys | None = None
     """Operator-configured provider keys, for cross-provider fallbacks."""
+    cache_stats: CacheStats = field(default_factory=CacheStats)
+    """What the response cache did, for the API and metrics."""
 
 
 def default_stages(settings: Settings, services: Services) -> list[Stage]:
@@ -43,6 +47,16 @@ def default_stages(settings: Settings, services: Services) -> list[Stage]:
         LoggingStage(services.writer, services.redaction),
         StreamUsageStage(),
     ]
+    if settings.cache.enabled:
+        stages.append(
+            create_cache_stage(
+                settings.cache,
+                store=services.store,
+                redis=services.redis,
+                redis_prefix=settings.redis_prefix,
+                stats=services.cache_stats,
+            )
+        )
     if settings.retry.enabled:
         stages.append(RetryStage.from_settings(settings, services.provider_keys))
     return stages

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
+from relayscope.cache import api as cache_api
 from relayscope.config import Settings
 from relayscope.governance import api as governance_api
 from relayscope.governance.repository import GovernanceRepository
@@ -74,10 +75,11 @@ class Gateway:
             redaction=self.governance.rules,
             provider_keys=self.provider_keys,
         )
+        self.stages = default_stages(settings, services)
         self.proxy = ProxyApp(
             router=Router(self.registry, Allowlist(settings.target_allowlist)),
             keys=self.keys,
-            pipeline=build(default_stages(settings, services), self.upstream),
+            pipeline=build(self.stages, self.upstream),
             limits=Limits(
                 max_body_bytes=settings.max_body_bytes,
                 max_headers=settings.max_headers,
@@ -89,8 +91,12 @@ class Gateway:
         self.api = create_api(
             store=self.store,
             keys=self.keys,
-            routes=[*governance_api.routes, *provider_keys_api.routes],
-            state={"governance": self.governance, "provider_keys": self.provider_keys},
+            routes=[*governance_api.routes, *provider_keys_api.routes, *cache_api.routes],
+            state={
+                "governance": self.governance,
+                "provider_keys": self.provider_keys,
+                "cache_stats": services.cache_stats,
+            },
         )
         self.ready = False
 
@@ -100,6 +106,10 @@ class Gateway:
         self.upstream.session = self._http_session or make_session(*timeouts)
         if not self.settings.target_allow_private_networks:
             self.upstream.guarded_session = make_session(*timeouts, guarded=True)
+        for stage in self.stages:
+            start = getattr(stage, "start", None)
+            if start is not None:
+                await start()
         self.writer.start()
         await self.governance.start()
         self.ready = True
@@ -108,6 +118,10 @@ class Gateway:
     async def stop(self) -> None:
         self.ready = False
         await self.governance.stop()
+        for stage in self.stages:
+            aclose = getattr(stage, "aclose", None)
+            if aclose is not None:
+                await aclose()
         await self.writer.close()
         await self.upstream.close()
         if self.redis is not None:

@@ -99,6 +99,10 @@ def build_record(
             cache_read_tokens=parsed.cache_read_tokens,
             cache_write_tokens=parsed.cache_write_tokens,
         )
+    cost_saved = None
+    if ctx.cache_hit:
+        # The replayed bytes price the original call: that is what the hit saved.
+        cost_saved, cost = cost, 0.0
     error = ctx.error
     if error is None and status >= 400:
         error = _provider_error(parsed.body, status)
@@ -136,6 +140,10 @@ def build_record(
         cancelled=ctx.cancelled,
         attempts=ctx.attempts,
         fallback_index=ctx.fallback_index,
+        cache_hit=ctx.cache_hit,
+        cache_source_id=ctx.cache_source_id,
+        cache_similarity=ctx.cache_similarity,
+        cost_saved_usd=cost_saved,
         error=error,
         request_body=request_body,
         response_body=response_body,

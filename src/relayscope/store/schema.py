@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -116,4 +117,18 @@ provider_keys = Table(
     Column("last4", String(4), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("org_id", "provider", name="uq_provider_keys_org_provider"),
+)
+
+cache_entries = Table(
+    "cache_entries",
+    metadata,
+    Column("slot", String(120), primary_key=True),
+    Column("org_id", String(36), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("partition", String(120)),
+    Column("vector", LargeBinary),
+    Index("ix_cache_entries_expires", "expires_at"),
 )

@@ -1,0 +1,21 @@
+"""``/api/cache/stats``: what the response cache of this gateway process has done."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from relayscope.api.auth import principal
+from relayscope.cache.stats import CacheStats
+
+
+async def stats(request: Request) -> Response:
+    await principal(request)
+    counters: CacheStats = request.app.state.cache_stats
+    body = orjson.dumps({"data": counters.as_dict()})
+    return Response(body, media_type="application/json")
+
+
+routes = [Route("/api/cache/stats", stats, methods=["GET"])]

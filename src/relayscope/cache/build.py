@@ -1,0 +1,65 @@
+"""Builds the cache stage and its backend from settings (the stage is left out when off)."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from relayscope.cache import embedding
+from relayscope.cache.backend import Backend
+from relayscope.cache.memory import MemoryBackend
+from relayscope.cache.persist import CachePersistence
+from relayscope.cache.redis_backend import RedisBackend
+from relayscope.cache.settings import CacheSettings
+from relayscope.cache.stage import CacheStage
+from relayscope.cache.stats import CacheStats
+from relayscope.store.base import Store
+
+BACKENDS = ("auto", "memory", "redis")
+
+
+def create_cache_stage(
+    settings: CacheSettings,
+    *,
+    store: Store,
+    redis: Redis | None,
+    redis_prefix: str,
+    stats: CacheStats,
+) -> CacheStage:
+    backend = _backend(settings, store=store, redis=redis, redis_prefix=redis_prefix, stats=stats)
+    embedder = embedding.Embedder() if settings.semantic and embedding.available() else None
+    return CacheStage(settings, backend, stats=stats, embedder=embedder)
+
+
+def _backend(
+    settings: CacheSettings,
+    *,
+    store: Store,
+    redis: Redis | None,
+    redis_prefix: str,
+    stats: CacheStats,
+) -> Backend:
+    kind = settings.backend.strip().lower()
+    if kind not in BACKENDS:
+        raise SystemExit(f"RELAYSCOPE_CACHE_BACKEND must be one of {', '.join(BACKENDS)}")
+    if kind == "redis" and redis is None:
+        raise SystemExit("RELAYSCOPE_CACHE_BACKEND=redis needs RELAYSCOPE_REDIS_URL")
+    if kind != "memory" and redis is not None:
+        return RedisBackend(
+            redis,
+            prefix=redis_prefix,
+            timeout=settings.redis_timeout,
+            retry_interval=settings.redis_retry_interval,
+            max_per_partition=settings.semantic_max_entries,
+        )
+    persistence = None
+    if settings.persist:
+        engine = getattr(store, "engine", None)
+        if engine is None:
+            raise SystemExit("RELAYSCOPE_CACHE_PERSIST needs the SQL store")
+        persistence = CachePersistence(engine)
+    return MemoryBackend(
+        max_bytes=settings.max_bytes,
+        stats=stats,
+        max_per_partition=settings.semantic_max_entries,
+        persistence=persistence,
+    )

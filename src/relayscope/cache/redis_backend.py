@@ -1,0 +1,184 @@
+"""Redis backend: entries shared by every replica, with native TTLs and atomic slots.
+
+Keys (all under ``settings.redis_prefix``):
+  cache:{<org>:<digest>}:<idx>   one bucket slot, the serialized entry, PX = its TTL
+  cache:sem:<org>:<digest>       a stream of (slot, vector, expiry) per semantic partition
+
+The hash tag puts every slot of a bucket in one Redis Cluster slot, as the bucket
+scripts need. Each replica mirrors the semantic streams it has searched in a local ``VectorIndex``,
+reading only the stream entries added since its last look (XRANGE from a cursor).
+Any Redis failure or timeout raises ``CacheUnavailable`` and opens a short breaker
+so that an outage costs requests nothing but the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from relayscope.cache.backend import (
+    CacheUnavailable,
+    Found,
+    LazyIndex,
+    Vector,
+    slot_index,
+    slot_key,
+)
+from relayscope.cache.entry import CacheEntry
+
+log = logging.getLogger("relayscope.cache")
+T = TypeVar("T")
+
+# Returns {idx, entry} once every slot is filled, else nil (the request fills the next one).
+_LOOKUP = """
+local n = #KEYS
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[i]) == 0 then return nil end
+end
+local pick = math.min(math.floor(tonumber(ARGV[1]) * n) + 1, n)
+return {pick - 1, redis.call('GET', KEYS[pick])}
+"""
+
+# Stores ARGV[1] with TTL ARGV[2] ms in the first free slot; its index, or -1 when full.
+_FILL = """
+for i = 1, #KEYS do
+  if redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2], 'NX') then return i - 1 end
+end
+return -1
+"""
+
+_SYNC_PAGE = 1000
+
+
+class RedisBackend:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str,
+        timeout: float,
+        retry_interval: float,
+        max_per_partition: int,
+    ) -> None:
+        self._redis = redis
+        self._prefix = f"{prefix}cache:"
+        self._timeout = timeout
+        self._retry_interval = retry_interval
+        self._max_per_partition = max_per_partition
+        self._down_until = 0.0
+        self._lookup = redis.register_script(_LOOKUP)
+        self._fill = redis.register_script(_FILL)
+        self._index = LazyIndex(max_per_partition)
+        self._cursors: dict[str, bytes] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def lookup(self, key: str, bucket_size: int) -> Found | None:
+        if bucket_size == 1:
+            raw = await self._call(lambda: self._redis.get(self._slot(key, 0)))
+            return Found(CacheEntry.loads(raw), 0) if raw is not None else None
+        keys = [self._slot(key, idx) for idx in range(bucket_size)]
+        reply = await self._call(lambda: self._lookup(keys=keys, args=[random.random()]))
+        if reply is None:
+            return None
+        idx, raw = reply
+        return Found(CacheEntry.loads(raw), int(idx))
+
+    async def store(
+        self, key: str, bucket_size: int, entry: CacheEntry, vector: Vector | None
+    ) -> int | None:
+        ttl_ms = max(1, int((entry.expires_at - time.time()) * 1000))
+        payload = entry.dumps()
+        if bucket_size == 1:
+            stored = await self._call(
+                lambda: self._redis.set(self._slot(key, 0), payload, px=ttl_ms, nx=True)
+            )
+            idx = 0 if stored else -1
+        else:
+            keys = [self._slot(key, i) for i in range(bucket_size)]
+            idx = int(await self._call(lambda: self._fill(keys=keys, args=[payload, ttl_ms])))
+        if idx < 0:
+            return None
+        if vector is not None:
+            await self._add_vector(vector, slot_key(key, idx), entry.expires_at, ttl_ms)
+        return idx
+
+    async def nearest(self, vector: Vector, threshold: float) -> tuple[Found, float] | None:
+        await self._sync(vector.partition)
+        matches = self._index.search(vector.partition, vector.values, threshold, time.time())
+        for slot, score in matches:
+            key, idx = slot.rsplit(":", 1)
+            name = self._slot(key, int(idx))
+            raw = await self._call(lambda name=name: self._redis.get(name))
+            if raw is not None:
+                return Found(CacheEntry.loads(raw), slot_index(slot)), score
+            self._index.remove(slot)
+        return None
+
+    async def _add_vector(self, vector: Vector, slot: str, expires_at: float, ttl_ms: int) -> None:
+        stream = self._stream(vector.partition)
+        fields = {
+            "slot": slot,
+            "vector": vector.values.astype("float32").tobytes(),
+            "expires_at": repr(expires_at),
+        }
+
+        async def add() -> None:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.xadd(stream, fields, maxlen=self._max_per_partition, approximate=True)
+                pipe.pexpire(stream, ttl_ms, nx=True)
+                pipe.pexpire(stream, ttl_ms, gt=True)
+                await pipe.execute()
+
+        await self._call(add)
+
+    async def _sync(self, partition: str) -> None:
+        """Bring the local index up to date with the partition's stream."""
+        stream = self._stream(partition)
+        while True:
+            cursor = self._cursors.get(partition, b"0-0")
+            page = await self._call(
+                lambda cursor=cursor: self._redis.xrange(
+                    stream, min=b"(" + cursor, max="+", count=_SYNC_PAGE
+                )
+            )
+            for entry_id, fields in page:
+                slot = fields[b"slot"].decode()
+                expires_at = float(fields[b"expires_at"])
+                self._index.add_bytes(partition, slot, fields[b"vector"], expires_at)
+                self._cursors[partition] = entry_id
+            if len(page) < _SYNC_PAGE:
+                return
+
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        if time.monotonic() < self._down_until:
+            raise CacheUnavailable("Redis is marked down")
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await operation()
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._down_until = time.monotonic() + self._retry_interval
+            log.warning(
+                "Redis cache unavailable (%s: %s); bypassing the cache for %.1fs",
+                exc.__class__.__name__,
+                exc,
+                self._retry_interval,
+            )
+            raise CacheUnavailable(str(exc)) from exc
+
+    def _slot(self, key: str, idx: int) -> str:
+        return f"{self._prefix}{{{key}}}:{idx}"
+
+    def _stream(self, partition: str) -> str:
+        return f"{self._prefix}sem:{partition}"

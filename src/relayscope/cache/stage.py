@@ -1,0 +1,190 @@
+"""The cache stage: answers hits without the provider, stores complete 2xx responses.
+
+It sits inside ``StreamUsageStage``, directly around the upstream call (and its
+retries), so what it keeps is the upstream's raw response, usage chunk included.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from relayscope.cache.backend import Backend, CacheUnavailable, Found, Vector
+from relayscope.cache.embedding import Embedder
+from relayscope.cache.entry import CacheEntry
+from relayscope.cache.keys import exact_key, message_text, semantic_partition
+from relayscope.cache.options import CacheOptions, parse_options, wants_cache
+from relayscope.cache.settings import CacheSettings
+from relayscope.cache.stats import CacheStats
+from relayscope.context import Context, ProxyResponse
+from relayscope.types import CallNext
+
+log = logging.getLogger("relayscope.cache")
+
+_MISS = [(b"helicone-cache", b"MISS"), (b"helicone-cache-hit", b"false")]
+
+
+class CacheStage:
+    def __init__(
+        self,
+        settings: CacheSettings,
+        backend: Backend,
+        *,
+        stats: CacheStats,
+        embedder: Embedder | None,
+    ) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.stats = stats
+        self.embedder = embedder
+        self._max_entry = min(settings.max_entry_bytes, settings.max_bytes)
+        self._warned_no_semantic = False
+
+    async def start(self) -> None:
+        await self.backend.start()
+        if self.embedder is not None and self.settings.semantic_preload:
+            await self.embedder.load()
+
+    async def aclose(self) -> None:
+        await self.backend.close()
+
+    async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
+        if not wants_cache(ctx.helicone):
+            return await call_next(ctx)
+        options = parse_options(ctx.helicone, _header(ctx, b"cache-control"), self.settings)
+        key = exact_key(ctx, options)
+        vector = None
+        try:
+            found = await self.backend.lookup(key, options.bucket_size)
+            if found is not None:
+                return self._hit(ctx, found, None)
+            vector = await self._vector(ctx, options)
+            if vector is not None:
+                match = await self.backend.nearest(vector, options.similarity)
+                if match is not None:
+                    return self._hit(ctx, *match)
+            bypassed = False
+        except CacheUnavailable:
+            self.stats.backend_errors += 1
+            bypassed = True
+        else:
+            self.stats.misses += 1
+        ctx.response_headers.extend(_MISS)
+        response = await call_next(ctx)
+        if bypassed or options.ttl <= 0 or not 200 <= response.status < 300:
+            return response
+        headers = tuple(response.headers)
+        if response.stream is None:
+            if ctx.error is None:
+                await self._store(ctx, key, options, vector, response.status, headers, False)
+            return response
+        response.stream = self._store_when_complete(
+            ctx, response.stream, key, options, vector, response.status, headers
+        )
+        return response
+
+    def _hit(self, ctx: Context, found: Found, similarity: float | None) -> ProxyResponse:
+        entry = found.entry
+        self.stats.hits += 1
+        ctx.cache_hit = True
+        ctx.cache_source_id = entry.source_id
+        ctx.upstream_chunks = [entry.body]
+        ctx.upstream_stream = entry.stream
+        ctx.response_headers.extend(
+            [
+                (b"helicone-cache", b"HIT"),
+                (b"helicone-cache-hit", b"true"),
+                (b"helicone-cache-bucket-idx", str(found.idx).encode()),
+            ]
+        )
+        if similarity is not None:
+            self.stats.semantic_hits += 1
+            ctx.cache_similarity = round(min(similarity, 1.0), 4)
+            ctx.response_headers.append(
+                (b"helicone-cache-similarity", f"{ctx.cache_similarity:.4f}".encode())
+            )
+        if entry.stream:
+            return ProxyResponse(entry.status, list(entry.headers), stream=_replay(entry.body))
+        return ProxyResponse(entry.status, list(entry.headers), body=entry.body)
+
+    async def _vector(self, ctx: Context, options: CacheOptions) -> Vector | None:
+        if not options.semantic:
+            return None
+        if self.embedder is None:
+            if not self._warned_no_semantic:
+                self._warned_no_semantic = True
+                log.warning(
+                    "Helicone-Cache-Semantic requested but the semantic cache is unavailable "
+                    "(install relayscope[semantic] and keep RELAYSCOPE_CACHE_SEMANTIC on); "
+                    "using the exact cache"
+                )
+            return None
+        text = message_text(ctx)
+        if not text.strip():
+            return None
+        values = await self.embedder.embed(text)
+        if values is None:
+            return None
+        return Vector(semantic_partition(ctx, options), values)
+
+    async def _store_when_complete(
+        self,
+        ctx: Context,
+        stream: AsyncIterator[bytes],
+        key: str,
+        options: CacheOptions,
+        vector: Vector | None,
+        status: int,
+        headers: tuple[tuple[bytes, bytes], ...],
+    ) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in stream:
+                yield chunk
+            # Only reached when the upstream stream ended normally: never a partial one.
+            if ctx.error is None and not ctx.cancelled:
+                await self._store(ctx, key, options, vector, status, headers, True)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def _store(
+        self,
+        ctx: Context,
+        key: str,
+        options: CacheOptions,
+        vector: Vector | None,
+        status: int,
+        headers: tuple[tuple[bytes, bytes], ...],
+        stream: bool,
+    ) -> None:
+        body = b"".join(ctx.upstream_chunks)
+        entry = CacheEntry(
+            status=status,
+            headers=headers,
+            body=body,
+            stream=stream,
+            source_id=ctx.request_id,
+            expires_at=time.time() + options.ttl,
+        )
+        if entry.size > self._max_entry:
+            return
+        try:
+            idx = await self.backend.store(key, options.bucket_size, entry, vector)
+        except CacheUnavailable:
+            self.stats.backend_errors += 1
+            return
+        if idx is not None:
+            self.stats.stores += 1
+
+
+async def _replay(body: bytes) -> AsyncIterator[bytes]:
+    yield body
+
+
+def _header(ctx: Context, name: bytes) -> bytes | None:
+    for key, value in ctx.headers:
+        if key == name:
+            return value
+    return None

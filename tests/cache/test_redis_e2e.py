@@ -1,0 +1,142 @@
+"""The Redis backend: two gateway processes share one cache; an outage costs only the cache."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+
+from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
+from relayscope.testing.process import GatewayProcess, fake_provider_env, free_port
+
+from .conftest import chat, openai_client
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="module")
+def prefix() -> Iterator[str]:
+    value = f"test-{uuid.uuid4()}:"
+    yield value
+    with redis.Redis.from_url(REDIS_URL) as client:
+        keys = list(client.scan_iter(match=f"{value}*"))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory, fake_server, prefix) -> Iterator[tuple[GatewayProcess, ...]]:
+    shared = tmp_path_factory.mktemp("replicas")
+    env = {
+        **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_DATABASE_URL": f"sqlite:///{shared}/relayscope.db",
+        "RELAYSCOPE_REDIS_URL": REDIS_URL,
+        "RELAYSCOPE_REDIS_PREFIX": prefix,
+    }
+    with (
+        GatewayProcess(shared / "a", env) as first,
+        GatewayProcess(shared / "b", env) as second,
+    ):
+        yield first, second
+
+
+@pytest.fixture
+def shared_org(replicas) -> OrgKey:
+    return create_org(replicas[0].database_url)
+
+
+def stats(process: GatewayProcess, org: OrgKey) -> dict[str, int]:
+    response = httpx.get(f"{process.url}/api/cache/stats", headers=org.bearer)
+    assert response.status_code == 200
+    return response.json()["data"]
+
+
+def test_a_response_cached_by_one_replica_is_a_hit_on_the_other(replicas, shared_org, fake):
+    first, second = replicas
+    with (
+        openai_client(first.url, shared_org.auth) as a,
+        openai_client(second.url, shared_org.auth) as b,
+    ):
+        original, headers = chat(
+            a, "shared by replicas", extra_headers={"Cache-Control": "max-age=60"}
+        )
+        assert headers["helicone-cache"] == "MISS"
+        replayed, headers = chat(
+            b, "shared by replicas", extra_headers={"Cache-Control": "max-age=60"}
+        )
+    assert headers["helicone-cache"] == "HIT" and replayed.id == original.id
+    assert fake.calls == 1
+    record = wait_for_record(second, shared_org, headers["helicone-id"])
+    assert record["cache_hit"] is True and record["cost_saved_usd"] > 0
+
+
+def test_entries_carry_native_ttls_under_the_prefix(replicas, shared_org, prefix, fake):
+    with openai_client(replicas[0].url, shared_org.auth) as a:
+        chat(a, "ttl in redis", extra_headers={"Cache-Control": "max-age=120"})
+    with redis.Redis.from_url(REDIS_URL) as client:
+        keys = list(client.scan_iter(match=f"{prefix}cache:{{{shared_org.org_id}:*"))
+        assert len(keys) == 1
+        assert 110_000 < client.pttl(keys[0]) <= 120_000
+
+
+def test_bucket_slots_fill_atomically_across_replicas(replicas, shared_org, prefix, fake):
+    before = sum(stats(p, shared_org)["stores"] for p in replicas)
+    bucket = {"Helicone-Cache-Bucket-Max-Size": "2"}
+    clients = [openai_client(p.url, shared_org.auth) for p in replicas]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            futures = [
+                pool.submit(chat, clients[i % 2], "race for slots", extra_headers=bucket)
+                for i in range(8)
+            ]
+            results = [f.result() for f in futures]
+        # However many raced upstream, exactly two responses were kept...
+        assert sum(stats(p, shared_org)["stores"] for p in replicas) - before == 2
+        calls = fake.calls
+        served = {
+            chat(clients[i % 2], "race for slots", extra_headers=bucket)[0].id for i in range(10)
+        }
+    finally:
+        for client in clients:
+            client.close()
+    # ...and from then on only those two are served, without the provider.
+    assert fake.calls == calls
+    assert served <= {completion.id for completion, _ in results}
+    with redis.Redis.from_url(REDIS_URL) as client:
+        slots = list(client.scan_iter(match=f"{prefix}cache:{{{shared_org.org_id}:*"))
+    assert sorted(key.decode().rsplit(":", 1)[1] for key in slots) == ["0", "1"]
+
+
+def test_semantic_matches_are_shared_through_redis(replicas, shared_org, fake):
+    semantic = {"Helicone-Cache-Semantic": "true", "Helicone-Cache-Similarity": "0.8"}
+    with (
+        openai_client(replicas[0].url, shared_org.auth) as a,
+        openai_client(replicas[1].url, shared_org.auth) as b,
+    ):
+        original, _ = chat(a, "What is the capital of France?", extra_headers=semantic)
+        answer, headers = chat(b, "Tell me the capital city of France.", extra_headers=semantic)
+    assert headers["helicone-cache"] == "HIT" and answer.id == original.id
+    assert float(headers["helicone-cache-similarity"]) >= 0.8
+    assert fake.calls == 1
+
+
+def test_when_redis_is_down_requests_are_served_without_the_cache(tmp_path, fake_server, fake):
+    env = {
+        **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "RELAYSCOPE_CACHE_REDIS_RETRY_INTERVAL": "0",
+    }
+    with GatewayProcess(tmp_path, env) as process:
+        org = create_org(process.database_url)
+        with openai_client(process.url, org.auth) as client:
+            for _ in range(3):
+                completion, headers = chat(client, "redis is down")
+                assert "redis is down" in completion.choices[0].message.content
+                assert headers["helicone-cache"] == "MISS"
+        assert fake.calls == 3
+        assert stats(process, org)["backend_errors"] == 3
+        assert "Redis cache unavailable" in process.log()

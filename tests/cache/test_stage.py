@@ -1,0 +1,68 @@
+"""The cache stage in-process, with a stub upstream: laziness of the semantic model."""
+
+from __future__ import annotations
+
+import orjson
+
+from relayscope.cache.embedding import Embedder
+from relayscope.cache.memory import MemoryBackend
+from relayscope.cache.settings import CacheSettings
+from relayscope.cache.stage import CacheStage
+from relayscope.cache.stats import CacheStats
+from relayscope.context import Context, ProxyResponse, Tags, Target
+
+
+def ctx(content: str, **helicone: str) -> Context:
+    body = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": content}]})
+    return Context(
+        request_id=f"req-{content}",
+        org_id="org",
+        key_id="key",
+        method="POST",
+        path="/openai/v1/chat/completions",
+        query=b"",
+        target=Target(None, "https://api.openai.com/v1/chat/completions", "openai", "openai"),
+        headers=[],
+        helicone={"helicone-cache-enabled": "true", **helicone},
+        client_body=body,
+        body=body,
+        tags=Tags(),
+    )
+
+
+class Upstream:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, context: Context) -> ProxyResponse:
+        self.calls += 1
+        body = orjson.dumps({"answer": self.calls})
+        context.upstream_chunks = [body]
+        return ProxyResponse(200, [(b"content-type", b"application/json")], body=body)
+
+
+def stage() -> CacheStage:
+    stats = CacheStats()
+    backend = MemoryBackend(max_bytes=1 << 20, stats=stats)
+    return CacheStage(CacheSettings(), backend, stats=stats, embedder=Embedder())
+
+
+async def test_exact_requests_never_load_the_embedding_model():
+    cache, upstream = stage(), Upstream()
+    await cache(ctx("hello"), upstream)
+    hit = ctx("hello")
+    response = await cache(hit, upstream)
+    assert upstream.calls == 1 and hit.cache_hit and response.body == b'{"answer":1}'
+    assert hit.cache_source_id == "req-hello"
+    assert cache.embedder is not None and not cache.embedder.loaded
+
+
+async def test_the_first_semantic_request_loads_it():
+    cache, upstream = stage(), Upstream()
+    semantic = {"helicone-cache-semantic": "true", "helicone-cache-similarity": "0.8"}
+    await cache(ctx("What is the capital of France?", **semantic), upstream)
+    assert cache.embedder is not None and cache.embedder.loaded
+    hit = ctx("Tell me the capital city of France.", **semantic)
+    await cache(hit, upstream)
+    assert upstream.calls == 1 and hit.cache_similarity is not None and hit.cache_similarity >= 0.8
+    assert cache.stats.semantic_hits == 1
