@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import platformdirs
 
+from relayscope.prompts.settings import PromptSettings
+
 PREFIX = "RELAYSCOPE_"
 S = TypeVar("S")
 
@@ -70,6 +72,7 @@ class Settings:
     provider_base_urls: Mapping[str, str] = setting(
         {}, "Per-provider upstream overrides, from RELAYSCOPE_<PROVIDER>_BASE_URL."
     )
+    prompts: PromptSettings = section(PromptSettings, "Prompt templates (docs/prompts.md).")
 
     @property
     def store_url(self) -> str:

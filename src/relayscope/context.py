@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
 
@@ -76,6 +77,12 @@ class Context:
     """``Helicone-*`` headers stages add to the client's response."""
     cancelled: bool = False
     error: str | None = None
+    prompt_id: str | None = None
+    """The ``Helicone-Prompt-Id`` the body was filled from."""
+    prompt_version: int | None = None
+    """The prompt version used (stored or registered from the inline template)."""
+    prompt_variables: dict[str, Any] | None = None
+    """The ``Helicone-Prompt-Variables`` the template was filled with."""
     _json: object = None
 
     @property

@@ -15,6 +15,8 @@ from relayscope.config import Settings
 from relayscope.context import Context, ProxyResponse
 from relayscope.logs.stage import LoggingStage
 from relayscope.logs.writer import LogWriter
+from relayscope.prompts.catalog import PromptCatalog
+from relayscope.prompts.stage import PromptStage
 from relayscope.proxy.stream_usage import StreamUsageStage
 from relayscope.store.base import Store
 from relayscope.types import CallNext, Stage
@@ -28,12 +30,15 @@ class Services:
     writer: LogWriter
     redis: Redis | None = None
     """Shared Redis client when ``RELAYSCOPE_REDIS_URL`` is set (cache, rate limits)."""
+    prompts: PromptCatalog | None = None
+    """Prompt look-ups, shared with the API so its writes invalidate the stage's cache."""
 
 
 def default_stages(settings: Settings, services: Services) -> list[Stage]:
     """Outermost first: logging sees every outcome, including other stages' refusals."""
     return [
         LoggingStage(services.writer),
+        *([PromptStage(services.prompts)] if settings.prompts.enabled and services.prompts else []),
         StreamUsageStage(),
     ]
 

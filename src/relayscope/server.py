@@ -21,6 +21,8 @@ from relayscope.config import Settings
 from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter
 from relayscope.pipeline import Services, build, default_stages
+from relayscope.prompts.catalog import PromptCatalog
+from relayscope.prompts.repository import PromptRepository
 from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.app import ProxyApp, Receive, Scope, Send
 from relayscope.proxy.routing import Allowlist, Router
@@ -56,14 +58,21 @@ class Gateway:
             settings.upstream_connect_timeout, settings.upstream_read_timeout
         )
         self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        services = Services(store=self.store, writer=self.writer, redis=self.redis)
+        self.prompts = PromptCatalog(
+            PromptRepository(self.store.engine),
+            ttl=settings.prompts.cache_ttl,
+            max_entries=settings.prompts.cache_max_entries,
+        )
+        services = Services(
+            store=self.store, writer=self.writer, redis=self.redis, prompts=self.prompts
+        )
         self.proxy = ProxyApp(
             router=Router(self.registry, Allowlist(settings.target_allowlist)),
             keys=self.keys,
             pipeline=build(default_stages(settings, services), Upstream(self.http)),
             max_body_bytes=settings.max_body_bytes,
         )
-        self.api = create_api(store=self.store, keys=self.keys)
+        self.api = create_api(store=self.store, keys=self.keys, prompts=self.prompts)
         self.ready = False
 
     async def start(self) -> None:

@@ -10,6 +10,8 @@ from starlette.routing import Route
 from relayscope.api import requests
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
+from relayscope.prompts import api as prompts_api
+from relayscope.prompts.catalog import PromptCatalog
 from relayscope.store.base import Store
 
 
@@ -22,14 +24,16 @@ async def _not_found(request: Request, _exc: Exception) -> Response:
     return await _gateway_error(request, NotFound(f"No API route {request.url.path!r}"))
 
 
-def create_api(*, store: Store, keys: KeyResolver) -> Starlette:
+def create_api(*, store: Store, keys: KeyResolver, prompts: PromptCatalog) -> Starlette:
     app = Starlette(
         routes=[
             Route("/api/requests", requests.list_requests),
             Route("/api/requests/{id}", requests.get_request),
+            *prompts_api.routes(),
         ],
         exception_handlers={GatewayError: _gateway_error, 404: _not_found},
     )
     app.state.store = store
     app.state.keys = keys
+    app.state.prompts = prompts
     return app

@@ -1,0 +1,25 @@
+"""Prompt settings, read from ``RELAYSCOPE_PROMPTS_*``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _setting(default: Any, help: str) -> Any:
+    # The same field ``relayscope.config.setting`` makes. config.py imports this
+    # module to compose ``Settings``, so importing config from here would be a cycle.
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromptSettings:
+    enabled: bool = _setting(
+        True, "Fill Helicone-Prompt-Id templates on proxied requests (the API works either way)."
+    )
+    cache_ttl: float = _setting(
+        5.0,
+        "Seconds a prompt's latest version and labels are cached per process; changes made "
+        "through this process's API apply at once, others (CLI, other replicas) within this.",
+    )
+    cache_max_entries: int = _setting(10_000, "Prompts and versions held in memory at most.")
