@@ -93,7 +93,7 @@ class Context:
                 self._json = orjson.loads(self.body)
             except orjson.JSONDecodeError:
                 self._json = False
-        return self._json or None
+        return None if self._json is False else self._json
 
     def set_json(self, value: dict) -> None:
         """Replace the upstream body with ``value``."""

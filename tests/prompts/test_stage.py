@@ -1,4 +1,5 @@
-"""Prompts used by header through a real gateway, with the real openai and anthropic SDKs."""
+"""Prompts used by header through a real gateway, with the real openai and anthropic SDKs
+(and, at the end, the stage alone in-process over an unreachable store)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ import anthropic
 import httpx
 import openai
 import pytest
+
+from relayscope.context import Context, ProxyResponse, Tags, Target
+from relayscope.errors import ServiceUnavailable
+from relayscope.prompts.catalog import PromptCatalog
+from relayscope.prompts.repository import PromptRepository
+from relayscope.prompts.stage import PromptStage
+from relayscope.store.sql import SqlStore
 
 OPENAI_KEY = "sk-provider-secret-0123456789"
 ANTHROPIC_KEY = "sk-ant-provider-secret-987"
@@ -413,3 +421,97 @@ def test_requests_without_prompt_headers_are_untouched(gateway, org, fake):
         None,
         None,
     )
+
+
+# In-process: the stage alone, over a store that cannot be reached.
+
+
+def context(helicone: dict[str, str], body: dict) -> Context:
+    raw = json.dumps(body).encode()
+    return Context(
+        request_id="r-1",
+        org_id="org",
+        key_id="key",
+        method="POST",
+        path="/openai/v1/chat/completions",
+        query=b"",
+        target=Target(None, "http://upstream/v1/chat/completions", "openai", "openai"),
+        headers=[],
+        helicone=helicone,
+        client_body=raw,
+        body=raw,
+        tags=Tags(),
+    )
+
+
+@pytest.fixture
+async def unreachable_stage():
+    store = SqlStore("postgresql://postgres@127.0.0.1:1/nowhere")
+    yield PromptStage(PromptCatalog(PromptRepository(store.engine)))
+    await store.close()
+
+
+async def test_an_unreachable_store_still_serves_inline_templates_unversioned(unreachable_stage):
+    seen: list[Context] = []
+
+    async def upstream(ctx: Context) -> ProxyResponse:
+        seen.append(ctx)
+        return ProxyResponse(200, [])
+
+    ctx = context(
+        {"helicone-prompt-id": "p", "helicone-prompt-variables": '{"q": "hi"}'},
+        {"messages": [{"role": "user", "content": "{{q}}"}]},
+    )
+    response = await unreachable_stage(ctx, upstream)
+    assert response.status == 200
+    assert json.loads(seen[0].body)["messages"] == [{"role": "user", "content": "hi"}]
+    assert (ctx.prompt_id, ctx.prompt_version) == ("p", None)
+
+
+async def test_an_unreachable_store_refuses_stored_prompts_with_503(unreachable_stage):
+    async def upstream(ctx: Context) -> ProxyResponse:
+        raise AssertionError("must not be called")
+
+    ctx = context({"helicone-prompt-id": "p"}, {"messages": []})
+    with pytest.raises(ServiceUnavailable) as caught:
+        await unreachable_stage(ctx, upstream)
+    assert "prompt store" in caught.value.message
+    assert "127.0.0.1" not in caught.value.message, "no internals leak to the client"
+
+
+def test_a_bare_request_takes_model_and_parameters_from_the_version(
+    gateway, org, fake, create_prompt, headers
+):
+    create_prompt(
+        "defaults",
+        [{"role": "user", "content": "hi {{n}}"}],
+        model="gpt-4o",
+        parameters={"temperature": 0.4, "seed": 7},
+    )
+    response = post_chat(gateway, org, {}, headers("defaults", {"n": 1}))
+    assert response.status_code == 200, response.text
+    sent = fake.requests[-1].json
+    assert sent == {
+        "model": "gpt-4o",
+        "temperature": 0.4,
+        "seed": 7,
+        "messages": [{"role": "user", "content": "hi 1"}],
+    }
+    record = gateway.record(org, response.headers["helicone-id"])
+    assert record["request_model"] == "gpt-4o"
+    assert record["request_body"] == {}
+
+
+def test_inline_template_streams_with_openai(gateway, org, oai, fake, headers):
+    stream = oai.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": [{"type": "text", "text": "Summarise {{doc}}"}]}],
+        stream=True,
+        extra_headers=headers("inline-stream", {"doc": "the report"}),
+    )
+    with stream:
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == "Echo: Summarise the report"
+    sent = fake.requests[-1].json
+    assert sent["messages"][0]["content"] == [{"type": "text", "text": "Summarise the report"}]
+    assert sent["stream_options"] == {"include_usage": True}, "later stages see the filled body"

@@ -1,8 +1,9 @@
 """Prompt persistence over the store's SQLAlchemy engine (SQLite and Postgres).
 
 Versions are immutable: rows are inserted, never updated. A new version's number is
-the latest plus one, taken inside the inserting transaction; two writers racing for
-the same number collide on the primary key and the loser retries.
+the latest plus one, taken inside the inserting transaction, with the prompt's row
+locked on Postgres; writers that still collide (creating the same new prompt, or on
+SQLite) hit the primary key and the loser retries.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ Unchanged = Literal["template", "content"] | None
 """Reuse the latest version instead of adding one when its template (or its template,
 model and parameters) equal the new one's."""
 
-_ATTEMPTS = 5
+_ATTEMPTS = 10
 
 
 def _now() -> datetime:
@@ -73,7 +74,7 @@ class PromptRepository:
         existence: Existence,
         unchanged: Unchanged,
     ) -> tuple[PromptVersion, bool]:
-        exists = await self._exists(conn, org_id, prompt_id)
+        exists = await self._exists(conn, org_id, prompt_id, lock=True)
         if exists and existence == "new":
             raise PromptExists(prompt_id)
         if not exists and existence == "existing":
@@ -221,8 +222,14 @@ class PromptRepository:
             for row in rows
         ]
 
-    async def _exists(self, conn: AsyncConnection, org_id: str, prompt_id: str) -> bool:
+    async def _exists(
+        self, conn: AsyncConnection, org_id: str, prompt_id: str, *, lock: bool = False
+    ) -> bool:
         query = select(prompts.c.id).where(prompts.c.org_id == org_id, prompts.c.id == prompt_id)
+        if lock:
+            # Postgres: writers of one prompt queue on its row instead of colliding on the
+            # next number. SQLite ignores it; its writers are serialised by the file lock.
+            query = query.with_for_update()
         return (await conn.execute(query)).first() is not None
 
     async def _labels(self, conn: AsyncConnection, org_id: str, prompt_id: str) -> dict[str, int]:

@@ -45,13 +45,13 @@ class PromptStage:
         helicone = ctx.helicone
         prompt_id = helicone.get(_ID)
         if prompt_id is not None:
-            await self._fill(ctx, prompt_id)
+            await self._apply(ctx, prompt_id)
         elif _VARIABLES in helicone or _VERSION in helicone:
             other = VARIABLES_HEADER if _VARIABLES in helicone else VERSION_HEADER
             raise InvalidHeader(other, f"needs a {ID_HEADER} header naming the prompt")
         return await call_next(ctx)
 
-    async def _fill(self, ctx: Context, raw_id: str) -> None:
+    async def _apply(self, ctx: Context, raw_id: str) -> None:
         prompt_id = raw_id.strip()
         if not PROMPT_ID.fullmatch(prompt_id):
             raise InvalidHeader(ID_HEADER, "a prompt id is 1-128 letters, digits, '.', '_' or '-'")
@@ -80,7 +80,8 @@ class PromptStage:
                     version_param=VERSION_HEADER,
                 )
             except (SQLAlchemyError, OSError) as exc:
-                raise ServiceUnavailable(f"Prompt store unavailable: {exc}") from exc
+                log.warning("could not read prompt %r: %s", prompt_id, exc)
+                raise ServiceUnavailable("The prompt store is unavailable; retry later") from exc
             ctx.prompt_version = version.version
             filled = _fill(version.template, variables, prompt_id)
             ctx.set_json(assemble(body, version, filled, ctx.target.format))
