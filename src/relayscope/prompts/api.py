@@ -1,6 +1,7 @@
 """``/api/prompts``: manage an org's prompts, versions and labels, and preview a fill.
 
-Writes go through the process's ``PromptCatalog`` so the proxy sees them at once.
+Writes go through the process's ``PromptCatalog`` so the proxy sees them at once; reads
+go to the store, so the API always shows the current state (CLI changes included).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from relayscope.prompts.assemble import assemble
 from relayscope.prompts.catalog import PromptCatalog
 from relayscope.prompts.errors import PromptNotFound
 from relayscope.prompts.model import PromptSummary, PromptVersion
+from relayscope.prompts.repository import Existence
 from relayscope.prompts.spec import (
     SpecError,
     VersionSpec,
@@ -144,7 +146,7 @@ async def _add(
     prompt_id: str,
     spec: VersionSpec,
     labels: tuple[str, ...],
-    existence: Any,
+    existence: Existence,
 ) -> Response:
     catalog = _catalog(request)
     author = f"key:{key_id}"
@@ -162,8 +164,7 @@ async def get_prompt(request: Request) -> Response:
     prompt_id = _path_id(request)
     params.reject_unknown(request.query_params, {"version"})
     selector = _selector(request.query_params.get("version"), "version")
-    summary = await _summary(request, who.org_id, prompt_id)
-    version = await _catalog(request).resolve(
+    summary, version = await _catalog(request).repository.resolve(
         who.org_id, prompt_id, selector, id_param="id", version_param="version"
     )
     return _json({"data": _prompt_json(summary, version)})
@@ -201,7 +202,7 @@ async def put_label(request: Request) -> Response:
 
 
 async def render(request: Request) -> Response:
-    """The filled template, as the proxy would fill it, without calling a provider."""
+    """The filled template, as the proxy fills it, without calling a provider."""
     who = await principal(request)
     prompt_id = _path_id(request)
     doc = await _body(request)
@@ -216,7 +217,7 @@ async def render(request: Request) -> Response:
     fmt = doc.get("format")
     if fmt is not None and fmt not in _FORMATS:
         raise BadRequest("Invalid field 'format': must be 'openai' or 'anthropic'", param="format")
-    version = await _catalog(request).resolve(
+    _, version = await _catalog(request).repository.resolve(
         who.org_id,
         prompt_id,
         _selector(doc.get("version"), "version"),

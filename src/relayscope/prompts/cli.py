@@ -19,8 +19,7 @@ import yaml
 
 from relayscope.config import Settings
 from relayscope.errors import GatewayError
-from relayscope.prompts.errors import PromptNotFound, PromptVersionNotFound
-from relayscope.prompts.model import PromptSummary, PromptVersion
+from relayscope.prompts.model import PromptVersion
 from relayscope.prompts.repository import PromptRepository
 from relayscope.prompts.spec import SpecError, check_label, check_prompt_id, parse_prompt
 from relayscope.store.sql import SqlStore, open_store
@@ -63,24 +62,6 @@ def _selector(value: str) -> int | str:
         return check_label(value, "VERSION")
     except SpecError as exc:
         raise click.BadParameter(exc.problem, param_hint="VERSION") from None
-
-
-async def _resolve(
-    repo: PromptRepository, org_id: str, prompt_id: str, selector: int | str | None
-) -> tuple[PromptSummary, PromptVersion]:
-    summary = await repo.get_prompt(org_id, prompt_id)
-    if summary is None:
-        raise PromptNotFound(prompt_id)
-    if selector is None:
-        number: int | None = summary.labels.get("production", summary.latest_version)
-    elif isinstance(selector, int):
-        number = selector
-    else:
-        number = summary.labels.get(selector)
-    version = await repo.get_version(org_id, prompt_id, number) if number is not None else None
-    if version is None:
-        raise PromptVersionNotFound(prompt_id, selector if selector is not None else 0)
-    return summary, version
 
 
 def _dump(value: Any) -> str:
@@ -149,7 +130,7 @@ def show(prompt_id: str, org_name: str, version: str | None) -> None:
     selector = _selector(version) if version is not None else None
 
     async def work(repo: PromptRepository, org_id: str) -> dict[str, Any]:
-        summary, found = await _resolve(repo, org_id, prompt_id, selector)
+        summary, found = await repo.resolve(org_id, prompt_id, selector)
         return found.to_json(summary.labels_of(found.version))
 
     click.echo(_dump(_run(org_name, work)))
@@ -186,8 +167,8 @@ def diff(prompt_id: str, v1: str, v2: str, org_name: str) -> None:
     first, second = _selector(v1), _selector(v2)
 
     async def work(repo: PromptRepository, org_id: str) -> tuple[PromptVersion, PromptVersion]:
-        _, a = await _resolve(repo, org_id, prompt_id, first)
-        _, b = await _resolve(repo, org_id, prompt_id, second)
+        _, a = await repo.resolve(org_id, prompt_id, first)
+        _, b = await repo.resolve(org_id, prompt_id, second)
         return a, b
 
     a, b = _run(org_name, work)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from relayscope.prompts.errors import PromptExists, PromptNotFound, PromptVersionNotFound
-from relayscope.prompts.model import Head, PromptSummary, PromptVersion
+from relayscope.prompts.model import PRODUCTION, Head, PromptSummary, PromptVersion
 from relayscope.prompts.spec import VersionSpec
 from relayscope.prompts.template import Template
 from relayscope.store.schema import prompt_labels, prompt_versions, prompts
@@ -184,6 +184,31 @@ class PromptRepository:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_version(row) for row in rows]
+
+    async def resolve(
+        self,
+        org_id: str,
+        prompt_id: str,
+        selector: int | str | None,
+        *,
+        id_param: str | None = None,
+        version_param: str | None = None,
+    ) -> tuple[PromptSummary, PromptVersion]:
+        """A prompt and the version ``selector`` names, read fresh (for the API and CLI)."""
+        summary = await self.get_prompt(org_id, prompt_id)
+        if summary is None:
+            raise PromptNotFound(prompt_id, param=id_param)
+        if selector is None:
+            number: int | None = summary.labels.get(PRODUCTION, summary.latest_version)
+        elif isinstance(selector, int):
+            number = selector
+        else:
+            number = summary.labels.get(selector)
+        version = await self.get_version(org_id, prompt_id, number) if number is not None else None
+        if version is None:
+            missing = selector if selector is not None else summary.latest_version
+            raise PromptVersionNotFound(prompt_id, missing, param=version_param)
+        return summary, version
 
     async def get_prompt(self, org_id: str, prompt_id: str) -> PromptSummary | None:
         found = await self._summaries(org_id, prompt_id)
