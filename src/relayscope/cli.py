@@ -131,9 +131,10 @@ def keys_revoke(key_id: str) -> None:
 
 def _register_feature_commands() -> None:
     from relayscope.governance.cli import data, redaction
+    from relayscope.prompts.cli import prompts
     from relayscope.retry.cli import provider_keys
 
-    for group in (data, redaction, provider_keys):
+    for group in (data, redaction, provider_keys, prompts):
         main.add_command(group)
 
 

@@ -25,6 +25,7 @@ PREFIX = "RELAYSCOPE_"
 if TYPE_CHECKING:
     from relayscope.cache.settings import CacheSettings
     from relayscope.governance.service import GovernanceSettings
+    from relayscope.prompts.settings import PromptSettings
     from relayscope.retry.settings import RetrySettings
 
 
@@ -112,6 +113,9 @@ class Settings:
     )
     provider_base_urls: Mapping[str, str] = setting(
         {}, "Per-provider upstream overrides, from RELAYSCOPE_<PROVIDER>_BASE_URL."
+    )
+    prompts: PromptSettings = section(
+        "relayscope.prompts.settings:PromptSettings", "Prompt templates (RELAYSCOPE_PROMPTS_*)."
     )
 
     @property

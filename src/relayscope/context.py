@@ -91,6 +91,12 @@ class Context:
     """On a cache hit, the id of the request whose response was replayed."""
     cache_similarity: float | None = None
     """On a semantic cache hit, how similar the matched request was (0..1)."""
+    prompt_id: str | None = None
+    """The ``Helicone-Prompt-Id`` the body was filled from."""
+    prompt_version: int | None = None
+    """The prompt version used (stored or registered from the inline template)."""
+    prompt_variables: dict[str, Any] | None = None
+    """The ``Helicone-Prompt-Variables`` the template was filled with."""
     _json: object = None
 
     @property
@@ -101,7 +107,7 @@ class Context:
                 self._json = orjson.loads(self.body)
             except orjson.JSONDecodeError:
                 self._json = False
-        return self._json or None
+        return None if self._json is False else self._json
 
     def set_body(self, body: bytes) -> None:
         """Replace the upstream body with raw bytes (parsed again on demand)."""

@@ -8,6 +8,7 @@
      ├── HeadersTooLarge              (431)
      ├── Unauthorized                 (401 authentication_error)
      ├── NotFound                     (404)
+     ├── Conflict                     (409)
      ├── RateLimited                  (429, Retry-After)
      ├── ServiceUnavailable           (503)
      └── UpstreamError                (502 upstream_error)
@@ -91,6 +92,12 @@ class NotFound(GatewayError):
     status = 404
     type = "not_found_error"
     code = "not_found"
+
+
+class Conflict(GatewayError):
+    status = 409
+    type = "invalid_request_error"
+    code = "conflict"
 
 
 class RateLimited(GatewayError):

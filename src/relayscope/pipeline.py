@@ -18,6 +18,8 @@ from relayscope.context import Context, ProxyResponse
 from relayscope.governance.redaction import RedactionRules
 from relayscope.logs.stage import LoggingStage
 from relayscope.logs.writer import LogWriter
+from relayscope.prompts.catalog import PromptCatalog
+from relayscope.prompts.stage import PromptStage
 from relayscope.proxy.stream_usage import StreamUsageStage
 from relayscope.retry.provider_keys import ProviderKeys
 from relayscope.retry.stage import RetryStage
@@ -39,12 +41,15 @@ class Services:
     """Operator-configured provider keys, for cross-provider fallbacks."""
     cache_stats: CacheStats = field(default_factory=CacheStats)
     """What the response cache did, for the API and metrics."""
+    prompts: PromptCatalog | None = None
+    """Prompt look-ups, shared with the API so its writes invalidate the stage's cache."""
 
 
 def default_stages(settings: Settings, services: Services) -> list[Stage]:
     """Outermost first: logging sees every outcome, including other stages' refusals."""
     stages: list[Stage] = [
         LoggingStage(services.writer, services.redaction),
+        *([PromptStage(services.prompts)] if settings.prompts.enabled and services.prompts else []),
         StreamUsageStage(),
     ]
     if settings.cache.enabled:

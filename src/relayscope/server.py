@@ -25,6 +25,9 @@ from relayscope.governance.service import Governance
 from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter
 from relayscope.pipeline import Services, build, default_stages
+from relayscope.prompts import api as prompts_api
+from relayscope.prompts.catalog import PromptCatalog
+from relayscope.prompts.repository import PromptRepository
 from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.app import Limits, ProxyApp, Receive, Scope, Send
 from relayscope.proxy.routing import Allowlist, Router
@@ -68,12 +71,18 @@ class Gateway:
             SecretBox(settings.secret_key, settings.data_dir),
             ttl=settings.retry.provider_key_ttl,
         )
+        self.prompts = PromptCatalog(
+            PromptRepository(self.store.engine),
+            ttl=settings.prompts.cache_ttl,
+            max_entries=settings.prompts.cache_max_entries,
+        )
         services = Services(
             store=self.store,
             writer=self.writer,
             redis=self.redis,
             redaction=self.governance.rules,
             provider_keys=self.provider_keys,
+            prompts=self.prompts,
         )
         self.stages = default_stages(settings, services)
         self.proxy = ProxyApp(
@@ -91,11 +100,17 @@ class Gateway:
         self.api = create_api(
             store=self.store,
             keys=self.keys,
-            routes=[*governance_api.routes, *provider_keys_api.routes, *cache_api.routes],
+            routes=[
+                *governance_api.routes,
+                *provider_keys_api.routes,
+                *cache_api.routes,
+                *prompts_api.routes(),
+            ],
             state={
                 "governance": self.governance,
                 "provider_keys": self.provider_keys,
                 "cache_stats": services.cache_stats,
+                "prompts": self.prompts,
             },
         )
         self.ready = False

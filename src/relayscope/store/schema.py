@@ -9,10 +9,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -131,4 +133,47 @@ cache_entries = Table(
     Column("partition", String(120)),
     Column("vector", LargeBinary),
     Index("ix_cache_entries_expires", "expires_at"),
+)
+
+prompts = Table(
+    "prompts",
+    metadata,
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False),
+    Column("id", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("org_id", "id"),
+)
+
+prompt_versions = Table(
+    "prompt_versions",
+    metadata,
+    Column("org_id", String(36), nullable=False),
+    Column("prompt_id", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("messages", JSON, nullable=False),
+    Column("system", JSON(none_as_null=True)),
+    Column("model", String(200)),
+    Column("parameters", JSON, nullable=False),
+    Column("template_hash", String(64), nullable=False),
+    Column("note", Text),
+    Column("created_by", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("org_id", "prompt_id", "version"),
+    ForeignKeyConstraint(["org_id", "prompt_id"], ["prompts.org_id", "prompts.id"]),
+)
+
+prompt_labels = Table(
+    "prompt_labels",
+    metadata,
+    Column("org_id", String(36), nullable=False),
+    Column("prompt_id", String(128), nullable=False),
+    Column("label", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_by", String(200)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("org_id", "prompt_id", "label"),
+    ForeignKeyConstraint(
+        ["org_id", "prompt_id", "version"],
+        ["prompt_versions.org_id", "prompt_versions.prompt_id", "prompt_versions.version"],
+    ),
 )
