@@ -153,3 +153,26 @@ def test_cli_delete_and_export(tmp_path, fake_server):
         )
         with httpx.Client(base_url=gateway.url, headers=org.bearer) as api:
             assert api.get(f"/api/requests/{rid}").status_code == 404
+
+
+def test_redaction_covers_prompt_variables(gateway, org, fake):
+    with gateway.api(org) as api:
+        api.post("/api/redaction-rules", json={"kind": "detector", "value": "email"})
+    response = httpx.post(
+        f"{gateway.url}/openai/v1/chat/completions",
+        headers={
+            **org.auth,
+            "Helicone-Prompt-Id": "greeting",
+            "Helicone-Prompt-Variables": '{"contact": "ann@example.org"}',
+        },
+        json={
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": "Write to {{contact}}"}],
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert fake.requests[-1].json["messages"][0]["content"] == "Write to ann@example.org"
+    record = gateway.record(org, response.headers["helicone-id"])
+    assert record["prompt_variables"] == {"contact": "[REDACTED]"}
+    assert "ann@example.org" not in orjson.dumps(record).decode()

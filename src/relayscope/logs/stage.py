@@ -110,8 +110,11 @@ def build_record(
     redact = redaction.for_org(ctx.org_id) if redaction else None
     request_body = None if ctx.omit_request else ctx.client_body.decode("utf-8", "replace")
     response_body = None if ctx.omit_response else _as_text(parsed.body)
+    variables = ctx.prompt_variables
     if redact:
         request_body, response_body = redact(request_body), redact(response_body)
+        if variables:
+            variables = {k: redact(v) if isinstance(v, str) else v for k, v in variables.items()}
     return LogRecord(
         id=ctx.request_id,
         org_id=ctx.org_id,
@@ -146,7 +149,7 @@ def build_record(
         cost_saved_usd=cost_saved,
         prompt_id=ctx.prompt_id,
         prompt_version=ctx.prompt_version,
-        prompt_variables=ctx.prompt_variables,
+        prompt_variables=variables,
         error=error,
         request_body=request_body,
         response_body=response_body,
