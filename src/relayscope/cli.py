@@ -9,8 +9,10 @@ from typing import TypeVar
 
 import click
 
+from relayscope.alerts import cli as alerts_cli
 from relayscope.config import Settings
 from relayscope.store.sql import SqlStore, open_store
+from relayscope.webhooks import cli as webhooks_cli
 
 T = TypeVar("T")
 
@@ -134,3 +136,7 @@ def keys_revoke(key_id: str) -> None:
     if not _with_store(lambda store: store.revoke_key(key_id)):
         raise click.ClickException(f"no active key with id {key_id!r}")
     click.echo(f"revoked {key_id}")
+
+
+main.add_command(alerts_cli.alerts)
+main.add_command(webhooks_cli.webhooks)

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import platformdirs
 
+from relayscope.alerts.settings import AlertsSettings
+
 PREFIX = "RELAYSCOPE_"
 S = TypeVar("S")
 
@@ -67,6 +69,9 @@ class Settings:
         5.0, "Seconds a batch write may take before it is spooled to disk instead."
     )
     key_cache_ttl: float = setting(5.0, "Seconds a gateway-key lookup is cached in memory.")
+    alerts: AlertsSettings = section(
+        AlertsSettings, "Alerts and request webhooks (docs/alerts.md)."
+    )
     provider_base_urls: Mapping[str, str] = setting(
         {}, "Per-provider upstream overrides, from RELAYSCOPE_<PROVIDER>_BASE_URL."
     )

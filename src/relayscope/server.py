@@ -15,6 +15,7 @@ import httpx
 import orjson
 from redis.asyncio import Redis
 
+from relayscope.alerts.service import AlertsService
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.config import Settings
@@ -64,17 +65,21 @@ class Gateway:
             max_body_bytes=settings.max_body_bytes,
         )
         self.api = create_api(store=self.store, keys=self.keys)
+        self.alerts = AlertsService(settings.alerts, self.store.engine, self.writer)
+        self.api.state.alerts = self.alerts
         self.ready = False
 
     async def start(self) -> None:
         await self.store.migrate()
         self.writer.start()
+        self.alerts.start()
         self.ready = True
         log.info("gateway ready (pid %s, store %s)", os.getpid(), self.store.dialect)
 
     async def stop(self) -> None:
         self.ready = False
         await self.writer.close()
+        await self.alerts.stop()
         await self.http.aclose()
         if self.redis is not None:
             await self.redis.aclose()

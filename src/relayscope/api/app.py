@@ -7,10 +7,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from relayscope.alerts import api as alerts_api
 from relayscope.api import requests
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
 from relayscope.store.base import Store
+from relayscope.webhooks import api as webhooks_api
 
 
 async def _gateway_error(_request: Request, exc: Exception) -> Response:
@@ -27,6 +29,8 @@ def create_api(*, store: Store, keys: KeyResolver) -> Starlette:
         routes=[
             Route("/api/requests", requests.list_requests),
             Route("/api/requests/{id}", requests.get_request),
+            *alerts_api.routes,
+            *webhooks_api.routes,
         ],
         exception_handlers={GatewayError: _gateway_error, 404: _not_found},
     )
