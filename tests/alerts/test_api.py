@@ -45,7 +45,8 @@ def alerts_gateway(tmp_path_factory, fake_server, smtp) -> Iterator[GatewayProce
         "RELAYSCOPE_ALERTS_SMTP_STARTTLS": "false",
         "RELAYSCOPE_ALERTS_SMTP_FROM": "alerts@relayscope.test",
     }
-    with GatewayProcess(tmp_path_factory.mktemp("alerts-gateway"), env) as process:
+    # Two worker processes, each with its evaluator: the store lease lets one evaluate a tick.
+    with GatewayProcess(tmp_path_factory.mktemp("alerts-gateway"), env, workers=2) as process:
         yield process
 
 
@@ -182,7 +183,7 @@ def test_send_test_notification_per_channel(alerts_gateway, team, hooks, smtp):
             json={
                 "name": "dead",
                 "type": "webhook",
-                "url": "http://127.0.0.1:9/x",
+                "url": "http://127.0.0.1:9/dead-token-xyz",
                 "secret": SECRET,
             },
         ).json()["data"]
@@ -206,6 +207,9 @@ def test_send_test_notification_per_channel(alerts_gateway, team, hooks, smtp):
     assert message.mail_from == "alerts@relayscope.test"
     assert not failed["ok"] and "ConnectError" in failed["error"]
     assert missing.status_code == 404
+    log = wait_until(lambda: (text := alerts_gateway.log()) and "'dead'" in text and text)
+    assert "alert.test notification to channel 'dead'" in log
+    assert SECRET not in log and "dead-token-xyz" not in log
 
 
 def test_rules_crud_is_scoped_to_the_org(alerts_gateway, team):
@@ -255,7 +259,7 @@ def test_a_rule_fires_and_resolves_inside_the_gateway(alerts_gateway, team, hook
                 sdk.chat.completions.create(
                     model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
                 )
-        [fired] = hooks.wait_for(path, 1, timeout=15)
+        [fired] = hooks.wait_for(path, 1, timeout=15)  # exactly once: asserted below
         payload = fired.json()
         assert payload["type"] == "alert.firing" and payload["rule"]["id"] == created["id"]
         assert payload["value"] == 2 and payload["request_count"] == 2
@@ -281,6 +285,7 @@ def test_a_rule_fires_and_resolves_inside_the_gateway(alerts_gateway, team, hook
             "/api/alerts/history", params={"limit": 1, "cursor": history["next_cursor"]}
         ).json()
         assert [e["kind"] for e in rest["data"]] == ["firing"] and rest["next_cursor"] is None
+        assert [h.json()["type"] for h in hooks.at(path)] == ["alert.firing", "alert.resolved"]
         by_rule = client.get("/api/alerts/history", params={"rule_id": "other"}).json()
         assert by_rule["data"] == []
         assert client.get("/api/alerts/history", params={"cursor": "junk"}).status_code == 400

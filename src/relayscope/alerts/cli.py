@@ -83,21 +83,26 @@ def rules() -> None:
 @click.option("--user-id", default=None)
 @click.option("--property", "properties", multiple=True, help="NAME=VALUE (repeatable).")
 @click.option("--disabled", is_flag=True, help="Create the rule switched off.")
-def rules_add(org_name: str, **options: Any) -> None:
+def rules_add(
+    org_name: str,
+    model: str | None,
+    provider: str | None,
+    user_id: str | None,
+    properties: tuple[str, ...],
+    channels: tuple[str, ...],
+    disabled: bool,
+    min_requests: int | None,
+    **definition: Any,
+) -> None:
     """Add a rule; prints its id."""
-    filters = {k: options.pop(k) for k in ("model", "provider", "user_id") if options.get(k)}
-    properties = parse_properties(options.pop("properties"))
-    if properties:
-        filters["properties"] = properties
-    data: dict[str, Any] = {
-        **{k: v for k, v in options.items() if k not in ("model", "provider", "user_id")},
-        "channels": list(options["channels"]),
-        "enabled": not options.pop("disabled"),
-        "filters": filters,
+    filters: dict[str, Any] = {
+        k: v for k, v in (("model", model), ("provider", provider), ("user_id", user_id)) if v
     }
-    data.pop("disabled", None)
-    if data["min_requests"] is None:
-        del data["min_requests"]
+    if properties:
+        filters["properties"] = parse_properties(properties)
+    data = {**definition, "filters": filters, "channels": list(channels), "enabled": not disabled}
+    if min_requests is not None:
+        data["min_requests"] = min_requests
 
     async def work(store: SqlStore, org_id: str, settings: Settings) -> str:
         spec = parse_rule(data)

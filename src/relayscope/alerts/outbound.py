@@ -125,9 +125,7 @@ class _RedactInFlight(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.urls and isinstance(record.args, tuple):
-            record.args = tuple(
-                "********" if str(arg) in self.urls else arg for arg in record.args
-            )
+            record.args = tuple("********" if str(arg) in self.urls else arg for arg in record.args)
         return True
 
 
