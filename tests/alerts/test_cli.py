@@ -175,7 +175,7 @@ def test_webhooks_from_the_command_line(tmp_path):
     ).stdout
     webhook_id = added.split()[-1]
     listing = cli(tmp_path, "webhooks", "list", "--org", "acme").stdout
-    assert f"{webhook_id}  https://example.com/in?******** bodies  tier=gold" in listing
+    assert f"{webhook_id}  https://example.com/******** bodies  tier=gold" in listing
     assert "0123456789abcdef-secret" not in listing
     deleted = cli(tmp_path, "webhooks", "delete", "--org", "acme", webhook_id)
     assert "deleted" in deleted.stdout

@@ -4,9 +4,11 @@ Slack's incoming-webhook shape, email over SMTP; secrets stay out of logs."""
 from __future__ import annotations
 
 import logging
+import ssl
 from datetime import UTC, datetime
 
 import pytest
+import trustme
 
 from relayscope.alerts.channels import Channel
 from relayscope.alerts.notify import Notification, Notifier
@@ -130,6 +132,50 @@ async def test_email_is_sent_over_smtp_with_credentials():
     text = mail.message.get_content()
     assert "error_rate is 42.5 %" in text and "Requests in window: 40" in text
     assert "smtp-pass-123" not in repr(settings) and "smtp-pass-123" not in str(settings)
+
+
+async def test_email_over_starttls_with_a_private_ca(tmp_path):
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    with SmtpReceiver(credentials=("alerts", "smtp-pass-123"), tls=server_tls) as smtp:
+        settings = make_settings(
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            smtp_ca_file=str(tmp_path / "ca.pem"),
+            smtp_username="alerts",
+            smtp_password="smtp-pass-123",
+        )
+        notifier = Notifier(settings)
+        try:
+            delivery = await notifier.send(channel("email", to=["oncall@example.com"]), firing())
+        finally:
+            await notifier.aclose()
+        assert delivery.ok, delivery.error
+        [mail] = smtp.wait_for(1)
+    assert mail.login == "alerts" and mail.message["Subject"] == "[RelayScope] FIRING: errors"
+
+
+async def test_email_refuses_an_untrusted_certificate():
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(server_tls)
+    with SmtpReceiver(credentials=("alerts", "smtp-pass-123"), tls=server_tls) as smtp:
+        notifier = Notifier(
+            make_settings(
+                smtp_host="127.0.0.1",
+                smtp_port=smtp.port,
+                smtp_username="alerts",
+                smtp_password="smtp-pass-123",
+                delivery_attempts=1,
+            )
+        )
+        try:
+            delivery = await notifier.send(channel("email", to=["oncall@example.com"]), firing())
+        finally:
+            await notifier.aclose()
+    assert not delivery.ok and "CERTIFICATE_VERIFY_FAILED" in delivery.error
+    assert smtp.mails == [] and smtp.failed_logins == 0
 
 
 async def test_email_refuses_to_log_in_without_starttls(caplog):

@@ -59,9 +59,10 @@ def test_signature_is_hmac_sha256_of_the_raw_body():
 
 def test_masked_urls_keep_only_what_is_not_secret():
     assert (
-        mask_url("https://u:p@example.com:8443/in?token=1")
-        == "https://example.com:8443/in?********"
+        mask_url("https://u:p@example.com:8443/in?token=1") == "https://example.com:8443/********"
     )
-    assert mask_url("https://hooks.slack.com/services/T/B/x", keep_path=False) == (
+    assert mask_url("https://hooks.slack.com/services/T/B/x") == (
         "https://hooks.slack.com/********"
     )
+    assert mask_url("https://example.com") == "https://example.com"
+    assert mask_url("https://example.com/?a=1") == "https://example.com/********"

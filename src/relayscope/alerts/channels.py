@@ -37,7 +37,7 @@ class Channel:
         if self.kind == "webhook":
             shown = {"url": mask_url(self.config["url"]), "secret": MASK}
         elif self.kind == "slack":
-            shown = {"url": mask_url(self.config["url"], keep_path=False)}
+            shown = {"url": mask_url(self.config["url"])}
         else:
             shown = {"to": list(self.config["to"])}
         return {
@@ -58,15 +58,15 @@ class Channel:
         return ()
 
 
-def mask_url(url: str, *, keep_path: bool = True) -> str:
-    """``url`` without credentials, query or (for Slack, whose path is the token) path."""
+def mask_url(url: str) -> str:
+    """``url`` reduced to scheme, host and port: paths and queries often carry tokens
+    (Slack's and Discord's do), so they are shown as ``********``."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    path = parts.path if keep_path else ("/" + MASK if parts.path.strip("/") else "")
-    query = MASK if parts.query else ""
-    return urlunsplit((parts.scheme, host, path, query, ""))
+    hidden = "/" + MASK if parts.path.strip("/") or parts.query else ""
+    return urlunsplit((parts.scheme, host, hidden, "", ""))
 
 
 def parse_channel(data: object, *, allow_private: bool, email_ready: bool) -> tuple[str, str, dict]:

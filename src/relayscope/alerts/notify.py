@@ -207,7 +207,7 @@ class Notifier:
                         "the SMTP server does not offer STARTTLS "
                         "(set RELAYSCOPE_ALERTS_SMTP_STARTTLS=false to send without it)"
                     )
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=ssl.create_default_context(cafile=s.smtp_ca_file or None))
                 smtp.ehlo()
             if s.smtp_username:
                 password = s.smtp_password

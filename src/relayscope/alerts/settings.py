@@ -62,6 +62,10 @@ class AlertsSettings:
     smtp_host: str = setting("", "SMTP server for email alert channels (unset: no email).")
     smtp_port: int = setting(587, "SMTP server port.")
     smtp_starttls: bool = setting(True, "Upgrade the SMTP connection with STARTTLS (required).")
+    smtp_ca_file: str = setting(
+        "",
+        "PEM file of the CAs to trust for the SMTP server's certificate (default: the system's).",
+    )
     smtp_username: str = setting("", "SMTP user name (unset: no login).")
     smtp_password: str = setting("", "SMTP password.")
     smtp_from: str = setting("relayscope@localhost", "Sender address of alert emails.")

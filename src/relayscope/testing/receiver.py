@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -120,10 +121,12 @@ class Mail:
 
 
 class SmtpReceiver:
-    """An aiosmtpd server that keeps every message; with ``credentials`` it requires a
-    login (over plain text, as tests have no TLS)."""
+    """An aiosmtpd server that keeps every message. With ``tls`` it requires STARTTLS
+    (and then a login, given ``credentials``); without, it accepts a login in clear."""
 
-    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, credentials: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -150,12 +153,14 @@ class SmtpReceiver:
             return AuthResult(success=ok, auth_data=auth if ok else None)
 
         options: dict[str, Any] = {}
+        if tls is not None:
+            options = {"tls_context": tls, "require_starttls": True}
         if credentials is not None:
-            options = {
-                "authenticator": authenticate,
-                "auth_required": False,
-                "auth_require_tls": False,
-            }
+            options["authenticator"] = authenticate
+            # Without TLS, AUTH is offered anyway (tests only), and not required, since
+            # aiosmtpd warns about requiring it in clear.
+            options["auth_require_tls"] = tls is not None
+            options["auth_required"] = tls is not None
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **options)
 
     def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[Mail]:
