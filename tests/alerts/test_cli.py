@@ -181,3 +181,12 @@ def test_webhooks_from_the_command_line(tmp_path):
     assert "deleted" in deleted.stdout
     bad = cli(tmp_path, "webhooks", "add", "--org", "acme", "--url", "ftp://x", check=False)
     assert bad.returncode != 0 and "'url'" in bad.stderr
+
+
+def test_config_shows_the_smtp_password_masked(tmp_path):
+    outcome = CliRunner(
+        env={**env(tmp_path), "RELAYSCOPE_ALERTS_SMTP_PASSWORD": "smtp-pass-123"}
+    ).invoke(main, ["config"])
+    assert outcome.exit_code == 0
+    assert "RELAYSCOPE_ALERTS_SMTP_PASSWORD=********" in outcome.stdout
+    assert "smtp-pass-123" not in outcome.stdout

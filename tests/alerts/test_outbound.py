@@ -27,6 +27,8 @@ from relayscope.alerts.outbound import TargetRefused, check_url, sign, verify
         "http://[fd00::1]/",
         "http://[::ffff:10.0.0.1]/",
         "http://0.0.0.0/",
+        "http://100.64.0.1/",
+        "http://224.0.0.1/",
     ],
 )
 def test_private_targets_are_refused_unless_allowed(url):

@@ -112,15 +112,18 @@ class Evaluator:
     async def _deliver(self, rule: Rule, event: Event, note: Notification) -> None:
         if not rule.spec.channels:
             return
-        channels = await self.repository.list_channels(rule.org_id, rule.spec.channels)
-        results = await asyncio.gather(*(self.notifier.send(c, note) for c in channels))
-        await self.repository.set_deliveries(
-            event.id,
-            [
-                {"channel_id": c.id, "channel": c.name, "type": c.kind, **d.to_json()}
-                for c, d in zip(channels, results, strict=True)
-            ],
-        )
+        try:
+            channels = await self.repository.list_channels(rule.org_id, rule.spec.channels)
+            results = await asyncio.gather(*(self.notifier.send(c, note) for c in channels))
+            await self.repository.set_deliveries(
+                event.id,
+                [
+                    {"channel_id": c.id, "channel": c.name, "type": c.kind, **d.to_json()}
+                    for c, d in zip(channels, results, strict=True)
+                ],
+            )
+        except Exception:
+            log.exception("could not notify the channels of alert rule %s", rule.id)
 
     async def drain(self, timeout: float | None = None) -> None:
         """Wait for the notifications under way."""

@@ -105,14 +105,8 @@ _PRIVATE = (
 def _is_private(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    )
+    # Not global: loopback, RFC 1918, link-local, unique-local, CGNAT, documentation...
+    return not address.is_global or address.is_multicast
 
 
 class _RedactInFlight(logging.Filter):
