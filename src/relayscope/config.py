@@ -40,6 +40,10 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("relayscope", appauthor=False))
 
 
+# Feature settings are built with ``setting`` above, so they are imported after it.
+from relayscope.ratelimit.settings import RateLimitSettings  # noqa: E402
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     data_dir: Path = setting(default_data_dir(), "Directory for the embedded store and log spool.")
@@ -67,6 +71,7 @@ class Settings:
         5.0, "Seconds a batch write may take before it is spooled to disk instead."
     )
     key_cache_ttl: float = setting(5.0, "Seconds a gateway-key lookup is cached in memory.")
+    ratelimit: RateLimitSettings = section(RateLimitSettings, "Rate limiting (docs/ratelimit.md).")
     provider_base_urls: Mapping[str, str] = setting(
         {}, "Per-provider upstream overrides, from RELAYSCOPE_<PROVIDER>_BASE_URL."
     )

@@ -76,6 +76,8 @@ class Context:
     """``Helicone-*`` headers stages add to the client's response."""
     cancelled: bool = False
     error: str | None = None
+    rate_limited: bool = False
+    """A rate-limit policy refused the request (429)."""
     _json: object = None
 
     @property

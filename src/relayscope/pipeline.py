@@ -16,6 +16,7 @@ from relayscope.context import Context, ProxyResponse
 from relayscope.logs.stage import LoggingStage
 from relayscope.logs.writer import LogWriter
 from relayscope.proxy.stream_usage import StreamUsageStage
+from relayscope.ratelimit.stage import build_stage as rate_limit_stage
 from relayscope.store.base import Store
 from relayscope.types import CallNext, Stage
 
@@ -32,10 +33,11 @@ class Services:
 
 def default_stages(settings: Settings, services: Services) -> list[Stage]:
     """Outermost first: logging sees every outcome, including other stages' refusals."""
-    return [
-        LoggingStage(services.writer),
-        StreamUsageStage(),
-    ]
+    stages: list[Stage] = [LoggingStage(services.writer)]
+    if settings.ratelimit.enabled:
+        stages.append(rate_limit_stage(settings, services))
+    stages.append(StreamUsageStage())
+    return stages
 
 
 def build(stages: Sequence[Stage], terminal: CallNext) -> CallNext:

@@ -10,6 +10,7 @@ from starlette.routing import Route
 from relayscope.api import requests
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
+from relayscope.ratelimit import api as rate_limits
 from relayscope.store.base import Store
 
 
@@ -27,6 +28,7 @@ def create_api(*, store: Store, keys: KeyResolver) -> Starlette:
         routes=[
             Route("/api/requests", requests.list_requests),
             Route("/api/requests/{id}", requests.get_request),
+            *rate_limits.routes,
         ],
         exception_handlers={GatewayError: _gateway_error, 404: _not_found},
     )

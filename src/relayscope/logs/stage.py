@@ -120,6 +120,7 @@ def build_record(ctx: Context, status: int, latency_ms: float, ttft_ms: float | 
         request_name=tags.request_name,
         stream=ctx.upstream_stream or ctx.wants_stream,
         cancelled=ctx.cancelled,
+        rate_limited=ctx.rate_limited,
         error=error,
         request_body=ctx.client_body.decode("utf-8", errors="replace"),
         response_body=_as_text(parsed.body),

@@ -86,3 +86,17 @@ requests = Table(
     Index("ix_requests_org_model", "org_id", "request_model", "created_at"),
     Index("ix_requests_org_prompt", "org_id", "prompt_id", "prompt_version"),
 )
+
+rate_limit_policies = Table(
+    "rate_limit_policies",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False, index=True),
+    Column("key_id", String(36), ForeignKey("api_keys.id")),
+    Column("quota", Float, nullable=False),
+    Column("window_seconds", Integer, nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("segment", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
