@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import openai
 import pytest
 
 from relayscope.testing.orgs import create_org
@@ -135,3 +136,25 @@ def test_policies_are_scoped_to_the_org_of_the_key(rl_gateway, rl_org):
         assert [p["id"] for p in api.get("/api/rate-limits").json()["data"]] == [policy_id]
         anonymous = api.get("/api/rate-limits", headers={"Authorization": ""})
         assert anonymous.status_code == 401
+
+
+def test_a_standing_policy_refuses_an_sdk_client_that_sends_no_header(rl_gateway, rl_org, fake):
+    with rl_gateway.api(rl_org) as api:
+        assert api.post("/api/rate-limits", json={"policy": "1;w=3600"}).status_code == 201
+    with openai.OpenAI(
+        base_url=f"{rl_gateway.url}/openai/v1",
+        api_key="sk-provider",
+        default_headers=rl_org.auth,
+        max_retries=0,
+    ) as sdk:
+
+        def refused() -> bool:
+            try:
+                sdk.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+                )
+            except openai.RateLimitError as exc:
+                return exc.response.headers["helicone-ratelimit-policy"] == "1;w=3600;u=request"
+            return False
+
+        wait_until(refused)

@@ -61,12 +61,15 @@ def test_cents_are_charged_after_the_fact():
     assert limiter.decide_now("org", [cents])[0].allowed
 
 
-def test_idle_counters_are_forgotten():
+def test_idle_counters_are_forgotten_a_few_per_decision():
     clock = Clock()
     limiter = MemoryLimiter(clock=clock, sweep_interval=5)
-    for user in range(50):
+    for user in range(200):
         limiter.decide_now("org", [Check(f"user-{user}", 5, 1, 1)])
-    assert limiter.counters == 50
+    assert limiter.counters == 200
     clock.now += 6
-    limiter.decide_now("org", [Check("user-0", 5, 1, 1)])
+    limiter.decide_now("org", [Check("active", 5, 1, 1)])
+    assert limiter.counters == 201 - MemoryLimiter.SWEEP_BATCH
+    for _ in range(3):
+        limiter.decide_now("org", [Check("active", 5, 1, 1)])
     assert limiter.counters == 1

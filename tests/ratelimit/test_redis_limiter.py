@@ -7,6 +7,7 @@ import time
 import uuid
 
 import httpx
+import openai
 import pytest
 import redis
 from redis.asyncio import Redis
@@ -134,6 +135,35 @@ def test_two_replicas_sharing_redis_hold_the_quota_exactly(replicas, fake):
     assert len(keys) == 2, "one counter (its log and its total) under the configured prefix"
 
 
+def test_openai_sdk_clients_of_two_replicas_share_one_quota(replicas, fake):
+    a, b, _prefix = replicas
+    org = create_org(a.database_url)
+    clients = [
+        openai.OpenAI(
+            base_url=f"{gateway.url}/openai/v1",
+            api_key="sk-provider",
+            default_headers={**org.auth, "Helicone-RateLimit-Policy": "3;w=60"},
+            max_retries=0,
+        )
+        for gateway in (a, b)
+    ]
+    outcomes = []
+    try:
+        for i in range(6):
+            try:
+                clients[i % 2].chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+                )
+                outcomes.append("ok")
+            except openai.RateLimitError:
+                outcomes.append("limited")
+    finally:
+        for client in clients:
+            client.close()
+    assert outcomes == ["ok", "ok", "ok", "limited", "limited", "limited"]
+    assert fake.calls == 3
+
+
 def test_standing_policies_are_shared_by_replicas(replicas, fake):
     a, b, _prefix = replicas
     org = create_org(a.database_url)
@@ -178,9 +208,10 @@ def test_unreachable_redis_fails_open_by_default(tmp_path, fake_server, fake):
 
 
 def test_unreachable_redis_refuses_with_503_when_fail_closed(tmp_path, fake_server, fake):
+    port = free_port()
     env = gateway_env(
         fake_server.url,
-        RELAYSCOPE_REDIS_URL=f"redis://127.0.0.1:{free_port()}",
+        RELAYSCOPE_REDIS_URL=f"redis://127.0.0.1:{port}",
         RELAYSCOPE_RATELIMIT_FAIL_CLOSED="true",
     )
     with GatewayProcess(tmp_path, env) as gateway:
@@ -193,6 +224,7 @@ def test_unreachable_redis_refuses_with_503_when_fail_closed(tmp_path, fake_serv
         error = refused.json()["error"]
         assert error["code"] == "rate_limit_unavailable"
         assert "Rate limiting is unavailable" in error["message"] and "Redis" in error["message"]
+        assert str(port) not in error["message"], "where Redis runs is for the log only"
         assert fake.calls == 0
         # Requests under no policy do not need Redis.
         assert httpx.post(url, headers=org.auth, json=CHAT).status_code == 200

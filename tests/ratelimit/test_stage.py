@@ -126,13 +126,15 @@ def test_anthropic_sdk_gets_a_rate_limit_error(rl_gateway, rl_org, fake):
 
 
 def test_streams_are_limited_too(rl_gateway, rl_org, sdk, fake):
-    stream = sdk.chat.completions.create(
+    raw = sdk.chat.completions.with_raw_response.create(
         model="gpt-4o-mini",
         messages=[{"role": "user", "content": "hi"}],
         stream=True,
         extra_headers={POLICY: "1;w=60"},
     )
-    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert raw.headers["helicone-ratelimit-remaining"] == "0"
+    assert raw.headers["helicone-ratelimit-policy"] == "1;w=60;u=request"
+    assert "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
     with pytest.raises(openai.RateLimitError):
         sdk.chat.completions.create(
             model="gpt-4o-mini",
@@ -158,6 +160,40 @@ def test_segments_count_each_value_apart(rl_gateway, rl_org, fake, policy, segme
     assert [chat("alice"), chat("alice"), chat("alice")] == [200, 200, 429]
     assert [chat("bob"), chat("bob"), chat("bob")] == [200, 200, 429]
     assert fake.calls == 4
+
+
+def test_per_user_quotas_through_the_sdk(sdk, fake):
+    def as_user(user: str):
+        return ask(sdk, **{POLICY: "1;w=60;u=user", "Helicone-User-Id": user})
+
+    assert as_user("alice").headers["helicone-ratelimit-policy"] == "1;w=60;u=request;s=user"
+    assert as_user("bob").headers["helicone-ratelimit-remaining"] == "0"
+    with pytest.raises(openai.RateLimitError):
+        as_user("alice")
+    assert fake.calls == 2
+
+
+def test_sdks_get_a_bad_request_error_for_a_bad_policy(rl_gateway, rl_org, sdk, fake):
+    with pytest.raises(openai.BadRequestError) as caught:
+        ask(sdk, **{POLICY: "10;w=60;s=user"})
+    assert "Helicone-RateLimit-Policy" in caught.value.message
+    assert "no Helicone-User-Id header" in caught.value.message
+    with (
+        anthropic.Anthropic(
+            base_url=f"{rl_gateway.url}/anthropic",
+            api_key="sk-ant-provider",
+            default_headers={**rl_org.auth, POLICY: "10;w=0"},
+            max_retries=0,
+        ) as client,
+        pytest.raises(anthropic.BadRequestError) as refused,
+    ):
+        client.messages.create(
+            model="claude-3-5-haiku-latest",
+            max_tokens=50,
+            messages=[{"role": "user", "content": "hi"}],
+        )
+    assert "between 1 and 31536000" in refused.value.message
+    assert fake.calls == 0
 
 
 @pytest.mark.parametrize("policy", ["2;w=60", "2;w=60;u=org", "2;w=60;u=request"])

@@ -50,7 +50,14 @@ class Limiter(Protocol):
 
 
 class MemoryLimiter:
-    """Counters in this process. One decision runs without awaiting, so it is atomic."""
+    """Counters in this process. One decision runs without awaiting, so it is atomic.
+
+    Counters whose uses have all left their window are forgotten a few at a time
+    per decision, in passes started every ``sweep_interval`` seconds, so that
+    forgetting never stalls a request however many counters there are.
+    """
+
+    SWEEP_BATCH = 64
 
     def __init__(
         self, *, clock: Callable[[], float] = time.monotonic, sweep_interval: float = 60.0
@@ -59,6 +66,7 @@ class MemoryLimiter:
         self._logs: dict[tuple[str, str, int], SlidingLog] = {}
         self._sweep_interval = sweep_interval
         self._next_sweep = clock() + sweep_interval
+        self._to_sweep: list[tuple[str, str, int]] = []
 
     @property
     def counters(self) -> int:
@@ -72,9 +80,8 @@ class MemoryLimiter:
 
     def decide_now(self, org_id: str, checks: Sequence[Check]) -> list[Outcome]:
         now = self._clock()
-        if now >= self._next_sweep:
-            self._sweep(now)
         now_ms = now * 1000
+        self._sweep(now)
         logs = [self._log(org_id, check, now_ms) for check in checks]
         fits = [admits(log.total, c.cost, c.quota) for log, c in zip(logs, checks, strict=True)]
         if all(fits):
@@ -103,10 +110,17 @@ class MemoryLimiter:
         return log
 
     def _sweep(self, now: float) -> None:
-        """Forget counters whose uses have all left their window."""
+        pending = self._to_sweep
+        if not pending:
+            if now < self._next_sweep:
+                return
+            self._next_sweep = now + self._sweep_interval
+            pending.extend(self._logs)
         now_ms = now * 1000
-        for key, log in list(self._logs.items()):
-            log.prune(now_ms)
-            if not log.entries:
-                del self._logs[key]
-        self._next_sweep = now + self._sweep_interval
+        for _ in range(min(self.SWEEP_BATCH, len(pending))):
+            key = pending.pop()
+            log = self._logs.get(key)
+            if log is not None:
+                log.prune(now_ms)
+                if not log.entries:
+                    del self._logs[key]

@@ -27,6 +27,8 @@ log = logging.getLogger("relayscope.ratelimit")
 
 LUA = """
 -- window.SlidingLog on the server: ticks of `window` ms (RESOLUTION 1000).
+-- Before Redis 5, scripts that read TIME may only write with effects replication.
+if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local spend = ARGV[1] == 'spend'
@@ -53,6 +55,7 @@ for i = 1, n do
   local window_ms = window * 1000
   local total = tonumber(redis.call('GET', sum) or '0')
   local changed = false
+  local head_last = nil
   while true do
     local head = redis.call('LINDEX', list, 0)
     if not head then
@@ -60,13 +63,16 @@ for i = 1, n do
       break
     end
     local _, last, amount = parse(head)
-    if last + window_ms > now then break end
+    if last + window_ms > now then
+      head_last = last
+      break
+    end
     total = total - amount
     redis.call('LPOP', list)
     changed = true
   end
   local s = {list = list, sum = sum, window = window, window_ms = window_ms, cost = cost,
-    total = total, changed = changed, fit = true, wait = 0}
+    total = total, changed = changed, head_last = head_last, fit = true, wait = 0}
   if not spend and not fits(total, cost, quota) then
     s.fit = false
     all_fit = false
@@ -86,7 +92,7 @@ for i = 1, n do
   local s = state[i]
   if all_fit and s.cost > 0 then
     local tick = math.floor(now / s.window)
-    local tail = redis.call('LINDEX', s.list, -1)
+    local tail = s.head_last and redis.call('LINDEX', s.list, -1)
     local tail_tick, tail_amount = nil, 0
     if tail then
       local _
@@ -98,12 +104,12 @@ for i = 1, n do
     else
       redis.call('RPUSH', s.list, string.format('%.0f:%.17g:%.17g', tick, now, s.cost))
     end
+    if not s.head_last then s.head_last = now end
     s.total = s.total + s.cost
     s.changed = true
   end
-  local head = redis.call('LINDEX', s.list, 0)
   if s.changed then
-    if head then
+    if s.head_last then
       local ttl = math.ceil(s.window_ms + s.window)
       redis.call('SET', s.sum, string.format('%.17g', s.total), 'PX', ttl)
       redis.call('PEXPIRE', s.list, ttl)
@@ -112,10 +118,7 @@ for i = 1, n do
     end
   end
   local reset = s.wait
-  if s.fit and head then
-    local _, last = parse(head)
-    reset = last + s.window_ms - now
-  end
+  if s.fit and s.head_last then reset = s.head_last + s.window_ms - now end
   out[3 * i - 2] = s.fit and '1' or '0'
   out[3 * i - 1] = string.format('%.17g', s.total)
   out[3 * i] = string.format('%.17g', reset)

@@ -71,6 +71,10 @@ class RateLimitStage:
         self._fail_closed = fail_closed
         self.counters = RateLimitCounters()
 
+    @property
+    def limiter(self) -> Limiter:
+        return self._limiter
+
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         header = ctx.helicone.get(_HEADER_KEY)
         standing = await self._book.policies(ctx.org_id, ctx.key_id)
@@ -109,9 +113,10 @@ class RateLimitStage:
             self.counters.backend_errors += 1
             if self._fail_closed:
                 self.counters.failed_closed += 1
+                # The details (host, error) are in the gateway's log, not for clients.
                 raise ServiceUnavailable(
-                    f"Rate limiting is unavailable ({exc}) and the gateway is set to refuse "
-                    "requests under a rate-limit policy until it is back "
+                    "Rate limiting is unavailable (its Redis cannot be reached) and the gateway "
+                    "is set to refuse requests under a rate-limit policy until it is back "
                     "(RELAYSCOPE_RATELIMIT_FAIL_CLOSED).",
                     code="rate_limit_unavailable",
                 ) from exc
