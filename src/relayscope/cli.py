@@ -133,10 +133,11 @@ def _register_feature_commands() -> None:
     from relayscope.alerts.cli import alerts
     from relayscope.governance.cli import data, redaction
     from relayscope.prompts.cli import prompts
+    from relayscope.ratelimit.cli import ratelimits
     from relayscope.retry.cli import provider_keys
     from relayscope.webhooks.cli import webhooks
 
-    for group in (data, redaction, provider_keys, prompts, alerts, webhooks):
+    for group in (data, redaction, provider_keys, prompts, alerts, webhooks, ratelimits):
         main.add_command(group)
 
 

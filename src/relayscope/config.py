@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from relayscope.cache.settings import CacheSettings
     from relayscope.governance.service import GovernanceSettings
     from relayscope.prompts.settings import PromptSettings
+    from relayscope.ratelimit.settings import RateLimitSettings
     from relayscope.retry.settings import RetrySettings
 
 
@@ -115,6 +116,9 @@ class Settings:
     alerts: AlertsSettings = section(
         "relayscope.alerts.settings:AlertsSettings",
         "Alerts and request webhooks (RELAYSCOPE_ALERTS_*).",
+    )
+    ratelimit: RateLimitSettings = section(
+        "relayscope.ratelimit.settings:RateLimitSettings", "Rate limiting (RELAYSCOPE_RATELIMIT_*)."
     )
     provider_base_urls: Mapping[str, str] = setting(
         {}, "Per-provider upstream overrides, from RELAYSCOPE_<PROVIDER>_BASE_URL."

@@ -34,6 +34,7 @@ from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.app import Limits, ProxyApp, Receive, Scope, Send
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.proxy.upstream import Upstream, make_session
+from relayscope.ratelimit import api as rate_limits_api
 from relayscope.retry import api as provider_keys_api
 from relayscope.retry.crypto import SecretBox
 from relayscope.retry.provider_keys import ProviderKeys
@@ -111,6 +112,7 @@ class Gateway:
                 *prompts_api.routes(),
                 *alerts_api.routes,
                 *webhooks_api.routes,
+                *rate_limits_api.routes,
             ],
             state={
                 "governance": self.governance,

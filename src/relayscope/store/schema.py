@@ -247,3 +247,17 @@ request_webhooks = Table(
     Column("properties", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+rate_limit_policies = Table(
+    "rate_limit_policies",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False, index=True),
+    Column("key_id", String(36), ForeignKey("api_keys.id")),
+    Column("quota", Float, nullable=False),
+    Column("window_seconds", Integer, nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("segment", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
