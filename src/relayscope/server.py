@@ -2,6 +2,7 @@
 
 /healthz, /readyz      liveness and readiness
 /api/...               JSON API (Starlette)
+/, /dashboard/...      web dashboard (Starlette + Jinja2)
 everything else        the proxy (raw ASGI, the hot path)
 """
 
@@ -18,6 +19,7 @@ from redis.asyncio import Redis
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.config import Settings
+from relayscope.dashboard import create_dashboard
 from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter
 from relayscope.pipeline import Services, build, default_stages
@@ -64,6 +66,7 @@ class Gateway:
             max_body_bytes=settings.max_body_bytes,
         )
         self.api = create_api(store=self.store, keys=self.keys)
+        self.dashboard = create_dashboard(store=self.store, api=self.api)
         self.ready = False
 
     async def start(self) -> None:
@@ -88,6 +91,8 @@ class Gateway:
                 await self.api(scope, receive, send)
             elif path in ("/healthz", "/readyz"):
                 await self._health(send)
+            elif path.startswith("/dashboard") or path == "/":
+                await self.dashboard(scope, receive, send)
             else:
                 await self.proxy(scope, receive, send)
         elif kind == "lifespan":

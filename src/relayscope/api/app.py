@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from relayscope.analytics import routes as analytics_routes
 from relayscope.api import requests
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
@@ -27,6 +28,7 @@ def create_api(*, store: Store, keys: KeyResolver) -> Starlette:
         routes=[
             Route("/api/requests", requests.list_requests),
             Route("/api/requests/{id}", requests.get_request),
+            *analytics_routes.routes,
         ],
         exception_handlers={GatewayError: _gateway_error, 404: _not_found},
     )

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import base64
+import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, event, func, literal_column, or_, select, table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from relayscope.analytics import rollup
 
 from relayscope.auth.keys import Principal, hash_key, new_key
 from relayscope.logs.record import LogRecord
@@ -22,6 +25,10 @@ from relayscope.store.base import KeyInfo, Org, Page, RequestFilter, StoreUnavai
 from relayscope.store.schema import api_keys, orgs, requests
 
 _LIST_COLUMNS = [c for c in requests.c if c.name not in ("request_body", "response_body")]
+
+WriteHook = Callable[[AsyncConnection, Sequence[LogRecord]], Awaitable[None]]
+"""Runs inside ``insert_requests``' transaction with the records it actually added
+(ids already stored are left out), so derived tables stay exact under replays."""
 
 
 def engine_url(url: str) -> str:
@@ -54,6 +61,7 @@ class SqlStore:
         self.engine: AsyncEngine = create_async_engine(engine_url(url))
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.write_hooks: list[WriteHook] = [rollup.apply]
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
@@ -142,14 +150,25 @@ class SqlStore:
         statement = insert.on_conflict_do_nothing(index_elements=["id"])
         try:
             async with self.engine.begin() as conn:
-                await conn.execute(statement, [r.to_row() for r in records])
+                if not self.write_hooks:
+                    await conn.execute(statement, [r.to_row() for r in records])
+                    return
+                result = await conn.execute(
+                    statement.returning(requests.c.id), [r.to_row() for r in records]
+                )
+                added = {row.id for row in result}
+                fresh = [r for r in records if r.id in added]
+                for hook in self.write_hooks:
+                    await hook(conn, fresh)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
 
     async def list_requests(
         self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None
     ) -> Page:
-        query = select(*_LIST_COLUMNS).where(requests.c.org_id == org_id, *_conditions(filters))
+        query = select(*_LIST_COLUMNS).where(
+            requests.c.org_id == org_id, *_conditions(filters, self.dialect)
+        )
         if cursor:
             created_at, last_id = decode_cursor(cursor)
             query = query.where(
@@ -182,7 +201,7 @@ class SqlStore:
             return (await conn.execute(query)).scalar_one()
 
 
-def _conditions(f: RequestFilter) -> list[Any]:
+def _conditions(f: RequestFilter, dialect: str = "sqlite") -> list[Any]:
     c = requests.c
     conditions: list[Any] = []
     for column, value in (
@@ -201,6 +220,10 @@ def _conditions(f: RequestFilter) -> list[Any]:
         conditions.append(and_(c.status < 400, c.error.is_(None)))
     elif f.status == "error":
         conditions.append(or_(c.status >= 400, c.error.is_not(None)))
+    elif f.status == "rate_limited":
+        conditions.append(c.rate_limited.is_(True))
+    elif f.status == "cached":
+        conditions.append(c.cache_hit.is_(True))
     elif f.status is not None:
         conditions.append(c.status == f.status)
     for name, value in f.properties:
@@ -209,7 +232,36 @@ def _conditions(f: RequestFilter) -> list[Any]:
         conditions.append(c.created_at >= f.since)
     if f.until is not None:
         conditions.append(c.created_at < f.until)
+    if f.search:
+        conditions.append(_search(f.search, dialect))
     return conditions
+
+
+def request_conditions(f: RequestFilter, dialect: str) -> list[Any]:
+    """WHERE clauses (without the org) selecting the requests ``f`` matches."""
+    return _conditions(f, dialect)
+
+
+def search_words(text_: str) -> list[str]:
+    return re.findall(r"\w+", text_)
+
+
+def _search(words: str, dialect: str) -> Any:
+    """Every word in a body: FTS5 on SQLite, the GIN-indexed tsvector on Postgres."""
+    if dialect == "postgresql":
+        document = func.to_tsvector(
+            literal_column("'simple'"),
+            func.coalesce(requests.c.request_body, "")
+            + " "
+            + func.coalesce(requests.c.response_body, ""),
+        )
+        return document.op("@@")(func.plainto_tsquery(literal_column("'simple'"), words))
+    match = " ".join('"' + word + '"' for word in search_words(words))
+    return literal_column("requests.rowid").in_(
+        select(literal_column("rowid"))
+        .select_from(table("requests_fts"))
+        .where(literal_column("requests_fts").op("MATCH")(match))
+    )
 
 
 def _record(row: Any) -> LogRecord:
