@@ -99,7 +99,9 @@ async def sqlite_indexed(
             for b, count in ordered:
                 if below + count > rank:
                     lookups.append(
-                        _Lookup(start, i, frac, buckets.sqlite_key(start, granularity), b, rank - below)
+                        _Lookup(
+                            start, i, frac, buckets.sqlite_key(start, granularity), b, rank - below
+                        )
                     )
                     break
                 below += count

@@ -190,7 +190,9 @@ class Analytics:
         granularity: str | None,
     ) -> list[tuple[Key, Totals]]:
         keys: list[Any] = []
-        conditions = request_conditions(replace(f, since=span.since, until=span.until), self.dialect)
+        conditions = request_conditions(
+            replace(f, since=span.since, until=span.until), self.dialect
+        )
         if granularity:
             keys.append(buckets.expression(requests.c.created_at, granularity, self.dialect))
         if group_by:
@@ -203,7 +205,9 @@ class Analytics:
         if labelled:
             query = query.group_by(*labelled)
         rows = (await conn.execute(query)).all()
-        return [(self._key(row, granularity, group_by), _totals(row)) for row in rows if row.requests]
+        return [
+            (self._key(row, granularity, group_by), _totals(row)) for row in rows if row.requests
+        ]
 
     async def _rollup(
         self,
@@ -281,9 +285,7 @@ class Analytics:
                         if span.since < span.until  # type: ignore[operator]
                     ]
             for span in raw_spans:
-                out.update(
-                    await self._latency_sorted(conn, org_id, f, span, granularity, group_by)
-                )
+                out.update(await self._latency_sorted(conn, org_id, f, span, granularity, group_by))
             return out
 
     async def _latency_sorted(
@@ -295,7 +297,9 @@ class Analytics:
         granularity: str,
         group_by: str | None,
     ) -> dict[Key, tuple[int, list[float]]]:
-        conditions = request_conditions(replace(f, since=span.since, until=span.until), self.dialect)
+        conditions = request_conditions(
+            replace(f, since=span.since, until=span.until), self.dialect
+        )
         keys: list[Any] = [buckets.expression(requests.c.created_at, granularity, self.dialect)]
         if group_by:
             expression, condition = _group_sql(group_by)

@@ -30,9 +30,7 @@ async def timeseries(request: Request) -> Response:
 
 async def users(request: Request) -> Response:
     who = await principal(request)
-    return json_response(
-        await service.users(_analytics(request), who.org_id, request.query_params)
-    )
+    return json_response(await service.users(_analytics(request), who.org_id, request.query_params))
 
 
 async def properties(request: Request) -> Response:

@@ -122,9 +122,7 @@ async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> d
     if metric == "latency":
         series = await _latency_series(analytics, org_id, f, granularity, group_by, limit, starts)
     else:
-        totals = await analytics.aggregate(
-            org_id, f, group_by=group_by, granularity=granularity
-        )
+        totals = await analytics.aggregate(org_id, f, group_by=group_by, granularity=granularity)
         series = _series(totals, metric, group_by, limit, starts)
     return {
         "metric": metric,
@@ -297,7 +295,11 @@ def _decode_session_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def session_json(row: Any) -> dict[str, Any]:
-    first, last, end = (buckets.utc(row.first_at), buckets.utc(row.last_at), buckets.utc(row.end_at))
+    first, last, end = (
+        buckets.utc(row.first_at),
+        buckets.utc(row.last_at),
+        buckets.utc(row.end_at),
+    )
     return {
         "session_id": row.session_id,
         "name": row.name,

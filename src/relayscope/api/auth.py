@@ -6,7 +6,6 @@ from starlette.requests import Request
 
 from relayscope.auth.keys import KeyResolver, Principal
 
-
 INTERNAL = "relayscope.principal"
 """Scope key the dashboard sets when it calls the API in-process for a signed-in
 session (a network client cannot set ASGI scope keys)."""

@@ -75,7 +75,9 @@ class Sessions:
             ).first()
             if row is None:
                 return None
-            await conn.execute(delete(dashboard_sessions).where(dashboard_sessions.c.expires_at < now))
+            await conn.execute(
+                delete(dashboard_sessions).where(dashboard_sessions.c.expires_at < now)
+            )
             token = secrets.token_urlsafe(32)
             csrf = secrets.token_urlsafe(32)
             await conn.execute(

@@ -11,9 +11,7 @@ from relayscope.auth.keys import Principal
 from relayscope.proxy.app import Scope
 
 
-async def get_json(
-    app: Any, path: str, principal: Principal, query: str = ""
-) -> tuple[int, Any]:
+async def get_json(app: Any, path: str, principal: Principal, query: str = "") -> tuple[int, Any]:
     """(status, decoded JSON body or None) of ``GET path?query`` on the ASGI ``app``."""
     scope: Scope = {
         "type": "http",
@@ -49,4 +47,3 @@ async def get_json(
         return status, orjson.loads(body) if body else None
     except orjson.JSONDecodeError:
         return status, None
-

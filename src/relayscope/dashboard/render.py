@@ -14,6 +14,8 @@ from starlette.responses import HTMLResponse
 
 TEMPLATES = Path(__file__).with_name("templates")
 
+MISSING = "\u2013"  # an en dash stands for "no value"
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -28,7 +30,7 @@ SECURITY_HEADERS = {
 
 def usd(value: float | None) -> str:
     if value is None:
-        return "–"
+        return MISSING
     if value == 0:
         return "$0"
     if abs(value) < 0.01:
@@ -38,7 +40,7 @@ def usd(value: float | None) -> str:
 
 def ms(value: float | None) -> str:
     if value is None:
-        return "–"
+        return MISSING
     if value >= 1000:
         return f"{value / 1000:,.2f} s"
     return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
@@ -46,19 +48,19 @@ def ms(value: float | None) -> str:
 
 def number(value: float | None) -> str:
     if value is None:
-        return "–"
+        return MISSING
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.2f}"
     return f"{int(value):,}"
 
 
 def percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
+    return MISSING if value is None else f"{value * 100:.1f}%"
 
 
 def when(value: str | datetime | None) -> str:
     if value is None:
-        return "–"
+        return MISSING
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
 

@@ -43,6 +43,13 @@ def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return RedirectResponse(
                 "/dashboard/signin?" + urlencode({"next": target}), status_code=303
             )
+        items = request.query_params.multi_items()
+        if request.method == "GET" and any(v.strip() == "" for _k, v in items):
+            # Empty form fields mean "no filter": drop them so URLs stay shareable.
+            kept = urlencode([(k, v) for k, v in items if v.strip() != ""])
+            return RedirectResponse(
+                request.url.path + (f"?{kept}" if kept else ""), status_code=303
+            )
         return await handler(request, session)
 
     return endpoint
@@ -181,7 +188,9 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
     filtered = any(k != "limit" for k in query)
     empty_org = not records and not filtered and error is None
     properties = [
-        (k.removeprefix("property."), v) for k, v in query.multi_items() if k.startswith("property.")
+        (k.removeprefix("property."), v)
+        for k, v in query.multi_items()
+        if k.startswith("property.")
     ]
     return page(
         "requests.html",
@@ -210,7 +219,9 @@ async def request_detail(request: Request, session: auth.Session) -> Response:
         return page(
             "missing.html",
             404,
-            **_context(request, session, "requests", what="request", ident=request.path_params["id"]),
+            **_context(
+                request, session, "requests", what="request", ident=request.path_params["id"]
+            ),
         )
     data = record_json(record, bodies=True)
     conversation = chat.messages(data["request_body"], data["response_body"])

@@ -17,7 +17,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from relayscope.analytics import rollup
-
 from relayscope.auth.keys import Principal, hash_key, new_key
 from relayscope.logs.record import LogRecord
 from relayscope.store import migrate

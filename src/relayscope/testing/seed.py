@@ -32,11 +32,35 @@ MODELS = [
 ]
 MODEL_WEIGHTS = [50, 15, 15, 10, 10]
 FEATURES = ["search", "chat", "summarize", "classify", "translate"]
-WORDS = (
-    "invoice refund shipping weather recipe poem summary contract travel budget "
-    "python database migration holiday meeting report translate french garden "
-    "tennis astronomy volcano quantum piano marathon coffee bicycle"
-).split()
+WORDS = [
+    "invoice",
+    "refund",
+    "shipping",
+    "weather",
+    "recipe",
+    "poem",
+    "summary",
+    "contract",
+    "travel",
+    "budget",
+    "python",
+    "database",
+    "migration",
+    "holiday",
+    "meeting",
+    "report",
+    "translate",
+    "french",
+    "garden",
+    "tennis",
+    "astronomy",
+    "volcano",
+    "quantum",
+    "piano",
+    "marathon",
+    "coffee",
+    "bicycle",
+]
 
 
 def records(
@@ -106,9 +130,7 @@ async def seed(
         started = time.perf_counter()
         pending: list[LogRecord] = []
         end = datetime.now(UTC)
-        for record in records(
-            the_org.id, rows, days=days, end=end, seed=seed_value, users=users
-        ):
+        for record in records(the_org.id, rows, days=days, end=end, seed=seed_value, users=users):
             pending.append(record)
             if len(pending) >= batch:
                 await store.insert_requests(pending)
@@ -127,7 +149,9 @@ async def seed(
 @click.option("--seed", "seed_value", default=1, show_default=True, type=int)
 @click.option("--batch", default=2000, show_default=True, type=int)
 @click.option("--users", default=200, show_default=True, type=int)
-def main(db: str, rows: int, org: str, days: float, seed_value: int, batch: int, users: int) -> None:
+def main(
+    db: str, rows: int, org: str, days: float, seed_value: int, batch: int, users: int
+) -> None:
     """Insert ROWS synthetic requests for ORG into the store at DB."""
     key, seconds = asyncio.run(
         seed(db, rows, org=org, days=days, seed_value=seed_value, batch=batch, users=users)
