@@ -71,6 +71,7 @@ def test_summary_filters_use_the_same_filters_as_the_explorer(gateway, seeded):
         ({"property.feature": "chat"}, lambda r: r.properties.get("feature") == "chat"),
         ({"model": "gpt-4o"}, lambda r: r.request_model == "gpt-4o"),
         ({"status": "error"}, ds.is_error),
+        ({"search": "hello", "user_id": "carol"}, lambda r: r.user_id == "carol"),
         (
             {"provider": "anthropic", "user_id": "bob"},
             lambda r: r.provider == "anthropic" and r.user_id == "bob",

@@ -456,9 +456,10 @@ class Analytics:
             ).first()
             rows = (
                 await conn.execute(
+                    # created_at alone, so SQLite walks the (org, session, created_at) index
                     select(*columns)
                     .where(c.org_id == org_id, c.session_id == session_id)
-                    .order_by(c.created_at, c.id)
+                    .order_by(c.created_at)
                     .limit(limit)
                 )
             ).all()

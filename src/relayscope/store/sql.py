@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, event, func, literal_column, or_, select, table, update
+from sqlalchemy import and_, event, false, func, literal_column, or_, select, table, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -178,6 +178,8 @@ class SqlStore:
             )
         query = query.order_by(requests.c.created_at.desc(), requests.c.id.desc()).limit(limit + 1)
         async with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                query = await _sqlite_plan(conn, query, filters)
             rows = (await conn.execute(query)).mappings().all()
         records = [_record(row) for row in rows[:limit]]
         next_cursor = None
@@ -255,12 +257,46 @@ def _search(words: str, dialect: str) -> Any:
             + func.coalesce(requests.c.response_body, ""),
         )
         return document.op("@@")(func.plainto_tsquery(literal_column("'simple'"), words))
-    match = " ".join('"' + word + '"' for word in search_words(words))
     return literal_column("requests.rowid").in_(
         select(literal_column("rowid"))
         .select_from(table("requests_fts"))
-        .where(literal_column("requests_fts").op("MATCH")(match))
+        .where(literal_column("requests_fts").op("MATCH")(_fts_match(words)))
     )
+
+
+FEW_MATCHES = 5000
+
+
+async def _sqlite_plan(conn: AsyncConnection, query: Any, f: RequestFilter) -> Any:
+    """Without statistics SQLite walks (org, created_at) for any filter and checks each
+    row, which reads the whole org for a rare user or word. Narrowing filters start
+    from the rows they name instead: a word in few bodies from its FTS matches, a
+    user or session from its index (``+created_at`` is the same value, but no index
+    offers it, so SQLite sorts just those rows). A word in many bodies keeps the time
+    walk, which finds a page of them quickly."""
+    narrow = f.user_id is not None or f.session_id is not None
+    if f.search:
+        match = {"match": _fts_match(f.search)}
+        count = await conn.execute(text(_FTS_COUNT), match)
+        if count.scalar_one() <= FEW_MATCHES:
+            rowids = [row[0] for row in await conn.execute(text(_FTS_ROWIDS), match)]
+            if not rowids:
+                return query.where(false())
+            query = query.where(literal_column("requests.rowid").in_(rowids))
+            narrow = True
+    if narrow:
+        return query.order_by(None).order_by(
+            literal_column("+requests.created_at").desc(), requests.c.id.desc()
+        )
+    return query
+
+
+_FTS_COUNT = "SELECT count(*) FROM requests_fts WHERE requests_fts MATCH :match"
+_FTS_ROWIDS = "SELECT rowid FROM requests_fts WHERE requests_fts MATCH :match"
+
+
+def _fts_match(words: str) -> str:
+    return " ".join('"' + word + '"' for word in search_words(words))
 
 
 def _record(row: Any) -> LogRecord:
