@@ -27,6 +27,21 @@
   };
   var axisTitles = { cost: "USD", requests: "requests", latency: "milliseconds", error_rate: "% of requests" };
 
+  // One colour per group on every chart of the page, so "chat" looks the same in
+  // the cost and the request charts.
+  var colours = {};
+  function assignColours(kinds) {
+    var names = {};
+    kinds.forEach(function (kind) {
+      var source = document.getElementById("data-" + kind);
+      if (!source) return;
+      JSON.parse(source.textContent).series.forEach(function (s) { names[s.name] = true; });
+    });
+    Object.keys(names).sort().forEach(function (name, i) {
+      colours[name] = name === "other" ? "#adb5bd" : palette[i % palette.length];
+    });
+  }
+
   function draw(canvas) {
     var kind = canvas.getAttribute("data-chart");
     var source = document.getElementById("data-" + kind);
@@ -34,7 +49,7 @@
     var data = JSON.parse(source.textContent);
     var stacked = kind === "cost" || kind === "requests";
     var datasets = data.series.map(function (s, i) {
-      var color = palette[i % palette.length];
+      var color = colours[s.name] || palette[i % palette.length];
       var values = s.values.map(function (v) {
         if (v === null) return null;
         return kind === "error_rate" ? v * 100 : v;
@@ -77,6 +92,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    assignColours(["cost", "requests"]);
     document.querySelectorAll("canvas[data-chart]").forEach(draw);
     document.body.setAttribute("data-charts-ready", "1");
   });
