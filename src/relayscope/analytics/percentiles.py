@@ -75,7 +75,7 @@ async def histogram_buckets(
     )
     result: dict[datetime, dict[int, int]] = defaultdict(dict)
     for key, b, n in (await conn.execute(query)).tuples():
-        result[buckets.parse(key)][b] = n
+        result[buckets.parse(key)][b] = int(n)
     return result
 
 

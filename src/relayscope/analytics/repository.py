@@ -78,16 +78,17 @@ def _group_sql(group_by: str) -> tuple[Any, Any]:
 
 
 def _totals(row: Any) -> Totals:
+    # Postgres sums integers as numeric (Decimal): convert before any arithmetic.
     return Totals(
-        requests=row.requests or 0,
-        errors=row.errors or 0,
-        rate_limited=row.rate_limited or 0,
-        cache_hits=row.cache_hits or 0,
-        prompt_tokens=row.prompt_tokens or 0,
-        completion_tokens=row.completion_tokens or 0,
-        total_tokens=row.total_tokens or 0,
-        cost_usd=row.cost_usd or 0.0,
-        latency_ms_sum=row.latency_ms_sum or 0.0,
+        requests=int(row.requests or 0),
+        errors=int(row.errors or 0),
+        rate_limited=int(row.rate_limited or 0),
+        cache_hits=int(row.cache_hits or 0),
+        prompt_tokens=int(row.prompt_tokens or 0),
+        completion_tokens=int(row.completion_tokens or 0),
+        total_tokens=int(row.total_tokens or 0),
+        cost_usd=float(row.cost_usd or 0.0),
+        latency_ms_sum=float(row.latency_ms_sum or 0.0),
         first_at=buckets.utc(row.first_at) if row.first_at else None,
         last_at=buckets.utc(row.last_at) if row.last_at else None,
     )
@@ -378,7 +379,7 @@ class Analytics:
                 query = select(r.dim, r.value, func.sum(r.requests)).where(*conditions)
                 for dim, value, n in await conn.execute(query.group_by(r.dim, r.value)):
                     name = dim.removeprefix("property:")
-                    counts[name] += n
+                    counts[name] += int(n)
                     values[name].add(value)
             for edge in edges:
                 query = select(requests.c.properties).where(

@@ -301,8 +301,10 @@ def rebuild(conn: Connection, chunk: int = 50_000) -> int:
     """Recompute every rollup from the request log (synchronous; migrations and CLI)."""
     for table in (request_rollups, latency_histogram, session_rollups):
         conn.execute(delete(table))
-    result = conn.execution_options(stream_results=True, yield_per=chunk).execute(
-        select(*_REBUILD_COLUMNS)
+    # Options on the statement: on the connection they would stay for the
+    # migration's later statements.
+    result = conn.execute(
+        select(*_REBUILD_COLUMNS).execution_options(stream_results=True, yield_per=chunk)
     )
     deltas = Deltas()
     count = 0
