@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import click
 
+from relayscope.analytics.cli import analytics
 from relayscope.config import Settings
 from relayscope.store.sql import SqlStore, open_store
 
@@ -134,3 +135,6 @@ def keys_revoke(key_id: str) -> None:
     if not _with_store(lambda store: store.revoke_key(key_id)):
         raise click.ClickException(f"no active key with id {key_id!r}")
     click.echo(f"revoked {key_id}")
+
+
+main.add_command(analytics)
