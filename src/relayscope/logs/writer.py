@@ -19,7 +19,7 @@ from datetime import datetime
 
 from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import Spool
-from relayscope.store.base import Store, StoreUnavailable
+from relayscope.store.base import LogStore, StoreUnavailable
 
 log = logging.getLogger("relayscope.logs")
 
@@ -41,7 +41,7 @@ class WriterStats:
 class LogWriter:
     def __init__(
         self,
-        store: Store,
+        store: LogStore,
         spool: Spool,
         *,
         batch_size: int = 500,
