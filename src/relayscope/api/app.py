@@ -10,7 +10,7 @@ from starlette.routing import Route
 from relayscope.api import requests
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
-from relayscope.store.base import Store
+from relayscope.store.base import LogStore, Store
 
 
 async def _gateway_error(_request: Request, exc: Exception) -> Response:
@@ -22,7 +22,8 @@ async def _not_found(request: Request, _exc: Exception) -> Response:
     return await _gateway_error(request, NotFound(f"No API route {request.url.path!r}"))
 
 
-def create_api(*, store: Store, keys: KeyResolver) -> Starlette:
+def create_api(*, store: Store, keys: KeyResolver, logs: LogStore | None = None) -> Starlette:
+    """``logs`` is where request records live when not in ``store`` (ClickHouse)."""
     app = Starlette(
         routes=[
             Route("/api/requests", requests.list_requests),
@@ -31,5 +32,6 @@ def create_api(*, store: Store, keys: KeyResolver) -> Starlette:
         exception_handlers={GatewayError: _gateway_error, 404: _not_found},
     )
     app.state.store = store
+    app.state.logs = logs or store
     app.state.keys = keys
     return app

@@ -5,6 +5,8 @@ fails). A background task parses responses, prices them and writes batches. A
 batch the store refuses or is too slow to take goes to the on-disk spool, which
 is replayed, oldest first, once the store answers again. ``drain`` waits until
 everything submitted so far is stored or spooled; ``close`` drains and stops.
+Each built record also goes to the ``observers`` (metrics, trace export), here in
+the background, never on the request path.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from relayscope import metrics
 from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import Spool
 from relayscope.store.base import LogStore, StoreUnavailable
@@ -24,6 +27,7 @@ from relayscope.store.base import LogStore, StoreUnavailable
 log = logging.getLogger("relayscope.logs")
 
 Builder = Callable[[], LogRecord]
+Observer = Callable[[LogRecord], None]
 
 
 @dataclass(slots=True)
@@ -49,6 +53,7 @@ class LogWriter:
         write_timeout: float = 5.0,
         max_queued: int = 100_000,
         retry_interval: float = 1.0,
+        observers: Sequence[Observer] = (metrics.observe_record,),
     ) -> None:
         self.store = store
         self.spool = spool
@@ -57,6 +62,7 @@ class LogWriter:
         self.write_timeout = write_timeout
         self.max_queued = max_queued
         self.retry_interval = retry_interval
+        self.observers = tuple(observers)
         self.stats = WriterStats()
         self._queue: list[Builder] = []
         self._wakeup = asyncio.Event()
@@ -73,6 +79,7 @@ class LogWriter:
 
     def start(self) -> None:
         self.spool.recover_orphans()
+        metrics.SPOOL_BYTES.set(self.spool.size())
         self._task = asyncio.create_task(self._run(), name="relayscope-log-writer")
 
     def submit(self, build: Builder) -> None:
@@ -117,6 +124,7 @@ class LogWriter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), wait)
             self._wakeup.clear()
+            metrics.LOG_QUEUE_DEPTH.set(len(self._queue))
             while self._queue:
                 await self._write(self._build(self._take(self.batch_size)))
                 if len(self._queue) > self.max_queued:
@@ -133,7 +141,14 @@ class LogWriter:
                 records.append(build())
             except Exception:  # a record that cannot be built must not stop the others
                 self.stats.failed_builds += 1
+                metrics.LOG_RECORDS.labels("failed").inc()
                 log.exception("could not build a log record")
+        for observe in self.observers:
+            for record in records:
+                try:
+                    observe(record)
+                except Exception:  # an observer's failure must not cost the record
+                    log.exception("log record observer %r failed", observe)
         return records
 
     async def _write(self, records: list[LogRecord]) -> None:
@@ -149,7 +164,10 @@ class LogWriter:
             self._mark_unhealthy(exc)
             await self._spill(records)
             return
-        self.stats.last_write_ms = (time.perf_counter() - started) * 1000
+        elapsed = time.perf_counter() - started
+        metrics.STORE_WRITE_SECONDS.observe(elapsed)
+        metrics.LOG_RECORDS.labels("written").inc(len(records))
+        self.stats.last_write_ms = elapsed * 1000
         self.stats.written += len(records)
         if not self.stats.store_healthy:
             log.warning("log store is back; replaying the spool")
@@ -159,6 +177,8 @@ class LogWriter:
         if records:
             await asyncio.to_thread(self.spool.write, records)
             self.stats.spooled += len(records)
+            metrics.LOG_RECORDS.labels("spooled").inc(len(records))
+            metrics.SPOOL_BYTES.set(await asyncio.to_thread(self.spool.size))
             self._spool_dirty = True
 
     def _spill_now(self, builders: list[Builder]) -> None:
@@ -166,6 +186,7 @@ class LogWriter:
         if records:
             self.spool.write(records)
             self.stats.spooled += len(records)
+            metrics.LOG_RECORDS.labels("spooled").inc(len(records))
 
     def _mark_unhealthy(self, exc: BaseException) -> None:
         if self.stats.store_healthy:
@@ -192,4 +213,6 @@ class LogWriter:
                 return
             await asyncio.to_thread(claimed.unlink)
             self.stats.replayed += len(records)
+            metrics.LOG_RECORDS.labels("replayed").inc(len(records))
+            metrics.SPOOL_BYTES.set(await asyncio.to_thread(self.spool.size))
             self.stats.store_healthy = True
