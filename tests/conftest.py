@@ -7,7 +7,7 @@ session-wide ``store_backend`` parameter reaches it through ``gateway``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from relayscope.testing.fake_provider import FakeProvider
 from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
 from relayscope.testing.postgres import ADMIN_URL, PostgresDatabases
 from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.replicas import Replicas
 from relayscope.testing.stores import BACKENDS, StoreUrls
 
 
@@ -112,3 +113,30 @@ def gateway(
 @pytest.fixture
 def org(gateway: Gateway) -> OrgKey:
     return gateway.new_org()
+
+
+@pytest.fixture
+def replicas(
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_server: FakeProvider,
+    postgres_databases: PostgresDatabases,
+) -> Iterator[Callable[..., Replicas]]:
+    """Starts gateway replicas sharing a new Postgres database and a Redis prefix:
+    ``replicas(count=2, env={...})``. All are stopped, and their keys and database
+    removed, after the test."""
+    started: list[Replicas] = []
+
+    def start(count: int = 2, env: Mapping[str, str] | None = None) -> Replicas:
+        group = Replicas(
+            tmp_path_factory.mktemp("replicas"),
+            store_url=postgres_databases.create(),
+            env={**fake_provider_env(fake_server.url), **(env or {})},
+            count=count,
+        )
+        started.append(group)
+        return group.start()
+
+    yield start
+    for group in started:
+        group.stop()
+        postgres_databases.drop(group.store_url)

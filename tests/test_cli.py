@@ -8,7 +8,7 @@ import sys
 
 import httpx
 
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.process import GatewayProcess, clean_env, fake_provider_env
 from relayscope.testing.stores import store_contents
 
 KEY = re.compile(r"sk-relayscope-[A-Za-z0-9_-]{20,}")
@@ -20,7 +20,7 @@ def cli(
     env = {
         "RELAYSCOPE_DATA_DIR": str(tmp_path),
         "RELAYSCOPE_DATABASE_URL": store_url,
-        "PATH": "/usr/bin:/bin",
+        **clean_env(),
     }
     return subprocess.run(
         [sys.executable, "-m", "relayscope", *args],

@@ -10,6 +10,7 @@ from typing import TypeVar
 import click
 
 from relayscope.config import Settings
+from relayscope.store.cli import export
 from relayscope.store.sql import SqlStore, open_store
 
 T = TypeVar("T")
@@ -45,6 +46,10 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     for noisy in ("httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings.from_env()
+    if workers > 1:
+        from relayscope import metrics
+
+        metrics.share_between_workers(settings.data_dir)
     first_key = _with_store(_bootstrap)
     click.echo(f"RelayScope store: {settings.store_url}")
     if first_key:
@@ -87,6 +92,18 @@ def show_config() -> None:
 def migrate() -> None:
     """Apply schema migrations to the configured store."""
     _with_store(lambda store: asyncio.sleep(0))
+    logs_url = Settings.from_env().logs_url
+    if logs_url:
+        from relayscope.store.logs import open_log_store
+
+        async def migrate_logs() -> None:
+            logs = open_log_store(logs_url)
+            try:
+                await logs.migrate()
+            finally:
+                await logs.close()
+
+        asyncio.run(migrate_logs())
     click.echo("store is up to date")
 
 
@@ -134,3 +151,6 @@ def keys_revoke(key_id: str) -> None:
     if not _with_store(lambda store: store.revoke_key(key_id)):
         raise click.ClickException(f"no active key with id {key_id!r}")
     click.echo(f"revoked {key_id}")
+
+
+main.add_command(export)

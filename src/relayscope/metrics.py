@@ -16,9 +16,10 @@ Replicas are separate targets: Prometheus scrapes each one.
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -27,11 +28,13 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from relayscope.logs.record import LogRecord
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The classic text format, which every Prometheus version (and other scrapers) reads.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
 _WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -117,3 +120,16 @@ def render() -> bytes:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry)
     return generate_latest(REGISTRY)
+
+
+def share_between_workers(data_dir: Path) -> None:
+    """Before ``--workers N`` starts its workers: a fresh directory for their shared values.
+
+    Leaves a directory the operator chose (``PROMETHEUS_MULTIPROC_DIR`` already set) alone.
+    """
+    if os.environ.get(MULTIPROC_ENV):
+        return
+    directory = data_dir / "metrics"
+    shutil.rmtree(directory, ignore_errors=True)  # counts of an earlier run are not ours
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(directory)

@@ -186,7 +186,7 @@ class SqlStore:
         query = query.order_by(requests.c.created_at.desc(), requests.c.id.desc()).limit(limit + 1)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        records = [_record(row) for row in rows[:limit]]
+        records = [record_from_row(row) for row in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
             last = records[-1]
@@ -197,7 +197,7 @@ class SqlStore:
         query = select(requests).where(requests.c.org_id == org_id, requests.c.id == request_id)
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
-        return _record(row) if row else None
+        return record_from_row(row) if row else None
 
     async def count_requests(self, org_id: str | None = None) -> int:
         query = select(func.count()).select_from(requests)
@@ -267,7 +267,8 @@ def _conditions(f: RequestFilter, dialect: str) -> list[Any]:
     return conditions
 
 
-def _record(row: Any) -> LogRecord:
+def record_from_row(row: Any) -> LogRecord:
+    """A LogRecord from a ``requests`` row."""
     values = dict(row)
     values["created_at"] = _utc(values["created_at"])
     return LogRecord(**values)
