@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
+from sqlalchemy.exc import IntegrityError
 
 from relayscope.config import Settings
 from relayscope.store.cli import export
@@ -74,7 +75,10 @@ async def _bootstrap(store: SqlStore) -> str | None:
     """On an empty store, create the default org and its first key."""
     if await store.count_orgs():
         return None
-    org = await store.ensure_org("default")
+    try:
+        org = await store.ensure_org("default")
+    except IntegrityError:  # a replica starting at the same time made it first
+        return None
     _info, key = await store.create_key(org.id, name="default")
     return key
 
