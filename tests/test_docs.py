@@ -1,10 +1,11 @@
-"""The README documents every setting the gateway reads."""
+"""The documentation (README and docs/) names every setting the gateway reads."""
 
 from pathlib import Path
 
 from relayscope.config import reference
 
-README = (Path(__file__).parents[1] / "README.md").read_text()
+ROOT = Path(__file__).parents[1]
+README = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted(ROOT.glob("docs/*.md"))])
 
 
 def test_every_setting_is_in_the_readme():
@@ -13,4 +14,4 @@ def test_every_setting_is_in_the_readme():
         for name, _value, _help in reference()
         if name != "RELAYSCOPE_PROVIDER_BASE_URLS" and f"`{name}`" not in README
     ]
-    assert not missing, f"settings missing from README's configuration table: {missing}"
+    assert not missing, f"settings missing from the README and docs/: {missing}"

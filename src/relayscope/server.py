@@ -15,7 +15,6 @@ import os
 import signal
 import threading
 from types import FrameType
-from typing import Any
 
 import httpx
 import orjson
@@ -26,7 +25,7 @@ from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.config import Settings
 from relayscope.logs.spool import Spool
-from relayscope.logs.writer import LogWriter
+from relayscope.logs.writer import LogWriter, Observer
 from relayscope.pipeline import Services, build, default_stages
 from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.app import ProxyApp, Receive, Scope, Send
@@ -53,7 +52,7 @@ class Gateway:
         self.store = store or open_store(settings.store_url, pool_size=settings.database_pool_size)
         self.logs: LogStore = open_log_store(settings.logs_url) if settings.logs_url else self.store
         self.tracer = None
-        observers: list[Any] = [metrics.observe_record]
+        observers: list[Observer] = [metrics.observe_record]
         if settings.otel.enabled:
             from relayscope.tracing.spans import otlp_recorder
 

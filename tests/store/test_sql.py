@@ -15,10 +15,11 @@ from relayscope.store.sql import SqlStore
 
 
 @pytest.fixture
-def postgres_url(store_url, store_backend):
-    if store_backend != "postgres":
-        pytest.skip("Postgres only: replicas share Postgres; SQLite serves one host")
-    return store_url
+def postgres_url(postgres_databases):
+    """Postgres only: these are the properties replicas sharing a Postgres rely on."""
+    url = postgres_databases.create()
+    yield url
+    postgres_databases.drop(url)
 
 
 async def test_replicas_migrating_at_once_both_start(postgres_url):
