@@ -57,7 +57,6 @@ class SqlStore:
             Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
                 parents=True, exist_ok=True
             )
-        if self.dialect == "sqlite":
             self.engine: AsyncEngine = create_async_engine(engine_url(url))
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
