@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from relayscope.api import requests
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
-from relayscope.store.base import Store
+from relayscope.store.base import LogStore, Store
 
 
 async def _gateway_error(_request: Request, exc: Exception) -> Response:
@@ -29,10 +29,14 @@ def create_api(
     *,
     store: Store,
     keys: KeyResolver,
+    logs: LogStore | None = None,
     routes: Sequence[BaseRoute] = (),
     state: Mapping[str, Any] | None = None,
 ) -> Starlette:
-    """The API app; features contribute their ``routes`` and the ``state`` they read."""
+    """The API app; features contribute their ``routes`` and the ``state`` they read.
+
+    ``logs`` is where request records live when not in ``store`` (ClickHouse).
+    """
     app = Starlette(
         routes=[
             Route("/api/requests", requests.list_requests),
@@ -42,6 +46,7 @@ def create_api(
         exception_handlers={GatewayError: _gateway_error, 404: _not_found},
     )
     app.state.store = store
+    app.state.logs = logs or store
     app.state.keys = keys
     for name, value in (state or {}).items():
         setattr(app.state, name, value)

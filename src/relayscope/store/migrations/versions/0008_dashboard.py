@@ -1,7 +1,7 @@
 """dashboard: rollups, sessions, search index, analytics indexes
 
 Revision ID: 0008_dashboard
-Revises: 0003_rate_limits
+Revises: 0006_scaleout
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from relayscope.analytics import rollup
 
 revision = "0008_dashboard"
-down_revision = "0003_rate_limits"
+down_revision = "0006_scaleout"
 branch_labels = None
 depends_on = None
 
