@@ -1,15 +1,15 @@
 """scale-out: JSONB documents and a GIN index on Postgres, indexes for every explorer filter
 
-Revision ID: 0006_scaleout
-Revises: 0003_rate_limits
+Revision ID: 0008_scaleout
+Revises: 0007_rate_limits
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0006_scaleout"
-down_revision = "0003_rate_limits"
+revision = "0008_scaleout"
+down_revision = "0007_rate_limits"
 branch_labels = None
 depends_on = None
 
