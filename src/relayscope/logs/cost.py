@@ -1,10 +1,20 @@
-"""Cost in USD from the genai-prices dataset. Unknown model: None, never a guess."""
+"""Cost in USD from the genai-prices dataset. Unknown model: None, never a guess.
+
+``calc_price`` costs ~70 µs a call, which made pricing the largest single cost of
+the log writer. Most models have flat per-token prices, so their prices are looked
+up once per model and hour and applied here; tiered or otherwise unusual prices
+still go through ``calc_price``.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 
-from genai_prices import Usage, calc_price
+from genai_prices import Usage, calc_price, data_snapshot
+
+_FIELDS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
 
 
 def cost_usd(
@@ -18,30 +28,69 @@ def cost_usd(
 ) -> float | None:
     if not model or (input_tokens is None and output_tokens is None):
         return None
-    usage = Usage(
-        input_tokens=input_tokens or 0,
-        output_tokens=output_tokens or 0,
-        cache_read_tokens=cache_read_tokens or None,
-        cache_write_tokens=cache_write_tokens or None,
-    )
-    for provider in _provider_candidates(provider_id):
-        if not _known(provider, model):
+    hour = datetime.now(UTC).strftime("%Y%m%d%H")
+    for provider in (provider_id, None) if provider_id else (None,):
+        flat = _flat_prices(provider, model, hour)
+        if flat is None:
             continue
-        try:
-            return float(calc_price(usage, model_ref=model, provider_id=provider).total_price)
-        except (LookupError, ValueError):
-            continue
+        tokens = (
+            input_tokens or 0,
+            output_tokens or 0,
+            cache_read_tokens or 0,
+            cache_write_tokens or 0,
+        )
+        if flat is _NOT_FLAT:
+            return _calc(provider, model, *tokens)
+        return _apply(flat, *tokens)
     return None
 
 
-def _provider_candidates(provider_id: str | None) -> tuple[str | None, ...]:
-    return (provider_id, None) if provider_id else (None,)
+_NOT_FLAT = (Decimal(-1),) * 4
 
 
 @lru_cache(maxsize=4096)
-def _known(provider_id: str | None, model: str) -> bool:
+def _flat_prices(
+    provider_id: str | None, model: str, hour: str
+) -> tuple[Decimal | None, ...] | None:
+    """Per-million prices when flat, ``_NOT_FLAT`` when not, None for an unknown model."""
     try:
-        calc_price(Usage(input_tokens=1), model_ref=model, provider_id=provider_id)
+        _provider, info = data_snapshot.get_snapshot().find_provider_model(
+            model, None, provider_id, None
+        )
     except (LookupError, ValueError):
-        return False
-    return True
+        return None
+    prices = info.get_prices(datetime.now(UTC))
+    values = tuple(getattr(prices, name, None) for name in _FIELDS)
+    if not all(v is None or isinstance(v, Decimal) for v in values) or values[0] is None:
+        return _NOT_FLAT
+    return values
+
+
+def _apply(
+    flat: tuple[Decimal | None, ...], inputs: int, outputs: int, cache_read: int, cache_write: int
+) -> float:
+    input_price, output_price, read_price, write_price = flat
+    assert input_price is not None
+    uncached = inputs - cache_read - cache_write
+    total = (
+        uncached * input_price
+        + cache_read * (read_price if read_price is not None else input_price)
+        + cache_write * (write_price if write_price is not None else input_price)
+        + outputs * (output_price or 0)
+    )
+    return float(total / 1_000_000)
+
+
+def _calc(
+    provider_id: str | None, model: str, inputs: int, outputs: int, read: int, write: int
+) -> float | None:
+    usage = Usage(
+        input_tokens=inputs,
+        output_tokens=outputs,
+        cache_read_tokens=read or None,
+        cache_write_tokens=write or None,
+    )
+    try:
+        return float(calc_price(usage, model_ref=model, provider_id=provider_id).total_price)
+    except (LookupError, ValueError):
+        return None
