@@ -28,6 +28,7 @@ from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.app import Limits, ProxyApp, Receive, Scope, Send
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.proxy.upstream import Upstream, make_session
+from relayscope.store.base import StoreUnavailable
 from relayscope.store.sql import SqlStore, open_store
 
 log = logging.getLogger("relayscope")
@@ -54,7 +55,9 @@ class Gateway:
             max_queued=settings.log_queue_max,
         )
         self.registry = ProviderRegistry(overrides=settings.provider_base_urls)
-        self.keys = KeyResolver(self.store.lookup_key, ttl=settings.key_cache_ttl)
+        self.keys = KeyResolver(
+            self.store.lookup_key, ttl=settings.key_cache_ttl, unavailable=(StoreUnavailable,)
+        )
         self._http_session = http_session
         self.upstream = Upstream()
         self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None

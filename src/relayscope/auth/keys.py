@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from relayscope.errors import Unauthorized
+from relayscope.errors import ServiceUnavailable, Unauthorized
 
 KEY_PREFIX = "sk-relayscope-"
 
@@ -48,12 +48,26 @@ Lookup = Callable[[str], Awaitable[Principal | None]]
 
 
 class KeyResolver:
-    """Resolves keys through the store, caching answers for ``ttl`` seconds."""
+    """Resolves keys through the store, caching answers for ``ttl`` seconds.
 
-    def __init__(self, lookup: Lookup, *, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+    When the store cannot answer (``lookup`` raises one of ``unavailable``), a key
+    resolved before keeps its last answer, asked again at most once per ``ttl``, so
+    traffic goes on through a store outage; a key never seen gets a 503. A key
+    revoked during the outage therefore works until the store is back.
+    """
+
+    def __init__(
+        self,
+        lookup: Lookup,
+        *,
+        ttl: float = 5.0,
+        max_entries: int = 10_000,
+        unavailable: tuple[type[BaseException], ...] = (),
+    ) -> None:
         self._lookup = lookup
         self._ttl = ttl
         self._max = max_entries
+        self._unavailable = unavailable
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     async def resolve(self, header_value: str | None, header: str) -> Principal:
@@ -63,10 +77,24 @@ class KeyResolver:
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
-            principal = await self._lookup(hash_key(key))
+            try:
+                principal = await self._lookup(hash_key(key))
+            except self._unavailable:
+                if cached is None:
+                    raise _store_down(header) from None
+                principal = cached[1]
             if len(self._cache) >= self._max:
                 self._cache.clear()
             self._cache[key] = (now + self._ttl, principal)
         if principal is None:
             raise Unauthorized(f"Unknown or revoked gateway key in {header} header")
         return principal
+
+
+def _store_down(header: str) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"The gateway cannot check the key in {header} right now: its store is unavailable; "
+        "retry shortly",
+        code="store_unavailable",
+        headers={"Retry-After": "5"},
+    )

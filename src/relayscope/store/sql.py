@@ -131,8 +131,11 @@ class SqlStore:
         query = select(api_keys.c.id, api_keys.c.org_id).where(
             api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)
         )
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+        try:
+            async with self.engine.connect() as conn:
+                row = (await conn.execute(query)).first()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
         return Principal(org_id=row.org_id, key_id=row.id) if row else None
 
     async def insert_requests(self, records: Sequence[LogRecord]) -> None:
