@@ -126,6 +126,20 @@ def memory(samples: list[dict[str, Any]], plan: Plan, idle: float) -> dict[str, 
     growth = None
     if end - 2 * cycle >= plan.period and last and previous:
         growth = max(v for _, v in last) - max(previous)
+    cycles = []
+    start = plan.period
+    while start < end:
+        mine = [v for t, v in points if start <= t < start + cycle]
+        if mine:
+            cycles.append(
+                {
+                    "start_s": start,
+                    "end_s": min(end, start + cycle),
+                    "max_mib": max(mine),
+                    "full": start + cycle <= end,
+                }
+            )
+        start += cycle
     return {
         "idle_mib": round(idle, 2),
         "start_mib": values[0] if values else None,
@@ -137,6 +151,7 @@ def memory(samples: list[dict[str, Any]], plan: Plan, idle: float) -> dict[str, 
         "cycle_s": cycle,
         "slope_last_cycle_mib_per_min": _round(slope_per_min(last), 3),
         "growth_last_cycle_mib": _round(growth, 2),
+        "max_per_cycle": cycles,
         "threads_start": during[0]["threads"] if during else None,
         "threads_end": during[-1]["threads"] if during else None,
     }
@@ -363,6 +378,19 @@ def markdown(r: dict[str, Any]) -> str:
         "cycle = max RSS in the last cycle minus max RSS in the cycle before. Gateway "
         f"threads: {mem['threads_start']} at the start, {mem['threads_end']} at the end "
         "(each pooled SQLite connection has its own thread and page cache).",
+        "",
+        "| Fault cycle (s) | Max RSS MiB | Growth on the cycle before |",
+        "|---|---:|---:|",
+    ]
+    before = None
+    for cyc in mem["max_per_cycle"]:
+        partial = "" if cyc["full"] else " (partial)"
+        delta = "-" if before is None else f"{cyc['max_mib'] - before:+.1f} MiB"
+        out.append(
+            f"| {cyc['start_s']:.0f}-{cyc['end_s']:.0f}{partial} | {cyc['max_mib']:.1f} | {delta} |"
+        )
+        before = cyc["max_mib"]
+    out += [
         "",
         "| t (s) | Phase | RSS MiB | Threads | Spool files |",
         "|---:|---|---:|---:|---:|",

@@ -51,7 +51,8 @@ class SqlStore:
             Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
                 parents=True, exist_ok=True
             )
-        self.engine: AsyncEngine = create_async_engine(engine_url(url))
+        # Parameters are request data (whole log records): keep them out of error messages.
+        self.engine: AsyncEngine = create_async_engine(engine_url(url), hide_parameters=True)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
@@ -135,7 +136,7 @@ class SqlStore:
             async with self.engine.connect() as conn:
                 row = (await conn.execute(query)).first()
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise StoreUnavailable(_reason(exc)) from exc
         return Principal(org_id=row.org_id, key_id=row.id) if row else None
 
     async def insert_requests(self, records: Sequence[LogRecord]) -> None:
@@ -147,7 +148,7 @@ class SqlStore:
             async with self.engine.begin() as conn:
                 await conn.execute(statement, [r.to_row() for r in records])
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise StoreUnavailable(_reason(exc)) from exc
 
     async def list_requests(
         self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None
@@ -183,6 +184,13 @@ class SqlStore:
             query = query.where(requests.c.org_id == org_id)
         async with self.engine.connect() as conn:
             return (await conn.execute(query)).scalar_one()
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's one-line reason, without SQLAlchemy's statement text."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
 
 
 def _conditions(f: RequestFilter) -> list[Any]:
