@@ -21,7 +21,7 @@ import json
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -65,7 +65,8 @@ class Outcome:
     hid: str | None = None
     hstatus: str | None = None
     detail: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    first_byte_at: float | None = None
+    """time.monotonic() of the first body chunk (streams only)."""
 
 
 def build_request(i: int, due: float, phase: str, rng: random.Random, a: argparse.Namespace) -> Req:
@@ -159,6 +160,8 @@ async def send_aiohttp(session: aiohttp.ClientSession, base: str, req: Req) -> O
     tail = b""
     try:
         async for chunk in resp.content.iter_any():
+            if req.stream and out.first_byte_at is None:
+                out.first_byte_at = time.monotonic()
             if req.fault == "client_disconnect":
                 resp.close()
                 out.outcome = "client_abort"
@@ -246,6 +249,8 @@ class Recorder:
             "ms": round(latency_s * 1000, 3) if latency_s is not None else None,
             "late_ms": round(late_s * 1000, 3),
         }
+        if out.first_byte_at is not None:
+            row["ttfb_ms"] = round((out.first_byte_at - req.due) * 1000, 3)
         if out.detail:
             row["detail"] = out.detail
         self.fh.write(json.dumps(row) + "\n")
