@@ -122,6 +122,7 @@ def start_gateway(
         "RELAYSCOPE_OPENAI_BASE_URL": fake_url,
         "RELAYSCOPE_ANTHROPIC_BASE_URL": fake_url,
         "RELAYSCOPE_CLIENT_BODY_TIMEOUT": str(o.client_body_timeout),
+        "SOAK_MEMSTATS": str(workdir / "memstats.jsonl"),
     }
     port = free_port()
     argv = [*cmd, "serve", "--host", HOST, "--port", str(port), "--log-level", "warning"]
@@ -176,6 +177,27 @@ def spool_usage(spool: Path) -> tuple[int, int]:
     return files, size
 
 
+def latest_memstats(path: Path) -> dict[str, Any]:
+    """The gateway's last self-reported memory figures (bench/soakgateway.py)."""
+    lines = tail(path, 1000).splitlines()
+    for line in reversed(lines[1:] if len(lines) > 1 else lines):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        return {
+            "malloc_in_use_mib": _mib(row.get("malloc_in_use")),
+            "malloc_free_mib": _mib(row.get("malloc_free")),
+            "sqlite_mib": _mib(row.get("sqlite_bytes")),
+            "py_blocks": row.get("py_blocks"),
+        }
+    return {}
+
+
+def _mib(value: int | None) -> float | None:
+    return round(value / 2**20, 2) if value is not None else None
+
+
 def thread_count(pid: int) -> int:
     """Threads of the gateway's process tree (each SQLite connection has one)."""
     total = 0
@@ -205,6 +227,7 @@ class Soak:
                 "phase": self.plan.phase_at(t) if 0 <= t < self.plan.duration else "after",
                 "rss_mib": round(tree_rss_mib(gateway.pid), 2),
                 "threads": thread_count(gateway.pid),
+                **latest_memstats(self.workdir / "memstats.jsonl"),
                 "spool_files": files,
                 "spool_bytes": size,
             }
@@ -313,10 +336,17 @@ def run(o: Options) -> int:
     plan = make_plan(o.duration, o.period, o.fault_s, o.store_down_s)
     # Children run in other directories (`keys create` in the work dir): a relative
     # PYTHONPATH such as `src` would silently import another copy of the gateway.
-    if os.environ.get("PYTHONPATH"):
-        parts = os.environ["PYTHONPATH"].split(os.pathsep)
-        os.environ["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in parts if p)
-    cmd = relayscope_command(o.relayscope_cmd)
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        dict.fromkeys([*(str(Path(p).resolve()) for p in parts), str(ROOT)])
+    )
+    # The default runs the CLI through bench/soakgateway.py for its memory sampler;
+    # --relayscope-cmd runs exactly what it says (RSS only).
+    cmd = (
+        relayscope_command(o.relayscope_cmd)
+        if o.relayscope_cmd
+        else [sys.executable, "-m", "bench.soakgateway"]
+    )
     reason = check_relayscope(cmd)
     if reason:
         log(reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
@@ -14,13 +15,20 @@ from bench.soakplan import FAULT_HELP, FAULTS, STEADY, Plan
 from bench.soakstore import StoredRow
 from bench.stats import percentile
 
-MAX_CYCLE_GROWTH_MIB = 1.0
-"""Memory check: RSS may grow less than this from one fault cycle to the next.
-
-A cycle (every fault once, store outage included) at 100 req/s is 21,000 requests,
-so a leak of ~50 bytes per request would fail it. One-off steps (a pooled SQLite
-connection's page cache, allocator high-water marks after an outage's backlog)
-show up in the first cycle and not again."""
+MAX_LIVE_GROWTH_MIB = 1.0
+"""Memory check: native memory in use may grow less than this from one fault cycle
+to the next (medians of the two cycles). A cycle (every fault once) at 100 req/s is
+21,000 requests: a leak of ~50 bytes per request would fail it."""
+MAX_PY_BLOCKS_GROWTH = 0.02
+"""Memory check: pymalloc's allocated blocks may grow less than 2% cycle to cycle;
+one leaked small object per request is about +4% per cycle at 100 req/s."""
+SERIES = {
+    "rss_mib": ("RSS", "MiB"),
+    "malloc_in_use_mib": ("malloc in use", "MiB"),
+    "malloc_free_mib": ("malloc freed, kept", "MiB"),
+    "sqlite_mib": ("SQLite's own", "MiB"),
+    "py_kblocks": ("Python heap, pymalloc blocks", "k"),
+}
 
 
 def slope_per_min(points: Sequence[tuple[float, float]]) -> float | None:
@@ -116,9 +124,8 @@ def records(
     }
 
 
-def memory(samples: list[dict[str, Any]], plan: Plan, idle: float) -> dict[str, Any]:
-    during = [s for s in samples if s["phase"] != "after"]
-    points = [(s["t"], s["rss_mib"]) for s in during]
+def _series(points: list[tuple[float, float]], plan: Plan) -> dict[str, Any]:
+    """Start, end, max, slopes and per-fault-cycle medians of one (seconds, value) series."""
     values = [v for _, v in points]
     cycle = len(FAULTS) * plan.period
     end = plan.duration
@@ -127,7 +134,7 @@ def memory(samples: list[dict[str, Any]], plan: Plan, idle: float) -> dict[str, 
     # Only meaningful when both windows lie after the steady first slot.
     growth = None
     if end - 2 * cycle >= plan.period and last and previous:
-        growth = max(v for _, v in last) - max(previous)
+        growth = statistics.median(v for _, v in last) - statistics.median(previous)
     cycles = []
     start = plan.period
     while start < end:
@@ -137,25 +144,64 @@ def memory(samples: list[dict[str, Any]], plan: Plan, idle: float) -> dict[str, 
                 {
                     "start_s": start,
                     "end_s": min(end, start + cycle),
-                    "max_mib": max(mine),
+                    "median": round(statistics.median(mine), 2),
+                    "max": max(mine),
                     "full": start + cycle <= end,
                 }
             )
         start += cycle
     return {
+        "start": values[0] if values else None,
+        "end": values[-1] if values else None,
+        "max": max(values) if values else None,
+        "slope_per_min": _round(slope_per_min(points), 3),
+        "slope_last_cycle_per_min": _round(slope_per_min(last), 3),
+        "growth_last_cycle": _round(growth, 2),
+        "previous_cycle_median": _round(statistics.median(previous), 2) if previous else None,
+        "per_cycle": cycles,
+    }
+
+
+def memory(samples: list[dict[str, Any]], plan: Plan, idle: float) -> dict[str, Any]:
+    during = [s for s in samples if s["phase"] != "after"]
+    for s in samples:
+        if s.get("py_blocks") is not None:
+            s["py_kblocks"] = round(s["py_blocks"] / 1000, 1)
+    out: dict[str, Any] = {
         "idle_mib": round(idle, 2),
-        "start_mib": values[0] if values else None,
-        "end_mib": values[-1] if values else None,
         "after_drain_mib": samples[-1]["rss_mib"] if samples else None,
-        "max_mib": max(values) if values else None,
-        "samples": len(points),
-        "slope_mib_per_min": _round(slope_per_min(points), 3),
-        "cycle_s": cycle,
-        "slope_last_cycle_mib_per_min": _round(slope_per_min(last), 3),
-        "growth_last_cycle_mib": _round(growth, 2),
-        "max_per_cycle": cycles,
+        "samples": len(during),
+        "cycle_s": len(FAULTS) * plan.period,
         "threads_start": during[0]["threads"] if during else None,
         "threads_end": during[-1]["threads"] if during else None,
+    }
+    for key in SERIES:
+        # Only series present in every sample: a gap would read as a jump.
+        if during and all(s.get(key) is not None for s in during):
+            out[key] = _series([(s["t"], s[key]) for s in during], plan)
+    return out
+
+
+def memory_checks(mem: dict[str, Any]) -> dict[str, bool | None]:
+    if "malloc_in_use_mib" not in mem or "py_kblocks" not in mem:
+        rss = mem["rss_mib"]["growth_last_cycle"] if "rss_mib" in mem else None
+        label = f"RSS grew < {MAX_LIVE_GROWTH_MIB:g} MiB over the last fault cycle"
+        return {label: None if rss is None else rss < MAX_LIVE_GROWTH_MIB}
+    live = mem["malloc_in_use_mib"]["growth_last_cycle"]
+    blocks = mem["py_kblocks"]
+    base = blocks["previous_cycle_median"]
+    ratio = (
+        None
+        if blocks["growth_last_cycle"] is None or not base
+        else blocks["growth_last_cycle"] / base
+    )
+    return {
+        f"malloc in use grew < {MAX_LIVE_GROWTH_MIB:g} MiB over the last fault cycle": None
+        if live is None
+        else live < MAX_LIVE_GROWTH_MIB,
+        f"Python heap blocks grew < {MAX_PY_BLOCKS_GROWTH:.0%} over the last fault cycle": None
+        if ratio is None
+        else ratio < MAX_PY_BLOCKS_GROWTH,
     }
 
 
@@ -218,7 +264,6 @@ def build(
     gateway_500 = sum(1 for r in rows if r["outcome"] == "gateway_500")
     rec = records(rows, seen, all_ids, live_rows, final_rows)
     mem = memory(samples, plan, idle_rss)
-    growth = mem["growth_last_cycle_mib"]
     checks = {
         "no record lost": rec["lost"] == 0 and rec["lost_after_shutdown"] == 0,
         "no record duplicated": rec["duplicated"] == 0 and rec["unknown"] == 0,
@@ -226,9 +271,7 @@ def build(
         "no gateway 500": gateway_500 == 0,
         "gateway never crashed": crash is None,
         "spool replayed": bool(drained) and drained.get("spool_files") == 0,
-        f"RSS grew < {MAX_CYCLE_GROWTH_MIB:g} MiB over the last fault cycle": None
-        if growth is None
-        else growth < MAX_CYCLE_GROWTH_MIB,
+        **memory_checks(mem),
     }
     options_dict = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
     return {
@@ -369,44 +412,59 @@ def markdown(r: dict[str, Any]) -> str:
         f"| Drain after load (queue + spool replay) | {_f(r['drain'].get('wait_s'))} s |",
         f"| Stored statuses | {stored} |",
         "",
-        f"## Memory (gateway RSS, sampled every {_f(c['sample_interval'], 0)} s)",
+        f"## Memory (gateway, sampled every {_f(c['sample_interval'], 0)} s)",
         "",
-        "| Idle | Start | End | After drain | Max | Slope (whole run) | Slope (last cycle) "
+        f"Idle before the load: {_f(mem['idle_mib'])} MiB RSS; after the drain: "
+        f"{_f(mem['after_drain_mib'])} MiB. Live memory is what the checks use: *malloc in "
+        "use* (glibc `mallinfo2`, all arenas: native allocations and Python objects over "
+        "512 bytes) and the *Python heap* (pymalloc's allocated blocks, objects up to 512 "
+        "bytes). RSS also holds memory freed but kept by the allocator (*malloc freed, "
+        "kept*), so it follows high-water marks, not live data. A fault cycle is "
+        f"{_f(mem['cycle_s'], 0)} s (every fault once); growth over the last cycle = its "
+        "median minus the median of the cycle before. Gateway threads: "
+        f"{mem['threads_start']} at the start, {mem['threads_end']} at the end.",
+        "",
+        "| Series | Start | End | Max | Slope (whole run) | Slope (last cycle) "
         "| Growth over the last cycle |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {_f(mem['idle_mib'])} MiB | {_f(mem['start_mib'])} MiB | {_f(mem['end_mib'])} MiB "
-        f"| {_f(mem['after_drain_mib'])} MiB | {_f(mem['max_mib'])} MiB "
-        f"| {_f(mem['slope_mib_per_min'], 3)} MiB/min "
-        f"| {_f(mem['slope_last_cycle_mib_per_min'], 3)} MiB/min "
-        f"| {_f(mem['growth_last_cycle_mib'], 2)} MiB |".replace("- MiB", "n/a"),
-        "",
-        f"A fault cycle is {_f(mem['cycle_s'], 0)} s (every fault once). Growth over the last "
-        "cycle = max RSS in the last cycle minus max RSS in the cycle before. Gateway "
-        f"threads: {mem['threads_start']} at the start, {mem['threads_end']} at the end "
-        "(each pooled SQLite connection has its own thread and page cache).",
-        "",
-        "| Fault cycle (s) | Max RSS MiB | Growth on the cycle before |",
-        "|---|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    before = None
-    for cyc in mem["max_per_cycle"]:
-        partial = "" if cyc["full"] else " (partial)"
-        delta = "-" if before is None else f"{cyc['max_mib'] - before:+.1f} MiB"
+    keys = [k for k in SERIES if k in mem]
+    for key in keys:
+        title, unit = SERIES[key]
+        m = mem[key]
+        growth = "n/a" if m["growth_last_cycle"] is None else f"{m['growth_last_cycle']:+.2f}"
         out.append(
-            f"| {cyc['start_s']:.0f}-{cyc['end_s']:.0f}{partial} | {cyc['max_mib']:.1f} | {delta} |"
+            f"| {title} ({unit}) | {_f(m['start'])} | {_f(m['end'])} | {_f(m['max'])} "
+            f"| {_f(m['slope_per_min'], 3)}/min | {_f(m['slope_last_cycle_per_min'], 3)}/min "
+            f"| {growth} |"
         )
-        before = cyc["max_mib"]
     out += [
         "",
-        "| t (s) | Phase | RSS MiB | Threads | Spool files |",
-        "|---:|---|---:|---:|---:|",
+        "Median per fault cycle:",
+        "",
+        "| Fault cycle (s) | " + " | ".join(SERIES[k][0] for k in keys) + " |",
+        "|---|" + "---:|" * len(keys),
+    ]
+    for i, cyc in enumerate(mem["rss_mib"]["per_cycle"] if "rss_mib" in mem else []):
+        partial = "" if cyc["full"] else " (partial)"
+        cells = [_f(mem[k]["per_cycle"][i]["median"]) for k in keys]
+        span = f"{cyc['start_s']:.0f}-{cyc['end_s']:.0f}{partial}"
+        out.append(f"| {span} | " + " | ".join(cells) + " |")
+    out += [
+        "",
+        "| t (s) | Phase | "
+        + " | ".join(SERIES[k][0] for k in keys)
+        + " | Threads | Spool files |",
+        "|---:|---|" + "---:|" * (len(keys) + 2),
     ]
     every = max(1, len(r["samples"]) // 20)
-    out += [
-        f"| {s['t']:.0f} | {s['phase']} | {s['rss_mib']:.1f} | {s['threads']} "
-        f"| {s['spool_files']} |"
-        for s in r["samples"][::every]
-    ]
+    for smp in r["samples"][::every]:
+        cells = [_f(smp.get(k)) for k in keys]
+        out.append(
+            f"| {smp['t']:.0f} | {smp['phase']} | "
+            + " | ".join(cells)
+            + f" | {smp['threads']} | {smp['spool_files']} |"
+        )
     out += [
         "",
         "## Store outages and spool",
