@@ -74,7 +74,7 @@ class KeyResolver:
                 principal = await self._lookup(hash_key(key))
             except Exception as exc:  # any store failure: the driver's errors vary
                 if cached is None:
-                    raise ServiceUnavailable("The gateway's key store is unavailable") from exc
+                    raise _store_down(header) from exc
                 log.warning("key lookup failed (%s); using the last known answer", exc)
                 return _allowed(cached[1], header)
             if len(self._cache) >= self._max:
@@ -87,3 +87,12 @@ def _allowed(principal: Principal | None, header: str) -> Principal:
     if principal is None:
         raise Unauthorized(f"Unknown or revoked gateway key in {header} header")
     return principal
+
+
+def _store_down(header: str) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"The gateway cannot check the key in {header} right now: its store is unavailable; "
+        "retry shortly",
+        code="store_unavailable",
+        headers={"Retry-After": "5"},
+    )

@@ -268,12 +268,13 @@ class LogWriter:
         metrics.LOG_RECORDS.labels("spooled").inc(len(records))
 
     def _mark_unhealthy(self, exc: BaseException) -> None:
+        reason = str(exc) or f"{type(exc).__name__} after {self.write_timeout} s"
         if self.stats.store_healthy:
             log.warning(
-                "log store unavailable (%s); spooling records to %s", exc, self.spool.directory
+                "log store unavailable (%s); spooling records to %s", reason, self.spool.directory
             )
         self.stats.store_healthy = False
-        self.stats.errors = [*self.stats.errors[-9:], f"{datetime.now().isoformat()} {exc}"]
+        self.stats.errors = [*self.stats.errors[-9:], f"{datetime.now().isoformat()} {reason}"]
         self._replay_due = time.monotonic() + self.retry_interval
 
     async def _replay(self) -> None:

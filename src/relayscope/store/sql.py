@@ -75,7 +75,7 @@ class SqlStore:
             Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
                 parents=True, exist_ok=True
             )
-            self.engine: AsyncEngine = create_async_engine(engine_url(url))
+            self.engine: AsyncEngine = create_async_engine(engine_url(url), hide_parameters=True)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             # pre_ping drops connections a Postgres restart (or failover) has cut, instead
@@ -86,6 +86,7 @@ class SqlStore:
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 connect_args={"timeout": _CONNECT_TIMEOUT},
+                hide_parameters=True,
             )
         self.write_hooks: list[WriteHook] = [rollup.apply]
 
@@ -169,8 +170,11 @@ class SqlStore:
         query = select(api_keys.c.id, api_keys.c.org_id).where(
             api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)
         )
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+        try:
+            async with self.engine.connect() as conn:
+                row = (await conn.execute(query)).first()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(_reason(exc)) from exc
         return Principal(org_id=row.org_id, key_id=row.id) if row else None
 
     async def insert_requests(self, records: Sequence[LogRecord]) -> int:
@@ -198,7 +202,7 @@ class SqlStore:
                     await hook(conn, fresh)
                 return len(fresh)
         except (SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise StoreUnavailable(_reason(exc)) from exc
 
     async def list_requests(
         self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None
@@ -265,6 +269,13 @@ def _cell(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
     return value
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's one-line reason, without SQLAlchemy's statement text (request data)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
 
 
 def _conditions(f: RequestFilter, dialect: str = "sqlite") -> list[Any]:
