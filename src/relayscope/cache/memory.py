@@ -95,8 +95,9 @@ class MemoryBackend:
         if persist and self._persistence is not None:
             self._persistence.put(slot, entry, vector)
         while self._bytes > self._max_bytes and self._slots:
-            self._drop(next(iter(self._slots)))
-            self._stats.evictions += 1
+            oldest = next(iter(self._slots))
+            self._drop(oldest)
+            self._stats.org(oldest.split(":", 1)[0]).evictions += 1
 
     def _drop(self, slot: str) -> None:
         entry = self._slots.pop(slot)

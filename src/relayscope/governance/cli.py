@@ -12,7 +12,7 @@ from relayscope.clitools import existing_org, with_store
 from relayscope.config import Settings
 from relayscope.governance.redaction import REPLACEMENT, validate
 from relayscope.governance.repository import GovernanceRepository
-from relayscope.governance.service import Governance
+from relayscope.governance.service import MAX_RETENTION_DAYS, Governance
 from relayscope.store.sql import SqlStore
 
 
@@ -61,7 +61,12 @@ def data_export(org_name: str, user_id: str | None, output) -> None:
 
 @data.command("retention")
 @click.option("--org", "org_name", required=True)
-@click.option("--days", type=click.IntRange(min=1), default=None, help="Keep this many days.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1, max=MAX_RETENTION_DAYS),
+    default=None,
+    help="Keep this many days.",
+)
 @click.option("--clear", is_flag=True, help="Keep records forever (or the global default).")
 def data_retention(org_name: str, days: int | None, clear: bool) -> None:
     """Show or set how long an org's records are kept."""

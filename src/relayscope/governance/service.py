@@ -16,6 +16,9 @@ from relayscope.governance.repository import GovernanceRepository
 
 log = logging.getLogger("relayscope.governance")
 
+MAX_RETENTION_DAYS = 36_500
+"""A hundred years: longer is "forever" (and beyond what date arithmetic can hold)."""
+
 DeletionHook = Callable[[str, str], Awaitable[int]]
 """``(org_id, user_id) -> items deleted``, registered by features that hold user data."""
 
@@ -61,9 +64,9 @@ class Governance:
         per_org = await self.repo.retention()
         deleted: dict[str, int] = {}
         for org_id, days in per_org.items():
-            deleted[org_id] = await self.repo.delete_requests(
-                org_id, before=now - timedelta(days=days)
-            )
+            # Clamped: a value stored before the cap existed must not break every org's sweep.
+            keep = timedelta(days=min(days, MAX_RETENTION_DAYS))
+            deleted[org_id] = await self.repo.delete_requests(org_id, before=now - keep)
         if self.settings.retention_days:
             for org_id in await self.repo.org_ids():
                 if org_id not in per_org:
