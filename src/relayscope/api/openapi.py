@@ -131,12 +131,15 @@ def operation(
     errors: tuple[int, ...] = (),
     params: list[Schema] | None = None,
     body: Schema | None = None,
-    body_required: bool = True,
+    example: Any = None,
     tag: str,
     public: bool = False,
     description: str | None = None,
 ) -> Schema:
-    """One operation; every authenticated one may answer 401, and any one 503."""
+    """One operation; every authenticated one may answer 401, and any one 503.
+
+    A body needs a valid ``example``: users copy it, and the org-isolation test sends it.
+    """
     codes = sorted({*errors, *(() if public else (401,)), 503})
     op: Schema = {
         "summary": summary,
@@ -148,9 +151,11 @@ def operation(
     if params:
         op["parameters"] = params
     if body is not None:
+        if example is None:
+            raise ValueError(f"{summary!r}: a request body needs an example")
         op["requestBody"] = {
-            "required": body_required,
-            "content": {"application/json": {"schema": body}},
+            "required": True,
+            "content": {"application/json": {"schema": body, "example": example}},
         }
     if public:
         op["security"] = []
@@ -177,6 +182,7 @@ def path(name: str, schema: Schema, description: str) -> Schema:
     }
 
 
+STATUS_PATTERN = "^[1-5][0-9]{2}$"
 PROMPT_ID: Schema = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
 LABEL: Schema = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9._-]{0,63}$"}
 SELECTOR: Schema = {
@@ -261,7 +267,7 @@ _REQUEST_FILTERS = [
     query("provider", STRING, "Provider name, e.g. openai."),
     query(
         "status",
-        {"anyOf": [{"enum": ["success", "error"]}, {"type": "string", "pattern": "^[1-5][0-9]{2}$"}]},
+        {"anyOf": [{"enum": ["success", "error"]}, {"type": "string", "pattern": STATUS_PATTERN}]},
         "An HTTP status, or success / error.",
     ),
     query("request_name", STRING, "Helicone-Request-Name."),
@@ -323,6 +329,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             _json("The new retention.", data(ref("Retention"))),
             errors=(400,),
             body=ref("Retention"),
+            example={"days": 30},
             tag="governance",
         ),
     },
@@ -378,6 +385,7 @@ PATHS: dict[str, dict[str, Schema]] = {
                 {"replacement": STRING},
                 description=f"A detector ({', '.join(DETECTORS)}) or a regular expression.",
             ),
+            example={"kind": "pattern", "value": r"ORD-\d{6}", "replacement": "<order>"},
             tag="governance",
         ),
     },
@@ -408,6 +416,7 @@ PATHS: dict[str, dict[str, Schema]] = {
                 {"key": {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": r"^\S+$"}},
                 **CLOSED,
             ),
+            example={"key": "sk-proj-your-openai-key"},
             tag="provider-keys",
         ),
         "delete": operation(
@@ -438,6 +447,12 @@ PATHS: dict[str, dict[str, Schema]] = {
             status=201,
             errors=(400, 409),
             body=obj({"id": PROMPT_ID, "messages": MESSAGES}, VERSION_FIELDS, **CLOSED),
+            example={
+                "id": "support-answer",
+                "messages": [{"role": "user", "content": "Answer {{question}} politely."}],
+                "model": "gpt-4o-mini",
+                "labels": ["production"],
+            },
             tag="prompts",
         ),
     },
@@ -465,6 +480,10 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=(400, 404),
             params=[path("id", PROMPT_ID, "Prompt id.")],
             body=obj({"messages": MESSAGES}, VERSION_FIELDS, **CLOSED),
+            example={
+                "messages": [{"role": "user", "content": "Answer {{question}} briefly."}],
+                "note": "shorter answers",
+            },
             tag="prompts",
         ),
     },
@@ -478,6 +497,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=(400, 404),
             params=[path("id", PROMPT_ID, "Prompt id."), path("label", LABEL, "Label name.")],
             body=obj({"version": {"type": "integer", "minimum": 1}}, **CLOSED),
+            example={"version": 1},
             tag="prompts",
         )
     },
@@ -511,6 +531,7 @@ PATHS: dict[str, dict[str, Schema]] = {
                 },
                 **CLOSED,
             ),
+            example={"variables": {"question": "Where is my order?"}, "format": "openai"},
             tag="prompts",
         )
     },

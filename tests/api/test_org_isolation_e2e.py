@@ -1,0 +1,289 @@
+"""Org isolation: every API route, called with another org's key and this org's ids,
+returns nothing of this org and changes nothing of it.
+
+The sweep is generic: it enumerates the routes of the API app the gateway builds,
+fills path parameters by name from org A's real ids (``FILL``), sends the body
+example of the OpenAPI description, and tries every documented query parameter it
+has an A value for. A route with a path parameter it cannot fill fails the test,
+so routes added later are covered as soon as they are described.
+
+What "nothing" means, checked three ways:
+- before org B writes anything, each of B's reads answers exactly what a fresh org C's
+  read answers (same status, same body): B learns no more than an org with no data;
+- no response to B ever contains a secret of A that B did not send itself (org and
+  key ids, bodies, prompt text, redaction pattern, provider key and its last four,
+  request, rule and session ids);
+- after every write and delete B makes, every read of A answers as it did before,
+  and A's cached response is still a HIT.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from starlette.routing import Mount, Route
+
+from relayscope.api.openapi import document
+from relayscope.config import Settings
+from relayscope.server import Gateway
+from relayscope.testing.orgs import OrgKey
+
+PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+@dataclass
+class OrgA:
+    org: OrgKey
+    marker: str
+    user_id: str
+    session_id: str
+    request_ids: list[str]
+    cached_request: dict[str, Any]
+    prompt_id: str
+    rule_id: str
+    rule_pattern: str
+    provider_key: str
+
+    def fill(self) -> dict[str, list[str]]:
+        """Candidate values by parameter name: every id of A a route might take."""
+        return {
+            "id": [*self.request_ids, self.rule_id, self.prompt_id],
+            "user_id": [self.user_id],
+            "session_id": [self.session_id],
+            "prompt_id": [self.prompt_id],
+            "provider": ["openai"],
+            "label": ["production"],
+        }
+
+    def secrets(self) -> set[str]:
+        return {
+            self.org.org_id,
+            self.org.key_id,
+            self.marker,
+            self.user_id,
+            self.session_id,
+            *self.request_ids,
+            # Not the prompt id: it is the description's public example (its text is secret).
+            self.rule_id,
+            self.rule_pattern,
+            self.provider_key,
+            self.provider_key[-4:],
+        }
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    body: Any = None
+    sent: frozenset[str] = field(default=frozenset())
+
+    def send(self, client: httpx.Client) -> httpx.Response:
+        return client.request(self.method, self.path, params=self.params, json=self.body)
+
+    def __str__(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.params)
+        return f"{self.method} {self.path}{'?' + query if query else ''}"
+
+
+def chat(url: str, headers: dict[str, str], content: str) -> httpx.Response:
+    response = httpx.post(
+        f"{url}/openai/v1/chat/completions",
+        headers=headers,
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}]},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+@pytest.fixture(scope="module")
+def org_a(gateway, fake_server) -> OrgA:
+    org = gateway.new_org()
+    marker = f"ALPHA-{uuid.uuid4().hex}"
+    user_id, session_id = f"alice-{uuid.uuid4().hex[:8]}", f"sess-{uuid.uuid4().hex[:8]}"
+    tagged = {**org.auth, "Helicone-User-Id": user_id, "Helicone-Session-Id": session_id}
+    cached = {**tagged, "Helicone-Cache-Enabled": "true"}
+    ids = [chat(gateway.url, tagged, f"{marker} plain").headers["helicone-id"]]
+    first = chat(gateway.url, cached, f"{marker} cached")
+    assert first.headers["helicone-cache"] == "MISS"
+    ids.append(first.headers["helicone-id"])
+    hit = chat(gateway.url, cached, f"{marker} cached")
+    assert hit.headers["helicone-cache"] == "HIT"
+    ids.append(hit.headers["helicone-id"])
+    for request_id in ids:
+        gateway.record(org, request_id)
+
+    rule_pattern, provider_key = f"{marker}-RULE", f"sk-alpha-{uuid.uuid4().hex}Q7zX"
+    with gateway.api(org) as api:
+        prompt_id = document()["paths"]["/api/prompts"]["post"]["requestBody"]["content"][
+            "application/json"
+        ]["example"]["id"]  # the id B's create example uses: the ids collide on purpose
+        prompt = {
+            "id": prompt_id,
+            "messages": [{"role": "user", "content": f"{marker} {{{{question}}}}"}],
+            "labels": ["production"],
+        }
+        assert api.post("/api/prompts", json=prompt).status_code == 201
+        rule = api.post("/api/redaction-rules", json={"kind": "pattern", "value": rule_pattern})
+        assert rule.status_code == 201
+        key = api.put("/api/provider-keys/openai", json={"key": provider_key})
+        assert key.status_code == 200
+        assert api.put("/api/data/retention", json={"days": 30}).status_code == 200
+    return OrgA(
+        org=org,
+        marker=marker,
+        user_id=user_id,
+        session_id=session_id,
+        request_ids=ids,
+        cached_request={"url": gateway.url, "headers": cached, "content": f"{marker} cached"},
+        prompt_id=prompt_id,
+        rule_id=rule.json()["data"]["id"],
+        rule_pattern=rule_pattern,
+        provider_key=provider_key,
+    )
+
+
+def api_routes(tmp_path) -> list[tuple[str, str]]:
+    """(method, path) of every route the gateway serves under /api and /dashboard."""
+    gateway = Gateway(Settings(data_dir=tmp_path))
+    surfaces = [gateway.api]
+    assert not hasattr(gateway, "dashboard"), (
+        "the gateway has a dashboard: sign org B in to it and add its routes to this sweep"
+    )
+    found, unknown = [], []
+    for app in surfaces:
+        for route in app.routes:
+            if isinstance(route, Route):
+                methods = sorted((route.methods or {"GET"}) - {"HEAD"})
+                found.extend((method, route.path) for method in methods)
+            elif not isinstance(route, Mount) or route.path != "/dashboard/static":
+                unknown.append(repr(route))
+    assert not unknown, f"routes the sweep cannot enumerate: {unknown}"
+    return found
+
+
+def calls_for(method: str, path: str, a: OrgA, unfillable: list[str]) -> list[Call]:
+    """Every call of one route with A's values: each candidate per path parameter, and
+    (for reads) each documented query parameter A has a value for."""
+    fill = a.fill()
+    names = PARAM.findall(path)
+    missing = [name for name in names if name not in fill]
+    if missing:
+        unfillable.append(f"{method} {path} (path parameters {missing})")
+        return []
+    operation = document()["paths"].get(path, {}).get(method.lower())
+    if operation is None:
+        unfillable.append(f"{method} {path} (not in the OpenAPI description)")
+        return []
+    body = None
+    if "requestBody" in operation:
+        body = operation["requestBody"]["content"]["application/json"]["example"]
+    calls = []
+    for values in itertools.product(*(fill[name] for name in names)):
+        filled = path
+        for value in values:
+            filled = PARAM.sub(lambda _match, value=value: value, filled, count=1)
+        calls.append(Call(method, filled, body=body, sent=frozenset(values) | strings(body)))
+        if method == "GET":
+            for param in operation.get("parameters", ()):
+                if param["in"] == "query" and param["name"] in fill:
+                    for value in fill[param["name"]]:
+                        calls.append(
+                            Call(
+                                method,
+                                filled,
+                                ((param["name"], value),),
+                                sent=frozenset({*values, value}),
+                            )
+                        )
+    return calls
+
+
+def strings(value: Any) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset({value})
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list):
+        return frozenset().union(*(strings(item) for item in value))
+    return frozenset()
+
+
+def leaks(response: httpx.Response, call: Call, a: OrgA) -> set[str]:
+    text = response.text
+    return {secret for secret in a.secrets() - call.sent if secret in text}
+
+
+def test_another_org_gets_nothing_and_changes_nothing(gateway, org_a, tmp_path):
+    unfillable: list[str] = []
+    calls = [
+        call
+        for method, path in api_routes(tmp_path)
+        for call in calls_for(method, path, org_a, unfillable)
+    ]
+    assert not unfillable, (
+        "routes the isolation sweep cannot call (add their parameters to OrgA.fill, and "
+        "describe them with a body example in api/openapi.py): " + "; ".join(unfillable)
+    )
+    reads = [call for call in calls if call.method == "GET"]
+    writes = [call for call in calls if call.method != "GET"]
+    assert reads and writes
+
+    org_b, org_c = gateway.new_org(), gateway.new_org()
+    with gateway.api(org_a.org) as a, gateway.api(org_b) as b, gateway.api(org_c) as c:
+        problems = []
+        first = {}
+        for call in reads:
+            got, fresh = call.send(b), call.send(c)
+            problems += check(got, call, org_a)
+            first[str(call)] = snapshot(got)
+            if snapshot(got) != snapshot(fresh):
+                problems.append(
+                    f"{call}: org B sees {got.text[:200]!r}, a fresh org {fresh.text[:200]!r}"
+                )
+        # Non-interference: what A does must not show in B's answers (counters included).
+        act_as(gateway, org_a)
+        for call in reads:
+            if snapshot(call.send(b)) != first[str(call)]:
+                problems.append(f"{call}: org B's answer changed when org A made requests")
+
+        before = {str(call): snapshot(call.send(a)) for call in reads}
+        for call in writes:
+            problems += check(call.send(b), call, org_a)
+        for call in reads:
+            problems += check(call.send(b), call, org_a)
+        after = {str(call): snapshot(call.send(a)) for call in reads}
+    changed = [name for name in before if before[name] != after[name]]
+    problems += [f"{name}: org A's answer changed after org B's calls" for name in changed]
+    assert not problems, "\n".join(problems)
+
+    act_as(gateway, org_a)  # A's cache entry survived B's deletions
+
+
+def act_as(gateway, a: OrgA) -> None:
+    """Org A answers from its cache and logs a new record."""
+    hit = chat(a.cached_request["url"], a.cached_request["headers"], a.cached_request["content"])
+    assert hit.headers["helicone-cache"] == "HIT"
+    gateway.record(a.org, hit.headers["helicone-id"])
+
+
+def check(response: httpx.Response, call: Call, a: OrgA) -> list[str]:
+    problems = []
+    if response.status_code >= 500:
+        problems.append(f"{call}: {response.status_code} {response.text[:200]}")
+    found = leaks(response, call, a)
+    if found:
+        problems.append(f"{call}: answered org B with org A's {sorted(found)}")
+    return problems
+
+
+def snapshot(response: httpx.Response) -> tuple[int, str]:
+    return response.status_code, response.text
