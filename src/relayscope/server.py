@@ -18,6 +18,8 @@ from redis.asyncio import Redis
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.cache import api as cache_api
+from relayscope.cache.build import create_cache_eraser
+from relayscope.cache.stage import CacheStage
 from relayscope.config import Settings
 from relayscope.governance import api as governance_api
 from relayscope.governance.repository import GovernanceRepository
@@ -85,6 +87,16 @@ class Gateway:
             prompts=self.prompts,
         )
         self.stages = default_stages(settings, services)
+        self.governance.on_delete_user(
+            "cache_entries",
+            create_cache_eraser(
+                settings.cache,
+                stage=next((s for s in self.stages if isinstance(s, CacheStage)), None),
+                engine=self.store.engine,
+                redis=self.redis,
+                redis_prefix=settings.redis_prefix,
+            ).delete_user,
+        )
         self.proxy = ProxyApp(
             router=Router(self.registry, Allowlist(settings.target_allowlist)),
             keys=self.keys,

@@ -167,6 +167,7 @@ class CacheStage:
             stream=stream,
             source_id=ctx.request_id,
             expires_at=time.time() + options.ttl,
+            user_id=ctx.tags.user_id,
         )
         if entry.size > self._max_entry:
             return
