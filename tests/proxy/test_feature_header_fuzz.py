@@ -1,0 +1,247 @@
+"""Property-based: every feature's header parser, fed anything, parses or raises an
+``InvalidHeader`` (400) naming one of its headers; never another exception (a 500).
+
+Each feature is one ``HeaderParser`` row: the headers it reads and a function that
+parses them as its stage does. A new header-reading feature adds a row.
+(The core parsers, auth, tags, request id and target URL, are in test_header_fuzz.py.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from relayscope.cache.options import parse_options, wants_cache
+from relayscope.cache.settings import CacheSettings
+from relayscope.context import Context, Tags
+from relayscope.errors import InvalidHeader
+from relayscope.prompts.stage import parse_variables
+from relayscope.prompts.stage import parse_version as parse_prompt_version
+from relayscope.prompts.template import MissingVariables, Template
+from relayscope.providers.registry import ProviderRegistry
+from relayscope.proxy.routing import Allowlist, Router
+from relayscope.retry.fallbacks import MAX_ENTRIES, parse_fallback_headers
+from relayscope.retry.plan import plan_routes
+from relayscope.retry.policy import parse_retry_headers
+
+CACHE_SETTINGS = CacheSettings()
+ROUTER = Router(ProviderRegistry(), Allowlist(["api.example.com"]))
+CHAT = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+
+
+@dataclass(frozen=True)
+class HeaderParser:
+    name: str
+    headers: tuple[str, ...]
+    """The headers it reads, as the proxy hands them over (lower case)."""
+    parse: Callable[[dict[str, str]], Any]
+    base: Mapping[str, str] = field(default_factory=dict)
+    """Headers always sent, e.g. the switch that makes the others count."""
+
+
+def parse_cache(headers: dict[str, str]) -> Any:
+    if not wants_cache(headers):
+        return None
+    raw = headers.get("cache-control")
+    options = parse_options(headers, raw.encode() if raw is not None else None, CACHE_SETTINGS)
+    assert 1 <= options.bucket_size <= CACHE_SETTINGS.max_bucket_size
+    assert 0 <= options.ttl <= CACHE_SETTINGS.max_ttl
+    assert 0.0 <= options.similarity <= 1.0
+    return options
+
+
+def parse_retry(headers: dict[str, str]) -> Any:
+    policy = parse_retry_headers(headers)
+    if policy is not None:
+        assert 0 <= policy.retries <= 10
+        assert policy.min_timeout_ms <= policy.max_timeout_ms
+        assert 0 <= policy.backoff_s(policy.retries) <= policy.max_timeout_ms / 1000
+    return policy
+
+
+def parse_fallbacks(headers: dict[str, str]) -> Any:
+    entries = parse_fallback_headers(headers)
+    assert len(entries) <= MAX_ENTRIES
+    if entries:
+        # What the retry stage does next with them, still before any call.
+        target = ROUTER.route("/openai/v1/chat/completions", {})
+        ctx = Context(
+            request_id="r",
+            org_id="o",
+            key_id="k",
+            method="POST",
+            path="/openai/v1/chat/completions",
+            query=b"",
+            target=target,
+            headers=[],
+            helicone=headers,
+            client_body=CHAT,
+            tags=Tags(),
+            body=CHAT,
+        )
+        plan_routes(ctx, entries, ROUTER)
+    return entries
+
+
+PROMPT = Template([{"role": "user", "content": "{{question}} for {{ name }}"}])
+
+
+def parse_prompt(headers: dict[str, str]) -> Any:
+    variables = parse_variables(headers.get("helicone-prompt-variables"))
+    version = parse_prompt_version(headers.get("helicone-prompt-version"))
+    try:
+        filled = PROMPT.fill(variables)
+    except MissingVariables:
+        return version  # the stage turns it into an InvalidHeader naming the variables
+    orjson.dumps(filled.to_json())  # the filled body must serialise
+    return version
+
+
+PARSERS = [
+    HeaderParser(
+        "cache",
+        (
+            "helicone-cache-enabled",
+            "helicone-cache-seed",
+            "helicone-cache-bucket-max-size",
+            "helicone-cache-ignore-keys",
+            "helicone-cache-semantic",
+            "helicone-cache-similarity",
+            "cache-control",
+        ),
+        parse_cache,
+        base={"helicone-cache-enabled": "true"},
+    ),
+    HeaderParser(
+        "retry",
+        (
+            "helicone-retry-enabled",
+            "helicone-retry-num",
+            "helicone-retry-factor",
+            "helicone-retry-min-timeout",
+            "helicone-retry-max-timeout",
+        ),
+        parse_retry,
+        base={"helicone-retry-enabled": "true"},
+    ),
+    HeaderParser("fallback", ("helicone-fallback", "helicone-fallbacks"), parse_fallbacks),
+    HeaderParser("prompt", ("helicone-prompt-variables", "helicone-prompt-version"), parse_prompt),
+]
+
+# --- what a client might send -------------------------------------------------------
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=15,
+)
+fallback_entries = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "model": st.one_of(
+                st.sampled_from(["gpt-4o-mini", "claude-3-5-haiku", ""]), json_values
+            ),
+            "provider": st.one_of(
+                st.sampled_from(["openai", "anthropic", "groq", "nope"]), json_values
+            ),
+            "api_key": st.one_of(st.just("sk-x"), json_values),
+            "target-url": st.one_of(
+                st.sampled_from(["https://api.example.com", "http://10.0.0.1", "ftp://x", ""]),
+                json_values,
+            ),
+            "headers": st.one_of(
+                st.dictionaries(
+                    st.sampled_from(["x-a", "Host", "bad name", "helicone-x"]), json_values
+                ),
+                json_values,
+            ),
+            "onCodes": st.one_of(
+                st.lists(
+                    st.one_of(
+                        st.integers(-1000, 1000),
+                        st.fixed_dictionaries({"from": json_values, "to": json_values}),
+                        json_values,
+                    ),
+                    max_size=3,
+                ),
+                json_values,
+            ),
+            "bodyKeyOverride": json_values,
+        },
+    ),
+    max_size=12,
+)
+header_values = st.one_of(
+    st.text(st.characters(codec="latin-1"), max_size=200),
+    st.text(max_size=40),  # any UTF-8 text: the proxy decodes header bytes as UTF-8 first
+    st.sampled_from(
+        [
+            "true",
+            "false",
+            " TRUE ",
+            "1",
+            "0",
+            "-1",
+            "nan",
+            "inf",
+            "-inf",
+            "1e309",
+            "-0",
+            "",
+            "0.5",
+            "max-age=60",
+            "max-age=",
+            'max-age="10"',
+            "no-store, max-age=5",
+            "a,b,,c",
+        ]
+    ),
+    st.integers(-(10**30), 10**30).map(str),
+    st.floats().map(repr),
+    st.integers(0, 10**9).map(lambda n: f"max-age={n}"),
+    st.text("0123456789", min_size=4300, max_size=5000),  # past int()'s digit limit
+    st.text("0123456789", min_size=4300, max_size=5000).map(lambda d: f"max-age={d}"),
+    # Digits that str.isdigit() or isdecimal() accept besides 0-9 (Arabic-Indic, full width,
+    # superscript two): int() takes some of them and refuses others.
+    st.text("\u0660\u0661\u0669\uff10\uff11\uff19\u00b20123456789", min_size=1, max_size=8),
+    st.integers(1, 3000).map(lambda depth: "[" * depth + "]" * depth),
+    st.integers(1, 3000).map(lambda depth: '{"a":' * depth + "1" + "}" * depth),
+    json_values.map(lambda value: orjson.dumps(value).decode()),
+    fallback_entries.map(lambda value: orjson.dumps(value).decode()),
+    st.sampled_from(["[1e999]", "[99999999999999999999999]", '{"question": NaN}']),
+)
+
+
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.name)
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_parses_or_refuses_naming_the_header(parser: HeaderParser, data: st.DataObject):
+    sent = data.draw(
+        st.dictionaries(
+            st.sampled_from(parser.headers), header_values, max_size=len(parser.headers)
+        )
+    )
+    headers = {**parser.base, **sent}
+    try:
+        parser.parse(headers)
+    except InvalidHeader as exc:
+        assert exc.status == 400
+        assert exc.header.lower() in parser.headers, exc.header
+        assert exc.header in exc.message
+        assert exc.body()  # renders as the OpenAI-style error object
