@@ -71,10 +71,10 @@ def show_config() -> None:
 def _masked(name: str, value: object) -> object:
     """Secrets are never printed: keys and passwords, and credentials inside URLs."""
     if value and ("SECRET" in name or "PASSWORD" in name):
-        return "***"
+        return "********"
     if isinstance(value, str) and "://" in value and "@" in value:
         scheme, rest = value.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+        return f"{scheme}://********@{rest.rsplit('@', 1)[1]}"
     return value
 
 
@@ -130,11 +130,14 @@ def keys_revoke(key_id: str) -> None:
 
 
 def _register_feature_commands() -> None:
+    from relayscope.alerts.cli import alerts
     from relayscope.governance.cli import data, redaction
     from relayscope.prompts.cli import prompts
+    from relayscope.ratelimit.cli import ratelimits
     from relayscope.retry.cli import provider_keys
+    from relayscope.webhooks.cli import webhooks
 
-    for group in (data, redaction, provider_keys, prompts):
+    for group in (data, redaction, provider_keys, prompts, alerts, webhooks, ratelimits):
         main.add_command(group)
 
 

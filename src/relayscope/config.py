@@ -23,9 +23,11 @@ import platformdirs
 PREFIX = "RELAYSCOPE_"
 
 if TYPE_CHECKING:
+    from relayscope.alerts.settings import AlertsSettings
     from relayscope.cache.settings import CacheSettings
     from relayscope.governance.service import GovernanceSettings
     from relayscope.prompts.settings import PromptSettings
+    from relayscope.ratelimit.settings import RateLimitSettings
     from relayscope.retry.settings import RetrySettings
 
 
@@ -110,6 +112,13 @@ class Settings:
     )
     cache: CacheSettings = section(
         "relayscope.cache.settings:CacheSettings", "Response cache (RELAYSCOPE_CACHE_*)."
+    )
+    alerts: AlertsSettings = section(
+        "relayscope.alerts.settings:AlertsSettings",
+        "Alerts and request webhooks (RELAYSCOPE_ALERTS_*).",
+    )
+    ratelimit: RateLimitSettings = section(
+        "relayscope.ratelimit.settings:RateLimitSettings", "Rate limiting (RELAYSCOPE_RATELIMIT_*)."
     )
     provider_base_urls: Mapping[str, str] = setting(
         {}, "Per-provider upstream overrides, from RELAYSCOPE_<PROVIDER>_BASE_URL."

@@ -97,6 +97,8 @@ class Context:
     """The prompt version used (stored or registered from the inline template)."""
     prompt_variables: dict[str, Any] | None = None
     """The ``Helicone-Prompt-Variables`` the template was filled with."""
+    rate_limited: bool = False
+    """A rate-limit policy refused the request (429)."""
     _json: object = None
 
     @property

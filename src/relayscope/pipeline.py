@@ -21,6 +21,7 @@ from relayscope.logs.writer import LogWriter
 from relayscope.prompts.catalog import PromptCatalog
 from relayscope.prompts.stage import PromptStage
 from relayscope.proxy.stream_usage import StreamUsageStage
+from relayscope.ratelimit.stage import build_stage as rate_limit_stage
 from relayscope.retry.provider_keys import ProviderKeys
 from relayscope.retry.stage import RetryStage
 from relayscope.store.base import Store
@@ -50,8 +51,10 @@ def default_stages(settings: Settings, services: Services) -> list[Stage]:
     stages: list[Stage] = [
         LoggingStage(services.writer, services.redaction),
         *([PromptStage(services.prompts)] if settings.prompts.enabled and services.prompts else []),
-        StreamUsageStage(),
     ]
+    if settings.ratelimit.enabled:
+        stages.append(rate_limit_stage(settings, services))
+    stages.append(StreamUsageStage())
     if settings.cache.enabled:
         stages.append(
             create_cache_stage(

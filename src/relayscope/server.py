@@ -15,6 +15,8 @@ import aiohttp
 import orjson
 from redis.asyncio import Redis
 
+from relayscope.alerts import api as alerts_api
+from relayscope.alerts.service import AlertsService
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.cache import api as cache_api
@@ -34,10 +36,12 @@ from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.app import Limits, ProxyApp, Receive, Scope, Send
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.proxy.upstream import Upstream, make_session
+from relayscope.ratelimit import api as rate_limits_api
 from relayscope.retry import api as provider_keys_api
 from relayscope.retry.crypto import SecretBox
 from relayscope.retry.provider_keys import ProviderKeys
 from relayscope.store.sql import SqlStore, open_store
+from relayscope.webhooks import api as webhooks_api
 
 log = logging.getLogger("relayscope")
 
@@ -97,6 +101,7 @@ class Gateway:
                 redis_prefix=settings.redis_prefix,
             ).delete_user,
         )
+        self.alerts = AlertsService(settings.alerts, self.store.engine, self.writer)
         self.proxy = ProxyApp(
             router=Router(self.registry, Allowlist(settings.target_allowlist)),
             keys=self.keys,
@@ -117,12 +122,16 @@ class Gateway:
                 *provider_keys_api.routes,
                 *cache_api.routes,
                 *prompts_api.routes(),
+                *alerts_api.routes,
+                *webhooks_api.routes,
+                *rate_limits_api.routes,
             ],
             state={
                 "governance": self.governance,
                 "provider_keys": self.provider_keys,
                 "cache_stats": services.cache_stats,
                 "prompts": self.prompts,
+                "alerts": self.alerts,
             },
         )
         self.ready = False
@@ -139,6 +148,7 @@ class Gateway:
                 await start()
         self.writer.start()
         await self.governance.start()
+        self.alerts.start()
         self.ready = True
         log.info("gateway ready (pid %s, store %s)", os.getpid(), self.store.dialect)
 
@@ -150,6 +160,7 @@ class Gateway:
             if aclose is not None:
                 await aclose()
         await self.writer.close()
+        await self.alerts.stop()
         await self.upstream.close()
         if self.redis is not None:
             await self.redis.aclose()

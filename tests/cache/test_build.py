@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 from redis.asyncio import Redis
 
@@ -12,11 +14,13 @@ from relayscope.cache.stage import CacheStage
 from relayscope.config import Settings
 from relayscope.pipeline import Services, default_stages
 from relayscope.proxy.stream_usage import StreamUsageStage
+from relayscope.store.sql import SqlStore
 
 
 def stages(redis: Redis | None = None, **cache: object) -> list[object]:
     settings = Settings.from_env({}, cache=CacheSettings(**cache))
-    return default_stages(settings, Services(store=None, writer=None, redis=redis))  # type: ignore[arg-type]
+    store = SqlStore(f"sqlite:///{tempfile.gettempdir()}/never-opened.db")  # engine only
+    return default_stages(settings, Services(store=store, writer=None, redis=redis))  # type: ignore[arg-type]
 
 
 def test_the_cache_sits_right_after_stream_usage():

@@ -150,6 +150,7 @@ def build_record(
         prompt_id=ctx.prompt_id,
         prompt_version=ctx.prompt_version,
         prompt_variables=variables,
+        rate_limited=ctx.rate_limited,
         error=error,
         request_body=request_body,
         response_body=response_body,

@@ -5,6 +5,11 @@ fails). A background task parses responses, prices them and writes batches. A
 batch the store refuses or is too slow to take goes to the on-disk spool, which
 is replayed, oldest first, once the store answers again. ``drain`` waits until
 everything submitted so far is stored or spooled; ``close`` drains and stops.
+
+Post-write hooks (``add_hook``) receive every batch once it is stored, replayed
+batches included. They run in their own task, fed through a bounded queue, so a
+slow hook never delays writes: when the queue is full a batch skips the hooks and
+is counted in ``stats.hook_dropped``.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,6 +30,8 @@ log = logging.getLogger("relayscope.logs")
 
 Builder = Callable[[], LogRecord]
 _BUILD_SLICE = 16
+WriteHook = Callable[[list[LogRecord]], Awaitable[None]]
+"""Called with each batch of records after the store took it."""
 
 
 @dataclass(slots=True)
@@ -35,6 +42,7 @@ class WriterStats:
     replayed: int = 0
     failed_builds: int = 0
     spool_errors: int = 0
+    hook_dropped: int = 0
     last_write_ms: float = 0.0
     store_healthy: bool = True
     errors: list[str] = field(default_factory=list)
@@ -51,6 +59,7 @@ class LogWriter:
         write_timeout: float = 5.0,
         max_queued: int = 100_000,
         retry_interval: float = 1.0,
+        hook_queue_max: int = 1000,
     ) -> None:
         self.store = store
         self.spool = spool
@@ -69,6 +78,15 @@ class LogWriter:
         self._replay_due = 0.0
         self._spool_dirty = True
         self._held: list[LogRecord] = []
+        self._hooks: list[WriteHook] = []
+        self._hook_queue: asyncio.Queue[list[LogRecord]] = asyncio.Queue(hook_queue_max)
+        self._hook_task: asyncio.Task[None] | None = None
+
+    def add_hook(self, hook: WriteHook) -> None:
+        """Call ``hook`` with every stored batch, in the background (see the module doc)."""
+        self._hooks.append(hook)
+        if self._task is not None and self._hook_task is None:
+            self._hook_task = asyncio.create_task(self._run_hooks(), name="relayscope-log-hooks")
 
     @property
     def queue_depth(self) -> int:
@@ -78,6 +96,8 @@ class LogWriter:
     def start(self) -> None:
         self.spool.recover_orphans()
         self._task = asyncio.create_task(self._run(), name="relayscope-log-writer")
+        if self._hooks:
+            self._hook_task = asyncio.create_task(self._run_hooks(), name="relayscope-log-hooks")
 
     def submit(self, build: Builder) -> None:
         """Queue a record; ``build`` runs later, in the writer, to keep parsing off the hot path."""
@@ -103,6 +123,29 @@ class LogWriter:
             self._task.cancel()
         if self._queue or self._held:
             await asyncio.to_thread(self._spill_now, self._take(len(self._queue)))
+        if self._hook_task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hook_queue.join(), timeout)
+            self._hook_task.cancel()
+            await asyncio.gather(self._hook_task, return_exceptions=True)
+
+    def _after_write(self, records: list[LogRecord]) -> None:
+        if not self._hooks:
+            return
+        try:
+            self._hook_queue.put_nowait(records)
+        except asyncio.QueueFull:
+            self.stats.hook_dropped += len(records)
+
+    async def _run_hooks(self) -> None:
+        while True:
+            records = await self._hook_queue.get()
+            for hook in self._hooks:
+                try:
+                    await hook(records)
+                except Exception:  # one failing hook must not starve the others
+                    log.exception("log write hook %r failed", hook)
+            self._hook_queue.task_done()
 
     async def _run(self) -> None:
         while True:
@@ -170,6 +213,7 @@ class LogWriter:
             return
         self.stats.last_write_ms = (time.perf_counter() - started) * 1000
         self.stats.written += len(records)
+        self._after_write(records)
         if not self.stats.store_healthy:
             log.warning("log store is back; replaying the spool")
         self.stats.store_healthy = True
@@ -226,4 +270,5 @@ class LogWriter:
                 return
             await asyncio.to_thread(claimed.unlink)
             self.stats.replayed += len(records)
+            self._after_write(records)
             self.stats.store_healthy = True

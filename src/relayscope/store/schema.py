@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -176,4 +177,87 @@ prompt_labels = Table(
         ["org_id", "prompt_id", "version"],
         ["prompt_versions.org_id", "prompt_versions.prompt_id", "prompt_versions.version"],
     ),
+)
+
+alert_channels = Table(
+    "alert_channels",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), nullable=False, index=True),
+    Column("definition", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("value", Float),
+    Column("baseline", Float),
+    Column("request_count", Integer),
+    Column("evaluated_at", DateTime(timezone=True)),
+    Column("fired_at", DateTime(timezone=True)),
+    Column("changed_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), nullable=False),
+    Column("rule_id", String(36), nullable=False),
+    Column("rule_name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", Float),
+    Column("baseline", Float),
+    Column("threshold", Float, nullable=False),
+    Column("request_count", Integer, nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("window_end", DateTime(timezone=True), nullable=False),
+    Column("deliveries", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_alert_events_org_created", "org_id", "created_at", "id"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("tick", BigInteger, nullable=False),
+)
+
+request_webhooks = Table(
+    "request_webhooks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("include_bodies", Boolean, nullable=False),
+    Column("properties", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+rate_limit_policies = Table(
+    "rate_limit_policies",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False, index=True),
+    Column("key_id", String(36), ForeignKey("api_keys.id")),
+    Column("quota", Float, nullable=False),
+    Column("window_seconds", Integer, nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("segment", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

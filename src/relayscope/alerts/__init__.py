@@ -1,0 +1,1 @@
+"""Alerts: rules over the request log, evaluated on a schedule, announced on channels."""

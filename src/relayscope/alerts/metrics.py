@@ -1,0 +1,113 @@
+"""Rule metrics computed from the request log with portable SQLAlchemy Core.
+
+Percentiles are exact and interpolated like Postgres' ``percentile_cont``: count the
+window's requests, then let the database sort the latencies and return the (at most)
+two values around the rank ``(n - 1) * q`` with ``LIMIT 2 OFFSET k``. Only those
+two rows cross the wire, and the same query runs on SQLite, which has no percentile
+function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from relayscope.alerts.rules import LATENCY, NEEDS_VOLUME, Filters, RuleSpec
+from relayscope.store.schema import requests
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    value: float | None
+    """What the rule compares with its threshold; None when there is too little traffic."""
+    requests: int
+    """Requests in the (current) window that match the rule's filters."""
+    observed: float | None = None
+    """The metric itself (in relative mode, the current window's latency)."""
+    baseline: float | None = None
+    """Relative mode: the previous window's latency."""
+
+
+def conditions(org_id: str, filters: Filters, start: datetime, end: datetime) -> list[Any]:
+    c = requests.c
+    where: list[Any] = [c.org_id == org_id, c.created_at >= start, c.created_at < end]
+    if filters.model is not None:
+        where.append(or_(c.request_model == filters.model, c.response_model == filters.model))
+    if filters.provider is not None:
+        where.append(c.provider == filters.provider)
+    if filters.user_id is not None:
+        where.append(c.user_id == filters.user_id)
+    for name, value in filters.properties.items():
+        where.append(c.properties[name].as_string() == value)
+    return where
+
+
+def is_error() -> Any:
+    """A request counts as failed when its status is 4xx/5xx or it ended with an error."""
+    return or_(requests.c.status >= 400, requests.c.error.is_not(None))
+
+
+async def measure(engine: AsyncEngine, org_id: str, rule: RuleSpec, end: datetime) -> Measurement:
+    """The rule's metric over the window ending at ``end``."""
+    start = end - timedelta(seconds=rule.window)
+    current = await _measure(engine, org_id, rule, start, end)
+    if rule.mode != "relative":
+        return current
+    previous = await _measure(engine, org_id, rule, start - (end - start), start)
+    change = None
+    if current.value is not None and previous.value:
+        change = (current.value - previous.value) / previous.value * 100
+    return Measurement(change, current.requests, current.value, previous.value)
+
+
+async def _measure(
+    engine: AsyncEngine, org_id: str, rule: RuleSpec, start: datetime, end: datetime
+) -> Measurement:
+    where = conditions(org_id, rule.filters, start, end)
+    c = requests.c
+    totals = select(
+        func.count(),
+        func.coalesce(func.sum(case((is_error(), 1), else_=0)), 0),
+        func.coalesce(func.sum(c.cost_usd), 0.0),
+        func.coalesce(func.sum(c.total_tokens), 0),
+    ).where(and_(*where))
+    async with engine.connect() as conn:
+        count, errors, cost, tokens = (await conn.execute(totals)).one()
+        if rule.metric in NEEDS_VOLUME and count < rule.min_requests:
+            return Measurement(None, count)
+        if rule.metric in LATENCY:
+            value = await percentile(conn, where, count, LATENCY[rule.metric])
+        else:
+            value = {
+                "request_count": count,
+                "cost_usd": cost,
+                "tokens": tokens,
+                "error_rate": 100 * errors / count if count else None,
+            }[rule.metric]
+    value = float(value) if value is not None else None
+    return Measurement(value, count, value)
+
+
+async def percentile(conn: Any, where: list[Any], count: int, percent: int) -> float | None:
+    """Linear-interpolated ``percent`` percentile of ``latency_ms`` over ``count`` rows."""
+    if count == 0:
+        return None
+    # Integer arithmetic keeps the rank exact: (n - 1) * 0.95 in floats can land below k.
+    rank, remainder = divmod((count - 1) * percent, 100)
+    query = (
+        select(requests.c.latency_ms)
+        .where(and_(*where))
+        .order_by(requests.c.latency_ms)
+        .limit(2)
+        .offset(rank)
+    )
+    values = (await conn.execute(query)).scalars().all()
+    if not values:
+        return None
+    low = values[0]
+    high = values[1] if len(values) > 1 else low
+    return low + (high - low) * remainder / 100

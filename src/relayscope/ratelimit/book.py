@@ -1,0 +1,57 @@
+"""Standing policies held in memory, so that requests never wait on the store.
+
+The book reads every standing policy in one query and serves that snapshot for
+``ttl`` seconds. When it is stale, the next request starts a refresh in the
+background and is served from the snapshot it has; only the first request of
+the process waits for the first read. A refresh that fails keeps the snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from relayscope.ratelimit.repository import StandingPolicy
+
+log = logging.getLogger("relayscope.ratelimit")
+
+Load = Callable[[], Awaitable[Sequence[StandingPolicy]]]
+
+
+class PolicyBook:
+    def __init__(self, load: Load, *, ttl: float) -> None:
+        self._load = load
+        self._ttl = ttl
+        self._by_org: dict[str, tuple[StandingPolicy, ...]] = {}
+        self._fresh_until: float | None = None
+        self._refreshing: asyncio.Task[None] | None = None
+
+    async def policies(self, org_id: str, key_id: str) -> Sequence[StandingPolicy]:
+        """The org's policies that apply to requests made with ``key_id``."""
+        if self._refreshing is None and (
+            self._fresh_until is None or time.monotonic() >= self._fresh_until
+        ):
+            self._refreshing = asyncio.create_task(self._refresh(), name="ratelimit-policies")
+        if self._fresh_until is None:
+            assert self._refreshing is not None
+            await asyncio.shield(self._refreshing)
+        policies = self._by_org.get(org_id)
+        if not policies:
+            return ()
+        return [p for p in policies if p.key_id is None or p.key_id == key_id]
+
+    async def _refresh(self) -> None:
+        try:
+            loaded = await self._load()
+        except Exception as exc:
+            log.warning("cannot read standing rate-limit policies, keeping the last: %s", exc)
+        else:
+            by_org: dict[str, list[StandingPolicy]] = {}
+            for policy in loaded:
+                by_org.setdefault(policy.org_id, []).append(policy)
+            self._by_org = {org: tuple(items) for org, items in by_org.items()}
+        finally:
+            self._fresh_until = time.monotonic() + self._ttl
+            self._refreshing = None

@@ -1,0 +1,254 @@
+"""The rate-limit stage: refuses with 429 before the cache or the provider is reached.
+
+A request is checked against its ``Helicone-RateLimit-Policy`` header and every
+standing policy of its org (and key); it is admitted only if it fits them all.
+``u=cents`` counters are charged after the response, from its priced usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from relayscope.context import Context, ProxyResponse
+from relayscope.errors import InvalidHeader, RateLimited, ServiceUnavailable
+from relayscope.logs.cost import cost_usd
+from relayscope.providers.formats import parse_response
+from relayscope.ratelimit.book import PolicyBook
+from relayscope.ratelimit.limiter import (
+    BackendUnavailable,
+    Check,
+    Limiter,
+    MemoryLimiter,
+    Outcome,
+)
+from relayscope.ratelimit.policy import USER, Policy, PolicyError, format_number, parse_policy
+from relayscope.ratelimit.redis_limiter import RedisLimiter
+from relayscope.ratelimit.repository import PolicyRepository, StandingPolicy
+from relayscope.types import CallNext
+
+if TYPE_CHECKING:
+    from relayscope.config import Settings
+    from relayscope.pipeline import Services
+
+log = logging.getLogger("relayscope.ratelimit")
+
+HEADER = "Helicone-RateLimit-Policy"
+_HEADER_KEY = HEADER.lower()
+_SEP = "\x1f"
+"""Joins counter-id parts; header values cannot hold control characters (proxy.tags)."""
+
+
+@dataclass(slots=True)
+class RateLimitCounters:
+    """Running totals for monitoring (``/metrics``)."""
+
+    admitted: int = 0
+    refused: int = 0
+    backend_errors: int = 0
+    """Decisions or charges the counter backend (Redis) could not make."""
+    failed_open: int = 0
+    """Requests served unlimited because the backend was unreachable."""
+    failed_closed: int = 0
+    """Requests refused with 503 because the backend was unreachable (``fail_closed``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A policy applied to one request: the policy and the counter it uses."""
+
+    policy: Policy
+    check: Check
+
+
+class RateLimitStage:
+    def __init__(self, *, limiter: Limiter, book: PolicyBook, fail_closed: bool = False) -> None:
+        self._limiter = limiter
+        self._book = book
+        self._fail_closed = fail_closed
+        self.counters = RateLimitCounters()
+
+    @property
+    def limiter(self) -> Limiter:
+        return self._limiter
+
+    async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
+        header = ctx.helicone.get(_HEADER_KEY)
+        standing = await self._book.policies(ctx.org_id, ctx.key_id)
+        if header is None and not standing:
+            return await call_next(ctx)
+        bound = bind(ctx, header, standing)
+        outcomes = await self._decide(ctx.org_id, bound)
+        if outcomes is None:
+            return await call_next(ctx)
+        policy, outcome = binding(bound, outcomes)
+        ctx.response_headers.extend(headers(policy, outcome))
+        if not outcome.allowed:
+            self.counters.refused += 1
+            ctx.rate_limited = True
+            retry = max(1, math.ceil(outcome.reset))
+            raise RateLimited(
+                f"Rate limit exceeded: policy {policy} allows {policy.describe()}. "
+                f"Retry in {retry} s.",
+                headers={"Retry-After": str(retry)},
+            )
+        self.counters.admitted += 1
+        response = await call_next(ctx)
+        charged = [b.check for b in bound if not b.policy.per_request]
+        if not charged:
+            return response
+        if response.stream is None:
+            await self._charge(ctx, charged, response.status)
+        else:
+            response.stream = self._charging(ctx, charged, response.status, response.stream)
+        return response
+
+    async def _decide(self, org_id: str, bound: Sequence[Bound]) -> list[Outcome] | None:
+        try:
+            return await self._limiter.decide(org_id, [b.check for b in bound])
+        except BackendUnavailable as exc:
+            self.counters.backend_errors += 1
+            if self._fail_closed:
+                self.counters.failed_closed += 1
+                # The details (host, error) are in the gateway's log, not for clients.
+                raise ServiceUnavailable(
+                    "Rate limiting is unavailable (its Redis cannot be reached) and the gateway "
+                    "is set to refuse requests under a rate-limit policy until it is back "
+                    "(RELAYSCOPE_RATELIMIT_FAIL_CLOSED).",
+                    code="rate_limit_unavailable",
+                ) from exc
+            self.counters.failed_open += 1
+            return None
+
+    async def _charging(
+        self, ctx: Context, checks: list[Check], status: int, stream: AsyncIterator[bytes]
+    ) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        await self._charge(ctx, checks, status)
+
+    async def _charge(self, ctx: Context, checks: list[Check], status: int) -> None:
+        cents = price_cents(ctx, status)
+        if not cents:
+            return
+        try:
+            await self._limiter.spend(ctx.org_id, checks, cents)
+        except BackendUnavailable:
+            self.counters.backend_errors += 1
+
+
+def bind(ctx: Context, header: str | None, standing: Sequence[StandingPolicy]) -> list[Bound]:
+    """The counters the request must fit in; InvalidHeader for a bad policy header."""
+    bound = []
+    if header is not None:
+        try:
+            policy = parse_policy(header.strip())
+        except PolicyError as exc:
+            raise InvalidHeader(HEADER, str(exc)) from None
+        value = segment_value(ctx, policy)
+        if policy.segment is not None and not value:
+            raise InvalidHeader(
+                HEADER,
+                f"s={policy.segment} counts per {policy.segment_header()} value, "
+                f"but the request has no {policy.segment_header()} header",
+            )
+        counter = _SEP.join(("h", policy.unit, policy.segment or "", value or ""))
+        bound.append(Bound(policy, _check(policy, counter)))
+    for item in standing:
+        # Without its segment header, a request shares one counter with the others
+        # that lack it: leaving the header out must not escape the operator's policy.
+        counter = _SEP.join(("p", item.id, segment_value(ctx, item.policy) or ""))
+        bound.append(Bound(item.policy, _check(item.policy, counter)))
+    return bound
+
+
+def _check(policy: Policy, counter: str) -> Check:
+    return Check(counter, policy.quota, policy.window, 1.0 if policy.per_request else 0.0)
+
+
+def segment_value(ctx: Context, policy: Policy) -> str | None:
+    if policy.segment is None:
+        return None
+    if policy.segment == USER:
+        return ctx.tags.user_id
+    return ctx.helicone.get(f"helicone-property-{policy.segment}")
+
+
+def binding(bound: Sequence[Bound], outcomes: Sequence[Outcome]) -> tuple[Policy, Outcome]:
+    """The policy to report: the refusal that lasts longest, else the one with the
+    least left relative to its quota."""
+    pairs = [(b.policy, o) for b, o in zip(bound, outcomes, strict=True)]
+    refused = [pair for pair in pairs if not pair[1].allowed]
+    if refused:
+        return max(refused, key=lambda pair: pair[1].reset)
+    return min(pairs, key=lambda pair: (pair[0].quota - pair[1].used) / pair[0].quota)
+
+
+def headers(policy: Policy, outcome: Outcome) -> list[tuple[bytes, bytes]]:
+    remaining = max(0.0, policy.quota - outcome.used)
+    reset = math.ceil(outcome.reset)
+    if not outcome.allowed:
+        reset = max(1, reset)
+    return [
+        (b"helicone-ratelimit-limit", format_number(policy.quota).encode()),
+        (b"helicone-ratelimit-remaining", format_number(remaining).encode()),
+        (b"helicone-ratelimit-policy", str(policy).encode()),
+        (b"helicone-ratelimit-reset", str(reset).encode()),
+    ]
+
+
+def price_cents(ctx: Context, status: int) -> float:
+    """What the request cost, in cents, priced as its log record will be (0 if unknown)."""
+    provider = ctx.target.provider
+    if status >= 400 or ctx.cache_hit or (provider is not None and provider.pricing_id is None):
+        return 0.0  # a cache hit is logged at cost 0, and spends nothing either
+    parsed = parse_response(
+        ctx.target.format, b"".join(ctx.upstream_chunks), stream=ctx.upstream_stream
+    )
+    usd = cost_usd(
+        provider.pricing_id if provider else None,
+        parsed.model or ctx.model,
+        input_tokens=parsed.prompt_tokens,
+        output_tokens=parsed.completion_tokens,
+        cache_read_tokens=parsed.cache_read_tokens,
+        cache_write_tokens=parsed.cache_write_tokens,
+    )
+    if usd is None:
+        log.debug("request %s has no known price; it costs nothing against u=cents", ctx.request_id)
+        return 0.0
+    return usd * 100
+
+
+def build_stage(settings: Settings, services: Services) -> RateLimitStage:
+    """The stage as configured: counters in Redis or in memory, policies from the store."""
+    options = settings.ratelimit
+    backend = options.backend.strip().lower()
+    if backend == "auto":
+        backend = "redis" if services.redis is not None else "memory"
+    limiter: Limiter
+    if backend == "redis":
+        if services.redis is None:
+            raise SystemExit("RELAYSCOPE_RATELIMIT_BACKEND=redis needs RELAYSCOPE_REDIS_URL")
+        limiter = RedisLimiter(
+            services.redis,
+            settings.redis_prefix,
+            timeout=options.redis_timeout,
+            retry_interval=options.redis_retry_interval,
+        )
+    elif backend == "memory":
+        limiter = MemoryLimiter()
+    else:
+        raise SystemExit(
+            f"Invalid RELAYSCOPE_RATELIMIT_BACKEND {options.backend!r}: use auto, memory or redis"
+        )
+    repository = PolicyRepository(services.store.engine)  # type: ignore[attr-defined]
+    book = PolicyBook(repository.all, ttl=options.policy_ttl)
+    return RateLimitStage(limiter=limiter, book=book, fail_closed=options.fail_closed)

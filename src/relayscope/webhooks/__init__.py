@@ -1,0 +1,1 @@
+"""Request webhooks: POST every logged request record (optionally filtered) to a URL."""
