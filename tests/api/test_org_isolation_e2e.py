@@ -7,6 +7,12 @@ example of the OpenAPI description, and tries every documented query parameter i
 has an A value for. A route with a path parameter it cannot fill fails the test,
 so routes added later are covered as soon as they are described.
 
+Every create operation of the description is also called for A with its body
+example, so each feature's resources (alert rules, channels, webhooks, rate limits,
+...) exist in A and their ids are among the values tried. URLs in examples are
+replaced by a loopback sink (on a gateway that allows private targets), so nothing
+the sweep creates can make the gateway call out of the machine.
+
 What "nothing" means, checked three ways:
 - before org B writes anything, each of B's reads answers exactly what a fresh org C's
   read answers (same status, same body): B learns no more than an org with no data;
@@ -21,8 +27,11 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -32,7 +41,8 @@ from starlette.routing import Mount, Route
 from relayscope.api.openapi import document
 from relayscope.config import Settings
 from relayscope.server import Gateway
-from relayscope.testing.orgs import OrgKey
+from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
+from relayscope.testing.process import GatewayProcess, fake_provider_env
 
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
@@ -49,11 +59,13 @@ class OrgA:
     rule_id: str
     rule_pattern: str
     provider_key: str
+    made: list[str]
+    """Ids of what the description's create examples made in A (alert rules, ...)."""
 
     def fill(self) -> dict[str, list[str]]:
         """Candidate values by parameter name: every id of A a route might take."""
         return {
-            "id": [*self.request_ids, self.rule_id, self.prompt_id],
+            "id": [*self.request_ids, self.rule_id, self.prompt_id, *self.made],
             "user_id": [self.user_id],
             "session_id": [self.session_id],
             "prompt_id": [self.prompt_id],
@@ -69,6 +81,7 @@ class OrgA:
             self.user_id,
             self.session_id,
             *self.request_ids,
+            *self.made,
             # Not the prompt id: it is the description's public example (its text is secret).
             self.rule_id,
             self.rule_pattern,
@@ -104,8 +117,85 @@ def chat(url: str, headers: dict[str, str], content: str) -> httpx.Response:
     return response
 
 
+class Sweep:
+    """The sweep's own gateway: alert and webhook targets may be on loopback."""
+
+    def __init__(self, process: GatewayProcess, sink: str) -> None:
+        self.process = process
+        self.url = process.url
+        self.sink = sink
+
+    def new_org(self) -> OrgKey:
+        return create_org(self.process.database_url)
+
+    def api(self, org: OrgKey) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=org.bearer, timeout=10)
+
+    def record(self, org: OrgKey, request_id: str) -> dict[str, Any]:
+        return wait_for_record(self.process, org, request_id)
+
+    def local(self, value: Any) -> Any:
+        """``value`` with every URL pointed at the loopback sink."""
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return self.sink
+        if isinstance(value, dict):
+            return {k: self.local(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.local(v) for v in value]
+        return value
+
+
+class _Sink(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
-def org_a(gateway, fake_server) -> OrgA:
+def gateway(tmp_path_factory, fake_server) -> Iterator[Sweep]:
+    """A gateway of its own, whose webhook and alert targets go to a local sink (not the
+    shared fake provider, whose call counts other tests assert)."""
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    thread = threading.Thread(target=sink.serve_forever, daemon=True)
+    thread.start()
+    env = {
+        **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_ALERTS_ALLOW_PRIVATE_TARGETS": "true",
+    }
+    try:
+        with GatewayProcess(tmp_path_factory.mktemp("isolation"), env) as process:
+            yield Sweep(process, f"http://127.0.0.1:{sink.server_port}/sink")
+    finally:
+        sink.shutdown()
+        sink.server_close()
+        thread.join(5)
+
+
+def create_examples(gateway: Sweep, org: OrgKey) -> list[str]:
+    """Call every create operation (POST on a path without parameters) with its example;
+    the ids of what was made."""
+    ids = []
+    with gateway.api(org) as api:
+        for path, item in document()["paths"].items():
+            operation = item.get("post")
+            if operation is None or PARAM.search(path) or "requestBody" not in operation:
+                continue
+            example = operation["requestBody"]["content"]["application/json"]["example"]
+            response = api.post(path, json=gateway.local(example))
+            assert response.status_code < 500, f"POST {path}: {response.text}"
+            if response.status_code < 300:
+                made = response.json().get("data")
+                if isinstance(made, dict) and isinstance(made.get("id"), str):
+                    ids.append(made["id"])
+    return ids
+
+
+@pytest.fixture(scope="module")
+def org_a(gateway: Sweep, fake_server) -> OrgA:
     org = gateway.new_org()
     marker = f"ALPHA-{uuid.uuid4().hex}"
     user_id, session_id = f"alice-{uuid.uuid4().hex[:8]}", f"sess-{uuid.uuid4().hex[:8]}"
@@ -137,6 +227,7 @@ def org_a(gateway, fake_server) -> OrgA:
         key = api.put("/api/provider-keys/openai", json={"key": provider_key})
         assert key.status_code == 200
         assert api.put("/api/data/retention", json={"days": 30}).status_code == 200
+    made = create_examples(gateway, org)
     return OrgA(
         org=org,
         marker=marker,
@@ -148,6 +239,7 @@ def org_a(gateway, fake_server) -> OrgA:
         rule_id=rule.json()["data"]["id"],
         rule_pattern=rule_pattern,
         provider_key=provider_key,
+        made=made,
     )
 
 
@@ -170,7 +262,9 @@ def api_routes(tmp_path) -> list[tuple[str, str]]:
     return found
 
 
-def calls_for(method: str, path: str, a: OrgA, unfillable: list[str]) -> list[Call]:
+def calls_for(
+    method: str, path: str, a: OrgA, unfillable: list[str], local: Callable[[Any], Any]
+) -> list[Call]:
     """Every call of one route with A's values: each candidate per path parameter, and
     (for reads) each documented query parameter A has a value for."""
     fill = a.fill()
@@ -185,7 +279,7 @@ def calls_for(method: str, path: str, a: OrgA, unfillable: list[str]) -> list[Ca
         return []
     body = None
     if "requestBody" in operation:
-        body = operation["requestBody"]["content"]["application/json"]["example"]
+        body = local(operation["requestBody"]["content"]["application/json"]["example"])
     calls = []
     for values in itertools.product(*(fill[name] for name in names)):
         filled = path
@@ -227,7 +321,7 @@ def test_another_org_gets_nothing_and_changes_nothing(gateway, org_a, tmp_path):
     calls = [
         call
         for method, path in api_routes(tmp_path)
-        for call in calls_for(method, path, org_a, unfillable)
+        for call in calls_for(method, path, org_a, unfillable, gateway.local)
     ]
     assert not unfillable, (
         "routes the isolation sweep cannot call (add their parameters to OrgA.fill, and "

@@ -26,6 +26,7 @@ from relayscope.prompts.stage import parse_version as parse_prompt_version
 from relayscope.prompts.template import MissingVariables, Template
 from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.routing import Allowlist, Router
+from relayscope.ratelimit.stage import bind
 from relayscope.retry.fallbacks import MAX_ENTRIES, parse_fallback_headers
 from relayscope.retry.plan import plan_routes
 from relayscope.retry.policy import parse_retry_headers
@@ -43,6 +44,8 @@ class HeaderParser:
     parse: Callable[[dict[str, str]], Any]
     base: Mapping[str, str] = field(default_factory=dict)
     """Headers always sent, e.g. the switch that makes the others count."""
+    values: Callable[[], st.SearchStrategy[str]] | None = None
+    """Values shaped like what the parser expects; half the values come from it."""
 
 
 def parse_cache(headers: dict[str, str]) -> Any:
@@ -65,28 +68,42 @@ def parse_retry(headers: dict[str, str]) -> Any:
     return policy
 
 
+def context(headers: dict[str, str]) -> Context:
+    """A chat request to OpenAI carrying ``headers``, as the proxy builds it."""
+    tier = headers.get("helicone-property-tier")
+    return Context(
+        request_id="r",
+        org_id="o",
+        key_id="k",
+        method="POST",
+        path="/openai/v1/chat/completions",
+        query=b"",
+        target=ROUTER.route("/openai/v1/chat/completions", {}),
+        headers=[],
+        helicone=headers,
+        client_body=CHAT,
+        tags=Tags(
+            user_id=headers.get("helicone-user-id"),
+            properties={"tier": tier} if tier is not None else {},
+        ),
+        body=CHAT,
+    )
+
+
 def parse_fallbacks(headers: dict[str, str]) -> Any:
     entries = parse_fallback_headers(headers)
     assert len(entries) <= MAX_ENTRIES
     if entries:
         # What the retry stage does next with them, still before any call.
-        target = ROUTER.route("/openai/v1/chat/completions", {})
-        ctx = Context(
-            request_id="r",
-            org_id="o",
-            key_id="k",
-            method="POST",
-            path="/openai/v1/chat/completions",
-            query=b"",
-            target=target,
-            headers=[],
-            helicone=headers,
-            client_body=CHAT,
-            tags=Tags(),
-            body=CHAT,
-        )
-        plan_routes(ctx, entries, ROUTER)
+        plan_routes(context(headers), entries, ROUTER)
     return entries
+
+
+def parse_rate_limit(headers: dict[str, str]) -> Any:
+    bound = bind(context(headers), headers.get("helicone-ratelimit-policy"), [])
+    for item in bound:
+        assert item.policy.quota > 0 and item.policy.window >= 1
+    return bound
 
 
 PROMPT = Template([{"role": "user", "content": "{{question}} for {{ name }}"}])
@@ -132,6 +149,13 @@ PARSERS = [
     ),
     HeaderParser("fallback", ("helicone-fallback", "helicone-fallbacks"), parse_fallbacks),
     HeaderParser("prompt", ("helicone-prompt-variables", "helicone-prompt-version"), parse_prompt),
+    HeaderParser(
+        "rate-limit",
+        ("helicone-ratelimit-policy", "helicone-user-id", "helicone-property-tier"),
+        parse_rate_limit,
+        base={"helicone-ratelimit-policy": "10;w=60"},
+        values=lambda: rate_limit_policies,
+    ),
 ]
 
 # --- what a client might send -------------------------------------------------------
@@ -226,16 +250,30 @@ header_values = st.one_of(
     fallback_entries.map(lambda value: orjson.dumps(value).decode()),
     st.sampled_from(["[1e999]", "[99999999999999999999999]", '{"question": NaN}']),
 )
+# Rate-limit policies: <quota>;w=<seconds>[;u=<unit>][;s=<segment>].
+rate_limit_policies = st.tuples(
+    st.one_of(
+        st.integers(0, 10**6).map(str),
+        st.integers(300, 500).map(lambda n: "9" * n),  # past float's range: inf
+        st.sampled_from(["0.5", "1e3", "-1", "", "\u0661\u0662"]),
+    ),
+    st.sampled_from(["w=60", "w=60", "w=60", "w=0", "w=1.5", "w=" + "9" * 400, "W = 5"]),
+    st.lists(
+        st.sampled_from(
+            ["u=cents", "u=user", "u=org", "u=x", "s=user", "s=tier", "s=bad value", "x=1", ""]
+        ),
+        max_size=2,
+    ),
+).map(lambda parts: ";".join([parts[0], parts[1], *parts[2]]))
 
 
 @pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.name)
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_parses_or_refuses_naming_the_header(parser: HeaderParser, data: st.DataObject):
+    values = header_values if parser.values is None else st.one_of(parser.values(), header_values)
     sent = data.draw(
-        st.dictionaries(
-            st.sampled_from(parser.headers), header_values, max_size=len(parser.headers)
-        )
+        st.dictionaries(st.sampled_from(parser.headers), values, max_size=len(parser.headers))
     )
     headers = {**parser.base, **sent}
     try:

@@ -15,6 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from relayscope.alerts.channels import KINDS as CHANNEL_KINDS
+from relayscope.alerts.rules import COMPARISONS as ALERT_COMPARISONS
+from relayscope.alerts.rules import METRICS as ALERT_METRICS
+from relayscope.alerts.rules import MODES as ALERT_MODES
 from relayscope.governance.redaction import DETECTORS, MAX_PATTERN_LENGTH
 from relayscope.governance.service import MAX_RETENTION_DAYS
 from relayscope.logs.record import LogRecord
@@ -256,6 +260,113 @@ SCHEMAS: dict[str, Schema] = {
         {"labels": {"type": "array", "items": STRING}},
     ),
 }
+NULLABLE_TIME = nullable(TIMESTAMP)
+NUMBER: Schema = {"type": "number"}
+DURATION: Schema = {
+    "description": "A duration such as 30s, 5m, 1h or 1d, or a number of seconds.",
+    "anyOf": [{"type": "string", "minLength": 1}, {"type": "integer", "minimum": 1}],
+}
+ALERT_FILTERS: Schema = obj(
+    {},
+    {
+        "model": STRING,
+        "provider": STRING,
+        "user_id": STRING,
+        "properties": {"type": "object", "additionalProperties": STRING},
+    },
+)
+SCHEMAS.update(
+    {
+        "AlertRule": obj(
+            {
+                "id": STRING,
+                "name": STRING,
+                "metric": {"enum": list(ALERT_METRICS)},
+                "comparison": {"enum": list(ALERT_COMPARISONS)},
+                "threshold": NUMBER,
+                "window": STRING,
+                "window_seconds": INTEGER,
+                "filters": ALERT_FILTERS,
+                "min_requests": INTEGER,
+                "mode": {"enum": list(ALERT_MODES)},
+                "cooldown": STRING,
+                "cooldown_seconds": INTEGER,
+                "channels": {"type": "array", "items": STRING},
+                "enabled": {"type": "boolean"},
+                "description": STRING,
+                "state": {"enum": ["ok", "firing", "resolved"]},
+                "value": nullable(NUMBER),
+                "baseline": nullable(NUMBER),
+                "request_count": nullable(INTEGER),
+                "evaluated_at": NULLABLE_TIME,
+                "last_fired_at": NULLABLE_TIME,
+                "state_changed_at": NULLABLE_TIME,
+                "created_at": TIMESTAMP,
+                "updated_at": TIMESTAMP,
+            }
+        ),
+        "AlertChannel": obj(
+            {
+                "id": STRING,
+                "name": STRING,
+                "type": {"enum": list(CHANNEL_KINDS)},
+                "config": {
+                    "type": "object",
+                    "description": "url masked, secret never shown; email: the addresses.",
+                },
+                "created_at": TIMESTAMP,
+            }
+        ),
+        "AlertEvent": obj(
+            {
+                "id": STRING,
+                "rule_id": STRING,
+                "rule_name": STRING,
+                "kind": STRING,
+                "value": nullable(NUMBER),
+                "baseline": nullable(NUMBER),
+                "threshold": NUMBER,
+                "request_count": INTEGER,
+                "window_start": TIMESTAMP,
+                "window_end": TIMESTAMP,
+                "deliveries": {"type": "array", "items": {"type": "object"}},
+                "created_at": TIMESTAMP,
+            }
+        ),
+        "Delivery": obj(
+            {
+                "ok": {"type": "boolean"},
+                "attempts": INTEGER,
+                "status": nullable(INTEGER),
+                "error": nullable(STRING),
+            }
+        ),
+        "Webhook": obj(
+            {
+                "id": STRING,
+                "url": {"type": "string", "description": "Masked."},
+                "secret": {"type": "string", "description": "Always masked."},
+                "include_bodies": {"type": "boolean"},
+                "properties": {"type": "object", "additionalProperties": STRING},
+                "created_at": TIMESTAMP,
+            }
+        ),
+        "RateLimit": obj(
+            {
+                "id": STRING,
+                "org_id": STRING,
+                "key_id": nullable(STRING),
+                "policy": STRING,
+                "quota": NUMBER,
+                "window": INTEGER,
+                "unit": {"enum": ["request", "cents"]},
+                "segment": nullable(STRING),
+                "created_at": TIMESTAMP,
+                "updated_at": TIMESTAMP,
+            }
+        ),
+    }
+)
 SCHEMAS["Prompt"] = {
     "allOf": [ref("PromptSummary"), obj({"version": ref("PromptVersion")})],
 }
@@ -276,6 +387,248 @@ _REQUEST_FILTERS = [
     query("from", TIMESTAMP, "Records created at or after (ISO 8601)."),
     query("to", TIMESTAMP, "Records created before (ISO 8601)."),
 ]
+
+RULE_BODY = obj(
+    {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "metric": {"enum": list(ALERT_METRICS)},
+        "threshold": NUMBER,
+        "window": DURATION,
+    },
+    {
+        "comparison": {"enum": list(ALERT_COMPARISONS)},
+        "filters": ALERT_FILTERS,
+        "min_requests": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Only for error_rate and latency metrics.",
+        },
+        "mode": {"enum": list(ALERT_MODES)},
+        "cooldown": DURATION,
+        "channels": {"type": "array", "items": STRING, "maxItems": 20},
+        "enabled": {"type": "boolean"},
+    },
+    **CLOSED,
+)
+RULE_EXAMPLE = {
+    "name": "Spend over $5 an hour",
+    "metric": "cost_usd",
+    "comparison": ">",
+    "threshold": 5,
+    "window": "1h",
+    "channels": [],
+}
+SECRET: Schema = {"type": "string", "minLength": 16, "maxLength": 256}
+ID = path("id", STRING, "The id.")
+
+OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
+    # alerts, request webhooks, rate limits
+    "/api/alerts/rules": {
+        "get": operation(
+            "The org's alert rules",
+            _json("Rules.", data({"type": "array", "items": ref("AlertRule")})),
+            tag="alerts",
+        ),
+        "post": operation(
+            "Create an alert rule",
+            _json("The rule.", data(ref("AlertRule"))),
+            status=201,
+            errors=(400,),
+            body=RULE_BODY,
+            example=RULE_EXAMPLE,
+            tag="alerts",
+        ),
+    },
+    "/api/alerts/rules/{id}": {
+        "get": operation(
+            "One alert rule and its state",
+            _json("The rule.", data(ref("AlertRule"))),
+            errors=(404,),
+            params=[ID],
+            tag="alerts",
+        ),
+        "put": operation(
+            "Replace an alert rule",
+            _json("The rule.", data(ref("AlertRule"))),
+            errors=(400, 404),
+            params=[ID],
+            body=RULE_BODY,
+            example=RULE_EXAMPLE,
+            tag="alerts",
+        ),
+        "delete": operation(
+            "Delete an alert rule",
+            {"description": "Deleted."},
+            status=204,
+            errors=(404,),
+            params=[ID],
+            tag="alerts",
+        ),
+    },
+    "/api/alerts/channels": {
+        "get": operation(
+            "The org's alert channels (secrets masked)",
+            _json("Channels.", data({"type": "array", "items": ref("AlertChannel")})),
+            tag="alerts",
+        ),
+        "post": operation(
+            "Create an alert channel",
+            _json("The channel.", data(ref("AlertChannel"))),
+            status=201,
+            errors=(400,),
+            body=obj(
+                {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "type": {"enum": list(CHANNEL_KINDS)},
+                },
+                {
+                    "url": {"type": "string", "description": "webhook and slack: http(s) URL"},
+                    "secret": {**SECRET, "description": "webhook: the signing secret"},
+                    "to": {"description": "email: 1 to 20 addresses"},
+                },
+                **CLOSED,
+            ),
+            example={
+                "name": "on-call",
+                "type": "webhook",
+                "url": "https://hooks.example.com/relayscope",
+                "secret": "a-long-random-signing-secret",
+            },
+            tag="alerts",
+        ),
+    },
+    "/api/alerts/channels/{id}": {
+        "get": operation(
+            "One alert channel",
+            _json("The channel.", data(ref("AlertChannel"))),
+            errors=(404,),
+            params=[ID],
+            tag="alerts",
+        ),
+        "delete": operation(
+            "Delete an alert channel",
+            {"description": "Deleted."},
+            status=204,
+            errors=(404,),
+            params=[ID],
+            tag="alerts",
+        ),
+    },
+    "/api/alerts/channels/{id}/test": {
+        "post": operation(
+            "Send a test notification through a channel (one attempt)",
+            _json(
+                "How the delivery went.",
+                data({"allOf": [obj({"channel_id": STRING}), ref("Delivery")]}),
+            ),
+            errors=(404,),
+            params=[ID],
+            tag="alerts",
+        )
+    },
+    "/api/alerts/history": {
+        "get": operation(
+            "Alert events, newest first",
+            _json(
+                "A page of events.",
+                obj(
+                    {
+                        "data": {"type": "array", "items": ref("AlertEvent")},
+                        "next_cursor": nullable(STRING),
+                    }
+                ),
+            ),
+            errors=(400,),
+            params=[
+                query("rule_id", STRING, "Only this rule's events."),
+                query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size."),
+                query("cursor", STRING, "The next_cursor of the previous page."),
+            ],
+            tag="alerts",
+        )
+    },
+    "/api/webhooks": {
+        "get": operation(
+            "The org's request webhooks (secrets masked)",
+            _json("Webhooks.", data({"type": "array", "items": ref("Webhook")})),
+            tag="webhooks",
+        ),
+        "post": operation(
+            "Create a request webhook: every request of the org is posted to it",
+            _json("The webhook.", data(ref("Webhook"))),
+            status=201,
+            errors=(400,),
+            body=obj(
+                {"url": STRING, "secret": SECRET},
+                {
+                    "include_bodies": {"type": "boolean"},
+                    "properties": {
+                        "type": "object",
+                        "additionalProperties": STRING,
+                        "maxProperties": 10,
+                    },
+                },
+                **CLOSED,
+            ),
+            example={
+                "url": "https://hooks.example.com/requests",
+                "secret": "a-long-random-signing-secret",
+                "properties": {"app": "support"},
+            },
+            tag="webhooks",
+        ),
+    },
+    "/api/webhooks/{id}": {
+        "delete": operation(
+            "Delete a request webhook",
+            {"description": "Deleted."},
+            status=204,
+            errors=(404,),
+            params=[ID],
+            tag="webhooks",
+        )
+    },
+    "/api/rate-limits": {
+        "get": operation(
+            "The org's standing rate-limit policies",
+            _json("Policies.", data({"type": "array", "items": ref("RateLimit")})),
+            tag="rate-limits",
+        ),
+        "post": operation(
+            "Create a policy, or change the quota of the one with the same key, window, unit "
+            "and segment",
+            _json("The policy (201 when created, 200 when changed).", data(ref("RateLimit"))),
+            status=201,
+            errors=(400,),
+            body=obj(
+                {
+                    "policy": {
+                        "type": "string",
+                        "description": "<quota>;w=<seconds>[;u=<unit>]"
+                        "[;s=<segment>], as Helicone-RateLimit-Policy",
+                    }
+                },
+                {"key_id": nullable(STRING)},
+                **CLOSED,
+            ),
+            example={"policy": "100;w=60;s=user"},
+            tag="rate-limits",
+        ),
+    },
+    "/api/rate-limits/{id}": {
+        "delete": operation(
+            "Delete a policy",
+            _json("Deleted.", data(obj({"id": STRING, "deleted": {"const": True}}))),
+            errors=(404,),
+            params=[ID],
+            tag="rate-limits",
+        )
+    },
+}
+
+OPERATOR_PATHS["/api/rate-limits"]["post"]["responses"]["200"] = _json(
+    "The existing policy, with the new quota.", data(ref("RateLimit"))
+)
 
 PATHS: dict[str, dict[str, Schema]] = {
     OPENAPI_PATH: {
@@ -535,6 +888,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             tag="prompts",
         )
     },
+    **OPERATOR_PATHS,
 }
 
 
