@@ -131,13 +131,14 @@ def keys_revoke(key_id: str) -> None:
 
 def _register_feature_commands() -> None:
     from relayscope.alerts.cli import alerts
+    from relayscope.analytics.cli import analytics
     from relayscope.governance.cli import data, redaction
     from relayscope.prompts.cli import prompts
     from relayscope.ratelimit.cli import ratelimits
     from relayscope.retry.cli import provider_keys
     from relayscope.webhooks.cli import webhooks
 
-    for group in (data, redaction, provider_keys, prompts, alerts, webhooks, ratelimits):
+    for group in (data, redaction, provider_keys, prompts, alerts, webhooks, ratelimits, analytics):
         main.add_command(group)
 
 

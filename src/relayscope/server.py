@@ -2,6 +2,7 @@
 
 /healthz, /readyz      liveness and readiness
 /api/...               JSON API (Starlette)
+/, /dashboard/...      web dashboard (Starlette + Jinja2)
 everything else        the proxy (raw ASGI, the hot path)
 """
 
@@ -17,12 +18,14 @@ from redis.asyncio import Redis
 
 from relayscope.alerts import api as alerts_api
 from relayscope.alerts.service import AlertsService
+from relayscope.analytics import routes as analytics_routes
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.cache import api as cache_api
 from relayscope.cache.build import create_cache_eraser
 from relayscope.cache.stage import CacheStage
 from relayscope.config import Settings
+from relayscope.dashboard import create_dashboard
 from relayscope.governance import api as governance_api
 from relayscope.governance.repository import GovernanceRepository
 from relayscope.governance.service import Governance
@@ -125,6 +128,7 @@ class Gateway:
                 *alerts_api.routes,
                 *webhooks_api.routes,
                 *rate_limits_api.routes,
+                *analytics_routes.routes,
             ],
             state={
                 "governance": self.governance,
@@ -134,6 +138,7 @@ class Gateway:
                 "alerts": self.alerts,
             },
         )
+        self.dashboard = create_dashboard(store=self.store, api=self.api)
         self.ready = False
 
     async def start(self) -> None:
@@ -174,6 +179,8 @@ class Gateway:
                 await self.api(scope, receive, send)
             elif path in ("/healthz", "/readyz"):
                 await self._health(send)
+            elif path.startswith("/dashboard") or path == "/":
+                await self.dashboard(scope, receive, send)
             else:
                 await self.proxy(scope, receive, send)
         elif kind == "lifespan":

@@ -36,7 +36,8 @@ def timestamp(params: QueryParams, name: str) -> datetime | None:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise bad(name, "must be an ISO 8601 timestamp") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    # Stored times are UTC; SQLite compares them as text, so bounds must be UTC too.
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def reject_unknown(params: QueryParams, known: set[str], prefixes: tuple[str, ...] = ()) -> None:

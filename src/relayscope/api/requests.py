@@ -13,7 +13,7 @@ from relayscope.api.auth import principal
 from relayscope.errors import NotFound
 from relayscope.logs.record import LogRecord
 from relayscope.store.base import RequestFilter
-from relayscope.store.sql import decode_cursor
+from relayscope.store.sql import decode_cursor, search_words
 
 _FILTERS = {
     "user_id",
@@ -28,7 +28,9 @@ _FILTERS = {
     "to",
     "limit",
     "cursor",
+    "search",
 }
+_STATUS_WORDS = ("success", "error", "rate_limited", "cached")
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -58,10 +60,18 @@ def _maybe_json(text: str | None) -> Any:
 
 def parse_filter(query: Any) -> RequestFilter:
     status: int | str | None = query.get("status")
-    if status is not None and status not in ("success", "error"):
+    if status is not None and status not in _STATUS_WORDS:
         if not (status.isascii() and status.isdigit() and 100 <= int(status[:4]) <= 599):
-            raise params.bad("status", "must be an HTTP status code, 'success' or 'error'")
+            raise params.bad(
+                "status",
+                "must be an HTTP status code, 'success', 'error', 'rate_limited' or 'cached'",
+            )
         status = int(status)
+    search = query.get("search")
+    if search is not None:
+        search = search.strip() or None
+        if search is not None and not search_words(search):
+            raise params.bad("search", "needs at least one letter or digit")
     properties = []
     for name, value in query.multi_items():
         if name.startswith("property."):
@@ -81,6 +91,7 @@ def parse_filter(query: Any) -> RequestFilter:
         properties=tuple(properties),
         since=params.timestamp(query, "from"),
         until=params.timestamp(query, "to"),
+        search=search,
     )
 
 

@@ -40,13 +40,15 @@ class RequestFilter:
     model: str | None = None
     provider: str | None = None
     status: int | str | None = None
-    """An HTTP status code, or "success" / "error"."""
+    """An HTTP status code, or "success" / "error" / "rate_limited" / "cached"."""
     request_name: str | None = None
     prompt_id: str | None = None
     prompt_version: int | None = None
     properties: tuple[tuple[str, str], ...] = ()
     since: datetime | None = None
     until: datetime | None = None
+    search: str | None = None
+    """Words that must all appear in the request or response body."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -261,3 +261,73 @@ rate_limit_policies = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Pre-aggregated request statistics, maintained by ``analytics.rollup`` in the same
+# transaction as each batch insert (see docs/dashboard.md). ``dim`` is "" (all
+# requests), "model", "provider", "user" or "property:<name>"; ``value`` the
+# dimension's value ("" for the total), cut to 256 characters.
+request_rollups = Table(
+    "request_rollups",
+    metadata,
+    Column("org_id", String(36), primary_key=True),
+    Column("dim", String(160), primary_key=True),
+    Column("bucket", DateTime(timezone=True), primary_key=True),
+    Column("value", String(256), primary_key=True),
+    Column("requests", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("rate_limited", BigInteger, nullable=False),
+    Column("cache_hits", BigInteger, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("total_tokens", BigInteger, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("latency_ms_sum", Float, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Request counts per org, hour and latency bin (bins are powers of 1.2 ms, see
+# ``analytics.percentiles``): they tell exact percentile queries where to start.
+latency_histogram = Table(
+    "latency_histogram",
+    metadata,
+    Column("org_id", String(36), primary_key=True),
+    Column("bucket", DateTime(timezone=True), primary_key=True),
+    Column("bin", Integer, primary_key=True, autoincrement=False),
+    Column("requests", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# One row per session with its running totals, maintained like ``request_rollups``.
+session_rollups = Table(
+    "session_rollups",
+    metadata,
+    Column("org_id", String(36), primary_key=True),
+    Column("session_id", String(256), primary_key=True),
+    Column("name", String(256)),
+    Column("user_id", String(256)),
+    Column("requests", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("total_tokens", BigInteger, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Index("ix_session_rollups_org_last", "org_id", "last_at"),
+    sqlite_with_rowid=False,
+)
+
+# Dashboard sign-ins: the cookie carries a random token, the table its SHA-256.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False),
+    Column("key_id", String(36), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)

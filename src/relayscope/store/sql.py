@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import base64
+import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, event, false, func, literal_column, or_, select, table, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from relayscope.analytics import rollup
 from relayscope.auth.keys import Principal, hash_key, new_key
 from relayscope.logs.record import LogRecord
 from relayscope.store import migrate
@@ -22,6 +24,10 @@ from relayscope.store.base import KeyInfo, Org, Page, RequestFilter, StoreUnavai
 from relayscope.store.schema import api_keys, orgs, requests
 
 _LIST_COLUMNS = [c for c in requests.c if c.name not in ("request_body", "response_body")]
+
+WriteHook = Callable[[AsyncConnection, Sequence[LogRecord]], Awaitable[None]]
+"""Runs inside ``insert_requests``' transaction with the records it actually added
+(ids already stored are left out), so derived tables stay exact under replays."""
 
 
 def engine_url(url: str) -> str:
@@ -54,6 +60,7 @@ class SqlStore:
         self.engine: AsyncEngine = create_async_engine(engine_url(url))
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.write_hooks: list[WriteHook] = [rollup.apply]
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
@@ -142,14 +149,25 @@ class SqlStore:
         statement = insert.on_conflict_do_nothing(index_elements=["id"])
         try:
             async with self.engine.begin() as conn:
-                await conn.execute(statement, [r.to_row() for r in records])
+                if not self.write_hooks:
+                    await conn.execute(statement, [r.to_row() for r in records])
+                    return
+                result = await conn.execute(
+                    statement.returning(requests.c.id), [r.to_row() for r in records]
+                )
+                added = {row.id for row in result}
+                fresh = [r for r in records if r.id in added]
+                for hook in self.write_hooks:
+                    await hook(conn, fresh)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
 
     async def list_requests(
         self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None
     ) -> Page:
-        query = select(*_LIST_COLUMNS).where(requests.c.org_id == org_id, *_conditions(filters))
+        query = select(*_LIST_COLUMNS).where(
+            requests.c.org_id == org_id, *_conditions(filters, self.dialect)
+        )
         if cursor:
             created_at, last_id = decode_cursor(cursor)
             query = query.where(
@@ -160,6 +178,8 @@ class SqlStore:
             )
         query = query.order_by(requests.c.created_at.desc(), requests.c.id.desc()).limit(limit + 1)
         async with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                query = await _sqlite_plan(conn, query, filters)
             rows = (await conn.execute(query)).mappings().all()
         records = [record_from_row(row) for row in rows[:limit]]
         next_cursor = None
@@ -182,7 +202,7 @@ class SqlStore:
             return (await conn.execute(query)).scalar_one()
 
 
-def _conditions(f: RequestFilter) -> list[Any]:
+def _conditions(f: RequestFilter, dialect: str = "sqlite") -> list[Any]:
     c = requests.c
     conditions: list[Any] = []
     for column, value in (
@@ -201,6 +221,10 @@ def _conditions(f: RequestFilter) -> list[Any]:
         conditions.append(and_(c.status < 400, c.error.is_(None)))
     elif f.status == "error":
         conditions.append(or_(c.status >= 400, c.error.is_not(None)))
+    elif f.status == "rate_limited":
+        conditions.append(c.rate_limited.is_(True))
+    elif f.status == "cached":
+        conditions.append(c.cache_hit.is_(True))
     elif f.status is not None:
         conditions.append(c.status == f.status)
     for name, value in f.properties:
@@ -209,7 +233,70 @@ def _conditions(f: RequestFilter) -> list[Any]:
         conditions.append(c.created_at >= f.since)
     if f.until is not None:
         conditions.append(c.created_at < f.until)
+    if f.search:
+        conditions.append(_search(f.search, dialect))
     return conditions
+
+
+def request_conditions(f: RequestFilter, dialect: str) -> list[Any]:
+    """WHERE clauses (without the org) selecting the requests ``f`` matches."""
+    return _conditions(f, dialect)
+
+
+def search_words(text_: str) -> list[str]:
+    return re.findall(r"\w+", text_)
+
+
+def _search(words: str, dialect: str) -> Any:
+    """Every word in a body: FTS5 on SQLite, the GIN-indexed tsvector on Postgres."""
+    if dialect == "postgresql":
+        document = func.to_tsvector(
+            literal_column("'simple'"),
+            func.coalesce(requests.c.request_body, "")
+            + " "
+            + func.coalesce(requests.c.response_body, ""),
+        )
+        return document.op("@@")(func.plainto_tsquery(literal_column("'simple'"), words))
+    return literal_column("requests.rowid").in_(
+        select(literal_column("rowid"))
+        .select_from(table("requests_fts"))
+        .where(literal_column("requests_fts").op("MATCH")(_fts_match(words)))
+    )
+
+
+FEW_MATCHES = 5000
+
+
+async def _sqlite_plan(conn: AsyncConnection, query: Any, f: RequestFilter) -> Any:
+    """Without statistics SQLite walks (org, created_at) for any filter and checks each
+    row, which reads the whole org for a rare user or word. Narrowing filters start
+    from the rows they name instead: a word in few bodies from its FTS matches, a
+    user or session from its index (``+created_at`` is the same value, but no index
+    offers it, so SQLite sorts just those rows). A word in many bodies keeps the time
+    walk, which finds a page of them quickly."""
+    narrow = f.user_id is not None or f.session_id is not None
+    if f.search:
+        match = {"match": _fts_match(f.search)}
+        count = await conn.execute(text(_FTS_COUNT), match)
+        if count.scalar_one() <= FEW_MATCHES:
+            rowids = [row[0] for row in await conn.execute(text(_FTS_ROWIDS), match)]
+            if not rowids:
+                return query.where(false())
+            query = query.where(literal_column("requests.rowid").in_(rowids))
+            narrow = True
+    if narrow:
+        return query.order_by(None).order_by(
+            literal_column("+requests.created_at").desc(), requests.c.id.desc()
+        )
+    return query
+
+
+_FTS_COUNT = "SELECT count(*) FROM requests_fts WHERE requests_fts MATCH :match"
+_FTS_ROWIDS = "SELECT rowid FROM requests_fts WHERE requests_fts MATCH :match"
+
+
+def _fts_match(words: str) -> str:
+    return " ".join('"' + word + '"' for word in search_words(words))
 
 
 def record_from_row(row: Any) -> LogRecord:

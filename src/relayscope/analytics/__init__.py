@@ -1,0 +1,1 @@
+"""Analytics over the request log: rollups, exact percentiles and the ``/api`` queries."""

@@ -1,0 +1,515 @@
+"""The analytics queries: totals, time series, users, properties and sessions.
+
+Every query is scoped to one org. ``aggregate`` answers from ``request_rollups``
+for whole hours when the filters allow it (none, or one user, provider or
+property) and from the request log for the rest (the range's partial first and
+last hours, minute buckets, any other filter); both give the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from relayscope.analytics import buckets, percentiles
+from relayscope.analytics.rollup import MAX_VALUE, Totals
+from relayscope.store.base import RequestFilter
+from relayscope.store.schema import request_rollups, requests, session_rollups
+from relayscope.store.sql import request_conditions
+
+Key = tuple[datetime | None, str | None]
+"""(bucket start or None, group value or None)."""
+
+DIMENSIONS = ("model", "provider", "user")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    since: datetime | None
+    until: datetime | None
+
+
+def rollup_target(f: RequestFilter) -> tuple[str, str] | None:
+    """The rollup dimension and value that select exactly what ``f`` selects (besides
+    time), or None when only the request log can answer."""
+    others = (
+        f.session_id,
+        f.model,
+        f.status,
+        f.request_name,
+        f.prompt_id,
+        f.prompt_version,
+        f.search,
+    )
+    if any(value is not None for value in others):
+        return None
+    chosen = [
+        (dim, value)
+        for dim, value in (("user", f.user_id), ("provider", f.provider))
+        if value is not None
+    ]
+    chosen += [(f"property:{name}", value) for name, value in f.properties]
+    if not chosen:
+        return "", ""
+    if len(chosen) == 1 and len(chosen[0][1]) <= MAX_VALUE:
+        return chosen[0]
+    return None
+
+
+def _group_sql(group_by: str) -> tuple[Any, Any]:
+    """(expression, condition) grouping raw requests like the rollup dimension."""
+    c = requests.c
+    if group_by == "model":
+        value = func.coalesce(c.request_model, c.response_model, "")
+        return func.substr(value, 1, MAX_VALUE), None
+    if group_by == "provider":
+        return func.substr(c.provider, 1, MAX_VALUE), None
+    if group_by == "user":
+        return func.substr(c.user_id, 1, MAX_VALUE), c.user_id.is_not(None)
+    name = group_by.removeprefix("property:")
+    value = c.properties[name].as_string()
+    return func.substr(value, 1, MAX_VALUE), value.is_not(None)
+
+
+def _totals(row: Any) -> Totals:
+    # Postgres sums integers as numeric (Decimal): convert before any arithmetic.
+    return Totals(
+        requests=int(row.requests or 0),
+        errors=int(row.errors or 0),
+        rate_limited=int(row.rate_limited or 0),
+        cache_hits=int(row.cache_hits or 0),
+        prompt_tokens=int(row.prompt_tokens or 0),
+        completion_tokens=int(row.completion_tokens or 0),
+        total_tokens=int(row.total_tokens or 0),
+        cost_usd=float(row.cost_usd or 0.0),
+        latency_ms_sum=float(row.latency_ms_sum or 0.0),
+        first_at=buckets.utc(row.first_at) if row.first_at else None,
+        last_at=buckets.utc(row.last_at) if row.last_at else None,
+    )
+
+
+def _raw_columns() -> list[Any]:
+    c = requests.c
+    error = case((or_(c.status >= 400, c.error.is_not(None)), 1), else_=0)
+    return [
+        func.count().label("requests"),
+        func.sum(error).label("errors"),
+        func.sum(case((c.rate_limited.is_(True), 1), else_=0)).label("rate_limited"),
+        func.sum(case((c.cache_hit.is_(True), 1), else_=0)).label("cache_hits"),
+        func.sum(c.prompt_tokens).label("prompt_tokens"),
+        func.sum(c.completion_tokens).label("completion_tokens"),
+        func.sum(c.total_tokens).label("total_tokens"),
+        func.sum(c.cost_usd).label("cost_usd"),
+        func.sum(c.latency_ms).label("latency_ms_sum"),
+        func.min(c.created_at).label("first_at"),
+        func.max(c.created_at).label("last_at"),
+    ]
+
+
+def _rollup_columns() -> list[Any]:
+    r = request_rollups.c
+    sums = [
+        func.sum(r[name]).label(name)
+        for name in (
+            "requests",
+            "errors",
+            "rate_limited",
+            "cache_hits",
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
+            "cost_usd",
+            "latency_ms_sum",
+        )
+    ]
+    return [*sums, func.min(r.first_at).label("first_at"), func.max(r.last_at).label("last_at")]
+
+
+class Analytics:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    async def aggregate(
+        self,
+        org_id: str,
+        f: RequestFilter,
+        *,
+        group_by: str | None = None,
+        granularity: str | None = None,
+    ) -> dict[Key, Totals]:
+        """Totals per (bucket, group) of the requests ``f`` selects."""
+        target = rollup_target(f)
+        usable = (
+            target is not None
+            and granularity != "minute"
+            and (group_by is None or target == ("", ""))
+        )
+        pieces: list[tuple[str, Span]] = []
+        if not usable:
+            pieces.append(("raw", Span(f.since, f.until)))
+        else:
+            first = buckets.ceil(f.since, "hour") if f.since else None
+            last = buckets.floor(f.until, "hour") if f.until else None
+            if first is not None and last is not None and first >= last:
+                pieces.append(("raw", Span(f.since, f.until)))
+            else:
+                if first is not None and f.since != first:
+                    pieces.append(("raw", Span(f.since, first)))
+                pieces.append(("rollup", Span(first, last)))
+                if last is not None and f.until != last:
+                    pieces.append(("raw", Span(last, f.until)))
+        result: dict[Key, Totals] = {}
+        async with self.engine.connect() as conn:
+            for kind, span in pieces:
+                if kind == "raw":
+                    rows = await self._raw(conn, org_id, f, span, group_by, granularity)
+                else:
+                    assert target is not None
+                    dim, value = (group_by, None) if group_by else target
+                    rows = await self._rollup(conn, org_id, dim, value, span, granularity)
+                for key, totals in rows:
+                    if key in result:
+                        result[key].merge(totals)
+                    else:
+                        result[key] = totals
+        return result
+
+    async def _raw(
+        self,
+        conn: AsyncConnection,
+        org_id: str,
+        f: RequestFilter,
+        span: Span,
+        group_by: str | None,
+        granularity: str | None,
+    ) -> list[tuple[Key, Totals]]:
+        keys: list[Any] = []
+        conditions = request_conditions(
+            replace(f, since=span.since, until=span.until), self.dialect
+        )
+        if granularity:
+            keys.append(buckets.expression(requests.c.created_at, granularity, self.dialect))
+        if group_by:
+            expression, condition = _group_sql(group_by)
+            keys.append(expression)
+            if condition is not None:
+                conditions.append(condition)
+        labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
+        query = select(*labelled, *_raw_columns()).where(requests.c.org_id == org_id, *conditions)
+        if labelled:
+            query = query.group_by(*labelled)
+        rows = (await conn.execute(query)).all()
+        return [
+            (self._key(row, granularity, group_by), _totals(row)) for row in rows if row.requests
+        ]
+
+    async def _rollup(
+        self,
+        conn: AsyncConnection,
+        org_id: str,
+        dim: str,
+        value: str | None,
+        span: Span,
+        granularity: str | None,
+    ) -> list[tuple[Key, Totals]]:
+        r = request_rollups.c
+        conditions = [r.org_id == org_id, r.dim == dim]
+        if value is not None:
+            conditions.append(r.value == value)
+        if span.since is not None:
+            conditions.append(r.bucket >= span.since)
+        if span.until is not None:
+            conditions.append(r.bucket < span.until)
+        keys: list[Any] = []
+        if granularity:
+            keys.append(buckets.expression(r.bucket, granularity, self.dialect, hourly=True))
+        grouped = value is None and dim != ""
+        if grouped:
+            keys.append(r.value)
+        labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
+        query = select(*labelled, *_rollup_columns()).where(*conditions)
+        if labelled:
+            query = query.group_by(*labelled)
+        rows = (await conn.execute(query)).all()
+        group = dim if grouped else None
+        return [(self._key(row, granularity, group), _totals(row)) for row in rows if row.requests]
+
+    @staticmethod
+    def _key(row: Any, granularity: str | None, group_by: str | None) -> Key:
+        i = 0
+        bucket = None
+        if granularity:
+            bucket = buckets.parse(row[0])
+            i = 1
+        group = row[i] if group_by else None
+        return bucket, group
+
+    async def latency(
+        self,
+        org_id: str,
+        f: RequestFilter,
+        *,
+        granularity: str,
+        group_by: str | None = None,
+    ) -> dict[Key, tuple[int, list[float]]]:
+        """(requests, [p50, p95, p99] latency ms) per (bucket, group)."""
+        async with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                return await self._latency_postgres(conn, org_id, f, granularity, group_by)
+            out: dict[Key, tuple[int, list[float]]] = {}
+            raw_spans = [Span(f.since, f.until)]
+            if (
+                granularity != "minute"
+                and group_by is None
+                and rollup_target(f) == ("", "")
+                and f.since is not None
+                and f.until is not None
+            ):
+                first = buckets.ceil(f.since, granularity)
+                last = buckets.floor(f.until, granularity)
+                if first < last:
+                    histograms = await percentiles.histogram_buckets(
+                        conn, org_id, first, last, granularity
+                    )
+                    found = await percentiles.sqlite_indexed(conn, org_id, histograms, granularity)
+                    out.update({(start, None): value for start, value in found.items()})
+                    raw_spans = [
+                        span
+                        for span in (Span(f.since, first), Span(last, f.until))
+                        if span.since < span.until  # type: ignore[operator]
+                    ]
+            for span in raw_spans:
+                out.update(await self._latency_sorted(conn, org_id, f, span, granularity, group_by))
+            return out
+
+    async def _latency_sorted(
+        self,
+        conn: AsyncConnection,
+        org_id: str,
+        f: RequestFilter,
+        span: Span,
+        granularity: str,
+        group_by: str | None,
+    ) -> dict[Key, tuple[int, list[float]]]:
+        conditions = request_conditions(
+            replace(f, since=span.since, until=span.until), self.dialect
+        )
+        keys: list[Any] = [buckets.expression(requests.c.created_at, granularity, self.dialect)]
+        if group_by:
+            expression, condition = _group_sql(group_by)
+            keys.append(expression)
+            if condition is not None:
+                conditions.append(condition)
+        query = (
+            select(*keys, requests.c.latency_ms)
+            .where(requests.c.org_id == org_id, *conditions)
+            .order_by(*keys, requests.c.latency_ms)
+        )
+        values: dict[Key, list[float]] = defaultdict(list)
+        for row in await conn.execute(query):
+            key = (buckets.parse(row[0]), row[1] if group_by else None)
+            values[key].append(row[-1])
+        return {
+            key: (len(sorted_values), percentiles.from_sorted(sorted_values))
+            for key, sorted_values in values.items()
+        }
+
+    async def _latency_postgres(
+        self,
+        conn: AsyncConnection,
+        org_id: str,
+        f: RequestFilter,
+        granularity: str,
+        group_by: str | None,
+    ) -> dict[Key, tuple[int, list[float]]]:
+        conditions = request_conditions(f, self.dialect)
+        keys: list[Any] = [buckets.expression(requests.c.created_at, granularity, self.dialect)]
+        if group_by:
+            expression, condition = _group_sql(group_by)
+            keys.append(expression)
+            if condition is not None:
+                conditions.append(condition)
+        labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
+        ps = [
+            func.percentile_cont(p).within_group(requests.c.latency_ms)
+            for p in percentiles.PERCENTILES
+        ]
+        query = (
+            select(*labelled, func.count(), *ps)
+            .where(requests.c.org_id == org_id, *conditions)
+            .group_by(*labelled)
+        )
+        out = {}
+        for row in await conn.execute(query):
+            key = (buckets.parse(row[0]), row[1] if group_by else None)
+            out[key] = (row[len(keys)], [float(v) for v in row[len(keys) + 1 :]])
+        return out
+
+    async def property_names(self, org_id: str, span: Span) -> dict[str, tuple[int, int]]:
+        """{name: (requests with it, distinct values)} over whole hours of ``span``
+        from the rollups, plus the partial hours at its ends from the log."""
+        r = request_rollups.c
+        conditions = [r.org_id == org_id, r.dim.like("property:%")]
+        first = buckets.ceil(span.since, "hour") if span.since else None
+        last = buckets.floor(span.until, "hour") if span.until else None
+        edges: list[Span] = []
+        use_rollups = first is None or last is None or first < last
+        if not use_rollups:
+            edges = [span]
+        else:
+            if first is not None:
+                conditions.append(r.bucket >= first)
+                if span.since != first:
+                    edges.append(Span(span.since, first))
+            if last is not None:
+                conditions.append(r.bucket < last)
+                if span.until != last:
+                    edges.append(Span(last, span.until))
+        counts: dict[str, int] = defaultdict(int)
+        values: dict[str, set[str]] = defaultdict(set)
+        async with self.engine.connect() as conn:
+            if use_rollups:
+                query = select(r.dim, r.value, func.sum(r.requests)).where(*conditions)
+                for dim, value, n in await conn.execute(query.group_by(r.dim, r.value)):
+                    name = dim.removeprefix("property:")
+                    counts[name] += int(n)
+                    values[name].add(value)
+            for edge in edges:
+                query = select(requests.c.properties).where(
+                    requests.c.org_id == org_id,
+                    *request_conditions(
+                        RequestFilter(since=edge.since, until=edge.until), self.dialect
+                    ),
+                )
+                for (props,) in await conn.execute(query):
+                    for name, value in (props or {}).items():
+                        counts[name] += 1
+                        values[name].add(str(value)[:MAX_VALUE])
+        return {name: (counts[name], len(values[name])) for name in counts}
+
+    async def sessions(
+        self,
+        org_id: str,
+        span: Span,
+        *,
+        user_id: str | None,
+        name: str | None,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> list[Any]:
+        s = session_rollups.c
+        conditions: list[Any] = [s.org_id == org_id]
+        if span.since is not None:
+            conditions.append(s.last_at >= span.since)
+        if span.until is not None:
+            conditions.append(s.first_at < span.until)
+        if user_id is not None:
+            conditions.append(s.user_id == user_id)
+        if name is not None:
+            conditions.append(s.name == name)
+        if after is not None:
+            last_at, session_id = after
+            conditions.append(
+                or_(s.last_at < last_at, and_(s.last_at == last_at, s.session_id < session_id))
+            )
+        query = (
+            select(session_rollups)
+            .where(*conditions)
+            .order_by(s.last_at.desc(), s.session_id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query)).all())
+
+    async def session(self, org_id: str, session_id: str, limit: int) -> tuple[Any, list[Any]]:
+        s, c = session_rollups.c, requests.c
+        columns = [
+            c.id,
+            c.created_at,
+            c.status,
+            c.error,
+            c.provider,
+            c.request_model,
+            c.response_model,
+            c.latency_ms,
+            c.ttft_ms,
+            c.prompt_tokens,
+            c.completion_tokens,
+            c.total_tokens,
+            c.cost_usd,
+            c.session_path,
+            c.request_name,
+            c.user_id,
+            c.cache_hit,
+        ]
+        async with self.engine.connect() as conn:
+            summary = (
+                await conn.execute(
+                    select(session_rollups).where(s.org_id == org_id, s.session_id == session_id)
+                )
+            ).first()
+            rows = (
+                await conn.execute(
+                    # created_at alone, so SQLite walks the (org, session, created_at) index
+                    select(*columns)
+                    .where(c.org_id == org_id, c.session_id == session_id)
+                    .order_by(c.created_at)
+                    .limit(limit)
+                )
+            ).all()
+        return summary, list(rows)
+
+
+def top_groups(totals: dict[Key, Totals], metric: str, limit: int) -> list[str]:
+    """The ``limit`` groups with the largest total ``metric``."""
+    by_group: dict[str, float] = defaultdict(float)
+    for (_bucket, group), t in totals.items():
+        if group is not None:
+            by_group[group] += metric_value(t, metric)
+    return [g for g, _v in sorted(by_group.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+
+
+def metric_value(t: Totals, metric: str) -> float:
+    if metric == "cost":
+        return t.cost_usd
+    if metric == "requests":
+        return t.requests
+    if metric == "errors":
+        return t.errors
+    if metric == "tokens":
+        return t.total_tokens
+    if metric == "error_rate":
+        return t.errors / t.requests if t.requests else 0.0
+    raise ValueError(metric)
+
+
+def summary_json(t: Totals) -> dict[str, Any]:
+    return {
+        "requests": t.requests,
+        "errors": t.errors,
+        "error_rate": t.errors / t.requests if t.requests else 0.0,
+        "rate_limited": t.rate_limited,
+        "cache_hits": t.cache_hits,
+        "prompt_tokens": t.prompt_tokens,
+        "completion_tokens": t.completion_tokens,
+        "total_tokens": t.total_tokens,
+        "cost_usd": t.cost_usd,
+        "avg_latency_ms": t.latency_ms_sum / t.requests if t.requests else None,
+        "first_at": t.first_at.isoformat() if t.first_at else None,
+        "last_at": t.last_at.isoformat() if t.last_at else None,
+    }
+
+
+def merged(totals: dict[Key, Totals], keys: Sequence[Key]) -> Totals:
+    out = Totals()
+    for key in keys:
+        if key in totals:
+            out.merge(totals[key])
+    return out

@@ -1,0 +1,317 @@
+"""Pre-aggregated statistics kept next to the request log.
+
+``apply`` runs inside the store's insert transaction (a ``SqlStore`` write hook)
+with exactly the records that insert added, so a batch the spool replays, whose
+rows are already stored, is never counted twice. Every update is an additive
+upsert (``requests = requests + excluded.requests``), so several gateway
+processes can write at once. ``rebuild`` recomputes everything from the log.
+
+Tables (``store/schema.py``):
+
+- ``request_rollups``: per org, hour and dimension value: counts, tokens, cost,
+  latency sum, first/last request time. Dimensions: "" (all), "model",
+  "provider", "user", "property:<name>".
+- ``latency_histogram``: per org and hour, requests per latency bin.
+- ``session_rollups``: per session, its totals and time span.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from relayscope.store.schema import (
+    latency_histogram,
+    request_rollups,
+    requests,
+    session_rollups,
+)
+
+MAX_VALUE = 256
+"""Dimension values are cut to this many characters in the rollups."""
+
+HISTOGRAM_BASE = 1.2
+MIN_BIN = -100
+"""Bin of latencies below ``HISTOGRAM_BASE ** (MIN_BIN + 1)`` ms (1e-8 ms), 0 included."""
+
+
+def latency_bin(latency_ms: float) -> int:
+    """The bin ``i`` with ``bin_floor(i) <= latency_ms < bin_floor(i + 1)``."""
+    if latency_ms < bin_floor(MIN_BIN + 1):
+        return MIN_BIN
+    i = max(MIN_BIN + 1, math.floor(math.log(latency_ms) / math.log(HISTOGRAM_BASE)))
+    # log() rounding can land one bin off; the edges themselves are the truth.
+    while i > MIN_BIN + 1 and latency_ms < bin_floor(i):
+        i -= 1
+    while latency_ms >= bin_floor(i + 1):
+        i += 1
+    return i
+
+
+def bin_floor(i: int) -> float:
+    return -math.inf if i <= MIN_BIN else HISTOGRAM_BASE**i
+
+
+def hour_of(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def model_of(row: Any) -> str:
+    return (row.request_model or row.response_model or "")[:MAX_VALUE]
+
+
+def is_error(row: Any) -> bool:
+    return row.status >= 400 or row.error is not None
+
+
+@dataclass(slots=True)
+class Totals:
+    requests: int = 0
+    errors: int = 0
+    rate_limited: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms_sum: float = 0.0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+    def add(self, row: Any, created_at: datetime) -> None:
+        self.requests += 1
+        self.errors += is_error(row)
+        self.rate_limited += bool(row.rate_limited)
+        self.cache_hits += bool(row.cache_hit)
+        self.prompt_tokens += row.prompt_tokens or 0
+        self.completion_tokens += row.completion_tokens or 0
+        self.total_tokens += row.total_tokens or 0
+        self.cost_usd += row.cost_usd or 0.0
+        self.latency_ms_sum += row.latency_ms
+        if self.first_at is None or created_at < self.first_at:
+            self.first_at = created_at
+        if self.last_at is None or created_at > self.last_at:
+            self.last_at = created_at
+
+    def merge(self, other: Totals) -> None:
+        for name in _SUMS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.first_at is not None and (self.first_at is None or other.first_at < self.first_at):
+            self.first_at = other.first_at
+        if other.last_at is not None and (self.last_at is None or other.last_at > self.last_at):
+            self.last_at = other.last_at
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in (*_SUMS, "first_at", "last_at")}
+
+
+_SUMS = (
+    "requests",
+    "errors",
+    "rate_limited",
+    "cache_hits",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost_usd",
+    "latency_ms_sum",
+)
+_SESSION_SUMS = (
+    "requests",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost_usd",
+)
+
+
+@dataclass(slots=True)
+class SessionTotals:
+    totals: Totals
+    name: str | None = None
+    user_id: str | None = None
+    end_at: datetime | None = None
+
+
+class Deltas:
+    """What a set of new records adds to each rollup row."""
+
+    def __init__(self) -> None:
+        self.rollups: dict[tuple[str, str, datetime, str], Totals] = {}
+        self.histogram: dict[tuple[str, datetime, int], int] = {}
+        self.sessions: dict[tuple[str, str], SessionTotals] = {}
+
+    def add(self, row: Any) -> None:
+        created_at = row.created_at
+        if created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=UTC)
+        hour = hour_of(created_at)
+        org = row.org_id
+        for dim, value in _dimensions(row):
+            key = (org, dim, hour, value)
+            totals = self.rollups.get(key)
+            if totals is None:
+                totals = self.rollups[key] = Totals()
+            totals.add(row, created_at)
+        bin_key = (org, hour, latency_bin(row.latency_ms))
+        self.histogram[bin_key] = self.histogram.get(bin_key, 0) + 1
+        if row.session_id:
+            session_key = (org, row.session_id)
+            session = self.sessions.get(session_key)
+            if session is None:
+                session = self.sessions[session_key] = SessionTotals(Totals())
+            session.totals.add(row, created_at)
+            end = created_at + timedelta(milliseconds=row.latency_ms)
+            if session.end_at is None or end > session.end_at:
+                session.end_at = end
+            session.name = row.session_name or session.name
+            session.user_id = row.user_id or session.user_id
+
+
+def _dimensions(row: Any) -> Iterable[tuple[str, str]]:
+    yield "", ""
+    yield "model", model_of(row)
+    yield "provider", row.provider[:MAX_VALUE]
+    if row.user_id:
+        yield "user", row.user_id[:MAX_VALUE]
+    for name, value in (row.properties or {}).items():
+        yield f"property:{name}", str(value)[:MAX_VALUE]
+
+
+def _insert(dialect: str, table: Any) -> Any:
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def _later(column: Any, new: Any) -> Any:
+    return case((new > column, new), else_=column)
+
+
+def _earlier(column: Any, new: Any) -> Any:
+    return case((new < column, new), else_=column)
+
+
+def statements(deltas: Deltas, dialect: str) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The upserts that add ``deltas``, each with its parameter rows (sorted, so
+    concurrent writers lock rows in the same order)."""
+    work: list[tuple[Any, list[dict[str, Any]]]] = []
+    if deltas.rollups:
+        insert = _insert(dialect, request_rollups)
+        t, new = request_rollups.c, insert.excluded
+        sets = {name: t[name] + new[name] for name in _SUMS}
+        sets["first_at"] = _earlier(t.first_at, new.first_at)
+        sets["last_at"] = _later(t.last_at, new.last_at)
+        rows = [
+            {"org_id": org, "dim": dim, "bucket": hour, "value": value, **totals.row()}
+            for (org, dim, hour, value), totals in sorted(deltas.rollups.items())
+        ]
+        work.append(
+            (
+                insert.on_conflict_do_update(
+                    index_elements=["org_id", "dim", "bucket", "value"], set_=sets
+                ),
+                rows,
+            )
+        )
+    if deltas.histogram:
+        insert = _insert(dialect, latency_histogram)
+        statement = insert.on_conflict_do_update(
+            index_elements=["org_id", "bucket", "bin"],
+            set_={"requests": latency_histogram.c.requests + insert.excluded.requests},
+        )
+        rows = [
+            {"org_id": org, "bucket": hour, "bin": b, "requests": n}
+            for (org, hour, b), n in sorted(deltas.histogram.items())
+        ]
+        work.append((statement, rows))
+    if deltas.sessions:
+        insert = _insert(dialect, session_rollups)
+        t, new = session_rollups.c, insert.excluded
+        sets = {name: t[name] + new[name] for name in _SESSION_SUMS}
+        sets["first_at"] = _earlier(t.first_at, new.first_at)
+        sets["last_at"] = _later(t.last_at, new.last_at)
+        sets["end_at"] = _later(t.end_at, new.end_at)
+        sets["name"] = case((new.name.is_(None), t.name), else_=new.name)
+        sets["user_id"] = case((new.user_id.is_(None), t.user_id), else_=new.user_id)
+        rows = []
+        for (org, session_id), s in sorted(deltas.sessions.items()):
+            totals = s.totals
+            rows.append(
+                {
+                    "org_id": org,
+                    "session_id": session_id,
+                    "name": s.name,
+                    "user_id": s.user_id,
+                    **{name: getattr(totals, name) for name in _SESSION_SUMS},
+                    "first_at": totals.first_at,
+                    "last_at": totals.last_at,
+                    "end_at": s.end_at,
+                }
+            )
+        work.append(
+            (insert.on_conflict_do_update(index_elements=["org_id", "session_id"], set_=sets), rows)
+        )
+    return work
+
+
+async def apply(conn: AsyncConnection, records: Sequence[Any]) -> None:
+    """Add ``records`` (just inserted, in this transaction) to the rollups."""
+    deltas = Deltas()
+    for record in records:
+        deltas.add(record)
+    for statement, rows in statements(deltas, conn.dialect.name):
+        await conn.execute(statement, rows)
+
+
+_REBUILD_COLUMNS = [
+    requests.c[name]
+    for name in (
+        "org_id",
+        "created_at",
+        "provider",
+        "request_model",
+        "response_model",
+        "status",
+        "error",
+        "latency_ms",
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "cost_usd",
+        "rate_limited",
+        "cache_hit",
+        "user_id",
+        "session_id",
+        "session_name",
+        "properties",
+    )
+]
+
+
+def rebuild(conn: Connection, chunk: int = 50_000) -> int:
+    """Recompute every rollup from the request log (synchronous; migrations and CLI)."""
+    for table in (request_rollups, latency_histogram, session_rollups):
+        conn.execute(delete(table))
+    # Options on the statement: on the connection they would stay for the
+    # migration's later statements.
+    result = conn.execute(
+        select(*_REBUILD_COLUMNS).execution_options(stream_results=True, yield_per=chunk)
+    )
+    deltas = Deltas()
+    count = 0
+    for row in result:
+        deltas.add(row)
+        count += 1
+    for statement, rows in statements(deltas, conn.dialect.name):
+        for start in range(0, len(rows), chunk):
+            conn.execute(statement, rows[start : start + chunk])
+    return count

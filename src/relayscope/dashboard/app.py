@@ -1,0 +1,47 @@
+"""The dashboard, served by the gateway at ``/dashboard`` (``/`` redirects there)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from relayscope.dashboard import views
+from relayscope.dashboard.auth import Sessions
+from relayscope.store.sql import SqlStore
+
+STATIC = Path(__file__).with_name("static")
+
+
+async def _root(_request: object) -> Response:
+    return RedirectResponse("/dashboard", status_code=303)
+
+
+def create_dashboard(*, store: SqlStore, api: object) -> Starlette:
+    """``api`` is the JSON API app, called in-process for the pages that read it."""
+    app = Starlette(
+        routes=[
+            Route("/", _root),
+            Route("/dashboard", views.home),
+            Route("/dashboard/", views.home),
+            Route("/dashboard/signin", views.signin_form, methods=["GET"]),
+            Route("/dashboard/signin", views.signin, methods=["POST"]),
+            Route("/dashboard/signout", views.signout, methods=["POST"]),
+            Route("/dashboard/requests", views.requests_page),
+            Route("/dashboard/requests/{id}", views.request_detail),
+            Route("/dashboard/sessions", views.sessions_page),
+            Route("/dashboard/sessions/{id:path}", views.session_detail),
+            Route("/dashboard/users", views.users_page),
+            Route("/dashboard/properties", views.properties_page),
+            Route("/dashboard/analytics", views.analytics_page),
+            Route("/dashboard/prompts", views.prompts_page),
+            Mount("/dashboard/static", StaticFiles(directory=STATIC), name="static"),
+        ]
+    )
+    app.state.store = store
+    app.state.sessions = Sessions(store.engine)
+    app.state.api = api
+    return app

@@ -1,0 +1,49 @@
+"""Calling the JSON API in-process on behalf of a signed-in dashboard session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from relayscope.api.auth import INTERNAL
+from relayscope.auth.keys import Principal
+from relayscope.proxy.app import Scope
+
+
+async def get_json(app: Any, path: str, principal: Principal, query: str = "") -> tuple[int, Any]:
+    """(status, decoded JSON body or None) of ``GET path?query`` on the ASGI ``app``."""
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [],
+        "client": None,
+        "server": None,
+        INTERNAL: principal,
+    }
+    status = 500
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    body = b"".join(chunks)
+    try:
+        return status, orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return status, None

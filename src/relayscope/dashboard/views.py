@@ -1,0 +1,488 @@
+"""The dashboard's pages. Each page gets its numbers from the same functions as the
+JSON API (``analytics.service``, the store's request listing), for the session's org."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import orjson
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from relayscope.analytics import service
+from relayscope.analytics.repository import Analytics
+from relayscope.api import params
+from relayscope.api.requests import parse_filter, record_json
+from relayscope.auth.keys import Principal
+from relayscope.dashboard import auth, chat, internal
+from relayscope.dashboard.render import page
+from relayscope.errors import BadRequest
+from relayscope.store.sql import decode_cursor
+
+Handler = Callable[[Request, auth.Session], Awaitable[Response]]
+EXPLORER_PARAMS = service.FILTERS | {"cursor", "limit"}
+RANGES = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+}
+
+
+def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        session = await request.app.state.sessions.current(request)
+        if session is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(
+                "/dashboard/signin?" + urlencode({"next": target}), status_code=303
+            )
+        items = request.query_params.multi_items()
+        if request.method == "GET" and any(v.strip() == "" for _k, v in items):
+            # Empty form fields mean "no filter": drop them so URLs stay shareable.
+            kept = urlencode([(k, v) for k, v in items if v.strip() != ""])
+            return RedirectResponse(
+                request.url.path + (f"?{kept}" if kept else ""), status_code=303
+            )
+        return await handler(request, session)
+
+    return endpoint
+
+
+def _context(request: Request, session: auth.Session, section: str, **more: Any) -> dict:
+    return {
+        "session": session,
+        "section": section,
+        "gateway_url": str(request.base_url).rstrip("/"),
+        "path": request.url.path,
+        **more,
+    }
+
+
+def _analytics(request: Request) -> Analytics:
+    return Analytics(request.app.state.store.engine)
+
+
+# -- sign in / out -------------------------------------------------------------------
+
+
+async def signin_form(request: Request) -> Response:
+    if await request.app.state.sessions.current(request):
+        return RedirectResponse("/dashboard/requests", status_code=303)
+    return _signin_page(request, None, 200)
+
+
+def _signin_page(request: Request, error: str | None, status: int) -> Response:
+    token = auth.secrets.token_urlsafe(24)
+    insecure = request.url.scheme == "http" and request.url.hostname not in (
+        "localhost",
+        "127.0.0.1",
+        "::1",
+    )
+    response = page(
+        "signin.html",
+        status,
+        csrf_token=token,
+        error=error,
+        next=_safe_next(request.query_params.get("next")),
+        insecure=insecure,
+    )
+    auth.set_cookie(response, auth.LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/dashboard") and not target.startswith("//"):
+        return target
+    return "/dashboard/requests"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
+async def signin(request: Request) -> Response:
+    form = await _form(request)
+    if not auth.same(form.get("csrf_token"), request.cookies.get(auth.LOGIN_CSRF_COOKIE)):
+        return _signin_page(request, "The form expired; please try again.", 403)
+    opened = await request.app.state.sessions.sign_in(form.get("key", ""))
+    if opened is None:
+        return _signin_page(request, "Unknown or revoked gateway key.", 401)
+    token, _session = opened
+    response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
+    auth.set_cookie(response, auth.COOKIE, token, max_age=int(auth.LIFETIME.total_seconds()))
+    auth.clear_cookie(response, auth.LOGIN_CSRF_COOKIE)
+    return response
+
+
+@signed_in
+async def signout(request: Request, session: auth.Session) -> Response:
+    form = await _form(request)
+    if not auth.same(form.get("csrf_token"), session.csrf_token):
+        return Response("CSRF token missing or wrong", 403)
+    await request.app.state.sessions.sign_out(request)
+    response = RedirectResponse("/dashboard/signin", status_code=303)
+    auth.clear_cookie(response, auth.COOKIE)
+    return response
+
+
+async def home(_request: Request) -> Response:
+    return RedirectResponse("/dashboard/requests", status_code=303)
+
+
+# -- requests ------------------------------------------------------------------------
+
+
+def _canonical(query: QueryParams) -> str | None:
+    """The explorer URL without empty fields and with ``prop=name=value`` spelled as
+    the API's ``property.name=value``; None when ``query`` is already canonical."""
+    items = query.multi_items()
+    changed = False
+    out: list[tuple[str, str]] = []
+    for name, value in items:
+        if value.strip() == "":
+            changed = True
+        elif name == "prop":
+            changed = True
+            prop, _, prop_value = value.partition("=")
+            if not prop.strip() or not _:
+                raise params.bad("prop", "write it as name=value")
+            out.append((f"property.{prop.strip()}", prop_value.strip()))
+        else:
+            out.append((name, value))
+    return urlencode(out) if changed else None
+
+
+@signed_in
+async def requests_page(request: Request, session: auth.Session) -> Response:
+    query = request.query_params
+    store = request.app.state.store
+    error = None
+    records: list[dict[str, Any]] = []
+    next_cursor = None
+    try:
+        canonical = _canonical(query)
+        if canonical is not None:
+            return RedirectResponse(f"/dashboard/requests?{canonical}", status_code=303)
+        params.reject_unknown(query, EXPLORER_PARAMS, ("property.",))
+        filters = parse_filter(query)
+        limit = params.integer(query, "limit", default=50, low=1, high=500)
+        cursor = query.get("cursor")
+        if cursor is not None:
+            try:
+                decode_cursor(cursor)
+            except ValueError:
+                raise params.bad("cursor", "not a cursor this page made") from None
+        result = await store.list_requests(session.org_id, filters, limit=limit, cursor=cursor)
+        records = [record_json(r, bodies=False) for r in result.records]
+        next_cursor = result.next_cursor
+    except BadRequest as exc:
+        error = exc.message
+    filtered = any(k != "limit" for k in query)
+    empty_org = not records and not filtered and error is None
+    properties = [
+        (k.removeprefix("property."), v)
+        for k, v in query.multi_items()
+        if k.startswith("property.")
+    ]
+    return page(
+        "requests.html",
+        400 if error else 200,
+        **_context(
+            request,
+            session,
+            "requests",
+            records=records,
+            next_cursor=next_cursor,
+            error=error,
+            filters=dict(query),
+            properties=properties,
+            query_items=query.multi_items(),
+            filtered=filtered,
+            empty_org=empty_org,
+        ),
+    )
+
+
+@signed_in
+async def request_detail(request: Request, session: auth.Session) -> Response:
+    store = request.app.state.store
+    record = await store.get_request(session.org_id, request.path_params["id"])
+    if record is None:
+        return page(
+            "missing.html",
+            404,
+            **_context(
+                request, session, "requests", what="request", ident=request.path_params["id"]
+            ),
+        )
+    data = record_json(record, bodies=True)
+    conversation = chat.messages(data["request_body"], data["response_body"])
+    return page(
+        "request.html",
+        **_context(request, session, "requests", r=data, conversation=conversation),
+    )
+
+
+# -- sessions ------------------------------------------------------------------------
+
+
+@signed_in
+async def sessions_page(request: Request, session: auth.Session) -> Response:
+    error, body = None, {"data": [], "next_cursor": None}
+    try:
+        body = await service.sessions(_analytics(request), session.org_id, request.query_params)
+    except BadRequest as exc:
+        error = exc.message
+    return page(
+        "sessions.html",
+        400 if error else 200,
+        **_context(
+            request,
+            session,
+            "sessions",
+            sessions=body["data"],
+            next_cursor=body["next_cursor"],
+            error=error,
+            filters=dict(request.query_params),
+        ),
+    )
+
+
+@signed_in
+async def session_detail(request: Request, session: auth.Session) -> Response:
+    session_id = request.path_params["id"]
+    try:
+        body = await service.session(_analytics(request), session.org_id, session_id)
+    except Exception as exc:
+        if getattr(exc, "status", None) == 404:
+            return page(
+                "missing.html",
+                404,
+                **_context(request, session, "sessions", what="session", ident=session_id),
+            )
+        raise
+    total = max([r["offset_ms"] + r["latency_ms"] for r in body["requests_list"]] or [1.0])
+    return page(
+        "session.html",
+        **_context(
+            request,
+            session,
+            "sessions",
+            s=body,
+            total_ms=max(total, 1.0),
+            by_id={r["id"]: r for r in body["requests_list"]},
+        ),
+    )
+
+
+# -- users and properties -------------------------------------------------------------
+
+
+@signed_in
+async def users_page(request: Request, session: auth.Session) -> Response:
+    error, body = None, {"data": [], "total": 0}
+    try:
+        body = await service.users(_analytics(request), session.org_id, request.query_params)
+    except BadRequest as exc:
+        error = exc.message
+    return page(
+        "users.html",
+        400 if error else 200,
+        **_context(
+            request,
+            session,
+            "users",
+            users=body["data"],
+            total=body["total"],
+            error=error,
+            filters=dict(request.query_params),
+        ),
+    )
+
+
+@signed_in
+async def properties_page(request: Request, session: auth.Session) -> Response:
+    query = request.query_params
+    analytics = _analytics(request)
+    name = query.get("name")
+    error, values, total = None, [], 0
+    span_query = QueryParams([(k, v) for k, v in query.multi_items() if k in ("from", "to")])
+    names = (await service.properties(analytics, session.org_id, span_query))["data"]
+    if name:
+        rest = QueryParams([(k, v) for k, v in query.multi_items() if k != "name"])
+        try:
+            body = await service.property_values(analytics, session.org_id, name, rest)
+            values, total = body["data"], body["total"]
+        except BadRequest as exc:
+            error = exc.message
+    return page(
+        "properties.html",
+        400 if error else 200,
+        **_context(
+            request,
+            session,
+            "properties",
+            names=names,
+            name=name,
+            values=values,
+            total=total,
+            error=error,
+            filters=dict(query),
+        ),
+    )
+
+
+# -- analytics -----------------------------------------------------------------------
+
+
+def _analytics_window(query: QueryParams) -> tuple[str, str, str]:
+    """(from, to, range label) from explicit from/to or a named range."""
+    if query.get("from") or query.get("to"):
+        until = params.timestamp(query, "to") or datetime.now(UTC)
+        since = params.timestamp(query, "from") or until - timedelta(days=1)
+        return since.isoformat(), until.isoformat(), "custom"
+    label = query.get("range", "24h")
+    if label not in RANGES:
+        raise params.bad("range", f"must be one of {', '.join(RANGES)}")
+    until = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return (until - RANGES[label]).isoformat(), until.isoformat(), label
+
+
+@signed_in
+async def analytics_page(request: Request, session: auth.Session) -> Response:
+    query = request.query_params
+    analytics = _analytics(request)
+    org = session.org_id
+    error = None
+    panels: dict[str, Any] = {}
+    summary: dict[str, Any] | None = None
+    window = ("", "", "24h")
+    group_by = query.get("group_by", "model")
+    granularity = query.get("granularity", "")
+    filters = [
+        (k, v)
+        for k, v in query.multi_items()
+        if k not in ("range", "from", "to", "group_by", "granularity") and v != ""
+    ]
+    names = []
+    try:
+        window = _analytics_window(query)
+        base = [("from", window[0]), ("to", window[1]), *filters]
+        if granularity:
+            base.append(("granularity", granularity))
+        summary = await service.summary(
+            analytics, org, QueryParams([p for p in base if p[0] != "granularity"])
+        )
+        specs = {
+            "cost": [("metric", "cost"), ("group_by", group_by)],
+            "requests": [("metric", "requests"), ("group_by", group_by)],
+            "latency": [("metric", "latency")],
+            "error_rate": [("metric", "error_rate")],
+        }
+        for panel, extra in specs.items():
+            panel_query = QueryParams([*base, *[(k, v) for k, v in extra if v]])
+            panels[panel] = {
+                "data": await service.timeseries(analytics, org, panel_query),
+                "api": "/api/analytics/timeseries?" + str(panel_query),
+            }
+        names = (await service.properties(analytics, org, QueryParams(base[:2])))["data"]
+    except BadRequest as exc:
+        error = exc.message
+    return page(
+        "analytics.html",
+        400 if error else 200,
+        **_context(
+            request,
+            session,
+            "analytics",
+            error=error,
+            summary=summary,
+            panels=panels,
+            window=window,
+            ranges=list(RANGES),
+            group_by=group_by,
+            granularity=granularity,
+            property_names=[n["name"] for n in names],
+            extra_filters=filters,
+            summary_api="/api/analytics/summary?"
+            + urlencode([("from", window[0]), ("to", window[1]), *filters]),
+        ),
+    )
+
+
+# -- prompts -------------------------------------------------------------------------
+
+
+@signed_in
+async def prompts_page(request: Request, session: auth.Session) -> Response:
+    who = Principal(org_id=session.org_id, key_id=session.key_id)
+    api = request.app.state.api
+    status, body = await internal.get_json(api, "/api/prompts", who)
+    prompts = body.get("data", []) if status == 200 and isinstance(body, dict) else []
+    selected = request.query_params.get("id")
+    detail, diff, versions = None, None, []
+    if selected:
+        base = f"/api/prompts/{_path_part(selected)}"
+        status, body = await internal.get_json(api, base, who)
+        if status == 200 and isinstance(body, dict):
+            detail = body.get("data")
+            status, listed = await internal.get_json(api, f"{base}/versions", who)
+            found = listed.get("data", []) if status == 200 and isinstance(listed, dict) else []
+            versions = sorted(found, key=lambda v: v.get("version", 0))
+            diff = _diff(versions, request.query_params)
+    return page(
+        "prompts.html",
+        **_context(
+            request,
+            session,
+            "prompts",
+            prompts=prompts,
+            selected=selected,
+            detail=detail,
+            versions=versions,
+            diff=diff,
+        ),
+    )
+
+
+def _path_part(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def _version_text(version: dict[str, Any]) -> list[str]:
+    shown = {k: version.get(k) for k in ("model", "parameters", "system", "messages")}
+    return orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode().splitlines()
+
+
+def _diff(versions: list[dict[str, Any]], query: QueryParams) -> dict[str, Any] | None:
+    if len(versions) < 2:
+        return None
+    numbers = [v.get("version") for v in versions]
+    try:
+        old = int(query.get("from_version") or numbers[-2])
+        new = int(query.get("to_version") or numbers[-1])
+    except ValueError:
+        return None
+    by_number = {v.get("version"): v for v in versions}
+    if old not in by_number or new not in by_number:
+        return None
+    lines = list(
+        difflib.unified_diff(
+            _version_text(by_number[old]),
+            _version_text(by_number[new]),
+            f"version {old}",
+            f"version {new}",
+            lineterm="",
+        )
+    )
+    return {"from": old, "to": new, "lines": lines}
