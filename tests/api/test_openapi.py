@@ -31,7 +31,7 @@ def test_every_api_route_is_described(tmp_path):
     routes = api_operations(tmp_path)
     missing = sorted(routes - described)
     assert not missing, (
-        "API routes missing from src/relayscope/api/openapi.py (add them to PATHS): "
+        "API routes missing from the description in src/relayscope/api/openapi/ (add them): "
         + ", ".join(f"{method.upper()} {path}" for path, method in missing)
     )
     stale = sorted(described - routes)

@@ -325,7 +325,8 @@ def test_another_org_gets_nothing_and_changes_nothing(gateway, org_a, tmp_path):
     ]
     assert not unfillable, (
         "routes the isolation sweep cannot call (add their parameters to OrgA.fill, and "
-        "describe them with a body example in api/openapi.py): " + "; ".join(unfillable)
+        "describe them with a body example in src/relayscope/api/openapi/): "
+        + "; ".join(unfillable)
     )
     reads = [call for call in calls if call.method == "GET"]
     writes = [call for call in calls if call.method != "GET"]
