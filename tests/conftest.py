@@ -1,8 +1,13 @@
-"""Shared fixtures: the fake provider, a real gateway process, and per-test orgs."""
+"""Shared fixtures: the fake provider, a real gateway process, per-test orgs, and stores.
+
+Every test that uses a store runs once per backend (SQLite, Postgres): the
+session-wide ``store_backend`` parameter reaches it through ``gateway``,
+``store_urls`` or ``store_url``. ``--stores sqlite`` (or ``postgres``) runs one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -10,7 +15,24 @@ import pytest
 
 from relayscope.testing.fake_provider import FakeProvider
 from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
+from relayscope.testing.postgres import ADMIN_URL, PostgresDatabases
 from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.replicas import Replicas
+from relayscope.testing.stores import BACKENDS, StoreUrls
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--stores",
+        default=",".join(BACKENDS),
+        help="Comma-separated store backends to run store-using tests on (default: all).",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_backend" in metafunc.fixturenames:
+        chosen = [b.strip() for b in metafunc.config.getoption("stores").split(",") if b.strip()]
+        metafunc.parametrize("store_backend", chosen, indirect=True, scope="session")
 
 
 class Gateway:
@@ -32,6 +54,37 @@ class Gateway:
 
 
 @pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    databases = PostgresDatabases()
+    if not databases.available():
+        pytest.skip(f"no Postgres server answers at {ADMIN_URL} (RELAYSCOPE_TEST_POSTGRES_URL)")
+    databases.drop_orphans()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="session")
+def store_backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def store_urls(store_backend: str, request: pytest.FixtureRequest) -> StoreUrls:
+    """Fresh stores of this run's backend, for tests and fixtures that start their own gateways."""
+    if store_backend == "postgres":
+        return StoreUrls("postgres", request.getfixturevalue("postgres_databases"))
+    return StoreUrls(store_backend)
+
+
+@pytest.fixture
+def store_url(store_urls: StoreUrls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A new empty store (SQLite file or Postgres database), dropped after the test."""
+    url = store_urls.new(tmp_path_factory.mktemp("store"))
+    yield url
+    store_urls.discard(url)
+
+
+@pytest.fixture(scope="session")
 def fake_server() -> Iterator[FakeProvider]:
     with FakeProvider() as server:
         yield server
@@ -46,13 +99,44 @@ def fake(fake_server: FakeProvider) -> Iterator[FakeProvider]:
 
 @pytest.fixture(scope="session")
 def gateway(
-    tmp_path_factory: pytest.TempPathFactory, fake_server: FakeProvider
+    tmp_path_factory: pytest.TempPathFactory, fake_server: FakeProvider, store_urls: StoreUrls
 ) -> Iterator[Gateway]:
-    env = fake_provider_env(fake_server.url)
-    with GatewayProcess(tmp_path_factory.mktemp("gateway"), env) as process:
+    data_dir = tmp_path_factory.mktemp("gateway")
+    env = {
+        **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
+    }
+    with GatewayProcess(data_dir, env) as process:
         yield Gateway(process)
 
 
 @pytest.fixture
 def org(gateway: Gateway) -> OrgKey:
     return gateway.new_org()
+
+
+@pytest.fixture
+def replicas(
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_server: FakeProvider,
+    postgres_databases: PostgresDatabases,
+) -> Iterator[Callable[..., Replicas]]:
+    """Starts gateway replicas sharing a new Postgres database and a Redis prefix:
+    ``replicas(count=2, env={...})``. All are stopped, and their keys and database
+    removed, after the test."""
+    started: list[Replicas] = []
+
+    def start(count: int = 2, env: Mapping[str, str] | None = None) -> Replicas:
+        group = Replicas(
+            tmp_path_factory.mktemp("replicas"),
+            store_url=postgres_databases.create(),
+            env={**fake_provider_env(fake_server.url), **(env or {})},
+            count=count,
+        )
+        started.append(group)
+        return group.start()
+
+    yield start
+    for group in started:
+        group.stop()
+        postgres_databases.drop(group.store_url)

@@ -1,4 +1,4 @@
-"""The ``relayscope`` command on fresh and existing stores."""
+"""The ``relayscope`` command on fresh and existing stores (each backend)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,20 @@ import sys
 
 import httpx
 
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.process import GatewayProcess, clean_env, fake_provider_env
+from relayscope.testing.stores import store_contents
 
 KEY = re.compile(r"sk-relayscope-[A-Za-z0-9_-]{20,}")
 
 
-def cli(tmp_path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {"RELAYSCOPE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+def cli(
+    tmp_path, store_url: str, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        "RELAYSCOPE_DATA_DIR": str(tmp_path),
+        "RELAYSCOPE_DATABASE_URL": store_url,
+        **clean_env(),
+    }
     return subprocess.run(
         [sys.executable, "-m", "relayscope", *args],
         env=env,
@@ -25,34 +32,38 @@ def cli(tmp_path, *args: str, check: bool = True) -> subprocess.CompletedProcess
     )
 
 
-def test_keys_create_list_revoke_on_a_fresh_store(tmp_path):
-    created = cli(tmp_path, "keys", "create", "--org", "acme")
+def test_keys_create_list_revoke_on_a_fresh_store(tmp_path, store_url):
+    created = cli(tmp_path, store_url, "keys", "create", "--org", "acme")
     key = created.stdout.strip().splitlines()[-1]
     assert KEY.fullmatch(key)
 
-    listing = cli(tmp_path, "keys", "list", "--org", "acme").stdout
+    listing = cli(tmp_path, store_url, "keys", "list", "--org", "acme").stdout
     key_id = listing.split()[0]
     assert key[:18] in listing and "active" in listing
     assert key not in listing, "the full key is shown once, at creation only"
 
-    assert "revoked" in cli(tmp_path, "keys", "revoke", key_id).stdout
-    assert "revoked" in cli(tmp_path, "keys", "list", "--org", "acme").stdout
-    again = cli(tmp_path, "keys", "revoke", key_id, check=False)
+    assert "revoked" in cli(tmp_path, store_url, "keys", "revoke", key_id).stdout
+    assert "revoked" in cli(tmp_path, store_url, "keys", "list", "--org", "acme").stdout
+    again = cli(tmp_path, store_url, "keys", "revoke", key_id, check=False)
     assert again.returncode != 0 and "no active key" in again.stderr
 
 
-def test_keys_are_stored_only_as_hashes(tmp_path):
-    key = cli(tmp_path, "keys", "create", "--org", "acme").stdout.strip().splitlines()[-1]
-    assert key.encode() not in (tmp_path / "relayscope.db").read_bytes()
+def test_keys_are_stored_only_as_hashes(tmp_path, store_url):
+    created = cli(tmp_path, store_url, "keys", "create", "--org", "acme")
+    key = created.stdout.strip().splitlines()[-1]
+    contents = store_contents(store_url)
+    assert b"acme" in contents, "the contents should hold the org the key was made for"
+    assert key.encode() not in contents
 
 
-def test_listing_an_unknown_org_fails_clearly(tmp_path):
-    result = cli(tmp_path, "keys", "list", "--org", "nobody", check=False)
+def test_listing_an_unknown_org_fails_clearly(tmp_path, store_url):
+    result = cli(tmp_path, store_url, "keys", "list", "--org", "nobody", check=False)
     assert result.returncode != 0 and "no org named 'nobody'" in result.stderr
 
 
-def test_first_serve_creates_a_default_key_once(tmp_path, fake_server):
-    with GatewayProcess(tmp_path, fake_provider_env(fake_server.url)) as first:
+def test_first_serve_creates_a_default_key_once(tmp_path, fake_server, store_url):
+    env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_DATABASE_URL": store_url}
+    with GatewayProcess(tmp_path, env) as first:
         keys = KEY.findall(first.log())
         assert len(keys) == 1
         response = httpx.post(
@@ -62,5 +73,5 @@ def test_first_serve_creates_a_default_key_once(tmp_path, fake_server):
         )
         assert response.status_code == 200
         assert httpx.get(f"{first.url}/healthz").json() == {"status": "ok"}
-    with GatewayProcess(tmp_path, fake_provider_env(fake_server.url)):
+    with GatewayProcess(tmp_path, env):
         assert KEY.findall(first.log()) == keys, "a second start must not mint another key"

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import click
+from sqlalchemy.exc import IntegrityError
 
 from relayscope.clitools import existing_org, with_store
 from relayscope.config import Settings
@@ -30,6 +31,10 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     for noisy in ("alembic",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings.from_env()
+    if workers > 1:
+        from relayscope import metrics
+
+        metrics.share_between_workers(settings.data_dir)
     first_key = with_store(_bootstrap)
     click.echo(f"RelayScope store: {settings.store_url}")
     if first_key:
@@ -54,7 +59,10 @@ async def _bootstrap(store: SqlStore) -> str | None:
     """On an empty store, create the default org and its first key."""
     if await store.count_orgs():
         return None
-    org = await store.ensure_org("default")
+    try:
+        org = await store.ensure_org("default")
+    except IntegrityError:  # a replica starting at the same time made it first
+        return None
     _info, key = await store.create_key(org.id, name="default")
     return key
 
@@ -82,6 +90,18 @@ def _masked(name: str, value: object) -> object:
 def migrate() -> None:
     """Apply schema migrations to the configured store."""
     with_store(lambda store: asyncio.sleep(0))
+    logs_url = Settings.from_env().logs_url
+    if logs_url:
+        from relayscope.store.logs import open_log_store
+
+        async def migrate_logs() -> None:
+            logs = open_log_store(logs_url)
+            try:
+                await logs.migrate()
+            finally:
+                await logs.close()
+
+        asyncio.run(migrate_logs())
     click.echo("store is up to date")
 
 
@@ -136,9 +156,20 @@ def _register_feature_commands() -> None:
     from relayscope.prompts.cli import prompts
     from relayscope.ratelimit.cli import ratelimits
     from relayscope.retry.cli import provider_keys
+    from relayscope.store.cli import export
     from relayscope.webhooks.cli import webhooks
 
-    for group in (data, redaction, provider_keys, prompts, alerts, webhooks, ratelimits, analytics):
+    for group in (
+        data,
+        redaction,
+        provider_keys,
+        prompts,
+        alerts,
+        webhooks,
+        ratelimits,
+        analytics,
+        export,
+    ):
         main.add_command(group)
 
 

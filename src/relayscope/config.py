@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from relayscope.prompts.settings import PromptSettings
     from relayscope.ratelimit.settings import RateLimitSettings
     from relayscope.retry.settings import RetrySettings
+    from relayscope.tracing.settings import TracingSettings
 
 
 def setting(default: Any, help: str) -> Any:
@@ -61,6 +62,24 @@ class Settings:
     data_dir: Path = setting(default_data_dir(), "Directory for the embedded store and log spool.")
     database_url: str = setting(
         "", "Store URL: sqlite:///path or postgresql://... (default: relayscope.db in data_dir)."
+    )
+    logs_url: str = setting(
+        "",
+        "Separate log store: clickhouse://user:password@host:8123/database (ClickHouse over "
+        "HTTP) or chdb:///path (embedded ClickHouse); default: the records stay in the store.",
+    )
+    database_pool_size: int = setting(
+        10, "Postgres connections each gateway process keeps open (and as many more on bursts)."
+    )
+    shutdown_drain_seconds: float = setting(
+        0.0,
+        "On SIGTERM, seconds to keep serving with /readyz answering 503 before shutting down, "
+        "so a load balancer stops sending traffic first.",
+    )
+    metrics_enabled: bool = setting(True, "Serve Prometheus metrics at GET /metrics.")
+    otel: TracingSettings = section(
+        "relayscope.tracing.settings:TracingSettings",
+        "OpenTelemetry trace export (RELAYSCOPE_OTEL_*).",
     )
     redis_url: str = setting(
         "", "Redis URL (redis://host:port/db) shared by replicas for cache and rate limits."

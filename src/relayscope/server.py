@@ -1,6 +1,8 @@
 """The gateway process: builds every part from ``Settings`` and serves them as one ASGI app.
 
-/healthz, /readyz      liveness and readiness
+/healthz               liveness: 200 while the process serves
+/readyz                readiness: 503 while starting or draining (after SIGTERM)
+/metrics               Prometheus metrics
 /api/...               JSON API (Starlette)
 /, /dashboard/...      web dashboard (Starlette + Jinja2)
 everything else        the proxy (raw ASGI, the hot path)
@@ -8,14 +10,18 @@ everything else        the proxy (raw ASGI, the hot path)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from typing import Any
+import signal
+import threading
+from types import FrameType
 
 import aiohttp
 import orjson
 from redis.asyncio import Redis
 
+from relayscope import metrics
 from relayscope.alerts import api as alerts_api
 from relayscope.alerts.service import AlertsService
 from relayscope.analytics import routes as analytics_routes
@@ -30,7 +36,7 @@ from relayscope.governance import api as governance_api
 from relayscope.governance.repository import GovernanceRepository
 from relayscope.governance.service import Governance
 from relayscope.logs.spool import Spool
-from relayscope.logs.writer import LogWriter
+from relayscope.logs.writer import LogWriter, Observer
 from relayscope.pipeline import Services, build, default_stages
 from relayscope.prompts import api as prompts_api
 from relayscope.prompts.catalog import PromptCatalog
@@ -43,6 +49,8 @@ from relayscope.ratelimit import api as rate_limits_api
 from relayscope.retry import api as provider_keys_api
 from relayscope.retry.crypto import SecretBox
 from relayscope.retry.provider_keys import ProviderKeys
+from relayscope.store.base import LogStore
+from relayscope.store.logs import open_log_store
 from relayscope.store.sql import SqlStore, open_store
 from relayscope.webhooks import api as webhooks_api
 
@@ -60,14 +68,23 @@ class Gateway:
         store: SqlStore | None = None,
     ) -> None:
         self.settings = settings
-        self.store = store or open_store(settings.store_url)
+        self.store = store or open_store(settings.store_url, pool_size=settings.database_pool_size)
+        self.logs: LogStore = open_log_store(settings.logs_url) if settings.logs_url else self.store
+        self.tracer = None
+        observers: list[Observer] = [metrics.observe_record]
+        if settings.otel.enabled:
+            from relayscope.tracing.spans import otlp_recorder
+
+            self.tracer = otlp_recorder(settings.otel)
+            observers.append(self.tracer)
         self.writer = LogWriter(
-            self.store,
+            self.logs,
             Spool(settings.spool_dir),
             batch_size=settings.log_batch_size,
             flush_interval=settings.log_flush_interval,
             write_timeout=settings.store_write_timeout,
             max_queued=settings.log_queue_max,
+            observers=observers,
         )
         self.registry = ProviderRegistry(overrides=settings.provider_base_urls)
         self.keys = KeyResolver(self.store.lookup_key, ttl=settings.key_cache_ttl)
@@ -120,6 +137,7 @@ class Gateway:
         self.api = create_api(
             store=self.store,
             keys=self.keys,
+            logs=self.logs,
             routes=[
                 *governance_api.routes,
                 *provider_keys_api.routes,
@@ -140,9 +158,12 @@ class Gateway:
         )
         self.dashboard = create_dashboard(store=self.store, api=self.api)
         self.ready = False
+        self.draining = False
 
     async def start(self) -> None:
         await self.store.migrate()
+        if self.logs is not self.store:
+            await self.logs.migrate()
         timeouts = (self.settings.upstream_connect_timeout, self.settings.upstream_read_timeout)
         self.upstream.session = self._http_session or make_session(*timeouts)
         if not self.settings.target_allow_private_networks:
@@ -154,6 +175,7 @@ class Gateway:
         self.writer.start()
         await self.governance.start()
         self.alerts.start()
+        self._drain_on_sigterm()
         self.ready = True
         log.info("gateway ready (pid %s, store %s)", os.getpid(), self.store.dialect)
 
@@ -166,10 +188,40 @@ class Gateway:
                 await aclose()
         await self.writer.close()
         await self.alerts.stop()
+        if self.tracer is not None:
+            await asyncio.to_thread(self.tracer.shutdown)
         await self.upstream.close()
         if self.redis is not None:
             await self.redis.aclose()
+        if self.logs is not self.store:
+            await self.logs.close()
         await self.store.close()
+
+    def _drain_on_sigterm(self) -> None:
+        """On SIGTERM, answer /readyz with 503 at once, and let the server begin its
+        graceful shutdown ``shutdown_drain_seconds`` later (load balancers look first).
+
+        Wraps the handler uvicorn installed for the life of the server (each worker
+        runs this in its own main thread); a second SIGTERM stops at once.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        server_handler = signal.getsignal(signal.SIGTERM)
+        if not callable(server_handler):
+            return
+        delay = self.settings.shutdown_drain_seconds
+
+        def on_sigterm(sig: int, frame: FrameType | None) -> None:
+            if self.draining or delay <= 0:
+                self.draining = True
+                server_handler(sig, frame)
+                return
+            self.draining = True
+            log.info("SIGTERM: draining for %.1fs before shutting down", delay)
+            loop.call_soon_threadsafe(loop.call_later, delay, server_handler, sig, None)
+
+        signal.signal(signal.SIGTERM, on_sigterm)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -177,8 +229,12 @@ class Gateway:
             path: str = scope["path"]
             if path.startswith("/api/"):
                 await self.api(scope, receive, send)
-            elif path in ("/healthz", "/readyz"):
-                await self._health(send)
+            elif path == "/healthz":
+                await _json(send, 200, {"status": "ok"})
+            elif path == "/readyz":
+                await self._readiness(send)
+            elif path == "/metrics" and self.settings.metrics_enabled:
+                await self._metrics(send)
             elif path.startswith("/dashboard") or path == "/":
                 await self.dashboard(scope, receive, send)
             else:
@@ -186,9 +242,20 @@ class Gateway:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
-    async def _health(self, send: Send) -> None:
-        body: dict[str, Any] = {"status": "ok" if self.ready else "starting"}
-        await _json(send, 200 if self.ready else 503, body)
+    async def _readiness(self, send: Send) -> None:
+        ready = self.ready and not self.draining
+        status = "ready" if ready else "draining" if self.draining else "starting"
+        await _json(send, 200 if ready else 503, {"status": status, "pid": os.getpid()})
+
+    async def _metrics(self, send: Send) -> None:
+        metrics.LOG_QUEUE_DEPTH.set(self.writer.queue_depth)
+        body = await asyncio.to_thread(metrics.render)
+        headers = [
+            (b"content-type", metrics.CONTENT_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -1,16 +1,25 @@
-"""Logging never loses a record and never slows a request: store outages, shutdown."""
+"""Logging never loses a record and never slows a request: store outages, shutdown.
+
+The store goes down the way each backend does: SQLite is locked by another
+writer; Postgres goes away (the gateway reaches it through a TCP relay the test
+cuts and restores).
+"""
 
 from __future__ import annotations
 
 import signal
 import sqlite3
 import time
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
+import pytest
+from sqlalchemy.engine import make_url
 
 from relayscope.testing.orgs import create_org
 from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.stores import stored_ids
+from relayscope.testing.tcp_proxy import TcpProxy
 from relayscope.testing.waiting import wait_until
 
 # uvicorn re-raises SIGTERM after its graceful shutdown, so the process reports it.
@@ -18,14 +27,51 @@ GRACEFUL = (0, -signal.SIGTERM)
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def db_path(process: GatewayProcess) -> Path:
-    return Path(process.database_url.removeprefix("sqlite:///"))
+class Outage:
+    """Takes the store down for the gateway (``down``) and brings it back (``up``).
+
+    ``gateway_url`` is the URL to give the gateway; ``store_url`` reads the store
+    directly, outage or not.
+    """
+
+    def __init__(self, store_url: str) -> None:
+        self.store_url = store_url
+        self.gateway_url = store_url
+        self._lock: sqlite3.Connection | None = None
+        self._relay: TcpProxy | None = None
+        if not store_url.startswith("sqlite"):
+            url = make_url(store_url)
+            self._relay = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
+            relayed = url.set(host="127.0.0.1", port=self._relay.port)
+            self.gateway_url = relayed.render_as_string(hide_password=False)
+
+    def down(self) -> None:
+        if self._relay is not None:
+            self._relay.stop()
+        else:
+            self._lock = sqlite3.connect(self.store_url.removeprefix("sqlite:///"))
+            self._lock.isolation_level = None
+            self._lock.execute("BEGIN EXCLUSIVE")  # every write waits, then fails
+
+    def up(self) -> None:
+        if self._relay is not None:
+            self._relay.start()
+        elif self._lock is not None:
+            self._lock.execute("ROLLBACK")
+            self._lock.close()
+            self._lock = None
+
+    def close(self) -> None:
+        self.up()
+        if self._relay is not None:
+            self._relay.close()
 
 
-def stored_ids(process: GatewayProcess, org_id: str) -> set[str]:
-    with sqlite3.connect(db_path(process)) as conn:
-        rows = conn.execute("SELECT id FROM requests WHERE org_id = ?", (org_id,)).fetchall()
-    return {row[0] for row in rows}
+@pytest.fixture
+def outage(store_url: str) -> Iterator[Outage]:
+    outage = Outage(store_url)
+    yield outage
+    outage.close()
 
 
 def send(process: GatewayProcess, org, count: int, **headers: str) -> list[str]:
@@ -38,14 +84,17 @@ def send(process: GatewayProcess, org, count: int, **headers: str) -> list[str]:
     return ids
 
 
-def test_store_outage_spools_then_replays_without_loss_or_slowdown(tmp_path, fake_server):
-    env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_STORE_WRITE_TIMEOUT": "1"}
+def test_store_outage_spools_then_replays_without_loss_or_slowdown(tmp_path, fake_server, outage):
+    env = {
+        **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_DATABASE_URL": outage.gateway_url,
+        "RELAYSCOPE_STORE_WRITE_TIMEOUT": "1",
+    }
     with GatewayProcess(tmp_path, env) as gateway:
-        org = create_org(gateway.database_url)
+        org = create_org(outage.store_url)
         send(gateway, org, 3)  # warm up the key cache and connections
 
-        blocker = sqlite3.connect(db_path(gateway), isolation_level=None)
-        blocker.execute("BEGIN EXCLUSIVE")  # the store refuses every write from now on
+        outage.down()
         try:
             ids, slowest = [], 0.0
             with httpx.Client(base_url=gateway.url, headers=org.auth, timeout=10) as client:
@@ -55,55 +104,56 @@ def test_store_outage_spools_then_replays_without_loss_or_slowdown(tmp_path, fak
                     slowest = max(slowest, time.perf_counter() - started)
                     assert response.status_code == 200
                     ids.append(response.headers["helicone-id"])
-            # Writes block for up to the 2 s busy timeout; requests must not wait on them.
+            # Writes block for up to the write timeout; requests must not wait on them.
             assert slowest < 0.5, f"a request took {slowest:.3f}s while the store was down"
             spool = tmp_path / "spool"
             wait_until(lambda: list(spool.glob("*.jsonl")), timeout=10)
-            assert not set(ids) & stored_ids(gateway, org.org_id)
+            assert not set(ids) & stored_ids(outage.store_url, org.org_id)
         finally:
-            blocker.execute("ROLLBACK")
-            blocker.close()
+            outage.up()
 
-        wait_until(lambda: set(ids) <= stored_ids(gateway, org.org_id), timeout=15)
+        wait_until(lambda: set(ids) <= stored_ids(outage.store_url, org.org_id), timeout=15)
         wait_until(lambda: not list((tmp_path / "spool").glob("*.jsonl")), timeout=10)
-        assert len(stored_ids(gateway, org.org_id)) == 43
+        assert len(stored_ids(outage.store_url, org.org_id)) == 43
 
 
-def test_graceful_shutdown_drains_the_queue(tmp_path, fake_server):
+def test_graceful_shutdown_drains_the_queue(tmp_path, fake_server, store_url):
     env = {
         **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_DATABASE_URL": store_url,
         "RELAYSCOPE_LOG_FLUSH_INTERVAL": "60",
         "RELAYSCOPE_LOG_BATCH_SIZE": "100000",
     }
     gateway = GatewayProcess(tmp_path, env).start()
     try:
-        org = create_org(gateway.database_url)
+        org = create_org(store_url)
         ids = send(gateway, org, 25)
-        assert not stored_ids(gateway, org.org_id), "records should still be queued"
+        assert not stored_ids(store_url, org.org_id), "records should still be queued"
     finally:
         assert gateway.stop() in GRACEFUL
-    assert stored_ids(gateway, org.org_id) == set(ids)
+    assert stored_ids(store_url, org.org_id) == set(ids)
 
 
-def test_records_spooled_at_shutdown_are_replayed_by_the_next_process(tmp_path, fake_server):
+def test_records_spooled_at_shutdown_are_replayed_by_the_next_process(
+    tmp_path, fake_server, outage
+):
     env = {
         **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_DATABASE_URL": outage.gateway_url,
         "RELAYSCOPE_LOG_FLUSH_INTERVAL": "60",
         "RELAYSCOPE_LOG_BATCH_SIZE": "100000",
         "RELAYSCOPE_STORE_WRITE_TIMEOUT": "1",
     }
     first = GatewayProcess(tmp_path, env).start()
-    org = create_org(first.database_url)
+    org = create_org(outage.store_url)
     ids = send(first, org, 10)
-    blocker = sqlite3.connect(db_path(first), isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")
+    outage.down()
     try:
         assert first.stop() in GRACEFUL
     finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
+        outage.up()
     assert list((tmp_path / "spool").glob("*.jsonl")), "shutdown should have spooled"
-    assert not stored_ids(first, org.org_id)
+    assert not stored_ids(outage.store_url, org.org_id)
 
-    with GatewayProcess(tmp_path, env, port=first.port) as second:
-        wait_until(lambda: stored_ids(second, org.org_id) == set(ids), timeout=15)
+    with GatewayProcess(tmp_path, env, port=first.port):
+        wait_until(lambda: stored_ids(outage.store_url, org.org_id) == set(ids), timeout=15)

@@ -1,4 +1,4 @@
-"""The log writer against a real SQLite store that fails on demand."""
+"""The log writer against a real store (each backend) that fails on demand."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class FlakyStore:
             await asyncio.sleep(3600)
         if self.down:
             raise StoreUnavailable("store is down")
-        await self.store.insert_requests(records)
+        return await self.store.insert_requests(records)
 
 
 def record() -> LogRecord:
@@ -45,8 +45,8 @@ def record() -> LogRecord:
 
 
 @pytest.fixture
-async def store(tmp_path):
-    store = SqlStore(f"sqlite:///{tmp_path}/s.db")
+async def store(store_url):
+    store = SqlStore(store_url)
     await store.migrate()
     yield store
     await store.close()

@@ -152,15 +152,17 @@ def test_sdk_sees_provider_error_as_the_provider_sent_it(gateway, org, fake):
 
 
 @pytest.fixture(scope="module")
-def strict_gateway(tmp_path_factory, fake_server):
+def strict_gateway(tmp_path_factory, fake_server, store_urls):
     """A gateway with tight limits and one provider pointing at a closed port."""
+    data_dir = tmp_path_factory.mktemp("strict")
     env = {
         **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
         "RELAYSCOPE_MISTRAL_BASE_URL": f"http://127.0.0.1:{free_port()}",
         "RELAYSCOPE_UPSTREAM_READ_TIMEOUT": "0.5",
         "RELAYSCOPE_MAX_BODY_BYTES": "4096",
     }
-    with GatewayProcess(tmp_path_factory.mktemp("strict"), env) as process:
+    with GatewayProcess(data_dir, env) as process:
         yield process
 
 

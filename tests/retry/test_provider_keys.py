@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 
 from relayscope.retry.crypto import SecretBox
 from relayscope.testing.fake_provider import Behaviour
+from relayscope.testing.stores import store_contents
 
 from .conftest import CLAUDE, OPENAI_KEY
 
@@ -62,7 +63,8 @@ def test_api_stores_lists_and_deletes_without_ever_returning_the_key(gateway, or
         claude_fallback(oai)
     assert fake.calls == 3, "after deletion the fallback has no credentials and is skipped"
 
-    stored = (data_dir(gateway) / "relayscope.db").read_bytes()
+    stored = store_contents(gateway.database_url)
+    assert b"anthropic" in stored, "the store should hold the encrypted key"
     assert OPERATOR_KEY.encode() not in stored
     assert OPERATOR_KEY not in gateway.process.log()
 

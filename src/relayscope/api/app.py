@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from relayscope.api import openapi, requests
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
-from relayscope.store.base import Store
+from relayscope.store.base import LogStore, Store
 
 
 async def _gateway_error(_request: Request, exc: Exception) -> Response:
@@ -44,10 +44,14 @@ def create_api(
     *,
     store: Store,
     keys: KeyResolver,
+    logs: LogStore | None = None,
     routes: Sequence[BaseRoute] = (),
     state: Mapping[str, Any] | None = None,
 ) -> Starlette:
-    """The API app; features contribute their ``routes`` and the ``state`` they read."""
+    """The API app; features contribute their ``routes`` and the ``state`` they read.
+
+    ``logs`` is where request records live when not in ``store`` (ClickHouse).
+    """
     app = Starlette(
         routes=[
             Route("/api/requests", requests.list_requests),
@@ -63,6 +67,7 @@ def create_api(
         },
     )
     app.state.store = store
+    app.state.logs = logs or store
     app.state.keys = keys
     for name, value in (state or {}).items():
         setattr(app.state, name, value)

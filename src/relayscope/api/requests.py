@@ -107,7 +107,7 @@ async def list_requests(request: Request) -> Response:
             decode_cursor(cursor)
         except ValueError:
             raise params.bad("cursor", "not a cursor this API returned") from None
-    page = await request.app.state.store.list_requests(
+    page = await request.app.state.logs.list_requests(
         who.org_id, filters, limit=limit, cursor=cursor
     )
     return json_response(
@@ -120,7 +120,7 @@ async def list_requests(request: Request) -> Response:
 
 async def get_request(request: Request) -> Response:
     who = await principal(request)
-    record = await request.app.state.store.get_request(who.org_id, request.path_params["id"])
+    record = await request.app.state.logs.get_request(who.org_id, request.path_params["id"])
     if record is None:
         raise NotFound(f"No request with id {request.path_params['id']!r}")
     return json_response({"data": record_json(record, bodies=True)})

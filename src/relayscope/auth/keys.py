@@ -7,12 +7,15 @@ for a slow password hash to protect, and lookups happen on every request.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from relayscope.errors import Unauthorized
+from relayscope.errors import ServiceUnavailable, Unauthorized
+
+log = logging.getLogger("relayscope.auth")
 
 KEY_PREFIX = "sk-relayscope-"
 
@@ -48,7 +51,11 @@ Lookup = Callable[[str], Awaitable[Principal | None]]
 
 
 class KeyResolver:
-    """Resolves keys through the store, caching answers for ``ttl`` seconds."""
+    """Resolves keys through the store, caching answers for ``ttl`` seconds.
+
+    While the store cannot be reached, a key seen before keeps its last answer, so
+    a database outage does not turn away the traffic the gateway was serving.
+    """
 
     def __init__(self, lookup: Lookup, *, ttl: float = 5.0, max_entries: int = 10_000) -> None:
         self._lookup = lookup
@@ -63,10 +70,20 @@ class KeyResolver:
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
-            principal = await self._lookup(hash_key(key))
+            try:
+                principal = await self._lookup(hash_key(key))
+            except Exception as exc:  # any store failure: the driver's errors vary
+                if cached is None:
+                    raise ServiceUnavailable("The gateway's key store is unavailable") from exc
+                log.warning("key lookup failed (%s); using the last known answer", exc)
+                return _allowed(cached[1], header)
             if len(self._cache) >= self._max:
                 self._cache.clear()
             self._cache[key] = (now + self._ttl, principal)
-        if principal is None:
-            raise Unauthorized(f"Unknown or revoked gateway key in {header} header")
-        return principal
+        return _allowed(principal, header)
+
+
+def _allowed(principal: Principal | None, header: str) -> Principal:
+    if principal is None:
+        raise Unauthorized(f"Unknown or revoked gateway key in {header} header")
+    return principal

@@ -10,6 +10,9 @@ Post-write hooks (``add_hook``) receive every batch once it is stored, replayed
 batches included. They run in their own task, fed through a bounded queue, so a
 slow hook never delays writes: when the queue is full a batch skips the hooks and
 is counted in ``stats.hook_dropped``.
+
+Each built record also goes to the ``observers`` (metrics, trace export), here in
+the background, never on the request path.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from relayscope import metrics
 from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import Spool
-from relayscope.store.base import Store, StoreUnavailable
+from relayscope.store.base import LogStore, StoreUnavailable
 
 log = logging.getLogger("relayscope.logs")
 
@@ -32,6 +36,7 @@ Builder = Callable[[], LogRecord]
 _BUILD_SLICE = 16
 WriteHook = Callable[[list[LogRecord]], Awaitable[None]]
 """Called with each batch of records after the store took it."""
+Observer = Callable[[LogRecord], None]
 
 
 @dataclass(slots=True)
@@ -51,7 +56,7 @@ class WriterStats:
 class LogWriter:
     def __init__(
         self,
-        store: Store,
+        store: LogStore,
         spool: Spool,
         *,
         batch_size: int = 500,
@@ -60,6 +65,7 @@ class LogWriter:
         max_queued: int = 100_000,
         retry_interval: float = 1.0,
         hook_queue_max: int = 1000,
+        observers: Sequence[Observer] = (metrics.observe_record,),
     ) -> None:
         self.store = store
         self.spool = spool
@@ -68,6 +74,7 @@ class LogWriter:
         self.write_timeout = write_timeout
         self.max_queued = max_queued
         self.retry_interval = retry_interval
+        self.observers = tuple(observers)
         self.stats = WriterStats()
         self._queue: list[Builder] = []
         self._wakeup = asyncio.Event()
@@ -95,6 +102,7 @@ class LogWriter:
 
     def start(self) -> None:
         self.spool.recover_orphans()
+        metrics.SPOOL_BYTES.set(self.spool.size())
         self._task = asyncio.create_task(self._run(), name="relayscope-log-writer")
         if self._hooks:
             self._hook_task = asyncio.create_task(self._run_hooks(), name="relayscope-log-hooks")
@@ -167,6 +175,7 @@ class LogWriter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), wait)
             self._wakeup.clear()
+            metrics.LOG_QUEUE_DEPTH.set(len(self._queue))
             while self._queue:
                 await self._write(await self._build_yielding(self._take(self.batch_size)))
                 if len(self._queue) > self.max_queued:
@@ -195,7 +204,14 @@ class LogWriter:
                 records.append(build())
             except Exception:  # a record that cannot be built must not stop the others
                 self.stats.failed_builds += 1
+                metrics.LOG_RECORDS.labels("failed").inc()
                 log.exception("could not build a log record")
+        for observe in self.observers:
+            for record in records:
+                try:
+                    observe(record)
+                except Exception:  # an observer's failure must not cost the record
+                    log.exception("log record observer %r failed", observe)
         return records
 
     async def _write(self, records: list[LogRecord]) -> None:
@@ -211,7 +227,10 @@ class LogWriter:
             self._mark_unhealthy(exc)
             await self._spill(records)
             return
-        self.stats.last_write_ms = (time.perf_counter() - started) * 1000
+        elapsed = time.perf_counter() - started
+        metrics.STORE_WRITE_SECONDS.observe(elapsed)
+        metrics.LOG_RECORDS.labels("written").inc(len(records))
+        self.stats.last_write_ms = elapsed * 1000
         self.stats.written += len(records)
         self._after_write(records)
         if not self.stats.store_healthy:
@@ -231,6 +250,8 @@ class LogWriter:
             self._held.extend(records)
             return
         self.stats.spooled += len(records)
+        metrics.LOG_RECORDS.labels("spooled").inc(len(records))
+        metrics.SPOOL_BYTES.set(await asyncio.to_thread(self.spool.size))
         self._spool_dirty = True
 
     def _spill_now(self, builders: list[Builder]) -> None:
@@ -244,6 +265,7 @@ class LogWriter:
             log.error("could not spool %d log records at shutdown: %s", len(records), exc)
             return
         self.stats.spooled += len(records)
+        metrics.LOG_RECORDS.labels("spooled").inc(len(records))
 
     def _mark_unhealthy(self, exc: BaseException) -> None:
         if self.stats.store_healthy:
@@ -271,4 +293,6 @@ class LogWriter:
             await asyncio.to_thread(claimed.unlink)
             self.stats.replayed += len(records)
             self._after_write(records)
+            metrics.LOG_RECORDS.labels("replayed").inc(len(records))
+            metrics.SPOOL_BYTES.set(await asyncio.to_thread(self.spool.size))
             self.stats.store_healthy = True

@@ -1,4 +1,10 @@
-"""What the gateway needs from a store. SQLite and Postgres implement it (``SqlStore``)."""
+"""What the gateway needs from its stores.
+
+``ConfigStore`` holds orgs and keys (and other features' configuration);
+``LogStore`` holds request records. ``SqlStore`` (SQLite, Postgres) is both;
+``ClickHouseLogStore`` is a log store only, for deployments whose logs outgrow
+a row store while their configuration stays in SQLite or Postgres.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +63,25 @@ class Page:
     next_cursor: str | None
 
 
-class Store(Protocol):
+class LogStore(Protocol):
+    async def migrate(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> None: ...
+
+    async def insert_requests(self, records: Sequence[LogRecord]) -> int:
+        """Insert records, skipping any whose id is already stored (replays are safe).
+
+        Returns how many records were new.
+        """
+
+    async def list_requests(
+        self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None
+    ) -> Page: ...
+    async def get_request(self, org_id: str, request_id: str) -> LogRecord | None: ...
+    async def count_requests(self, org_id: str | None = None) -> int: ...
+
+
+class ConfigStore(Protocol):
     async def migrate(self) -> None: ...
     async def close(self) -> None: ...
     async def ping(self) -> None: ...
@@ -70,11 +94,6 @@ class Store(Protocol):
     async def revoke_key(self, key_id: str) -> bool: ...
     async def lookup_key(self, key_hash: str) -> Principal | None: ...
 
-    async def insert_requests(self, records: Sequence[LogRecord]) -> None:
-        """Insert records; a record whose id is already stored is skipped (replays are safe)."""
 
-    async def list_requests(
-        self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None
-    ) -> Page: ...
-    async def get_request(self, org_id: str, request_id: str) -> LogRecord | None: ...
-    async def count_requests(self, org_id: str | None = None) -> int: ...
+class Store(ConfigStore, LogStore, Protocol):
+    """Configuration and logs in one database (``SqlStore``)."""

@@ -21,8 +21,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+"""JSON; JSONB on Postgres, so that property filters can use a GIN index."""
 
 orgs = Table(
     "orgs",
@@ -68,7 +72,7 @@ requests = Table(
     Column("session_id", String(256)),
     Column("session_path", Text),
     Column("session_name", String(256)),
-    Column("properties", JSON, nullable=False),
+    Column("properties", JsonDocument, nullable=False),
     Column("request_name", String(256)),
     Column("stream", Boolean, nullable=False),
     Column("cancelled", Boolean, nullable=False),
@@ -77,11 +81,11 @@ requests = Table(
     Column("cache_similarity", Float),
     Column("cost_saved_usd", Float),
     Column("rate_limited", Boolean, nullable=False),
-    Column("attempts", JSON),
+    Column("attempts", JsonDocument),
     Column("fallback_index", Integer),
     Column("prompt_id", String(200)),
     Column("prompt_version", Integer),
-    Column("prompt_variables", JSON),
+    Column("prompt_variables", JsonDocument),
     Column("error", Text),
     Column("request_body", Text),
     Column("response_body", Text),
@@ -90,6 +94,16 @@ requests = Table(
     Index("ix_requests_org_session", "org_id", "session_id", "created_at"),
     Index("ix_requests_org_model", "org_id", "request_model", "created_at"),
     Index("ix_requests_org_prompt", "org_id", "prompt_id", "prompt_version"),
+    Index("ix_requests_org_response_model", "org_id", "response_model", "created_at"),
+    Index("ix_requests_org_provider", "org_id", "provider", "created_at"),
+    Index("ix_requests_org_status", "org_id", "status", "created_at"),
+    Index("ix_requests_org_request_name", "org_id", "request_name", "created_at"),
+    Index(
+        "ix_requests_properties",
+        "properties",
+        postgresql_using="gin",
+        postgresql_ops={"properties": "jsonb_path_ops"},
+    ).ddl_if(dialect="postgresql"),
 )
 
 org_settings = Table(

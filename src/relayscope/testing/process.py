@@ -28,6 +28,11 @@ def fake_provider_env(fake_url: str) -> dict[str, str]:
     }
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without any RELAYSCOPE_ setting (PATH, PYTHONPATH stay)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("RELAYSCOPE_")}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -50,7 +55,7 @@ class GatewayProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("RELAYSCOPE_")},
+            **clean_env(),
             "RELAYSCOPE_DATA_DIR": str(data_dir),
             **(env or {}),
         }

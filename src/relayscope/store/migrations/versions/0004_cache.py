@@ -1,14 +1,14 @@
 """response cache entries (memory backend persistence)
 
 Revision ID: 0004_cache
-Revises: 0005_provider_keys
+Revises: 0003_provider_keys
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_cache"
-down_revision = "0005_provider_keys"
+down_revision = "0003_provider_keys"
 branch_labels = None
 depends_on = None
 

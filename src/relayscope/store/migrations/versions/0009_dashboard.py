@@ -1,7 +1,7 @@
 """dashboard: rollups, sessions, search index, analytics indexes
 
-Revision ID: 0008_dashboard
-Revises: 0003_rate_limits
+Revision ID: 0009_dashboard
+Revises: 0008_scaleout
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from relayscope.analytics import rollup
 
-revision = "0008_dashboard"
-down_revision = "0003_rate_limits"
+revision = "0009_dashboard"
+down_revision = "0008_scaleout"
 branch_labels = None
 depends_on = None
 

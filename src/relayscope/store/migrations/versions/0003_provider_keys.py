@@ -1,14 +1,14 @@
 """operator-configured provider keys, encrypted
 
-Revision ID: 0005_provider_keys
-Revises: 0009_governance
+Revision ID: 0003_provider_keys
+Revises: 0002_governance
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_provider_keys"
-down_revision = "0009_governance"
+revision = "0003_provider_keys"
+down_revision = "0002_governance"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """rate limits: standing policies per org, optionally per gateway key
 
-Revision ID: 0003_rate_limits
-Revises: 0007_alerts
+Revision ID: 0007_rate_limits
+Revises: 0006_alerts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_rate_limits"
-down_revision = "0007_alerts"
+revision = "0007_rate_limits"
+down_revision = "0006_alerts"
 branch_labels = None
 depends_on = None
 

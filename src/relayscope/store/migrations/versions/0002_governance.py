@@ -1,13 +1,13 @@
 """governance: per-org retention and redaction rules
 
-Revision ID: 0009_governance
+Revision ID: 0002_governance
 Revises: 0001
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_governance"
+revision = "0002_governance"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

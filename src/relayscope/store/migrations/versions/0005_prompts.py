@@ -1,13 +1,13 @@
 """prompts: per-org prompts, immutable numbered versions, labels
 
-Revision ID: 0002_prompts
+Revision ID: 0005_prompts
 Revises: 0004_cache
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_prompts"
+revision = "0005_prompts"
 down_revision = "0004_cache"
 branch_labels = None
 depends_on = None

@@ -1,14 +1,14 @@
 """alerts: rules, channels, history, evaluator lease, request webhooks
 
-Revision ID: 0007_alerts
-Revises: 0002_prompts
+Revision ID: 0006_alerts
+Revises: 0005_prompts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_alerts"
-down_revision = "0002_prompts"
+revision = "0006_alerts"
+down_revision = "0005_prompts"
 branch_labels = None
 depends_on = None
 

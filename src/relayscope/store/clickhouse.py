@@ -1,0 +1,322 @@
+"""A ClickHouse log store: request records in a ReplacingMergeTree ordered by (org, time, id).
+
+Configuration (orgs, keys, ...) stays in the SQL store; only records live here.
+The SQL is plain ClickHouse SQL with server-side parameters (``{name:Type}``), sent
+either over ClickHouse's HTTP interface (``clickhouse://``, ``clickhouses://``) or
+to the embedded engine chDB (``chdb:///path``): both run the very same text.
+
+Ids are unique per record, but ClickHouse has no unique constraint: a batch is
+checked for ids already stored before it is inserted (spool replays, exports), and
+the ReplacingMergeTree engine folds any duplicate that slips through a race on
+its next merge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
+import orjson
+
+from relayscope.logs.record import LogRecord
+from relayscope.store.base import Page, RequestFilter, StoreUnavailable
+from relayscope.store.sql import decode_cursor, encode_cursor
+
+# ClickHouse type of each LogRecord field.
+COLUMNS: dict[str, str] = {
+    "id": "String",
+    "org_id": "String",
+    "key_id": "Nullable(String)",
+    "created_at": "DateTime64(6, 'UTC')",
+    "provider": "LowCardinality(String)",
+    "path": "String",
+    "request_model": "LowCardinality(Nullable(String))",
+    "response_model": "LowCardinality(Nullable(String))",
+    "status": "UInt16",
+    "latency_ms": "Float64",
+    "ttft_ms": "Nullable(Float64)",
+    "prompt_tokens": "Nullable(Int64)",
+    "completion_tokens": "Nullable(Int64)",
+    "total_tokens": "Nullable(Int64)",
+    "cache_read_tokens": "Nullable(Int64)",
+    "cache_write_tokens": "Nullable(Int64)",
+    "cost_usd": "Nullable(Float64)",
+    "user_id": "Nullable(String)",
+    "session_id": "Nullable(String)",
+    "session_path": "Nullable(String)",
+    "session_name": "Nullable(String)",
+    "properties": "Map(String, String)",
+    "request_name": "Nullable(String)",
+    "stream": "Bool",
+    "cancelled": "Bool",
+    "cache_hit": "Bool",
+    "cache_source_id": "Nullable(String)",
+    "cache_similarity": "Nullable(Float64)",
+    "cost_saved_usd": "Nullable(Float64)",
+    "rate_limited": "Bool",
+    "attempts": "Nullable(String)",
+    "fallback_index": "Nullable(Int32)",
+    "prompt_id": "Nullable(String)",
+    "prompt_version": "Nullable(Int32)",
+    "prompt_variables": "Nullable(String)",
+    "error": "Nullable(String)",
+    "request_body": "Nullable(String) CODEC(ZSTD(3))",
+    "response_body": "Nullable(String) CODEC(ZSTD(3))",
+}
+_JSON_TEXT = ("attempts", "prompt_variables")  # JSON documents stored as text
+_LIST_COLUMNS = [c for c in COLUMNS if c not in ("request_body", "response_body")]
+_SKIP_INDEXES = (
+    "INDEX ix_user user_id TYPE bloom_filter GRANULARITY 4",
+    "INDEX ix_session session_id TYPE bloom_filter GRANULARITY 4",
+    "INDEX ix_model request_model TYPE bloom_filter GRANULARITY 4",
+    "INDEX ix_prop_keys mapKeys(properties) TYPE bloom_filter GRANULARITY 4",
+    "INDEX ix_prop_values mapValues(properties) TYPE bloom_filter GRANULARITY 4",
+)
+# Same output on every server version: numbers as JSON numbers, not strings.
+_SETTINGS = " SETTINGS output_format_json_quote_64bit_integers = 0"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Executor(Protocol):
+    """Runs one ClickHouse statement; returns its output (JSONEachRow for queries)."""
+
+    async def execute(self, sql: str, params: dict[str, str] | None = None) -> bytes: ...
+    async def close(self) -> None: ...
+
+
+class HttpExecutor:
+    """ClickHouse's HTTP interface, on the gateway's own event loop (httpx)."""
+
+    def __init__(self, base_url: str, database: str, user: str, password: str) -> None:
+        headers = {"X-ClickHouse-User": user, "X-ClickHouse-Key": password}
+        self.database = database
+        self._client = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
+
+    async def execute(self, sql: str, params: dict[str, str] | None = None) -> bytes:
+        query = {f"param_{k}": v for k, v in (params or {}).items()}
+        query["database"] = self.database
+        try:
+            response = await self._client.post("/", params=query, content=sql.encode())
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"ClickHouse unreachable: {exc}") from exc
+        if response.status_code != 200:
+            raise StoreUnavailable(f"ClickHouse error {response.status_code}: {response.text}")
+        return response.content
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+class ChdbExecutor:
+    """The embedded ClickHouse engine (chDB): one process, data in a local directory."""
+
+    def __init__(self, path: str) -> None:
+        from chdb import session
+
+        self._session = session.Session(path)
+        self._lock = asyncio.Lock()  # one statement at a time per session
+
+    async def execute(self, sql: str, params: dict[str, str] | None = None) -> bytes:
+        async with self._lock:
+            try:
+                result = await asyncio.to_thread(self._session.query, sql, "CSV", params=params)
+            except Exception as exc:  # chdb raises its own error types
+                raise StoreUnavailable(f"chDB error: {exc}") from exc
+        return result.bytes()
+
+    async def close(self) -> None:
+        self._session.close()
+
+
+def executor_for(url: str) -> tuple[Executor, str]:
+    """(executor, database) for a ``clickhouse://``, ``clickhouses://`` or ``chdb://`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "chdb":
+        database = parse_qs(parts.query).get("database", ["relayscope"])[0]
+        return ChdbExecutor(unquote(parts.path)), database
+    if parts.scheme not in ("clickhouse", "clickhouses"):
+        raise ValueError(
+            f"Unsupported logs URL {url!r}: use clickhouse://user:password@host:8123/database "
+            "or chdb:///path"
+        )
+    secure = parts.scheme == "clickhouses"
+    port = parts.port or (8443 if secure else 8123)
+    base = f"{'https' if secure else 'http'}://{parts.hostname}:{port}"
+    database = parts.path.strip("/") or "default"
+    user = unquote(parts.username or "default")
+    executor = HttpExecutor(base, database, user, unquote(parts.password or ""))
+    return executor, database
+
+
+class ClickHouseLogStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.executor, database = executor_for(url)
+        if not _IDENTIFIER.fullmatch(database):
+            raise ValueError(f"Invalid ClickHouse database name {database!r}")
+        self.database = database
+        self.table = f"{database}.requests"
+
+    async def migrate(self) -> None:
+        columns = ",\n  ".join([*(f"{n} {t}" for n, t in COLUMNS.items()), *_SKIP_INDEXES])
+        await self.executor.execute(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        await self.executor.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} (\n  {columns}\n)\n"
+            "ENGINE = ReplacingMergeTree\n"
+            "PARTITION BY toYYYYMM(created_at)\n"
+            "ORDER BY (org_id, created_at, id)"
+        )
+
+    async def close(self) -> None:
+        await self.executor.close()
+
+    async def ping(self) -> None:
+        await self.executor.execute("SELECT 1")
+
+    async def insert_requests(self, records: Sequence[LogRecord]) -> int:
+        unique = {r.id: r for r in records}
+        if not unique:
+            return 0
+        stored = await self._stored_ids(list(unique.values()))
+        new = [r for r in unique.values() if r.id not in stored]
+        if not new:
+            return 0
+        lines = b"\n".join(orjson.dumps(_row(r)) for r in new)
+        await self.executor.execute(
+            f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) FORMAT JSONEachRow\n" + lines.decode()
+        )
+        return len(new)
+
+    async def _stored_ids(self, records: list[LogRecord]) -> set[str]:
+        # Bounded by the sort key's prefix (org, time range), so only a few granules are read.
+        params = {
+            "orgs": _array({r.org_id for r in records}),
+            "lo": _timestamp(min(r.created_at for r in records)),
+            "hi": _timestamp(max(r.created_at for r in records)),
+            "ids": _array({r.id for r in records}),
+        }
+        rows = await self._query(
+            f"SELECT id FROM {self.table} WHERE org_id IN {{orgs:Array(String)}} "
+            "AND created_at BETWEEN {lo:DateTime64(6, 'UTC')} AND {hi:DateTime64(6, 'UTC')} "
+            "AND id IN {ids:Array(String)}",
+            params,
+        )
+        return {row["id"] for row in rows}
+
+    async def list_requests(
+        self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None
+    ) -> Page:
+        where, params = _conditions(filters)
+        where.insert(0, "org_id = {org:String}")
+        params["org"] = org_id
+        if cursor:
+            created_at, last_id = decode_cursor(cursor)
+            where.append(
+                "(created_at < {c_at:DateTime64(6, 'UTC')} OR "
+                "(created_at = {c_at:DateTime64(6, 'UTC')} AND id < {c_id:String}))"
+            )
+            params.update(c_at=_timestamp(created_at), c_id=last_id)
+        rows = await self._query(
+            f"SELECT {', '.join(_LIST_COLUMNS)} FROM {self.table} WHERE {' AND '.join(where)} "
+            f"ORDER BY created_at DESC, id DESC LIMIT {int(limit) + 1}",
+            params,
+        )
+        records = [_record(row) for row in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = records[-1]
+            next_cursor = encode_cursor(last.created_at, last.id)
+        return Page(records, next_cursor)
+
+    async def get_request(self, org_id: str, request_id: str) -> LogRecord | None:
+        rows = await self._query(
+            f"SELECT {', '.join(COLUMNS)} FROM {self.table} "
+            "WHERE org_id = {org:String} AND id = {id:String} LIMIT 1",
+            {"org": org_id, "id": request_id},
+        )
+        return _record(rows[0]) if rows else None
+
+    async def count_requests(self, org_id: str | None = None) -> int:
+        if org_id is None:
+            rows = await self._query(f"SELECT count() AS n FROM {self.table}", {})
+        else:
+            rows = await self._query(
+                f"SELECT count() AS n FROM {self.table} WHERE org_id = {{org:String}}",
+                {"org": org_id},
+            )
+        return int(rows[0]["n"])
+
+    async def _query(self, sql: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        raw = await self.executor.execute(sql + _SETTINGS + " FORMAT JSONEachRow", params)
+        return [orjson.loads(line) for line in raw.splitlines() if line.strip()]
+
+
+def _conditions(f: RequestFilter) -> tuple[list[str], dict[str, str]]:
+    where: list[str] = []
+    params: dict[str, str] = {}
+    for column, kind, value in (
+        ("user_id", "String", f.user_id),
+        ("session_id", "String", f.session_id),
+        ("provider", "String", f.provider),
+        ("request_name", "String", f.request_name),
+        ("prompt_id", "String", f.prompt_id),
+        ("prompt_version", "Int32", f.prompt_version),
+    ):
+        if value is not None:
+            where.append(f"{column} = {{{column}:{kind}}}")
+            params[column] = str(value)
+    if f.model is not None:
+        where.append("(request_model = {model:String} OR response_model = {model:String})")
+        params["model"] = f.model
+    if f.status == "success":
+        where.append("status < 400 AND error IS NULL")
+    elif f.status == "error":
+        where.append("(status >= 400 OR error IS NOT NULL)")
+    elif f.status is not None:
+        where.append("status = {status:UInt16}")
+        params["status"] = str(f.status)
+    for n, (name, value) in enumerate(f.properties):
+        where.append(f"properties[{{pk{n}:String}}] = {{pv{n}:String}}")
+        params[f"pk{n}"], params[f"pv{n}"] = name, value
+    if f.since is not None:
+        where.append("created_at >= {since:DateTime64(6, 'UTC')}")
+        params["since"] = _timestamp(f.since)
+    if f.until is not None:
+        where.append("created_at < {until:DateTime64(6, 'UTC')}")
+        params["until"] = _timestamp(f.until)
+    return where, params
+
+
+def _row(record: LogRecord) -> dict[str, Any]:
+    row = {name: getattr(record, name) for name in COLUMNS}
+    row["created_at"] = _timestamp(record.created_at)
+    for name in _JSON_TEXT:
+        if row[name] is not None:
+            row[name] = orjson.dumps(row[name]).decode()
+    return row
+
+
+def _record(row: dict[str, Any]) -> LogRecord:
+    row["created_at"] = datetime.fromisoformat(row["created_at"]).replace(tzinfo=UTC)
+    for name in _JSON_TEXT:
+        if row.get(name) is not None:
+            row[name] = orjson.loads(row[name])
+    return LogRecord(**row)
+
+
+def _timestamp(value: datetime) -> str:
+    """The text ClickHouse parses as DateTime64(6, 'UTC') on every version."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _array(values: set[str]) -> str:
+    """An Array(String) parameter in ClickHouse's text format."""
+    quoted = ("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in sorted(values))
+    return "[" + ",".join(quoted) + "]"

@@ -1,0 +1,1 @@
+"""OpenTelemetry trace export: a span per proxied request, GenAI semantic conventions."""

@@ -1,0 +1,139 @@
+"""Every log store keeps the same promises: SQLite, Postgres, and ClickHouse (chDB engine)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from relayscope.logs.record import LogRecord
+from relayscope.store.base import LogStore, RequestFilter
+from relayscope.store.logs import open_log_store
+
+BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def make(org_id: str, minute: float, **fields) -> LogRecord:
+    values = {
+        "id": str(uuid.uuid4()),
+        "org_id": org_id,
+        "created_at": BASE + timedelta(minutes=minute),
+        "provider": "openai",
+        "path": "/openai/v1/chat/completions",
+        "request_model": "gpt-4o-mini",
+        "status": 200,
+        "latency_ms": 12.5,
+        "request_body": '{"q": 1}',
+        "response_body": '{"a": 2}',
+    }
+    values.update(fields)
+    return LogRecord(**values)
+
+
+@pytest.fixture(params=["sql", "clickhouse"])
+async def logs(request, store_url, tmp_path):
+    url = store_url if request.param == "sql" else f"chdb://{tmp_path}/chdb"
+    store: LogStore = open_log_store(url)
+    await store.migrate()
+    yield store
+    await store.close()
+
+
+async def test_records_round_trip_exactly(logs):
+    full = make(
+        "o1",
+        0.000123,
+        key_id="k",
+        response_model="gpt-4o-mini-2024-07-18",
+        ttft_ms=3.25,
+        prompt_tokens=11,
+        completion_tokens=7,
+        total_tokens=18,
+        cache_read_tokens=2,
+        cost_usd=0.00012,
+        user_id="alice",
+        session_id="s1",
+        session_path="/a/b",
+        session_name="trip",
+        properties={"feature": "chat", "ünïcode": "✓ 'quoted'"},
+        request_name="nightly",
+        stream=True,
+        cache_hit=True,
+        cache_source_id="src",
+        cache_similarity=0.97,
+        cost_saved_usd=0.5,
+        rate_limited=True,
+        attempts=[{"status": 500, "target": "openai"}, {"status": 200}],
+        fallback_index=1,
+        prompt_id="greet",
+        prompt_version=3,
+        prompt_variables={"name": "Ada", "n": 2},
+        error="boom",
+    )
+    assert await logs.insert_requests([full, make("o1", 1)]) == 2
+    assert await logs.get_request("o1", full.id) == full
+    assert await logs.get_request("o2", full.id) is None, "another org's id is not found"
+
+
+async def test_a_replayed_batch_is_skipped_not_duplicated(logs):
+    batch = [make("o1", i) for i in range(5)]
+    assert await logs.insert_requests(batch[:3]) == 3
+    assert await logs.insert_requests(batch) == 2
+    assert await logs.insert_requests(batch) == 0
+    assert await logs.count_requests("o1") == 5
+    page = await logs.list_requests("o1", RequestFilter(), limit=100, cursor=None)
+    assert [r.id for r in page.records] == [r.id for r in reversed(batch)]
+
+
+async def test_filters_select_the_same_records_everywhere(logs):
+    o = "o1"
+    records = {
+        "alice": make(o, 0, user_id="alice", properties={"feature": "search"}),
+        "bob_s1": make(o, 1, user_id="bob", session_id="s1", properties={"feature": "chat"}),
+        "failed": make(o, 2, user_id="alice", status=500, error="boom"),
+        "claude": make(o, 3, provider="anthropic", request_model="claude-3-5-haiku-latest"),
+        "named": make(o, 4, request_name="nightly", properties={"feature": "chat", "tier": "gold"}),
+        "prompt": make(o, 5, status=429, prompt_id="greet", prompt_version=2),
+        "resp_model": make(o, 6, request_model=None, response_model="gpt-4o"),
+        "other_org": make("o2", 7, user_id="alice"),
+    }
+    await logs.insert_requests(list(records.values()))
+
+    async def names(**kwargs) -> set[str]:
+        page = await logs.list_requests(o, RequestFilter(**kwargs), limit=100, cursor=None)
+        found = {r.id for r in page.records}
+        return {name for name, r in records.items() if r.id in found}
+
+    assert await names(user_id="alice") == {"alice", "failed"}
+    assert await names(session_id="s1") == {"bob_s1"}
+    assert await names(provider="anthropic") == {"claude"}
+    assert await names(model="gpt-4o") == {"resp_model"}
+    assert await names(status="error") == {"failed", "prompt"}
+    assert await names(status=429) == {"prompt"}
+    assert len(await names(status="success")) == 5
+    assert await names(request_name="nightly") == {"named"}
+    assert await names(prompt_id="greet", prompt_version=2) == {"prompt"}
+    assert await names(properties=(("feature", "chat"),)) == {"bob_s1", "named"}
+    assert await names(properties=(("feature", "chat"), ("tier", "gold"))) == {"named"}
+    assert await names(properties=(("feature", "nope"),)) == set()
+    window = await names(since=BASE + timedelta(minutes=1), until=BASE + timedelta(minutes=3))
+    assert window == {"bob_s1", "failed"}
+
+
+async def test_cursor_pages_through_ties_in_order(logs):
+    same_time = [make("o1", 0) for _ in range(4)]
+    later = [make("o1", 1) for _ in range(3)]
+    await logs.insert_requests(same_time + later)
+    expected = sorted(later, key=lambda r: r.id, reverse=True) + sorted(
+        same_time, key=lambda r: r.id, reverse=True
+    )
+    seen, cursor = [], None
+    while True:
+        page = await logs.list_requests("o1", RequestFilter(), limit=3, cursor=cursor)
+        seen += [r.id for r in page.records]
+        assert all(r.request_body is None for r in page.records), "lists leave bodies out"
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [r.id for r in expected]
