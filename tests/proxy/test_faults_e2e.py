@@ -1,41 +1,32 @@
 """Fault injection through real gateways: upstream resets, Redis going away and coming
 back, the store refusing writes under concurrent load. Every request gets a clear
-answer, and every request leaves exactly one log record.
+answer, and every request leaves exactly one log record (ids are the records' primary
+key: a record logged twice would be refused by the store, so the set of stored ids is
+compared with the set of answered ids, and their counts).
 """
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
-import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
+import redis
 
 from relayscope.testing.fake_provider import Behaviour
 from relayscope.testing.orgs import create_org
-from relayscope.testing.process import GatewayProcess, fake_provider_env, free_port
+from relayscope.testing.outage import Outage
+from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.stores import stored_ids
+from relayscope.testing.tcp_proxy import TcpProxy
 from relayscope.testing.waiting import wait_until
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "fault line"}]}
-
-
-def db_path(process: GatewayProcess) -> Path:
-    return Path(process.database_url.removeprefix("sqlite:///"))
-
-
-def stored(process: GatewayProcess, org_id: str) -> list[tuple[str, int, str | None, str | None]]:
-    """(id, status, error, response_body) of every record of the org, one row per record."""
-    with sqlite3.connect(db_path(process)) as conn:
-        return conn.execute(
-            "SELECT id, status, error, response_body FROM requests WHERE org_id = ?", (org_id,)
-        ).fetchall()
 
 
 # --- upstream resets -------------------------------------------------------------------
@@ -68,12 +59,8 @@ def test_a_stream_reset_midway_breaks_the_clients_stream_and_is_logged_once(gate
     assert record["error"].startswith("upstream stream broke"), record["error"]
     assert record["stream"] is True and record["status"] == 200
     assert partial and partial in str(record["response_body"])
-    assert [row[0] for row in stored_by_url(gateway, org.org_id)].count(request_id) == 1
+    assert request_id in stored_ids(gateway.database_url, org.org_id)
     assert fake.calls == 1
-
-
-def stored_by_url(gateway, org_id: str):
-    return stored(gateway.process, org_id)
 
 
 def test_a_json_response_reset_midway_is_a_502_and_is_logged_once(gateway, org, fake):
@@ -87,72 +74,41 @@ def test_a_json_response_reset_midway_is_a_502_and_is_logged_once(gateway, org, 
     request_id = response.headers["helicone-id"]
     record = gateway.record(org, request_id)
     assert record["status"] == 502 and record["error"]
-    assert [row[0] for row in stored_by_url(gateway, org.org_id)].count(request_id) == 1
+    assert request_id in stored_ids(gateway.database_url, org.org_id)
 
 
 # --- Redis down, then back ------------------------------------------------------------
 
-
-class RedisServer:
-    """A private redis-server on a free port, so a test can stop it and start it again."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is needed (apt-get install redis-server)"
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_until(self._answers, timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
-
-    def _answers(self) -> bool:
-        import redis
-
-        try:
-            with redis.Redis.from_url(self.url, socket_timeout=0.5) as client:
-                return bool(client.ping())
-        except redis.RedisError:
-            return False
+REDIS = ("127.0.0.1", 6379)
 
 
 @pytest.fixture
-def redis_server(tmp_path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+def redis_relay() -> Iterator[tuple[TcpProxy, str]]:
+    """The shared Redis behind a relay the test can cut, and a prefix of this test's own."""
+    relay = TcpProxy(*REDIS).start()
+    prefix = f"test-{uuid.uuid4()}:"
+    yield relay, prefix
+    relay.close()
+    with redis.Redis(*REDIS) as client:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
 
 
 def test_requests_are_served_while_redis_is_down_and_the_cache_returns_with_it(
-    tmp_path, fake_server, fake, redis_server
+    tmp_path, fake_server, fake, redis_relay
 ):
+    relay, prefix = redis_relay
     env = {
         **fake_provider_env(fake_server.url),
-        "RELAYSCOPE_REDIS_URL": redis_server.url,
+        "RELAYSCOPE_REDIS_URL": f"redis://127.0.0.1:{relay.port}/0",
+        "RELAYSCOPE_REDIS_PREFIX": prefix,
         "RELAYSCOPE_CACHE_REDIS_TIMEOUT": "0.3",
         "RELAYSCOPE_CACHE_REDIS_RETRY_INTERVAL": "0.5",
     }
-    headers_base = {"Helicone-Cache-Enabled": "true", "Helicone-User-Id": "dora"}
     with GatewayProcess(tmp_path / "gw", env) as process:
         org = create_org(process.database_url)
-        headers = {**org.auth, **headers_base}
+        headers = {**org.auth, "Helicone-Cache-Enabled": "true", "Helicone-User-Id": "dora"}
 
         def ask() -> httpx.Response:
             response = httpx.post(
@@ -164,22 +120,24 @@ def test_requests_are_served_while_redis_is_down_and_the_cache_returns_with_it(
         ids = [ask().headers["helicone-id"] for _ in range(2)]
         assert fake.calls == 1, "the second request was a cache hit"
 
-        redis_server.stop()
+        relay.stop()
         slowest = 0.0
         for _ in range(10):
             started = time.perf_counter()
-            ids.append(ask().headers["helicone-id"])
+            response = ask()
+            ids.append(response.headers["helicone-id"])
+            assert response.headers["helicone-cache"] == "MISS"
             slowest = max(slowest, time.perf_counter() - started)
         assert fake.calls == 11, "with Redis gone, every request went to the provider"
         assert slowest < 2.0, f"a request waited {slowest:.2f}s on the missing Redis"
         # Deleting the user's data cannot reach the cache: refused, and nothing deleted.
-        wait_until(lambda: len(stored(process, org.org_id)) == len(ids), timeout=10)
+        wait_until(lambda: len(stored_ids(process.database_url, org.org_id)) == len(ids))
         refused = httpx.delete(f"{process.url}/api/data/users/dora", headers=org.bearer)
         assert refused.status_code == 503, refused.text
         assert "retry" in refused.json()["error"]["message"]
-        assert len(stored(process, org.org_id)) == len(ids)
+        assert len(stored_ids(process.database_url, org.org_id)) == len(ids)
 
-        redis_server.start()  # empty: the entries went with the old server
+        relay.start()  # the entry stored before the outage is still there
 
         def cached_again() -> bool:
             response = ask()
@@ -187,8 +145,7 @@ def test_requests_are_served_while_redis_is_down_and_the_cache_returns_with_it(
             return response.headers["helicone-cache"] == "HIT"
 
         wait_until(cached_again, timeout=15, interval=0.1)
-        wait_until(lambda: len(stored(process, org.org_id)) == len(ids), timeout=10)
-        assert sorted(row[0] for row in stored(process, org.org_id)) == sorted(ids)
+        wait_until(lambda: stored_ids(process.database_url, org.org_id) == set(ids))
         assert "Redis cache unavailable" in process.log()
         deleted = httpx.delete(f"{process.url}/api/data/users/dora", headers=org.bearer)
         assert deleted.json()["data"]["deleted"] == {"requests": len(ids), "cache_entries": 1}
@@ -197,14 +154,24 @@ def test_requests_are_served_while_redis_is_down_and_the_cache_returns_with_it(
 # --- the store refusing writes while requests keep coming -----------------------------
 
 
-def test_store_outages_under_concurrent_load_lose_and_duplicate_nothing(tmp_path, fake_server):
+@pytest.fixture
+def outage(store_url: str) -> Iterator[Outage]:
+    outage = Outage(store_url)
+    yield outage
+    outage.close()
+
+
+def test_store_outage_under_concurrent_load_loses_and_duplicates_nothing(
+    tmp_path, fake_server, outage
+):
     env = {
         **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_DATABASE_URL": outage.gateway_url,
         "RELAYSCOPE_STORE_WRITE_TIMEOUT": "0.5",
         "RELAYSCOPE_LOG_BATCH_SIZE": "20",
     }
     with GatewayProcess(tmp_path, env) as process:
-        org = create_org(process.database_url)
+        org = create_org(outage.store_url)
         stop = threading.Event()
 
         def load() -> list[str]:
@@ -220,14 +187,14 @@ def test_store_outages_under_concurrent_load_lose_and_duplicate_nothing(tmp_path
         with ThreadPoolExecutor(4) as pool:
             futures = [pool.submit(load) for _ in range(4)]
             try:
-                # An outage while the load runs: the store refuses every write for a while.
-                blocker = sqlite3.connect(db_path(process), isolation_level=None)
-                blocker.execute("BEGIN EXCLUSIVE")
+                # Once the load runs (and the gateway knows the key: during an outage an
+                # unknown key is a 503), the store refuses every write for a while.
+                wait_until(lambda: len(stored_ids(outage.store_url, org.org_id)) >= 20)
+                outage.down()
                 try:
                     wait_until(lambda: list(spool.glob("*.jsonl")), timeout=10)
                 finally:
-                    blocker.execute("ROLLBACK")
-                    blocker.close()
+                    outage.up()
                 # Requests keep coming while the spool is replayed.
                 wait_until(lambda: not list(spool.glob("*.jsonl")), timeout=15)
             finally:
@@ -235,8 +202,5 @@ def test_store_outages_under_concurrent_load_lose_and_duplicate_nothing(tmp_path
             sent = [request_id for future in futures for request_id in future.result()]
         assert len(sent) == len(set(sent))
 
-        wait_until(lambda: len(stored(process, org.org_id)) >= len(sent), timeout=20)
-        ids = [row[0] for row in stored(process, org.org_id)]
-        assert len(ids) == len(set(ids)) == len(sent)
-        assert set(ids) == set(sent)
+        wait_until(lambda: stored_ids(outage.store_url, org.org_id) == set(sent), timeout=20)
         assert not list(spool.glob("*.jsonl"))
