@@ -51,6 +51,7 @@ from relayscope.config import Settings
 from relayscope.server import Gateway
 from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
 from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.stores import StoreUrls
 
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 DASHBOARD_SESSION_ROUTES = {
@@ -211,20 +212,22 @@ class _Sink(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory, fake_server) -> Iterator[Sweep]:
+def gateway(tmp_path_factory, fake_server, store_urls: StoreUrls) -> Iterator[Sweep]:
     """A gateway of its own, whose webhook and alert targets go to a local sink (not the
     shared fake provider, whose call counts other tests assert). The alert evaluator is
     off: it would change A's rule states while the sweep compares A's answers."""
     sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
     thread = threading.Thread(target=sink.serve_forever, daemon=True)
     thread.start()
+    data_dir = tmp_path_factory.mktemp("isolation")
     env = {
         **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
         "RELAYSCOPE_ALERTS_ALLOW_PRIVATE_TARGETS": "true",
         "RELAYSCOPE_ALERTS_ENABLED": "false",
     }
     try:
-        with GatewayProcess(tmp_path_factory.mktemp("isolation"), env) as process:
+        with GatewayProcess(data_dir, env) as process:
             yield Sweep(process, f"http://127.0.0.1:{sink.server_port}/sink")
     finally:
         sink.shutdown()
