@@ -77,6 +77,23 @@ def test_a_json_response_reset_midway_is_a_502_and_is_logged_once(gateway, org, 
     assert request_id in stored_ids(gateway.database_url, org.org_id)
 
 
+def test_a_body_with_a_nul_byte_is_logged_and_does_not_poison_its_batch(gateway, org, fake):
+    """Postgres text cannot hold NUL: the record used to fail its whole batch (and every
+    replay of it), so the records around it were never stored either."""
+    url = f"{gateway.url}/openai/v1/chat/completions"
+    poisoned = httpx.post(
+        url,
+        headers=org.auth,
+        content=b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "a\x00b"}]}',
+        timeout=10,
+    )
+    fine = httpx.post(url, headers=org.auth, json=CHAT, timeout=10)
+    assert fine.status_code == 200
+    record = gateway.record(org, poisoned.headers["helicone-id"])
+    assert "a\ufffdb" in str(record["request_body"])
+    gateway.record(org, fine.headers["helicone-id"])
+
+
 # --- Redis down, then back ------------------------------------------------------------
 
 REDIS = ("127.0.0.1", 6379)

@@ -7,11 +7,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from relayscope.api import openapi, requests
+from relayscope.api.nul import RefuseNul
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
 from relayscope.store.base import LogStore, Store
@@ -65,6 +67,7 @@ def create_api(
             HTTPException: _http_error,
             Exception: _internal_error,
         },
+        middleware=[Middleware(RefuseNul)],
     )
     app.state.store = store
     app.state.logs = logs or store

@@ -125,11 +125,14 @@ def operation(
     public: bool = False,
     description: str | None = None,
 ) -> Schema:
-    """One operation; every authenticated one may answer 401, and any one 503.
+    """One operation; every authenticated one may answer 401, any one with inputs 400,
+    and any one 503.
 
     A body needs a valid ``example``: users copy it, and the org-isolation test sends it.
     """
-    codes = sorted({*errors, *(() if public else (401,)), 503})
+    # Any parameter or body may carry a NUL character, which is a 400 (``api.nul``).
+    refusable = (400,) if params or body is not None else ()
+    codes = sorted({*errors, *refusable, *(() if public else (401,)), 503})
     op: Schema = {
         "summary": summary,
         "tags": [tag],
