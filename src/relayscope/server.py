@@ -28,6 +28,8 @@ from relayscope.analytics import routes as analytics_routes
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.cache import api as cache_api
+from relayscope.cache.build import create_cache_eraser
+from relayscope.cache.stage import CacheStage
 from relayscope.config import Settings
 from relayscope.dashboard import create_dashboard
 from relayscope.governance import api as governance_api
@@ -109,6 +111,16 @@ class Gateway:
             prompts=self.prompts,
         )
         self.stages = default_stages(settings, services)
+        self.governance.on_delete_user(
+            "cache_entries",
+            create_cache_eraser(
+                settings.cache,
+                stage=next((s for s in self.stages if isinstance(s, CacheStage)), None),
+                engine=self.store.engine,
+                redis=self.redis,
+                redis_prefix=settings.redis_prefix,
+            ).delete_user,
+        )
         self.alerts = AlertsService(settings.alerts, self.store.engine, self.writer)
         self.proxy = ProxyApp(
             router=Router(self.registry, Allowlist(settings.target_allowlist)),

@@ -103,6 +103,7 @@ def test_unknown_id_is_404(gateway, org):
         ("limit=1001", "limit"),
         ("limit=ten", "limit"),
         ("status=teapot", "status"),
+        ("status=1%C2%B23", "status"),  # "1²3": str.isdigit() but not int() (was a 500)
         ("from=yesterday", "from"),
         ("to=2026-13-01", "to"),
         ("cursor=garbage!", "cursor"),

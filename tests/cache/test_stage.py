@@ -65,4 +65,4 @@ async def test_the_first_semantic_request_loads_it():
     hit = ctx("Tell me the capital city of France.", **semantic)
     await cache(hit, upstream)
     assert upstream.calls == 1 and hit.cache_similarity is not None and hit.cache_similarity >= 0.8
-    assert cache.stats.semantic_hits == 1
+    assert cache.stats.org(hit.org_id).semantic_hits == 1

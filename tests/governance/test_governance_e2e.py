@@ -57,6 +57,9 @@ def test_redaction_rules_change_what_is_stored_not_what_is_sent(gateway, org, fa
     [
         ({"kind": "detector", "value": "ssn"}, "value"),
         ({"kind": "pattern", "value": "("}, "value"),
+        # Found by schemathesis-style probing: these raised OverflowError / RecursionError (500).
+        ({"kind": "pattern", "value": "a{4294967296}"}, "value"),
+        ({"kind": "pattern", "value": "(" * 499}, "value"),
         ({"kind": "nope", "value": "x"}, "kind"),
         ({"kind": 3, "value": "x"}, "kind"),
     ],
@@ -66,6 +69,17 @@ def test_bad_redaction_rules_are_400_naming_the_field(gateway, org, body, param)
         response = api.post("/api/redaction-rules", json=body)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
+
+
+@pytest.mark.parametrize("days", [0, 36_501, 10**12, "30", True])
+def test_retention_out_of_range_is_400_and_changes_nothing(gateway, org, days):
+    with gateway.api(org) as api:
+        assert api.put("/api/data/retention", json={"days": 30}).status_code == 200
+        # 10**12 days used to be stored, then broke every org's retention sweep (OverflowError).
+        response = api.put("/api/data/retention", json={"days": days})
+        assert response.status_code == 400
+        assert response.json()["error"]["param"] == "days"
+        assert api.get("/api/data/retention").json() == {"data": {"days": 30}}
 
 
 def test_deleting_a_user_removes_their_records_only(gateway, fake):

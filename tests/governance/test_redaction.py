@@ -38,6 +38,8 @@ def test_custom_pattern_and_replacement():
     [
         ("detector", "ssn", "unknown detector"),
         ("pattern", "(", "not a valid regular expression"),
+        ("pattern", "a{4294967296}", "not a usable regular expression"),
+        ("pattern", "(" * 499, "not a usable regular expression"),
         ("pattern", "", "1 to 500"),
         ("regex", "x", "kind must be"),
     ],

@@ -130,3 +130,40 @@ async def test_store_and_disk_both_failing_holds_records_until_one_recovers(stor
     await async_wait_until(stored, timeout=10)
     await writer.close()
     assert await store.count_requests() == 12
+
+
+async def test_the_spool_is_replayed_while_traffic_never_pauses(store, tmp_path):
+    """Under sustained traffic the queue never empties; the spool must not wait for a lull."""
+    flaky = FlakyStore(store)
+    spool = Spool(tmp_path / "spool")
+    writer = LogWriter(
+        flaky, spool, flush_interval=0.01, batch_size=5, write_timeout=0.2, retry_interval=0.05
+    )
+    stats = writer.stats
+    stop = asyncio.Event()
+
+    async def traffic() -> None:
+        """Keeps about fifty records waiting, through the outage and after it."""
+        while not stop.is_set():
+            if stats.submitted - stats.written - stats.spooled < 50:
+                for _ in range(5):
+                    writer.submit(record)
+            await asyncio.sleep(0)
+
+    writer.start()
+    flaky.down = True
+    pump = asyncio.create_task(traffic())
+    try:
+        await async_wait_until(lambda: _now(len(spool.pending()) >= 3))
+        flaky.down = False
+        await async_wait_until(lambda: _now(stats.store_healthy and not spool.pending()))
+    finally:
+        stop.set()
+        await pump
+    await writer.drain(timeout=10)
+    assert await store.count_requests() == stats.submitted
+    await writer.close()
+
+
+async def _now(value: bool) -> bool:
+    return value

@@ -150,6 +150,11 @@ def test_render_previews_a_fill_without_calling_a_provider(api, fake):
         ("PUT", "/api/prompts/x/labels/1abc", {"version": 1}, 400, "label"),
         ("PUT", "/api/prompts/x/labels/production", {"version": "1"}, 400, "version"),
         ("PUT", "/api/prompts/x/labels/production", {"version": 9}, 404, "version"),
+        # Numbers past any version's range used to overflow the store's integer (500).
+        ("PUT", "/api/prompts/x/labels/production", {"version": 2**63}, 400, "version"),
+        ("GET", "/api/prompts/x?version=99999999999999999999", None, 400, "version"),
+        ("GET", "/api/prompts/x?version=0", None, 400, "version"),
+        ("POST", "/api/prompts/x/render", {"version": "9" * 5000}, 400, "version"),
         ("PUT", "/api/prompts/missing/labels/production", {"version": 1}, 404, "id"),
         ("POST", "/api/prompts/x/render", {"variables": []}, 400, "variables"),
         ("POST", "/api/prompts/x/render", {"format": "gemini"}, 400, "format"),

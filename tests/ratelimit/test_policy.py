@@ -63,6 +63,9 @@ def test_accepted_policies(text, expected, normalised):
         ("10;w=60;s=bad value", "is not a valid header name"),
         ("10;w=60;s=" + "a" * 129, "longer than 128 characters"),
         ("1;w=60;s=" + "a" * 1100, "longer than 1024 characters"),
+        # 400 digits parse as float('inf'): int(inf) was an OverflowError (a 500).
+        ("9" * 400 + ";w=60", "must be at most 1000000000000000"),
+        ("2000000000000000;w=60;u=cents", "must be at most 1000000000000000"),
     ],
 )
 def test_refused_policies_say_what_is_wrong(text, problem):

@@ -78,6 +78,8 @@ def test_headers_give_the_policy_with_helicone_defaults():
         ("Helicone-Retry-Num", "11"),
         ("Helicone-Retry-Num", "-1"),
         ("Helicone-Retry-Num", "2.5"),
+        ("Helicone-Retry-Num", "9" * 310),  # was an OverflowError (a 500)
+        ("Helicone-Retry-Factor", "inf"),
         ("Helicone-Retry-Factor", "0.5"),
         ("Helicone-Retry-Factor", "nan"),
         ("Helicone-Retry-Min-Timeout", "soon"),

@@ -6,11 +6,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from relayscope.api import requests
+from relayscope.api import openapi, requests
+from relayscope.api.nul import RefuseNul
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
 from relayscope.store.base import LogStore, Store
@@ -23,6 +26,20 @@ async def _gateway_error(_request: Request, exc: Exception) -> Response:
 
 async def _not_found(request: Request, _exc: Exception) -> Response:
     return await _gateway_error(request, NotFound(f"No API route {request.url.path!r}"))
+
+
+async def _internal_error(request: Request, _exc: Exception) -> Response:
+    # Starlette still re-raises, so the server logs the traceback.
+    return await _gateway_error(request, GatewayError("Internal error; see the gateway log"))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (405, ...) as OpenAI-style JSON too."""
+    assert isinstance(exc, HTTPException)
+    error = GatewayError(exc.detail, code=f"http_{exc.status_code}", headers=exc.headers)
+    error.status = exc.status_code
+    error.type = "invalid_request_error"
+    return await _gateway_error(request, error)
 
 
 def create_api(
@@ -41,9 +58,16 @@ def create_api(
         routes=[
             Route("/api/requests", requests.list_requests),
             Route("/api/requests/{id}", requests.get_request),
+            *openapi.routes,
             *routes,
         ],
-        exception_handlers={GatewayError: _gateway_error, 404: _not_found},
+        exception_handlers={
+            GatewayError: _gateway_error,
+            404: _not_found,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+        middleware=[Middleware(RefuseNul)],
     )
     app.state.store = store
     app.state.logs = logs or store

@@ -61,7 +61,7 @@ def _maybe_json(text: str | None) -> Any:
 def parse_filter(query: Any) -> RequestFilter:
     status: int | str | None = query.get("status")
     if status is not None and status not in _STATUS_WORDS:
-        if not status.isdigit() or not 100 <= int(status) <= 599:
+        if not (status.isascii() and status.isdigit() and 100 <= int(status[:4]) <= 599):
             raise params.bad(
                 "status",
                 "must be an HTTP status code, 'success', 'error', 'rate_limited' or 'cached'",

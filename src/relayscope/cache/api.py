@@ -1,4 +1,4 @@
-"""``/api/cache/stats``: what the response cache of this gateway process has done."""
+"""``/api/cache/stats``: what the response cache of this gateway process did for the org."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from relayscope.cache.stats import CacheStats
 
 
 async def stats(request: Request) -> Response:
-    await principal(request)
+    who = await principal(request)
     counters: CacheStats = request.app.state.cache_stats
-    body = orjson.dumps({"data": counters.as_dict()})
+    body = orjson.dumps({"data": counters.as_dict(who.org_id)})
     return Response(body, media_type="application/json")
 
 

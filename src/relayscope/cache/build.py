@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.cache import embedding
 from relayscope.cache.backend import Backend
+from relayscope.cache.erase import CacheEraser, Erasable
 from relayscope.cache.memory import MemoryBackend
 from relayscope.cache.persist import CachePersistence
 from relayscope.cache.redis_backend import RedisBackend
@@ -63,3 +65,33 @@ def _backend(
         max_per_partition=settings.semantic_max_entries,
         persistence=persistence,
     )
+
+
+def create_cache_eraser(
+    settings: CacheSettings,
+    *,
+    stage: CacheStage | None,
+    engine: AsyncEngine,
+    redis: Redis | None,
+    redis_prefix: str,
+) -> CacheEraser:
+    """Deletes a user's entries from this process's cache stage (if any), the persisted
+    entries and Redis (if configured), whatever the cache's current backend."""
+    sources: list[Erasable] = []
+    backend = stage.backend if stage is not None else None
+    if isinstance(backend, MemoryBackend):
+        sources.append(backend)
+    sources.append(CachePersistence(engine))
+    if isinstance(backend, RedisBackend):
+        sources.append(backend)
+    elif redis is not None:
+        sources.append(
+            RedisBackend(
+                redis,
+                prefix=redis_prefix,
+                timeout=settings.redis_timeout,
+                retry_interval=settings.redis_retry_interval,
+                max_per_partition=settings.semantic_max_entries,
+            )
+        )
+    return CacheEraser(sources, engine)

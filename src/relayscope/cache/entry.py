@@ -21,6 +21,8 @@ class CacheEntry:
     """Id of the request whose upstream response this is."""
     expires_at: float
     """Unix time after which the entry is gone."""
+    user_id: str | None = None
+    """``Helicone-User-Id`` of the source request, so deleting a user's data finds it."""
 
     @property
     def size(self) -> int:
@@ -35,6 +37,7 @@ class CacheEntry:
                 "stream": self.stream,
                 "source_id": self.source_id,
                 "expires_at": self.expires_at,
+                "user_id": self.user_id,
             }
         )
         return _HEADER_LEN.pack(len(meta)) + meta + self.body
@@ -51,4 +54,5 @@ class CacheEntry:
             stream=meta["stream"],
             source_id=meta["source_id"],
             expires_at=meta["expires_at"],
+            user_id=meta.get("user_id"),  # absent from entries stored by older versions
         )

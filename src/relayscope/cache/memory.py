@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Collection
 
 from relayscope.cache.backend import Found, LazyIndex, Vector, slot_index, slot_key
 from relayscope.cache.entry import CacheEntry
@@ -78,6 +78,20 @@ class MemoryBackend:
             self._index.remove(slot)
         return None
 
+    async def scan(self, org_id: str) -> AsyncIterator[list[tuple[str, CacheEntry]]]:
+        """The org's entries, as (slot, entry); for deleting a user's data."""
+        prefix = f"{org_id}:"
+        yield [(slot, entry) for slot, entry in self._slots.items() if slot.startswith(prefix)]
+
+    async def discard(self, slots: Collection[str]) -> int:
+        """Drop ``slots`` (and their persisted rows); how many were held."""
+        held = [slot for slot in slots if slot in self._slots]
+        for slot in held:
+            self._drop(slot)
+        if held and self._persistence is not None:
+            await self._persistence.flush()
+        return len(held)
+
     def _live(self, slot: str) -> CacheEntry | None:
         entry = self._slots.get(slot)
         if entry is not None and entry.expires_at <= self._clock():
@@ -95,8 +109,9 @@ class MemoryBackend:
         if persist and self._persistence is not None:
             self._persistence.put(slot, entry, vector)
         while self._bytes > self._max_bytes and self._slots:
-            self._drop(next(iter(self._slots)))
-            self._stats.evictions += 1
+            oldest = next(iter(self._slots))
+            self._drop(oldest)
+            self._stats.org(oldest.split(":", 1)[0]).evictions += 1
 
     def _drop(self, slot: str) -> None:
         entry = self._slots.pop(slot)

@@ -59,12 +59,20 @@ def _bucket_size(value: str | None, settings: CacheSettings) -> int:
     if value is None:
         return 1
     cap = settings.max_bucket_size
-    text = value.strip()
-    if not text.isdecimal() or not 1 <= int(text) <= cap:
+    size = _whole_number(value.strip())
+    if size is None or not 1 <= size <= cap:
         raise InvalidHeader(
             "Helicone-Cache-Bucket-Max-Size", f"expected a whole number from 1 to {cap}"
         )
-    return int(text)
+    return size
+
+
+def _whole_number(text: str, max_digits: int = 18) -> int | None:
+    """``text`` as a whole number; longer ones are capped, since int() refuses thousands of
+    digits (and anything past ``max_digits`` is beyond every limit here anyway)."""
+    if not text.isdecimal():
+        return None
+    return int(text) if len(text) <= max_digits else 10**max_digits
 
 
 def _ignore_keys(value: str | None) -> frozenset[str]:
@@ -92,8 +100,8 @@ def _ttl(cache_control: bytes | None, settings: CacheSettings) -> int:
         name, _, value = directive.strip().partition("=")
         if name.strip().lower() != "max-age":
             continue
-        value = value.strip().strip('"')
-        if not value.isdecimal():
+        seconds = _whole_number(value.strip().strip('"'))
+        if seconds is None:
             raise InvalidHeader("Cache-Control", "max-age must be a whole number of seconds")
-        return min(int(value), settings.max_ttl)
+        return min(seconds, settings.max_ttl)
     return settings.default_ttl

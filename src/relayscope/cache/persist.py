@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator, Collection
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -76,6 +77,40 @@ class CachePersistence:
                 loaded.append((row.slot, CacheEntry.loads(row.payload), vector))
         loaded.reverse()
         return loaded
+
+    async def scan(
+        self, org_id: str, *, page: int = _BATCH
+    ) -> AsyncIterator[list[tuple[str, CacheEntry]]]:
+        """The org's stored entries, a page at a time (slot order)."""
+        table = cache_entries
+        last = ""
+        while True:
+            query = (
+                select(table.c.slot, table.c.payload)
+                .where(table.c.org_id == org_id, table.c.slot > last)
+                .order_by(table.c.slot)
+                .limit(page)
+            )
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+            if rows:
+                yield [(row.slot, CacheEntry.loads(row.payload)) for row in rows]
+                last = rows[-1].slot
+            if len(rows) < page:
+                return
+
+    async def discard(self, slots: Collection[str]) -> int:
+        """Delete the rows of ``slots`` now; how many there were."""
+        wanted = list(slots)
+        deleted = 0
+        async with self._engine.begin() as conn:
+            for start in range(0, len(wanted), _BATCH):
+                chunk = wanted[start : start + _BATCH]
+                result = await conn.execute(
+                    delete(cache_entries).where(cache_entries.c.slot.in_(chunk))
+                )
+                deleted += result.rowcount
+        return deleted
 
     async def flush(self) -> None:
         pending, self._pending = self._pending, {}

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import TypeVar
 
 from redis.asyncio import Redis
@@ -126,6 +126,46 @@ class RedisBackend:
             self._index.remove(slot)
         return None
 
+    async def scan(self, org_id: str) -> AsyncIterator[list[tuple[str, CacheEntry]]]:
+        """The org's entries, a SCAN page at a time; raises RedisError when Redis is down
+        (deleting a user's data must not report success while Redis still holds some)."""
+        head = f"{self._prefix}{{{org_id}:"
+        async for keys in _pages(self._redis.scan_iter(match=_glob(head) + "*", count=500)):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.get(key)
+                values = await pipe.execute()
+            yield [
+                (_logical_slot(key.decode(), self._prefix), CacheEntry.loads(raw))
+                for key, raw in zip(keys, values, strict=True)
+                if raw is not None
+            ]
+
+    async def discard(self, slots: Collection[str]) -> int:
+        """Delete ``slots`` and their vectors in the semantic streams; how many existed."""
+        if not slots:
+            return 0
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for slot in slots:
+                key, idx = slot.rsplit(":", 1)
+                pipe.delete(self._slot(key, int(idx)))
+            deleted = sum(await pipe.execute())
+        gone = set(slots)
+        orgs = {slot.split(":", 1)[0] for slot in gone}
+        for org_id in orgs:
+            streams = self._redis.scan_iter(match=_glob(self._stream(f"{org_id}:")) + "*")
+            async for stream in streams:
+                ids = [
+                    entry_id
+                    for entry_id, fields in await self._redis.xrange(stream)
+                    if fields[b"slot"].decode() in gone
+                ]
+                if ids:
+                    await self._redis.xdel(stream, *ids)
+        for slot in gone:
+            self._index.remove(slot)
+        return deleted
+
     async def _add_vector(self, vector: Vector, slot: str, expires_at: float, ttl_ms: int) -> None:
         stream = self._stream(vector.partition)
         fields = {
@@ -182,3 +222,25 @@ class RedisBackend:
 
     def _stream(self, partition: str) -> str:
         return f"{self._prefix}sem:{partition}"
+
+
+def _glob(text: str) -> str:
+    """``text`` matched literally in a SCAN pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def _logical_slot(redis_key: str, prefix: str) -> str:
+    """``<prefix>{<org>:<digest>}:<idx>`` back to ``<org>:<digest>:<idx>``."""
+    bucket, _, idx = redis_key.removeprefix(prefix).rpartition(":")
+    return f"{bucket.strip('{}')}:{idx}"
+
+
+async def _pages(keys: AsyncIterator[bytes], size: int = 500) -> AsyncIterator[list[bytes]]:
+    page: list[bytes] = []
+    async for key in keys:
+        page.append(key)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page

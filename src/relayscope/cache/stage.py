@@ -66,10 +66,10 @@ class CacheStage:
                     return self._hit(ctx, *match)
             bypassed = False
         except CacheUnavailable:
-            self.stats.backend_errors += 1
+            self.stats.org(ctx.org_id).backend_errors += 1
             bypassed = True
         else:
-            self.stats.misses += 1
+            self.stats.org(ctx.org_id).misses += 1
         ctx.response_headers.extend(_MISS)
         response = await call_next(ctx)
         if bypassed or options.ttl <= 0 or not 200 <= response.status < 300:
@@ -86,7 +86,7 @@ class CacheStage:
 
     def _hit(self, ctx: Context, found: Found, similarity: float | None) -> ProxyResponse:
         entry = found.entry
-        self.stats.hits += 1
+        self.stats.org(ctx.org_id).hits += 1
         ctx.cache_hit = True
         ctx.cache_source_id = entry.source_id
         ctx.upstream_chunks = [entry.body]
@@ -99,7 +99,7 @@ class CacheStage:
             ]
         )
         if similarity is not None:
-            self.stats.semantic_hits += 1
+            self.stats.org(ctx.org_id).semantic_hits += 1
             ctx.cache_similarity = round(min(similarity, 1.0), 4)
             ctx.response_headers.append(
                 (b"helicone-cache-similarity", f"{ctx.cache_similarity:.4f}".encode())
@@ -167,16 +167,17 @@ class CacheStage:
             stream=stream,
             source_id=ctx.request_id,
             expires_at=time.time() + options.ttl,
+            user_id=ctx.tags.user_id,
         )
         if entry.size > self._max_entry:
             return
         try:
             idx = await self.backend.store(key, options.bucket_size, entry, vector)
         except CacheUnavailable:
-            self.stats.backend_errors += 1
+            self.stats.org(ctx.org_id).backend_errors += 1
             return
         if idx is not None:
-            self.stats.stores += 1
+            self.stats.org(ctx.org_id).stores += 1
 
 
 async def _replay(body: bytes) -> AsyncIterator[bytes]:

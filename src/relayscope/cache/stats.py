@@ -1,4 +1,8 @@
-"""Counters of what the cache did in this process, for the API and metrics."""
+"""Counters of what the cache did in this process, per org, for the API and metrics.
+
+Each org sees only its own counters: how often another org hits the cache is that
+org's business.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 
 @dataclass(slots=True)
-class CacheStats:
+class Counters:
     hits: int = 0
     """Requests answered from the cache (exact or semantic)."""
     semantic_hits: int = 0
@@ -21,3 +25,19 @@ class CacheStats:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+class CacheStats:
+    def __init__(self) -> None:
+        self._orgs: dict[str, Counters] = {}
+
+    def org(self, org_id: str) -> Counters:
+        """The counters of ``org_id`` (made on first use)."""
+        counters = self._orgs.get(org_id)
+        if counters is None:
+            counters = self._orgs[org_id] = Counters()
+        return counters
+
+    def as_dict(self, org_id: str) -> dict[str, int]:
+        counters = self._orgs.get(org_id)
+        return (counters or Counters()).as_dict()

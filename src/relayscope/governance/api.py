@@ -13,7 +13,7 @@ from relayscope.api.auth import principal
 from relayscope.api.requests import json_response, record_json
 from relayscope.errors import BadRequest, NotFound
 from relayscope.governance.redaction import REPLACEMENT, validate
-from relayscope.governance.service import Governance
+from relayscope.governance.service import MAX_RETENTION_DAYS, Governance
 
 
 def _governance(request: Request) -> Governance:
@@ -39,8 +39,12 @@ async def get_retention(request: Request) -> Response:
 async def put_retention(request: Request) -> Response:
     who = await principal(request)
     days = (await _json_body(request)).get("days")
-    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
-        raise BadRequest("'days' must be a positive integer or null", param="days")
+    if days is not None and (
+        not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_RETENTION_DAYS
+    ):
+        raise BadRequest(
+            f"'days' must be an integer from 1 to {MAX_RETENTION_DAYS}, or null", param="days"
+        )
     await _governance(request).repo.set_retention(who.org_id, days)
     return json_response({"data": {"days": days}})
 

@@ -6,18 +6,40 @@ import sys
 
 import click
 import orjson
+from redis.asyncio import Redis
 
 from relayscope.api.requests import record_json
+from relayscope.cache.build import create_cache_eraser
 from relayscope.clitools import existing_org, with_store
 from relayscope.config import Settings
 from relayscope.governance.redaction import REPLACEMENT, validate
 from relayscope.governance.repository import GovernanceRepository
-from relayscope.governance.service import Governance
+from relayscope.governance.service import MAX_RETENTION_DAYS, Governance
 from relayscope.store.sql import SqlStore
 
 
 def _governance(store: SqlStore) -> Governance:
     return Governance(GovernanceRepository(store.engine), Settings.from_env().governance)
+
+
+async def _delete_user(store: SqlStore, org_id: str, user_id: str) -> dict[str, int]:
+    """As the API does, less a running gateway's memory cache (the API reaches that)."""
+    settings = Settings.from_env()
+    governance = _governance(store)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    try:
+        eraser = create_cache_eraser(
+            settings.cache,
+            stage=None,
+            engine=store.engine,
+            redis=redis,
+            redis_prefix=settings.redis_prefix,
+        )
+        governance.on_delete_user("cache_entries", eraser.delete_user)
+        return await governance.delete_user(org_id, user_id)
+    finally:
+        if redis is not None:
+            await redis.aclose()
 
 
 @click.group()
@@ -33,7 +55,7 @@ def data_delete(org_name: str, user_id: str) -> None:
 
     async def work(store: SqlStore) -> dict[str, int]:
         org = await existing_org(store, org_name)
-        return await _governance(store).delete_user(org.id, user_id)
+        return await _delete_user(store, org.id, user_id)
 
     report = with_store(work)
     for kind, count in report.items():
@@ -61,7 +83,12 @@ def data_export(org_name: str, user_id: str | None, output) -> None:
 
 @data.command("retention")
 @click.option("--org", "org_name", required=True)
-@click.option("--days", type=click.IntRange(min=1), default=None, help="Keep this many days.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1, max=MAX_RETENTION_DAYS),
+    default=None,
+    help="Keep this many days.",
+)
 @click.option("--clear", is_flag=True, help="Keep records forever (or the global default).")
 def data_retention(org_name: str, days: int | None, clear: bool) -> None:
     """Show or set how long an org's records are kept."""

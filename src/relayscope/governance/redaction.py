@@ -76,6 +76,8 @@ def validate(kind: str, value: str) -> str | None:
         re.compile(value)
     except re.error as exc:
         return f"not a valid regular expression: {exc}"
+    except (OverflowError, RecursionError) as exc:  # e.g. a{4294967296}: not re.error
+        return f"not a usable regular expression: {exc}"
     return None
 
 

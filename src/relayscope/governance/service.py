@@ -16,8 +16,12 @@ from relayscope.governance.repository import GovernanceRepository
 
 log = logging.getLogger("relayscope.governance")
 
+MAX_RETENTION_DAYS = 36_500
+"""A hundred years: longer is "forever" (and beyond what date arithmetic can hold)."""
+
 DeletionHook = Callable[[str, str], Awaitable[int]]
-"""``(org_id, user_id) -> items deleted``, registered by features that hold user data."""
+"""``(org_id, user_id) -> items deleted``, registered by features that hold user data;
+called before the user's records are deleted."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,9 +65,9 @@ class Governance:
         per_org = await self.repo.retention()
         deleted: dict[str, int] = {}
         for org_id, days in per_org.items():
-            deleted[org_id] = await self.repo.delete_requests(
-                org_id, before=now - timedelta(days=days)
-            )
+            # Clamped: a value stored before the cap existed must not break every org's sweep.
+            keep = timedelta(days=min(days, MAX_RETENTION_DAYS))
+            deleted[org_id] = await self.repo.delete_requests(org_id, before=now - keep)
         if self.settings.retention_days:
             for org_id in await self.repo.org_ids():
                 if org_id not in per_org:
@@ -73,9 +77,13 @@ class Governance:
         return {org: n for org, n in deleted.items() if n}
 
     async def delete_user(self, org_id: str, user_id: str) -> dict[str, int]:
-        report = {"requests": await self.repo.delete_requests(org_id, user_id=user_id)}
+        """Delete what every hook holds about the user, then the user's records; the
+        hooks run first so that they can still look the user's records up, and a hook
+        that fails (raises) leaves the records for a retry."""
+        report = {"requests": 0}
         for name, hook in self._deletion_hooks.items():
             report[name] = await hook(org_id, user_id)
+        report["requests"] = await self.repo.delete_requests(org_id, user_id=user_id)
         return report
 
     async def _run(self) -> None:

@@ -52,9 +52,31 @@ class LogRecord:
         # Shallow on purpose: dataclasses.asdict deep-copies and dominated batch writes.
         return {name: getattr(self, name) for name in _FIELD_NAMES}
 
+    def without_nul(self) -> LogRecord:
+        """This record with every NUL character replaced by U+FFFD.
+
+        Postgres text and jsonb cannot hold U+0000: one client body with a NUL byte
+        would fail its whole batch, and every replay of it, on that backend.
+        """
+        for name in _FIELD_NAMES:
+            value = getattr(self, name)
+            if isinstance(value, (str, dict, list)):
+                setattr(self, name, _without_nul(value))
+        return self
+
     @property
     def success(self) -> bool:
         return 200 <= self.status < 400 and not self.cancelled and self.error is None
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(LogRecord))
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value

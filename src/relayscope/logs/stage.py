@@ -115,7 +115,7 @@ def build_record(
         request_body, response_body = redact(request_body), redact(response_body)
         if variables:
             variables = {k: redact(v) if isinstance(v, str) else v for k, v in variables.items()}
-    return LogRecord(
+    record = LogRecord(
         id=ctx.request_id,
         org_id=ctx.org_id,
         key_id=ctx.key_id,
@@ -155,6 +155,7 @@ def build_record(
         request_body=request_body,
         response_body=response_body,
     )
+    return record.without_nul()
 
 
 def _provider_error(body: object, status: int) -> str:

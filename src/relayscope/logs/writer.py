@@ -157,13 +157,7 @@ class LogWriter:
 
     async def _run(self) -> None:
         while True:
-            if self._spool_dirty and (
-                self.stats.store_healthy or time.monotonic() >= self._replay_due
-            ):
-                await self._replay()
-            if self._held and (self.stats.store_healthy or time.monotonic() >= self._replay_due):
-                held, self._held = self._held, []
-                await self._write(held)
+            await self._catch_up()
             if self._closing and not self._queue:
                 self._idle.set()
                 return
@@ -180,6 +174,18 @@ class LogWriter:
                 await self._write(await self._build_yielding(self._take(self.batch_size)))
                 if len(self._queue) > self.max_queued:
                     await self._spill(await self._build_yielding(self._take(len(self._queue))))
+                # Under sustained traffic the queue never empties: catch up a file at a
+                # time between batches, or the spool would wait for a lull to be replayed.
+                await self._catch_up(max_files=1)
+
+    async def _catch_up(self, max_files: int | None = None) -> None:
+        """Replay spooled records and write held ones, once the store is back (or due)."""
+        due = self.stats.store_healthy or time.monotonic() >= self._replay_due
+        if self._spool_dirty and due:
+            await self._replay(max_files)
+        if self._held and (self.stats.store_healthy or time.monotonic() >= self._replay_due):
+            held, self._held = self._held, []
+            await self._write(held)
 
     def _take(self, n: int) -> list[Builder]:
         batch, self._queue = self._queue[:n], self._queue[n:]
@@ -277,9 +283,13 @@ class LogWriter:
         self.stats.errors = [*self.stats.errors[-9:], f"{datetime.now().isoformat()} {reason}"]
         self._replay_due = time.monotonic() + self.retry_interval
 
-    async def _replay(self) -> None:
+    async def _replay(self, max_files: int | None = None) -> None:
         self._spool_dirty = False
-        for path in await asyncio.to_thread(self.spool.pending):
+        pending = await asyncio.to_thread(self.spool.pending)
+        if max_files is not None and len(pending) > max_files:
+            pending = pending[:max_files]
+            self._spool_dirty = True  # the rest on the next call
+        for path in pending:
             claimed = await asyncio.to_thread(self.spool.claim, path)
             if claimed is None:
                 continue

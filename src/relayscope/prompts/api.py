@@ -27,6 +27,7 @@ from relayscope.prompts.spec import (
     VersionSpec,
     check_label,
     check_prompt_id,
+    check_selector,
     parse_prompt,
     parse_version,
 )
@@ -78,18 +79,10 @@ def _selector(value: Any, where: str) -> int | str | None:
     """A version number, a label name, or None (the default version)."""
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        if value.isascii() and value.isdigit():
-            return int(value)
-        try:
-            return check_label(value, where)
-        except SpecError as exc:
-            raise _invalid(exc) from None
-    raise BadRequest(
-        f"Invalid field '{where}': must be a version number or a label name", param=where
-    )
+    try:
+        return check_selector(value, where)
+    except SpecError as exc:
+        raise _invalid(exc) from None
 
 
 async def _summary(request: Request, org_id: str, prompt_id: str) -> PromptSummary:
@@ -193,8 +186,12 @@ async def put_label(request: Request) -> Response:
     if unknown:
         raise BadRequest(f"Invalid field '{min(unknown)}': unknown field", param=min(unknown))
     version = doc.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool):
         raise BadRequest("Invalid field 'version': must be a version number", param="version")
+    try:
+        check_selector(version)
+    except SpecError as exc:
+        raise _invalid(exc) from None
     await _catalog(request).set_label(
         who.org_id, prompt_id, label, version, updated_by=f"key:{who.key_id}"
     )

@@ -21,7 +21,14 @@ from relayscope.config import Settings
 from relayscope.errors import GatewayError
 from relayscope.prompts.model import PromptVersion
 from relayscope.prompts.repository import PromptRepository
-from relayscope.prompts.spec import SpecError, check_label, check_prompt_id, parse_prompt
+from relayscope.prompts.spec import (
+    MAX_VERSION,
+    SpecError,
+    check_label,
+    check_prompt_id,
+    check_selector,
+    parse_prompt,
+)
 from relayscope.store.sql import SqlStore, open_store
 
 T = TypeVar("T")
@@ -56,10 +63,8 @@ def _author() -> str:
 
 
 def _selector(value: str) -> int | str:
-    if value.isascii() and value.isdigit():
-        return int(value)
     try:
-        return check_label(value, "VERSION")
+        return check_selector(value, "VERSION")
     except SpecError as exc:
         raise click.BadParameter(exc.problem, param_hint="VERSION") from None
 
@@ -138,7 +143,7 @@ def show(prompt_id: str, org_name: str, version: str | None) -> None:
 
 @prompts.command("label")
 @click.argument("prompt_id")
-@click.argument("version", type=click.IntRange(min=1))
+@click.argument("version", type=click.IntRange(min=1, max=MAX_VERSION))
 @click.argument("label")
 @org_option
 def label(prompt_id: str, version: int, label: str, org_name: str) -> None:

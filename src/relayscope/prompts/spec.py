@@ -15,6 +15,8 @@ LABEL = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,63}")
 RESERVED_PARAMETERS = frozenset({"messages", "system", "model", "stream", "stream_options"})
 """Body fields a version's ``parameters`` may not set (they have their own fields or
 change the response's shape under the client's feet)."""
+MAX_VERSION = 2**31 - 1
+"""Version numbers are counted from 1; larger numbers than this name no version."""
 MAX_NOTE = 2000
 MAX_MODEL = 200
 
@@ -73,6 +75,20 @@ def check_label(value: Any, where: str = "label") -> str:
             "must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter",
         )
     return value
+
+
+def check_selector(value: Any, where: str = "version") -> int | str:
+    """A version number (int, or a string of ASCII digits) or a label name."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        # Compare lengths first: int() of thousands of digits is slow, then refused.
+        value = int(value) if len(value) <= len(str(MAX_VERSION)) else MAX_VERSION + 1
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 1 <= value <= MAX_VERSION:
+            raise SpecError(where, f"a version number is from 1 to {MAX_VERSION}")
+        return value
+    if isinstance(value, str):
+        return check_label(value, where)
+    raise SpecError(where, "must be a version number or a label name")
 
 
 def parse_template(messages: Any, system: Any = None, *, prefix: str = "") -> Template:

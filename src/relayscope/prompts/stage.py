@@ -23,7 +23,7 @@ from relayscope.context import Context, ProxyResponse
 from relayscope.errors import BadRequest, InvalidHeader, ServiceUnavailable
 from relayscope.prompts.assemble import apply_inline, assemble, inline_template
 from relayscope.prompts.catalog import PromptCatalog
-from relayscope.prompts.spec import LABEL, PROMPT_ID
+from relayscope.prompts.spec import MAX_VERSION, PROMPT_ID, SpecError, check_selector
 from relayscope.prompts.template import MissingVariables, Template
 from relayscope.types import CallNext
 
@@ -114,12 +114,12 @@ def parse_variables(raw: str | None) -> dict[str, Any]:
 def parse_version(raw: str | None) -> int | str | None:
     if raw is None or not raw.strip():
         return None
-    value = raw.strip()
-    if value.isascii() and value.isdigit():
-        return int(value)
-    if not LABEL.fullmatch(value):
-        raise InvalidHeader(VERSION_HEADER, "must be a version number or a label name")
-    return value
+    try:
+        return check_selector(raw.strip(), VERSION_HEADER)
+    except SpecError:
+        raise InvalidHeader(
+            VERSION_HEADER, f"must be a version number (1 to {MAX_VERSION}) or a label name"
+        ) from None
 
 
 def _fill(template: Template, variables: dict[str, Any], prompt_id: str) -> Template:

@@ -141,7 +141,11 @@ class ProxyApp:
         omit_request = flag(helicone, "Helicone-Omit-Request")
         omit_response = flag(helicone, "Helicone-Omit-Response")
         limit = self.limits.max_body_bytes
-        if content_length is not None and content_length.isdigit() and int(content_length) > limit:
+        if (
+            content_length is not None
+            and content_length.isdigit()
+            and (len(content_length) > 18 or int(content_length) > limit)
+        ):
             raise _too_large(limit)
         body = await self._read_body(receive)
         return Context(

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Literal
 
 MAX_WINDOW = 31_536_000
+MAX_QUOTA = 1e15
 MAX_LENGTH = 1024
 MAX_SEGMENT = 128
 USER = "user"
@@ -111,6 +112,9 @@ def _quota(raw: str) -> float:
     quota = float(raw)
     if quota <= 0:
         raise PolicyError(f"quota {raw} must be positive")
+    if quota > MAX_QUOTA:  # hundreds of digits make float('inf'), which no counter holds
+        shown = raw if len(raw) <= 20 else raw[:20] + "..."
+        raise PolicyError(f"quota {shown} must be at most {format_number(MAX_QUOTA)}")
     return quota
 
 

@@ -1,0 +1,62 @@
+"""The OpenAPI 3.1 description of the JSON API, served at ``GET /api/openapi.json``.
+
+Every route of the API app must appear here (``tests/api/test_openapi.py`` fails
+otherwise): a feature that adds routes adds their operations to one of the path
+modules (``core``, ``operators``, ``analytics``) or a new one merged in ``document``.
+Schemas mirror what the handlers return; errors are the OpenAI-style object of
+``errors.py``. Every request body has an ``example``: users copy it, and the
+org-isolation test sends it.
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from relayscope.api.openapi.analytics import ANALYTICS_PATHS
+from relayscope.api.openapi.build import OPENAPI_PATH, Schema
+from relayscope.api.openapi.core import CORE_PATHS
+from relayscope.api.openapi.operators import OPERATOR_PATHS
+from relayscope.api.openapi.schemas import SCHEMAS
+
+__all__ = ["OPENAPI_PATH", "document", "routes"]
+
+
+def document() -> Schema:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "RelayScope API",
+            "version": "1",
+            "description": "Logs, analytics, governance, provider keys, cache, prompts, alerts, "
+            "webhooks and rate limits of a RelayScope gateway. Every call but this "
+            "description needs a gateway key and sees only that key's org. Errors are "
+            "OpenAI-style: "
+            '`{"error": {"message", "type", "code", "param"}}`.',
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"gatewayKey": []}],
+        "paths": {**CORE_PATHS, **OPERATOR_PATHS, **ANALYTICS_PATHS},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "gatewayKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A gateway key (`relayscope keys create`).",
+                }
+            },
+        },
+    }
+
+
+_BODY = orjson.dumps(document())
+
+
+async def serve(_request: Request) -> Response:
+    return Response(_BODY, media_type="application/json")
+
+
+routes = [Route(OPENAPI_PATH, serve, methods=["GET"])]

@@ -1,0 +1,73 @@
+"""The OpenAPI description covers every API route and is a valid OpenAPI 3.1 document."""
+
+from __future__ import annotations
+
+import httpx
+from openapi_spec_validator import validate
+from starlette.routing import Route
+
+from relayscope.api.openapi import OPENAPI_PATH, document
+from relayscope.config import Settings
+from relayscope.server import Gateway
+
+
+def api_operations(tmp_path) -> set[tuple[str, str]]:
+    """(path, method) of every route of the API app the gateway builds."""
+    gateway = Gateway(Settings(data_dir=tmp_path))
+    found, unknown = set(), []
+    for route in gateway.api.routes:
+        if not isinstance(route, Route):
+            unknown.append(repr(route))
+            continue
+        for method in route.methods or {"GET"}:
+            if method != "HEAD":  # Starlette adds HEAD to every GET route
+                found.add((route.path, method.lower()))
+    assert not unknown, f"API routes that are not plain Routes, describe them: {unknown}"
+    return found
+
+
+def test_every_api_route_is_described(tmp_path):
+    described = {(path, method) for path, item in document()["paths"].items() for method in item}
+    routes = api_operations(tmp_path)
+    missing = sorted(routes - described)
+    assert not missing, (
+        "API routes missing from the description in src/relayscope/api/openapi/ (add them): "
+        + ", ".join(f"{method.upper()} {path}" for path, method in missing)
+    )
+    stale = sorted(described - routes)
+    assert not stale, f"described but not routed: {stale}"
+
+
+def test_the_description_is_valid_openapi():
+    validate(document())
+
+
+def test_every_operation_documents_its_errors_as_openai_style_objects():
+    for path, item in document()["paths"].items():
+        for method, operation in item.items():
+            errors = {code for code in operation["responses"] if code[0] in "45"}
+            if path != OPENAPI_PATH:
+                assert "401" in errors, f"{method.upper()} {path} does not document 401"
+            for code in errors:
+                schema = operation["responses"][code]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}
+
+
+def test_it_is_served_without_a_key(gateway):
+    response = httpx.get(f"{gateway.url}{OPENAPI_PATH}")
+    assert response.status_code == 200
+    served = response.json()
+    assert served["openapi"].startswith("3.1")
+    assert "/api/requests/{id}" in served["paths"]
+
+
+def test_other_api_calls_still_need_a_key(gateway):
+    response = httpx.get(f"{gateway.url}/api/requests")
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "authentication_error"
+
+
+def test_a_wrong_method_is_an_openai_style_405(gateway, org):
+    response = httpx.post(f"{gateway.url}/api/requests", headers=org.bearer)
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "http_405"
