@@ -10,7 +10,7 @@ from types import FrameType
 
 from bench.load import BENCH_DIR
 from bench.run import Options, run
-from bench.targets import all_targets
+from bench.targets import all_targets, feature_targets
 
 DEFAULT_TARGETS = "direct,nginx,relayscope,relayscope-postgres,relayscope-w2,litellm"
 
@@ -28,6 +28,18 @@ def parse(argv: list[str] | None) -> Options:
         "--targets",
         default=DEFAULT_TARGETS,
         help=f"comma-separated, from: {', '.join(all_targets())} (default: all)",
+    )
+    ap.add_argument(
+        "--scenarios",
+        action="store_true",
+        help="also measure the feature scenarios (cache hits, rate limit, 2 replicas) and "
+        "the PostgreSQL log-ingestion rate",
+    )
+    ap.add_argument(
+        "--ingest-records",
+        type=int,
+        help="records for the PostgreSQL ingestion benchmark (default 20000 with --scenarios, "
+        "else 0 = skip)",
     )
     ap.add_argument("--threads", type=int, default=2, help="wrk threads for the saturated phase")
     ap.add_argument(
@@ -64,8 +76,12 @@ def parse(argv: list[str] | None) -> Options:
         help="sample every thread, not only the one holding the GIL",
     )
     a = ap.parse_args(argv)
+    targets = [t.strip() for t in a.targets.split(",") if t.strip()]
+    if a.scenarios:
+        targets += [t.name for t in feature_targets() if t.name not in targets]
+    ingest = a.ingest_records if a.ingest_records is not None else (20_000 if a.scenarios else 0)
     return Options(
-        targets=[t.strip() for t in a.targets.split(",") if t.strip()],
+        targets=targets,
         repeats=a.repeats if a.repeats is not None else (1 if a.quick else 3),
         duration_s=a.duration if a.duration is not None else (2.0 if a.quick else 10.0),
         warmup_s=a.warmup if a.warmup is not None else (1.0 if a.quick else 2.0),
@@ -82,6 +98,7 @@ def parse(argv: list[str] | None) -> Options:
         profile=a.profile,
         profile_target=a.profile_target,
         profile_all_threads=a.profile_all_threads,
+        ingest_records=ingest,
     )
 
 

@@ -155,6 +155,9 @@ def prepare(
 ) -> Tools:
     tools = Tools()
     apt: dict[str, str] = {} if force_python_load else {"wrk": "wrk"}
+    # targets that put nginx in front (e.g. relayscope-2-replicas-nginx) need it too
+    if any(name == "nginx" or name.endswith("-nginx") for name in want):
+        want = want | {"nginx"}
     if "nginx" in want:
         apt["nginx"] = "nginx-light"
     found = ensure_apt(apt, install)

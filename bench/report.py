@@ -12,7 +12,14 @@ from bench.stats import median
 
 PCTS = ("p50", "p95", "p99")
 RELAYSCOPE = "relayscope"
-WORKERS = {"relayscope-w2": 2}
+WORKERS = {"relayscope-w2": 2, "relayscope-2-replicas-nginx": 2}
+CACHE_TARGETS = ("relayscope-cache-hit-memory", "relayscope-cache-hit-redis")
+# feature target -> (plain baseline, overhead limit ms)
+RATELIMIT_TARGETS = {
+    "relayscope-ratelimit-memory": ("relayscope", 0.1),
+    "relayscope-ratelimit-redis": ("relayscope", 0.5),
+}
+REPLICAS = "relayscope-2-replicas-nginx"
 
 Run = dict[str, Any]
 
@@ -76,6 +83,122 @@ def summarize(runs: list[Run]) -> dict[str, dict[str, Any]]:
             s["lost"] = sum(int(x["lost"]) for x in recs)
         summary[name] = s
     return summary
+
+
+def paired_diff(runs: list[Run], name: str, base: str, key: str) -> float | None:
+    """Median over repeats of name's unloaded `key` minus base's, same repeat."""
+    ok = [r for r in runs if "error" not in r]
+    bases = {r["repeat"]: r for r in ok if r["target"] == base}
+    return median(
+        [
+            _diff(_get(r, "unloaded", key), _get(bases.get(r["repeat"], {}), "unloaded", key))
+            for r in ok
+            if r["target"] == name
+        ]
+    )
+
+
+def features(
+    runs: list[Run], summary: dict[str, dict[str, Any]], ingest: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Feature-scenario figures: cache hits, rate-limit overhead, replicas, ingestion."""
+    out: dict[str, Any] = {}
+    direct = summary.get("direct", {})
+    for name in CACHE_TARGETS:
+        if name in summary:
+            s = summary[name]
+            out[name] = {
+                **{f"unloaded_{p}_ms": s.get(f"unloaded_{p}_ms") for p in PCTS},
+                **{f"vs_direct_{p}_ms": s.get(f"overhead_{p}_ms") for p in PCTS},
+                "direct_unloaded_p50_ms": direct.get("unloaded_p50_ms"),
+                "vs_relayscope_p50_ms": paired_diff(runs, name, RELAYSCOPE, "p50_ms"),
+                "rps": s.get("rps"),
+            }
+    for name, (base, _limit) in RATELIMIT_TARGETS.items():
+        if name in summary:
+            out[name] = {
+                "baseline": base,
+                **{
+                    f"overhead_vs_{base}_{p}_ms": paired_diff(runs, name, base, f"{p}_ms")
+                    for p in PCTS
+                },
+                "rps": summary[name].get("rps"),
+                "baseline_rps": summary.get(base, {}).get("rps"),
+            }
+    if REPLICAS in summary:
+        s = summary[REPLICAS]
+        out[REPLICAS] = {
+            "rps": s.get("rps"),
+            "relayscope_postgres_rps": summary.get("relayscope-postgres", {}).get("rps"),
+            "relayscope_rps": summary.get(RELAYSCOPE, {}).get("rps"),
+            "overhead_p50_ms": s.get("overhead_p50_ms"),
+            "overhead_p99_ms": s.get("overhead_p99_ms"),
+            "lost": s.get("lost"),
+        }
+    if ingest is not None:
+        out["postgres-ingestion"] = ingest
+    return out
+
+
+def feature_goals(feat: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    name = CACHE_TARGETS[0]
+    if name in feat:
+        out.append(
+            _goal(
+                "cache hit (in-process) unloaded P50 < 1 ms",
+                feat[name]["unloaded_p50_ms"],
+                1.0,
+                "ms",
+                False,
+                f"{name} not measured",
+            )
+        )
+    name = CACHE_TARGETS[1]
+    if name in feat:
+        g = _goal(
+            "cache hit (Redis) unloaded P50 < 1 ms (in-process target, for reference)",
+            feat[name]["unloaded_p50_ms"],
+            1.0,
+            "ms",
+            False,
+            f"{name} not measured",
+        )
+        out.append(g)
+    for name, (base, limit) in RATELIMIT_TARGETS.items():
+        if name in feat:
+            where = "Redis" if name.endswith("redis") else "in-process"
+            out.append(
+                _goal(
+                    f"rate-limit overhead ({where}) P50 <= {limit} ms vs `{base}`",
+                    feat[name][f"overhead_vs_{base}_p50_ms"],
+                    limit,
+                    "ms",
+                    False,
+                    f"{name} not measured",
+                )
+            )
+    ing = feat.get("postgres-ingestion")
+    if ing is not None:
+        if "error" in ing:
+            out.append(
+                {
+                    "goal": "Postgres ingestion: zero lost",
+                    "value": None,
+                    "status": "n/a",
+                    "detail": ing["error"][:200],
+                }
+            )
+        else:
+            g = _goal(
+                "Postgres ingestion: zero lost", float(ing["lost"]), 0.0, "records", False, ""
+            )
+            g["detail"] = (
+                f"{ing['counted']} rows for {ing['records']} records "
+                f"({ing['records_per_s']:,.0f} records/s), {ing['lost']} lost"
+            )
+            out.append(g)
+    return out
 
 
 def ratios(summary: dict[str, dict[str, Any]]) -> dict[str, float | None]:
@@ -218,6 +341,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines += [f"| {k} | {_f(val, 2)} |" for k, val in result["ratios"].items()]
     lines += ["", "## Issue #4 targets", "", "| Goal | Status | Detail |", "|---|---|---|"]
     lines += [f"| {g['goal']} | **{g['status']}** | {g['detail']} |" for g in result["goals"]]
+    lines += feature_markdown(result)
     for warning in result.get("warnings", []):
         lines += ["", f"**Warning:** {warning}."]
     after = meta.get("relayscope_after") or {}
@@ -240,6 +364,56 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["", "Targets:", ""]
     lines += [f"- `{k}`: {d}" for k, d in result["targets"].items()]
     return "\n".join(lines) + "\n"
+
+
+def feature_markdown(result: dict[str, Any]) -> list[str]:
+    feat = result.get("features") or {}
+    if not feat:
+        return []
+    lines = ["", "## Feature scenarios", ""]
+    rows = []
+    for name in CACHE_TARGETS:
+        if name in feat:
+            f = feat[name]
+            rows.append(
+                f"| {name} | unloaded P50/P95/P99 {_triple(f, 'unloaded_{p}_ms')} ms; "
+                f"vs direct (P50 {_f(f['direct_unloaded_p50_ms'])} ms) "
+                f"+{_triple(f, 'vs_direct_{p}_ms')} ms; vs `relayscope` P50 "
+                f"{_f(f['vs_relayscope_p50_ms'])} ms; {_f(f['rps'], 0)} req/s |"
+            )
+    for name, (base, _limit) in RATELIMIT_TARGETS.items():
+        if name in feat:
+            f = feat[name]
+            rows.append(
+                f"| {name} | overhead vs `{base}` P50/P95/P99 "
+                f"{_triple(f, 'overhead_vs_' + base + '_{p}_ms')} ms; "
+                f"{_f(f['rps'], 0)} req/s (vs {_f(f['baseline_rps'], 0)}) |"
+            )
+    if REPLICAS in feat:
+        f = feat[REPLICAS]
+        rows.append(
+            f"| {REPLICAS} | {_f(f['rps'], 0)} req/s (1 process on Postgres: "
+            f"{_f(f['relayscope_postgres_rps'], 0)}, on SQLite: {_f(f['relayscope_rps'], 0)}); "
+            f"overhead P50/P99 {_f(f['overhead_p50_ms'])} / {_f(f['overhead_p99_ms'])} ms; "
+            f"lost {f['lost']} |"
+        )
+    ing = feat.get("postgres-ingestion")
+    if ing is not None:
+        if "error" in ing:
+            rows.append(f"| postgres-ingestion | failed: {ing['error'][:200]} |")
+        else:
+            rows.append(
+                f"| postgres-ingestion | `SqlStore.insert_requests`, {ing['records']} records in "
+                f"batches of {ing['batch_size']}: {ing['records_per_s']:,.0f} records/s, batch "
+                f"P50/P99 {ing['batch_p50_ms']} / {ing['batch_p99_ms']} ms, "
+                f"{ing['counted']} rows counted, {ing['lost']} lost |"
+            )
+    lines += ["| Scenario | Figures |", "|---|---|", *rows]
+    fg = result.get("feature_goals") or []
+    if fg:
+        lines += ["", "## Feature targets", "", "| Goal | Status | Detail |", "|---|---|---|"]
+        lines += [f"| {g['goal']} | **{g['status']}** | {g['detail']} |" for g in fg]
+    return lines
 
 
 def warnings(summary: dict[str, dict[str, Any]], config: dict[str, Any]) -> list[str]:
@@ -266,9 +440,11 @@ def build(
     runs: list[Run],
     skipped: dict[str, str],
     descriptions: dict[str, str],
+    ingest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     summary = summarize(runs)
     ratio = ratios(summary)
+    feat = features(runs, summary, ingest)
     return {
         "meta": meta,
         "config": config,
@@ -276,6 +452,8 @@ def build(
         "summary": summary,
         "ratios": ratio,
         "goals": goals(summary, ratio),
+        "features": feat,
+        "feature_goals": feature_goals(feat),
         "warnings": warnings(summary, config),
         "skipped": skipped,
         "runs": runs,

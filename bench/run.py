@@ -56,6 +56,7 @@ class Options:
     profile: bool
     profile_target: str
     profile_all_threads: bool
+    ingest_records: int = 0
 
 
 @dataclass
@@ -163,6 +164,8 @@ def measure(
             ep, bodies.plain, LoadSpec(opts.threads, opts.connections, opts.duration_s)
         )
         rss = tree_rss_mib(running.rss_pid) if running.rss_pid else None
+        if rss is not None:
+            rss += sum(tree_rss_mib(pid) for pid in running.extra_rss_pids)
         ttfb = run_ttfb(ep, bodies.stream, opts.ttfb_requests, max(30.0, opts.duration_s * 3))
         sent += warm.requests + unloaded.requests + saturated.requests + int(ttfb["sent"])
         result: dict[str, Any] = {
@@ -202,6 +205,22 @@ def _log_tails(rundir: Path) -> str:
     """Last lines of every process log of a failed run (the temp dir is removed later)."""
     tails = [f"\n--- {p.name} ---\n{tail(p, 1500)}" for p in sorted(rundir.glob("*.log"))]
     return "".join(tails)
+
+
+def run_ingest_phase(opts: Options) -> dict[str, Any] | None:
+    """Postgres log-ingestion micro-benchmark (bench/ingest.py), after the targets."""
+    if opts.ingest_records <= 0:
+        return None
+    from bench.ingest import DEFAULT_BATCH, run_ingest
+
+    log(f"log ingestion into PostgreSQL: {opts.ingest_records} records, batches of 500 ...")
+    try:
+        result = run_ingest(opts.ingest_records, DEFAULT_BATCH)
+    except Exception as exc:  # reported, never fatal: the targets' figures still stand
+        log(f"ingestion benchmark failed: {exc}")
+        return {"error": str(exc)[:600]}
+    log(f"  ingestion: {result['records_per_s']:,.0f} records/s, lost {result['lost']}")
+    return result
 
 
 def order_for(repeat: int, names: list[str]) -> list[str]:
@@ -291,9 +310,10 @@ def run(opts: Options) -> int:
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
+    ingest = run_ingest_phase(opts)
     descriptions = {n: catalog[n].description for n in catalog}
     facts["relayscope_after"] = meta.relayscope_info(tools.relayscope)
-    result = report.build(facts, config, runs, skipped, descriptions)
+    result = report.build(facts, config, runs, skipped, descriptions, ingest=ingest)
     json_path, md_path = report.write(result, opts.results_dir)
     print()
     print(md_path.read_text())

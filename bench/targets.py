@@ -35,6 +35,7 @@ class Running:
     rss_pid: int | None
     count_records: Callable[[], int | None] | None = None
     startup_s: float = 0.0
+    extra_rss_pids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -97,7 +98,7 @@ http {{
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
     upstream bench_upstream {{
-        server {host}:{upstream_port};
+        {servers}
         keepalive 64;
     }}
     server {{
@@ -113,6 +114,27 @@ http {{
 """
 
 
+def nginx_conf(rundir: Path, port: int, backends: list[int]) -> str:
+    """The nginx config for one listener balancing (round robin) over `backends` ports."""
+    servers = "\n        ".join(f"server {HOST}:{b};" for b in backends)
+    return NGINX_CONF.format(d=rundir, host=HOST, port=port, servers=servers)
+
+
+def start_nginx(
+    ctx: Context, rundir: Path, stack: ExitStack, backends: list[int]
+) -> tuple[int, Managed, float]:
+    """Start a foreground nginx on a free port; returns (port, process, seconds to listen)."""
+    assert ctx.tools.nginx
+    port = free_port()
+    conf = rundir / "nginx.conf"
+    conf.write_text(nginx_conf(rundir, port, backends))
+    # -e: the compiled-in error log path would otherwise be opened before the config is read
+    argv = [ctx.tools.nginx, "-p", str(rundir), "-c", str(conf), "-e", str(rundir / "error.log")]
+    proc = _launch(stack, "nginx", argv, rundir)
+    waited = wait_until(tcp_ready(HOST, port), 20, "nginx to listen", proc)
+    return port, proc, waited
+
+
 class Nginx(Target):
     name = "nginx"
     description = "nginx reverse proxy, 1 worker, keepalive upstream, no buffering"
@@ -121,24 +143,7 @@ class Nginx(Target):
         return None if tools.nginx else tools.notes.get("nginx", "nginx not installed")
 
     def start(self, ctx: Context, rundir: Path, stack: ExitStack) -> Running:
-        assert ctx.tools.nginx
-        port = free_port()
-        conf = rundir / "nginx.conf"
-        conf.write_text(
-            NGINX_CONF.format(d=rundir, host=HOST, port=port, upstream_port=ctx.upstream_port)
-        )
-        # -e: the compiled-in error log path would otherwise be opened before the config is read
-        argv = [
-            ctx.tools.nginx,
-            "-p",
-            str(rundir),
-            "-c",
-            str(conf),
-            "-e",
-            str(rundir / "error.log"),
-        ]
-        proc = _launch(stack, "nginx", argv, rundir)
-        waited = wait_until(tcp_ready(HOST, port), 20, "nginx to listen", proc)
+        port, proc, waited = start_nginx(ctx, rundir, stack, [ctx.upstream_port])
         headers = {**JSON, "Authorization": f"Bearer {FAKE_PROVIDER_KEY}"}
         return Running(
             Endpoint(HOST, port, "/v1/chat/completions", headers), proc.pid, startup_s=waited
@@ -197,15 +202,59 @@ def _key_from_serve_output(text: str) -> str | None:
     return None
 
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_cleanup(prefix: str) -> None:
+    """Delete every key under `prefix` (the bench's own, unique per run)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for i in range(0, len(keys), 500):
+            client.delete(*keys[i : i + 500])
+    finally:
+        client.close()
+
+
+def _redis_reason() -> str | None:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:
+        return f"Redis at {REDIS_URL} not usable: {exc}"
+    return None
+
+
 class RelayScope(Target):
-    def __init__(self, name: str, workers: int = 1, postgres: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        workers: int = 1,
+        postgres: bool = False,
+        *,
+        headers: dict[str, str] | None = None,
+        redis: bool = False,
+        feature: str = "",
+    ) -> None:
         self.name = name
         self.workers = workers
         self.postgres = postgres
+        self.headers = headers or {}
+        self.redis = redis
         store = "PostgreSQL" if postgres else "SQLite"
         self.description = (
             f"RelayScope, {workers} worker(s), full pipeline (auth, tags, cost, {store} log)"
         )
+        if feature:
+            where = f"Redis ({REDIS_URL}, unique prefix)" if redis else "in-process"
+            self.description += f" + {feature}, {where}"
         self._seq = 0
 
     def skip_reason(self, tools: Tools) -> str | None:
@@ -213,6 +262,8 @@ class RelayScope(Target):
             return tools.notes.get("relayscope", "RelayScope gateway not available")
         if self.postgres and not tools.psql:
             return "psql not found: cannot create a fresh PostgreSQL database"
+        if self.redis:
+            return _redis_reason()
         return None
 
     def _database(
@@ -233,11 +284,7 @@ class RelayScope(Target):
         assert ctx.tools.relayscope
         cmd = ctx.tools.relayscope
         url, counter = self._database(ctx, rundir, stack)
-        env = {
-            **os.environ,
-            "RELAYSCOPE_DATABASE_URL": url,
-            "RELAYSCOPE_OPENAI_BASE_URL": ctx.upstream_base,
-        }
+        env = self._env(ctx, url, stack)
         port = free_port()
         argv = [*cmd, "serve", "--host", HOST, "--port", str(port)]
         if self.workers > 1:
@@ -259,6 +306,7 @@ class RelayScope(Target):
             "Helicone-Auth": f"Bearer {key}",
             "Helicone-User-Id": "bench-user",
             "Helicone-Property-Feature": "bench",
+            **self.headers,
         }
         return Running(
             Endpoint(HOST, port, "/openai/v1/chat/completions", headers),
@@ -266,6 +314,17 @@ class RelayScope(Target):
             count_records=counter,
             startup_s=waited,
         )
+
+    def _env(self, ctx: Context, url: str, stack: ExitStack) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYSCOPE_REDIS")}
+        env.update(
+            {"RELAYSCOPE_DATABASE_URL": url, "RELAYSCOPE_OPENAI_BASE_URL": ctx.upstream_base}
+        )
+        if self.redis:
+            prefix = f"relayscope-bench-{os.getpid()}-{secrets.token_hex(4)}:"
+            env.update({"RELAYSCOPE_REDIS_URL": REDIS_URL, "RELAYSCOPE_REDIS_PREFIX": prefix})
+            stack.callback(_redis_cleanup, prefix)
+        return env
 
     @staticmethod
     def _create_key(cmd: list[str], env: dict[str, str], rundir: Path) -> str | None:
@@ -286,6 +345,59 @@ class RelayScope(Target):
             (rundir / "keys-create.log").write_text(proc.stdout + proc.stderr)
             return None
         return lines[-1]
+
+
+class RelayScopeReplicas(RelayScope):
+    """Two `relayscope serve` processes on one fresh Postgres database behind nginx."""
+
+    def __init__(self, name: str, replicas: int = 2) -> None:
+        super().__init__(name, postgres=True)
+        self.replicas = replicas
+        self.description = (
+            f"{replicas} RelayScope processes (1 worker each, full pipeline) sharing one fresh "
+            "PostgreSQL database, behind nginx (round robin, keepalive)"
+        )
+
+    def skip_reason(self, tools: Tools) -> str | None:
+        if not tools.nginx:
+            return tools.notes.get("nginx", "nginx not installed")
+        return super().skip_reason(tools)
+
+    def start(self, ctx: Context, rundir: Path, stack: ExitStack) -> Running:
+        assert ctx.tools.relayscope
+        cmd = ctx.tools.relayscope
+        url, counter = self._database(ctx, rundir, stack)
+        env = self._env(ctx, url, stack)
+        ports: list[int] = []
+        procs: list[Managed] = []
+        waited = 0.0
+        # One after the other: the first applies the migrations to the fresh database.
+        for i in range(self.replicas):
+            port = free_port()
+            argv = [*cmd, "serve", "--host", HOST, "--port", str(port)]
+            proc = _launch(stack, f"relayscope-{i + 1}", argv, rundir, env)
+            health = f"http://{HOST}:{port}/healthz"
+            waited += wait_until(http_ready(health), 90, f"{health} to answer 200", proc)
+            ports.append(port)
+            procs.append(proc)
+        key = self._create_key(cmd, env, rundir) or _key_from_serve_output(procs[0].output())
+        if not key:
+            raise StartError("could not obtain a gateway key (keys create / serve output)")
+        lb_port, nginx, nginx_s = start_nginx(ctx, rundir, stack, ports)
+        headers = {
+            **JSON,
+            "Authorization": f"Bearer {FAKE_PROVIDER_KEY}",
+            "Helicone-Auth": f"Bearer {key}",
+            "Helicone-User-Id": "bench-user",
+            "Helicone-Property-Feature": "bench",
+        }
+        return Running(
+            Endpoint(HOST, lb_port, "/openai/v1/chat/completions", headers),
+            nginx.pid,
+            count_records=counter,
+            startup_s=waited + nginx_s,
+            extra_rss_pids=tuple(p.pid for p in procs),
+        )
 
 
 LITELLM_CONFIG = """\
@@ -374,5 +486,34 @@ def all_targets() -> dict[str, Target]:
         RelayScope("relayscope-postgres", postgres=True),
         RelayScope("relayscope-w2", workers=2),
         LiteLLM(),
+        *feature_targets(),
     ]
     return {t.name: t for t in targets}
+
+
+CACHE_HEADERS = {"Helicone-Cache-Enabled": "true"}
+RATELIMIT_HEADERS = {"Helicone-RateLimit-Policy": "1000000000;w=60"}
+
+
+def feature_targets() -> list[Target]:
+    """The feature scenarios (`--scenarios`): same pipeline plus one feature each.
+
+    Cache: the probe request fills the cache (identical body every time), so every
+    measured request is a hit. Rate limit: a policy so large it never refuses.
+    """
+    return [
+        RelayScope("relayscope-cache-hit-memory", headers=CACHE_HEADERS, feature="cache hits"),
+        RelayScope(
+            "relayscope-cache-hit-redis", headers=CACHE_HEADERS, redis=True, feature="cache hits"
+        ),
+        RelayScope(
+            "relayscope-ratelimit-memory", headers=RATELIMIT_HEADERS, feature="rate-limit policy"
+        ),
+        RelayScope(
+            "relayscope-ratelimit-redis",
+            headers=RATELIMIT_HEADERS,
+            redis=True,
+            feature="rate-limit policy",
+        ),
+        RelayScopeReplicas("relayscope-2-replicas-nginx"),
+    ]

@@ -1,0 +1,286 @@
+"""Dashboard at scale: the explorer and analytics API on a store of 1,000,000 requests.
+
+    python -m bench.dashboard [--rows 1000000] [--db PATH] [--seed-timeout 780]
+
+Seeds a fresh SQLite store with `python -m relayscope.testing.seed` (skipped with
+`--reuse` when `--db` already holds rows), makes a gateway key for the seeded org
+(`relayscope keys create --org seed`), starts `relayscope serve` on it (loopback,
+free port) and times, over HTTP, every query the dashboard pages make: the first
+call and the median of 5 more. Target: < 1 s each. If seeding does not finish
+within `--seed-timeout` seconds it is stopped and the rows already committed are
+used (the report says how many). Writes `bench/results/dashboard.{json,md}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from bench.load import BENCH_DIR, ROOT
+from bench.procs import Managed, free_port, http_ready, wait_until
+from bench.provision import relayscope_command
+from bench.targets import HOST
+
+LIMIT_MS = 1000.0
+ORG = "seed"
+
+
+def log(msg: str) -> None:
+    print(f"[dashboard] {msg}", flush=True)
+
+
+def count_rows(path: Path) -> int:
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
+            return int(db.execute("SELECT count(*) FROM requests").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def seed(path: Path, rows: int, timeout_s: float, workdir: Path) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "relayscope.testing.seed", "--rows", str(rows)]
+    argv += ["--db", f"sqlite:///{path}", "--org", ORG, "--batch", "5000"]
+    log(f"seeding {rows:,} rows into {path} (at most {timeout_s:.0f} s) ...")
+    started = time.monotonic()
+    proc = Managed("seed", argv, workdir / "seed.log", cwd=ROOT)
+    finished = True
+    try:
+        proc.proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        finished = False
+        log("seeding timed out: stopping it and using the rows already committed")
+    finally:
+        proc.stop()
+    seconds = time.monotonic() - started
+    n = count_rows(path)
+    log(f"seeded {n:,} rows in {seconds:.0f} s ({n / max(seconds, 1e-9):,.0f} rows/s)")
+    return {"requested": rows, "rows": n, "seconds": round(seconds, 1), "finished": finished}
+
+
+def make_key(cmd: list[str], env: dict[str, str], workdir: Path) -> str:
+    proc = subprocess.run(
+        [*cmd, "keys", "create", "--org", ORG],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=workdir,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"keys create failed: {(proc.stderr or proc.stdout)[-500:]}")
+    return lines[-1]
+
+
+def queries(now: datetime) -> list[tuple[str, str, dict[str, str]]]:
+    """(label, path, params) for every call the explorer and analytics pages make."""
+    d30 = {"from": (now - timedelta(days=30)).isoformat(), "to": now.isoformat()}
+    d1 = {"from": (now - timedelta(days=1)).isoformat(), "to": now.isoformat()}
+    ts = "/api/analytics/timeseries"
+    return [
+        ("explorer first page", "/api/requests", {}),
+        ("explorer, user filter", "/api/requests", {"user_id": "user-0042"}),
+        ("explorer, rare user", "/api/requests", {"user_id": "user-9999"}),
+        ("explorer, property filter", "/api/requests", {"property.feature": "chat"}),
+        ("explorer, model filter", "/api/requests", {"model": "gpt-4o"}),
+        ("explorer, status=error", "/api/requests", {"status": "error"}),
+        ("explorer, search common word", "/api/requests", {"search": "volcano"}),
+        ("explorer, search absent word", "/api/requests", {"search": "zzzabsent"}),
+        ("summary, all time", "/api/analytics/summary", {}),
+        ("summary, 30 days", "/api/analytics/summary", d30),
+        ("summary, 30 days, model filter", "/api/analytics/summary", {**d30, "model": "gpt-4o"}),
+        (
+            "cost by model, 30 d hourly",
+            ts,
+            {**d30, "metric": "cost", "group_by": "model", "granularity": "hour"},
+        ),
+        (
+            "cost by model, 30 d daily",
+            ts,
+            {**d30, "metric": "cost", "group_by": "model", "granularity": "day"},
+        ),
+        (
+            "cost by user, 30 d daily",
+            ts,
+            {**d30, "metric": "cost", "group_by": "user", "granularity": "day"},
+        ),
+        (
+            "cost by property, 30 d hourly",
+            ts,
+            {**d30, "metric": "cost", "group_by": "property:feature", "granularity": "hour"},
+        ),
+        ("requests, 30 d hourly", ts, {**d30, "metric": "requests", "granularity": "hour"}),
+        ("error rate, 30 d hourly", ts, {**d30, "metric": "error_rate", "granularity": "hour"}),
+        ("latency P50/95/99, 30 d hourly", ts, {**d30, "metric": "latency", "granularity": "hour"}),
+        ("latency P50/95/99, 30 d daily", ts, {**d30, "metric": "latency", "granularity": "day"}),
+        (
+            "latency P50/95/99, 24 h by minute",
+            ts,
+            {**d1, "metric": "latency", "granularity": "minute"},
+        ),
+        ("users, 30 d", "/api/users", d30),
+        ("properties, 30 d", "/api/properties", d30),
+        ("property values (feature), 30 d", "/api/properties/feature", d30),
+        ("sessions, 30 d", "/api/sessions", d30),
+    ]
+
+
+def timed_get(url: str, key: str) -> tuple[float, int, int]:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            body = resp.read()
+            status = resp.status
+    except urllib.error.HTTPError as exc:
+        body, status = exc.read(), exc.code
+    return (time.perf_counter() - t0) * 1000, status, len(body)
+
+
+def measure(base: str, key: str, now: datetime, repeats: int) -> list[dict[str, Any]]:
+    out = []
+    for label, path, params in queries(now):
+        url = f"{base}{path}" + (f"?{urlencode(params)}" if params else "")
+        first, status, size = timed_get(url, key)
+        rest = [timed_get(url, key) for _ in range(repeats)]
+        statuses = {status, *(s for _, s, _ in rest)}
+        med = statistics.median(ms for ms, _, _ in rest)
+        row = {
+            "query": label,
+            "path": path,
+            "params": params,
+            "first_ms": round(first, 1),
+            "median_ms": round(med, 1),
+            "max_ms": round(max([first, *(ms for ms, _, _ in rest)]), 1),
+            "status": sorted(statuses),
+            "bytes": size,
+            "met": statuses == {200} and max(first, med) < LIMIT_MS,
+        }
+        log(f"{label}: first {first:.0f} ms, median {med:.0f} ms, HTTP {sorted(statuses)}")
+        out.append(row)
+    return out
+
+
+def markdown(result: dict[str, Any]) -> str:
+    s, cfg = result["seed"], result["config"]
+    rows = s["rows"]
+    lines = [
+        f"# Dashboard at scale — {result['timestamp']}",
+        "",
+        f"- Store: SQLite, {rows:,} requests over 30 days (seeded by "
+        "`relayscope.testing.seed`"
+        + (
+            ", reused from an earlier seeding run (`--reuse`)"
+            if s.get("reused")
+            else f", {s['seconds']} s"
+        )
+        + ("" if s.get("finished", True) else f", stopped early: {s['requested']:,} requested")
+        + ")",
+        f"- Through the gateway's HTTP API on loopback; first call and median of "
+        f"{cfg['repeats']} more; target < {LIMIT_MS:.0f} ms for both",
+        f"- Machine: {os.cpu_count()} cores, shared; load average before "
+        f"{cfg['loadavg_before']}, after {cfg['loadavg_after']}",
+        "",
+        "| Query | First ms | Median ms | HTTP | < 1 s |",
+        "|---|---|---|---|---|",
+    ]
+    for q in result["queries"]:
+        lines.append(
+            f"| {q['query']} | {q['first_ms']:,.1f} | {q['median_ms']:,.1f} "
+            f"| {','.join(map(str, q['status']))} | **{'met' if q['met'] else 'missed'}** |"
+        )
+    missed = [q["query"] for q in result["queries"] if not q["met"]]
+    lines += ["", f"Missed: {', '.join(missed) if missed else 'none'}."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--db", type=Path, help="SQLite file (default: a temp file, removed after)")
+    ap.add_argument("--reuse", action="store_true", help="use --db as it is when it has rows")
+    ap.add_argument("--seed-timeout", type=float, default=780.0)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
+    a = ap.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="relayscope-dashboard-"))
+    path = a.db.resolve() if a.db else workdir / "dashboard.db"
+    loadavg_before = [round(x, 2) for x in os.getloadavg()]
+    try:
+        if a.reuse and path.exists() and count_rows(path) > 0:
+            n = count_rows(path)
+            log(f"reusing {path} with {n:,} rows")
+            seeded = {
+                "requested": a.rows,
+                "rows": n,
+                "seconds": None,
+                "finished": True,
+                "reused": True,
+            }
+        else:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            seeded = seed(path, a.rows, a.seed_timeout, workdir)
+        cmd = relayscope_command(None)
+        env = {**os.environ, "RELAYSCOPE_DATABASE_URL": f"sqlite:///{path}"}
+        key = make_key(cmd, env, workdir)
+        port = free_port()
+        gw = Managed(
+            "relayscope",
+            [*cmd, "serve", "--host", HOST, "--port", str(port)],
+            workdir / "relayscope.log",
+            env=env,
+            cwd=workdir,
+        )
+        try:
+            base = f"http://{HOST}:{port}"
+            wait_until(http_ready(f"{base}/healthz"), 180, "the gateway", gw)
+            results = measure(base, key, datetime.now(UTC), a.repeats)
+        finally:
+            gw.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if not a.db:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    result = {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": {
+            "repeats": a.repeats,
+            "limit_ms": LIMIT_MS,
+            "loadavg_before": loadavg_before,
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+            "cores": os.cpu_count(),
+        },
+        "seed": seeded,
+        "queries": results,
+        "missed": [q["query"] for q in results if not q["met"]],
+    }
+    a.results_dir.mkdir(parents=True, exist_ok=True)
+    (a.results_dir / "dashboard.json").write_text(json.dumps(result, indent=2) + "\n")
+    md = markdown(result)
+    (a.results_dir / "dashboard.md").write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
