@@ -213,11 +213,11 @@ def test_store_outage_under_concurrent_load_loses_and_duplicates_nothing(
                 finally:
                     outage.up()
                 # Requests keep coming while the spool is replayed.
-                wait_until(lambda: not list(spool.glob("*.jsonl")), timeout=15)
+                wait_until(lambda: not list(spool.glob("*.jsonl")), timeout=40)
             finally:
                 stop.set()
             sent = [request_id for future in futures for request_id in future.result()]
         assert len(sent) == len(set(sent))
 
-        wait_until(lambda: stored_ids(outage.store_url, org.org_id) == set(sent), timeout=20)
+        wait_until(lambda: stored_ids(outage.store_url, org.org_id) == set(sent), timeout=40)
         assert not list(spool.glob("*.jsonl"))
