@@ -26,7 +26,6 @@ from typing import Any
 from sqlalchemy import case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relayscope.store.schema import (
     latency_histogram,
@@ -263,13 +262,13 @@ def statements(deltas: Deltas, dialect: str) -> list[tuple[Any, list[dict[str, A
     return work
 
 
-async def apply(conn: AsyncConnection, records: Sequence[Any]) -> None:
+def apply(conn: Connection, records: Sequence[Any]) -> None:
     """Add ``records`` (just inserted, in this transaction) to the rollups."""
     deltas = Deltas()
     for record in records:
         deltas.add(record)
     for statement, rows in statements(deltas, conn.dialect.name):
-        await conn.execute(statement, rows)
+        conn.execute(statement, rows)
 
 
 _REBUILD_COLUMNS = [
