@@ -175,6 +175,20 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU used so far by a process and its descendants (uvicorn workers included)."""
+    return sum(cpu_seconds(p) for p in tree_pids(pid))
+
+
 def tree_rss_mib(pid: int) -> float:
     """Resident memory of a process and all its descendants (e.g. uvicorn workers)."""
     return sum(rss_bytes(p) for p in tree_pids(pid)) / (1024 * 1024)

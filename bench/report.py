@@ -73,6 +73,7 @@ def summarize(runs: list[Run]) -> dict[str, dict[str, Any]]:
         s["saturated_p50_ms"] = med(lambda r: _get(r, "saturated", "p50_ms"))
         s["saturated_p99_ms"] = med(lambda r: _get(r, "saturated", "p99_ms"))
         s["rss_mib"] = med(lambda r: _get(r, "rss_mib"))
+        s["cpu_us_per_request"] = med(lambda r: _get(r, "cpu_us_per_request"))
         s["errors"] = sum(
             int(r.get(ph, {}).get("errors", 0)) for r in mine for ph in ("unloaded", "saturated")
         ) + sum(int(r.get("ttfb", {}).get("errors", 0)) for r in mine)
@@ -325,8 +326,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "| Target | Unloaded P50 / P95 / P99 ms | Overhead P50 / P95 / P99 ms | Saturated req/s "
         "| Saturated P50 / P99 ms | Stream TTFB P50 / P99 ms | TTFB overhead P50 / P99 ms "
-        "| RSS MiB | Records / requests (lost) | Errors |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| RSS MiB | CPU µs / request | Records / requests (lost) | Errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in result["summary"].items():
         records = f"{s['records']} / {s['requests_sent']} ({s['lost']})" if "lost" in s else "-"
@@ -335,7 +336,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {_f(s.get('rps'), 0)} | {_f(s.get('saturated_p50_ms'), 2)} / "
             f"{_f(s.get('saturated_p99_ms'), 2)} | {_triple(s, 'ttfb_{p}_ms', ('p50', 'p99'))} "
             f"| {_triple(s, 'ttfb_overhead_{p}_ms', ('p50', 'p99'))} | {_f(s.get('rss_mib'), 1)} "
-            f"| {records} | {s['errors']} |"
+            f"| {_f(s.get('cpu_us_per_request'), 0)} | {records} | {s['errors']} |"
         )
     lines += ["", "## Ratios", "", "| Ratio | Value |", "|---|---|"]
     lines += [f"| {k} | {_f(val, 2)} |" for k, val in result["ratios"].items()]

@@ -25,6 +25,7 @@ from bench.procs import (
     free_port,
     http_ready,
     tail,
+    tree_cpu_seconds,
     tree_rss_mib,
     wait_until,
 )
@@ -160,9 +161,12 @@ def measure(
         sent = 1
         warm = gen.run(ep, bodies.plain, LoadSpec(1, 4, opts.warmup_s))
         unloaded = gen.run(ep, bodies.plain, LoadSpec(1, 1, opts.duration_s))
+        cpu_pids = [running.rss_pid, *running.extra_rss_pids] if running.rss_pid else []
+        cpu_before = sum(tree_cpu_seconds(pid) for pid in cpu_pids)
         saturated = gen.run(
             ep, bodies.plain, LoadSpec(opts.threads, opts.connections, opts.duration_s)
         )
+        cpu_used = sum(tree_cpu_seconds(pid) for pid in cpu_pids) - cpu_before
         rss = tree_rss_mib(running.rss_pid) if running.rss_pid else None
         if rss is not None:
             rss += sum(tree_rss_mib(pid) for pid in running.extra_rss_pids)
@@ -175,6 +179,11 @@ def measure(
             "warmup_requests": warm.requests,
             "ttfb": ttfb,
             "rss_mib": rss,
+            "cpu_us_per_request": (
+                round(cpu_used * 1e6 / saturated.requests, 1)
+                if cpu_pids and saturated.requests
+                else None
+            ),
         }
         if running.count_records is not None:
             result["records"] = wait_records(
@@ -193,6 +202,7 @@ def _brief(run: dict[str, Any]) -> str:
         f"saturated {s['rps']:,.0f} req/s (p99 {s['p99_ms']:.2f} ms), "
         f"ttfb p50 {t.get('ttfb_p50_ms') or float('nan'):.3f} ms, "
         f"rss {run['rss_mib'] or 0:.0f} MiB, "
+        f"cpu {run['cpu_us_per_request'] or 0:.0f} us/req, "
         f"errors {u['errors'] + s['errors'] + t['errors']}"
     )
     if "records" in run:

@@ -51,6 +51,9 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
         http="relayscope.proxy.http_protocol:CasePreservingHttpToolsProtocol",
         log_level=log_level,
         access_log=False,
+        # Nothing reads the client address, and a gateway need not name its server.
+        proxy_headers=False,
+        server_header=False,
         timeout_graceful_shutdown=30,
     )
 

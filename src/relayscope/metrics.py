@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -97,20 +99,26 @@ STORE_WRITE_SECONDS = Histogram(
 def observe_record(record: LogRecord) -> None:
     """Count one finished request (called by the log writer, off the hot path)."""
     provider = record.provider
-    REQUESTS.labels(provider, str(record.status)).inc()
-    REQUEST_SECONDS.labels(provider).observe(record.latency_ms / 1000)
+    _child(REQUESTS, provider, str(record.status)).inc()
+    _child(REQUEST_SECONDS, provider).observe(record.latency_ms / 1000)
     if record.ttft_ms is not None:
-        TIME_TO_FIRST_BYTE.labels(provider).observe(record.ttft_ms / 1000)
+        _child(TIME_TO_FIRST_BYTE, provider).observe(record.ttft_ms / 1000)
     if record.status >= 500:
-        UPSTREAM_ERRORS.labels(provider, str(record.status)).inc()
+        _child(UPSTREAM_ERRORS, provider, str(record.status)).inc()
     if record.prompt_tokens:
-        TOKENS.labels(provider, "input").inc(record.prompt_tokens)
+        _child(TOKENS, provider, "input").inc(record.prompt_tokens)
     if record.completion_tokens:
-        TOKENS.labels(provider, "output").inc(record.completion_tokens)
+        _child(TOKENS, provider, "output").inc(record.completion_tokens)
     if record.cache_hit:
-        CACHE_HITS.labels(provider).inc()
+        _child(CACHE_HITS, provider).inc()
     if record.rate_limited:
-        RATE_LIMITED.labels(provider).inc()
+        _child(RATE_LIMITED, provider).inc()
+
+
+@lru_cache(maxsize=4096)
+def _child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, which validates and locks on every call."""
+    return metric.labels(*labels)
 
 
 def render() -> bytes:

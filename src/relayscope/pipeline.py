@@ -14,7 +14,6 @@ from redis.asyncio import Redis
 from relayscope.cache.build import create_cache_stage
 from relayscope.cache.stats import CacheStats
 from relayscope.config import Settings
-from relayscope.context import Context, ProxyResponse
 from relayscope.governance.redaction import RedactionRules
 from relayscope.logs.stage import LoggingStage
 from relayscope.logs.writer import LogWriter
@@ -79,7 +78,9 @@ def build(stages: Sequence[Stage], terminal: CallNext) -> CallNext:
 
 
 def _bind(stage: Stage, call_next: CallNext) -> CallNext:
-    async def handler(ctx: Context) -> ProxyResponse:
-        return await stage(ctx, call_next)
-
-    return handler
+    # Plain functions handing back the stage's coroutine: an ``async def`` wrapper
+    # would add a frame that every suspension of the request passes through.
+    applies = getattr(stage, "applies", None)
+    if applies is None:
+        return lambda ctx: stage(ctx, call_next)
+    return lambda ctx: stage(ctx, call_next) if applies(ctx) else call_next(ctx)

@@ -19,3 +19,14 @@ class Stage(Protocol):
     """
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse: ...
+
+
+class OptionalStage(Stage, Protocol):
+    """A stage most requests do not use: ``applies`` says, cheaply, whether this one does.
+
+    When it returns False the pipeline skips the stage altogether. It must return
+    True whenever the stage has anything to check, so that a malformed header still
+    reaches the stage and gets its 400.
+    """
+
+    def applies(self, ctx: Context) -> bool: ...

@@ -39,7 +39,10 @@ def test_incremental_rollups_equal_a_rebuild(tmp_path):
         org = await store.ensure_org("a")
         records = ds.dataset(org.id)
         for start in range(0, len(records), 97):  # batches that cut hours and sessions
-            await store.insert_requests(records[start : start + 97])
+            batch = records[start : start + 97]
+            # a replay of the previous batch's tail, and an id repeated within the batch
+            replayed = records[max(0, start - 5) : start]
+            await store.insert_requests([*replayed, *batch, batch[0]])
         await store.close()
 
     asyncio.run(fill())

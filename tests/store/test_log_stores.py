@@ -86,6 +86,17 @@ async def test_a_replayed_batch_is_skipped_not_duplicated(logs):
     assert [r.id for r in page.records] == [r.id for r in reversed(batch)]
 
 
+async def test_an_id_sent_twice_in_one_batch_is_stored_once(logs):
+    """A client may reuse Helicone-Request-Id; both requests can land in one batch."""
+    first = make("o1", 0, user_id="first")
+    again = make("o1", 1, id=first.id, user_id="again")
+    others = [make("o1", 2 + i) for i in range(250)]  # more rows than one SQLite statement
+    assert await logs.insert_requests([first, *others, again]) == 251
+    assert await logs.count_requests("o1") == 251
+    stored = await logs.get_request("o1", first.id)
+    assert stored is not None and stored.user_id == "first"
+
+
 async def test_filters_select_the_same_records_everywhere(logs):
     o = "o1"
     records = {

@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import case, delete, select
@@ -204,43 +205,18 @@ def statements(deltas: Deltas, dialect: str) -> list[tuple[Any, list[dict[str, A
     concurrent writers lock rows in the same order)."""
     work: list[tuple[Any, list[dict[str, Any]]]] = []
     if deltas.rollups:
-        insert = _insert(dialect, request_rollups)
-        t, new = request_rollups.c, insert.excluded
-        sets = {name: t[name] + new[name] for name in _SUMS}
-        sets["first_at"] = _earlier(t.first_at, new.first_at)
-        sets["last_at"] = _later(t.last_at, new.last_at)
         rows = [
             {"org_id": org, "dim": dim, "bucket": hour, "value": value, **totals.row()}
             for (org, dim, hour, value), totals in sorted(deltas.rollups.items())
         ]
-        work.append(
-            (
-                insert.on_conflict_do_update(
-                    index_elements=["org_id", "dim", "bucket", "value"], set_=sets
-                ),
-                rows,
-            )
-        )
+        work.append((_rollups_upsert(dialect), rows))
     if deltas.histogram:
-        insert = _insert(dialect, latency_histogram)
-        statement = insert.on_conflict_do_update(
-            index_elements=["org_id", "bucket", "bin"],
-            set_={"requests": latency_histogram.c.requests + insert.excluded.requests},
-        )
         rows = [
             {"org_id": org, "bucket": hour, "bin": b, "requests": n}
             for (org, hour, b), n in sorted(deltas.histogram.items())
         ]
-        work.append((statement, rows))
+        work.append((_histogram_upsert(dialect), rows))
     if deltas.sessions:
-        insert = _insert(dialect, session_rollups)
-        t, new = session_rollups.c, insert.excluded
-        sets = {name: t[name] + new[name] for name in _SESSION_SUMS}
-        sets["first_at"] = _earlier(t.first_at, new.first_at)
-        sets["last_at"] = _later(t.last_at, new.last_at)
-        sets["end_at"] = _later(t.end_at, new.end_at)
-        sets["name"] = case((new.name.is_(None), t.name), else_=new.name)
-        sets["user_id"] = case((new.user_id.is_(None), t.user_id), else_=new.user_id)
         rows = []
         for (org, session_id), s in sorted(deltas.sessions.items()):
             totals = s.totals
@@ -256,10 +232,44 @@ def statements(deltas: Deltas, dialect: str) -> list[tuple[Any, list[dict[str, A
                     "end_at": s.end_at,
                 }
             )
-        work.append(
-            (insert.on_conflict_do_update(index_elements=["org_id", "session_id"], set_=sets), rows)
-        )
+        work.append((_sessions_upsert(dialect), rows))
     return work
+
+
+# The upserts are built once per dialect: SQLAlchemy memoizes a statement's cache
+# key on the object, so reusing it skips re-walking these expressions every batch.
+@lru_cache
+def _rollups_upsert(dialect: str) -> Any:
+    insert = _insert(dialect, request_rollups)
+    t, new = request_rollups.c, insert.excluded
+    sets = {name: t[name] + new[name] for name in _SUMS}
+    sets["first_at"] = _earlier(t.first_at, new.first_at)
+    sets["last_at"] = _later(t.last_at, new.last_at)
+    return insert.on_conflict_do_update(
+        index_elements=["org_id", "dim", "bucket", "value"], set_=sets
+    )
+
+
+@lru_cache
+def _histogram_upsert(dialect: str) -> Any:
+    insert = _insert(dialect, latency_histogram)
+    return insert.on_conflict_do_update(
+        index_elements=["org_id", "bucket", "bin"],
+        set_={"requests": latency_histogram.c.requests + insert.excluded.requests},
+    )
+
+
+@lru_cache
+def _sessions_upsert(dialect: str) -> Any:
+    insert = _insert(dialect, session_rollups)
+    t, new = session_rollups.c, insert.excluded
+    sets = {name: t[name] + new[name] for name in _SESSION_SUMS}
+    sets["first_at"] = _earlier(t.first_at, new.first_at)
+    sets["last_at"] = _later(t.last_at, new.last_at)
+    sets["end_at"] = _later(t.end_at, new.end_at)
+    sets["name"] = case((new.name.is_(None), t.name), else_=new.name)
+    sets["user_id"] = case((new.user_id.is_(None), t.user_id), else_=new.user_id)
+    return insert.on_conflict_do_update(index_elements=["org_id", "session_id"], set_=sets)
 
 
 def apply(conn: Connection, records: Sequence[Any]) -> None:

@@ -49,6 +49,9 @@ class CacheStage:
     async def aclose(self) -> None:
         await self.backend.close()
 
+    def applies(self, ctx: Context) -> bool:
+        return "helicone-cache-enabled" in ctx.helicone
+
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         if not wants_cache(ctx.helicone):
             return await call_next(ctx)

@@ -8,6 +8,7 @@ still go through ``calc_price``.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -28,7 +29,7 @@ def cost_usd(
 ) -> float | None:
     if not model or (input_tokens is None and output_tokens is None):
         return None
-    hour = datetime.now(UTC).strftime("%Y%m%d%H")
+    hour = int(time.time() // 3600)
     for provider in (provider_id, None) if provider_id else (None,):
         flat = _flat_prices(provider, model, hour)
         if flat is None:
@@ -50,7 +51,7 @@ _NOT_FLAT = (Decimal(-1),) * 4
 
 @lru_cache(maxsize=4096)
 def _flat_prices(
-    provider_id: str | None, model: str, hour: str
+    provider_id: str | None, model: str, hour: int
 ) -> tuple[Decimal | None, ...] | None:
     """Per-million prices when flat, ``_NOT_FLAT`` when not, None for an unknown model."""
     try:

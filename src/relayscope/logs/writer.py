@@ -82,6 +82,7 @@ class LogWriter:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._draining = False
         self._replay_due = 0.0
         self._spool_dirty = True
         self._held: list[LogRecord] = []
@@ -117,6 +118,7 @@ class LogWriter:
 
     async def drain(self, timeout: float | None = None) -> None:
         """Wait until every record submitted so far is stored or spooled."""
+        self._draining = True
         self._wakeup.set()
         await asyncio.wait_for(self._idle.wait(), timeout)
 
@@ -162,6 +164,7 @@ class LogWriter:
                 self._idle.set()
                 return
             if not self._queue and not self._held:
+                self._draining = False
                 self._idle.set()
             wait = self.flush_interval
             if self._spool_dirty:
@@ -177,6 +180,10 @@ class LogWriter:
                 # Under sustained traffic the queue never empties: catch up a file at a
                 # time between batches, or the spool would wait for a lull to be replayed.
                 await self._catch_up(max_files=1)
+                # What arrived during that write waits for the next flush: a batch has a
+                # fixed cost, and back-to-back tiny ones kept a core busy for nothing.
+                if len(self._queue) < self.batch_size and not (self._closing or self._draining):
+                    break
 
     async def _catch_up(self, max_files: int | None = None) -> None:
         """Replay spooled records and write held ones, once the store is back (or due)."""

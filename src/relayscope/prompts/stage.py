@@ -41,6 +41,10 @@ class PromptStage:
     def __init__(self, catalog: PromptCatalog) -> None:
         self._catalog = catalog
 
+    def applies(self, ctx: Context) -> bool:
+        helicone = ctx.helicone
+        return _ID in helicone or _VARIABLES in helicone or _VERSION in helicone
+
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         helicone = ctx.helicone
         prompt_id = helicone.get(_ID)

@@ -15,11 +15,13 @@ from relayscope.providers.registry import ProviderRegistry
 from relayscope.providers.translate import translate_body, translate_stream
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.retry.attempts import Outcome, record_skip, with_retries
-from relayscope.retry.fallbacks import parse_fallback_headers
+from relayscope.retry.fallbacks import GATEWAY, SEED, parse_fallback_headers
 from relayscope.retry.plan import Base, Prepared, Route, Unusable, plan_routes, prepare
 from relayscope.retry.policy import NO_RETRIES, parse_retry_headers
 from relayscope.retry.provider_keys import ProviderKeys
 from relayscope.types import CallNext
+
+_HEADERS = ("helicone-retry-enabled", SEED.lower(), GATEWAY.lower())
 
 
 class RetryStage:
@@ -38,6 +40,9 @@ class RetryStage:
             provider_keys=provider_keys,
             anthropic_max_tokens=settings.retry.anthropic_max_tokens,
         )
+
+    def applies(self, ctx: Context) -> bool:
+        return any(name in ctx.helicone for name in _HEADERS)
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         policy = parse_retry_headers(ctx.helicone)

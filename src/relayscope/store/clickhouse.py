@@ -179,7 +179,9 @@ class ClickHouseLogStore:
         await self.executor.execute("SELECT 1")
 
     async def insert_requests(self, records: Sequence[LogRecord]) -> int:
-        unique = {r.id: r for r in records}
+        unique: dict[str, LogRecord] = {}
+        for record in records:  # the first of repeated ids wins, as in the SQL stores
+            unique.setdefault(record.id, record)
         if not unique:
             return 0
         stored = await self._stored_ids(list(unique.values()))

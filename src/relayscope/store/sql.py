@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
 from sqlalchemy import (
+    JSON,
     Connection,
     and_,
     create_engine,
@@ -29,7 +32,6 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -204,7 +206,11 @@ class SqlStore:
                 return await loop.run_in_executor(self._batch_thread, self._insert_sqlite, records)
             async with self.engine.begin() as conn:
                 added = await _copy_requests(conn, records)
-                fresh = [r for r in records if r.id in added]
+                fresh = []
+                for record in records:  # one per id, as stored: the first of repeats
+                    if record.id in added:
+                        added.discard(record.id)
+                        fresh.append(record)
                 for hook in self.write_hooks:
                     await conn.run_sync(hook, fresh)
                 return len(fresh)
@@ -212,14 +218,22 @@ class SqlStore:
             raise StoreUnavailable(_reason(exc)) from exc
 
     def _insert_sqlite(self, records: Sequence[LogRecord]) -> int:
-        statement = (
-            sqlite.insert(requests)
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(requests.c.id)
-        )
+        # Straight to sqlite3's executemany, in the exact formats SQLAlchemy's types
+        # write: binding through SQLAlchemy cost three times the insert itself.
+        ids = [r.id for r in records]
         with self._batch_engine.begin() as conn:
-            added = {row.id for row in conn.execute(statement, [r.to_row() for r in records])}
-            fresh = [r for r in records if r.id in added]
+            query = f"SELECT id FROM requests WHERE id IN ({', '.join('?' * len(ids))})"
+            seen = {row[0] for row in conn.exec_driver_sql(query, tuple(ids))}
+            fresh = []
+            for record in records:
+                if record.id not in seen:
+                    seen.add(record.id)
+                    fresh.append(record)
+            # Multi-row VALUES: several times faster in SQLite than executemany here.
+            for start in range(0, len(fresh), _SQLITE_ROWS_PER_INSERT):
+                chunk = fresh[start : start + _SQLITE_ROWS_PER_INSERT]
+                values = [value for record in chunk for value in _sqlite_row(record)]
+                conn.exec_driver_sql(_sqlite_insert(len(chunk)), tuple(values))
             for hook in self.write_hooks:
                 hook(conn, fresh)
         return len(fresh)
@@ -283,6 +297,33 @@ async def _copy_requests(conn: AsyncConnection, records: Sequence[LogRecord]) ->
         "FROM requests_incoming ON CONFLICT (id) DO NOTHING RETURNING id"
     )
     return {row["id"] for row in inserted}
+
+
+_SQLITE_ROWS_PER_INSERT = 100
+"""3,800 parameters a statement, under SQLite's limit of 32,766."""
+
+
+@lru_cache(maxsize=_SQLITE_ROWS_PER_INSERT)
+def _sqlite_insert(rows: int) -> str:
+    placeholders = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
+    return f"INSERT INTO requests ({_COLUMN_LIST}) VALUES " + ", ".join([placeholders] * rows)
+
+
+_JSON_COLUMNS = frozenset(c.name for c in requests.c if isinstance(c.type, JSON))
+
+
+def _sqlite_row(record: LogRecord) -> tuple[Any, ...]:
+    """A record's values as SQLAlchemy stores them in SQLite: JSON text (None as
+    'null'), naive ``YYYY-MM-DD HH:MM:SS.ffffff`` datetimes, booleans as integers."""
+    values = []
+    for name in _COLUMNS:
+        value = getattr(record, name)
+        if name in _JSON_COLUMNS:
+            value = json.dumps(value)
+        elif isinstance(value, datetime):
+            value = value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        values.append(value)
+    return tuple(values)
 
 
 def _cell(value: Any) -> Any:
