@@ -9,24 +9,16 @@ from relayscope.cache.memory import MemoryBackend
 from relayscope.cache.settings import CacheSettings
 from relayscope.cache.stage import CacheStage
 from relayscope.cache.stats import CacheStats
-from relayscope.context import Context, ProxyResponse, Tags, Target
+from relayscope.context import Context, ProxyResponse, Target
+from relayscope.testing.contexts import chat_context
 
 
 def ctx(content: str, **helicone: str) -> Context:
-    body = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": content}]})
-    return Context(
+    return chat_context(
+        {"helicone-cache-enabled": "true", **helicone},
+        {"model": "m", "messages": [{"role": "user", "content": content}]},
         request_id=f"req-{content}",
-        org_id="org",
-        key_id="key",
-        method="POST",
-        path="/openai/v1/chat/completions",
-        query=b"",
         target=Target(None, "https://api.openai.com/v1/chat/completions", "openai", "openai"),
-        headers=[],
-        helicone={"helicone-cache-enabled": "true", **helicone},
-        client_body=body,
-        body=body,
-        tags=Tags(),
     )
 
 

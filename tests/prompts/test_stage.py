@@ -10,12 +10,13 @@ import httpx
 import openai
 import pytest
 
-from relayscope.context import Context, ProxyResponse, Tags, Target
+from relayscope.context import Context, ProxyResponse
 from relayscope.errors import ServiceUnavailable
 from relayscope.prompts.catalog import PromptCatalog
 from relayscope.prompts.repository import PromptRepository
 from relayscope.prompts.stage import PromptStage
 from relayscope.store.sql import SqlStore
+from relayscope.testing.contexts import chat_context
 
 OPENAI_KEY = "sk-provider-secret-0123456789"
 ANTHROPIC_KEY = "sk-ant-provider-secret-987"
@@ -427,21 +428,7 @@ def test_requests_without_prompt_headers_are_untouched(gateway, org, fake):
 
 
 def context(helicone: dict[str, str], body: dict) -> Context:
-    raw = json.dumps(body).encode()
-    return Context(
-        request_id="r-1",
-        org_id="org",
-        key_id="key",
-        method="POST",
-        path="/openai/v1/chat/completions",
-        query=b"",
-        target=Target(None, "http://upstream/v1/chat/completions", "openai", "openai"),
-        headers=[],
-        helicone=helicone,
-        client_body=raw,
-        body=raw,
-        tags=Tags(),
-    )
+    return chat_context(helicone, json.dumps(body).encode(), request_id="r-1")
 
 
 @pytest.fixture

@@ -11,13 +11,14 @@ import openai
 import pytest
 from redis.asyncio import Redis
 
-from relayscope.context import Context, ProxyResponse, Tags, Target
+from relayscope.context import Context, ProxyResponse, Target
 from relayscope.errors import RateLimited, ServiceUnavailable
 from relayscope.ratelimit.book import PolicyBook
 from relayscope.ratelimit.limiter import MemoryLimiter
 from relayscope.ratelimit.policy import format_number
 from relayscope.ratelimit.redis_limiter import RedisLimiter
 from relayscope.ratelimit.stage import RateLimitStage
+from relayscope.testing.contexts import chat_context
 from relayscope.testing.process import free_port
 from relayscope.testing.waiting import wait_until
 
@@ -330,19 +331,8 @@ def test_cents_for_a_stream_are_deducted_when_it_ends(rl_gateway, rl_org, sdk, f
 
 
 def context() -> Context:
-    return Context(
-        request_id="r",
-        org_id="org",
-        key_id="key",
-        method="POST",
-        path="/openai/v1/chat/completions",
-        query=b"",
-        target=Target(None, "http://upstream/v1/chat/completions", "openai", "custom"),
-        headers=[],
-        helicone={"helicone-ratelimit-policy": "1;w=60"},
-        client_body=b"{}",
-        tags=Tags(),
-    )
+    target = Target(None, "http://upstream/v1/chat/completions", "openai", "custom")
+    return chat_context({"helicone-ratelimit-policy": "1;w=60"}, b"{}", target=target)
 
 
 async def no_standing_policies() -> list:
