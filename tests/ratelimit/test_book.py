@@ -63,3 +63,15 @@ async def test_stale_policies_are_refreshed_in_the_background_and_kept_if_the_st
 async def _after(store: Store, reads: int, book: PolicyBook) -> bool:
     await book.policies("org", "k")
     return store.reads > reads + 1
+
+
+async def test_only_a_fresh_snapshot_lets_an_org_without_policies_skip_the_stage():
+    store = Store([standing("p1", "org")])
+    book = PolicyBook(store.load, ttl=60)
+    assert book.may_have("nobody"), "nothing read yet: the stage must run and read"
+    await book.policies("nobody", "k")
+    assert not book.may_have("nobody")
+    assert book.may_have("org")
+    stale = PolicyBook(store.load, ttl=0)
+    await stale.policies("nobody", "k")
+    assert stale.may_have("nobody"), "a stale snapshot must let the stage refresh it"

@@ -94,19 +94,23 @@ class ProxyApp:
             return
         except ClientGone:
             return
-        # One watcher task per request cancels this one if the client hangs up, so the
-        # upstream call is abandoned too (cheaper than running the response in its own task).
+        # A watcher cancels this task if the client hangs up, so the upstream call is
+        # abandoned too. It starts only once the response has taken a while: LLM calls
+        # take far longer, and a fast answer (a cache hit, an error) then costs a timer
+        # instead of a task created and cancelled per request.
         task = asyncio.current_task()
         assert task is not None
-        watcher = asyncio.get_running_loop().create_task(_cancel_on_disconnect(receive, task))
+        watcher = DisconnectWatcher(receive, task)
+        timer = asyncio.get_running_loop().call_later(_WATCH_AFTER, watcher.start)
         try:
             await self._respond(ctx, send)
         except asyncio.CancelledError:
-            if not watcher.done() or watcher.cancelled():
+            if not watcher.hung_up:
                 raise
             task.uncancel()
         finally:
-            watcher.cancel()
+            timer.cancel()
+            watcher.stop()
 
     async def _context(self, scope: Scope, receive: Receive) -> Context:
         helicone: dict[str, str] = {}
@@ -220,10 +224,31 @@ async def _send_stream(send: Send, response: ProxyResponse, headers: list) -> No
     await send({"type": "http.response.body", "body": b""})
 
 
-async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[None]) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    task.cancel()
+_WATCH_AFTER = 0.05
+"""Seconds into a request before its client is watched for hanging up."""
+
+
+class DisconnectWatcher:
+    """Cancels a request's task when its client disconnects (once ``start``-ed)."""
+
+    def __init__(self, receive: Receive, task: asyncio.Task[None]) -> None:
+        self._receive = receive
+        self._task = task
+        self._watch: asyncio.Task[None] | None = None
+        self.hung_up = False
+
+    def start(self) -> None:
+        self._watch = asyncio.get_running_loop().create_task(self._run())
+
+    def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+
+    async def _run(self) -> None:
+        while (await self._receive())["type"] != "http.disconnect":
+            pass
+        self.hung_up = True
+        self._task.cancel()
 
 
 def _text(value: bytes) -> str:

@@ -28,6 +28,11 @@ class PolicyBook:
         self._fresh_until: float | None = None
         self._refreshing: asyncio.Task[None] | None = None
 
+    def may_have(self, org_id: str) -> bool:
+        """False only when a fresh snapshot says the org has no standing policy."""
+        fresh = self._fresh_until is not None and time.monotonic() < self._fresh_until
+        return not fresh or org_id in self._by_org
+
     async def policies(self, org_id: str, key_id: str) -> Sequence[StandingPolicy]:
         """The org's policies that apply to requests made with ``key_id``."""
         if self._refreshing is None and (

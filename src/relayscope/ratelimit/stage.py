@@ -75,6 +75,9 @@ class RateLimitStage:
     def limiter(self) -> Limiter:
         return self._limiter
 
+    def applies(self, ctx: Context) -> bool:
+        return _HEADER_KEY in ctx.helicone or self._book.may_have(ctx.org_id)
+
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         header = ctx.helicone.get(_HEADER_KEY)
         standing = await self._book.policies(ctx.org_id, ctx.key_id)
