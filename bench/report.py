@@ -342,6 +342,21 @@ def markdown(result: dict[str, Any]) -> str:
     lines += [f"| {k} | {_f(val, 2)} |" for k, val in result["ratios"].items()]
     lines += ["", "## Issue #4 targets", "", "| Goal | Status | Detail |", "|---|---|---|"]
     lines += [f"| {g['goal']} | **{g['status']}** | {g['detail']} |" for g in result["goals"]]
+    lines += [
+        "",
+        "## Per repeat",
+        "",
+        "Saturated phase; the upstream's CPU per request is the machine's speed at the time.",
+        "",
+        "| Repeat | direct req/s | direct CPU µs / request | relayscope req/s "
+        "| relayscope CPU µs / request |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {row['repeat']} | {_f(row.get('direct_rps'), 0)} | {_f(row.get('direct_cpu_us'), 0)} "
+        f"| {_f(row.get(f'{RELAYSCOPE}_rps'), 0)} | {_f(row.get(f'{RELAYSCOPE}_cpu_us'), 0)} |"
+        for row in result.get("per_repeat", [])
+    ]
     lines += feature_markdown(result)
     for warning in result.get("warnings", []):
         lines += ["", f"**Warning:** {warning}."]
@@ -417,8 +432,34 @@ def feature_markdown(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def warnings(summary: dict[str, dict[str, Any]], config: dict[str, Any]) -> list[str]:
+def per_repeat(runs: list[Run]) -> list[dict[str, Any]]:
+    """Saturated figures of the floor and of RelayScope in each repeat, side by side.
+
+    The upstream's own CPU per request shows how fast the machine was in that repeat
+    (a shared host's speed moves); every target's figures move with it."""
+    ok = [r for r in runs if "error" not in r]
+    rows = []
+    for repeat in sorted({r["repeat"] for r in ok}):
+        row: dict[str, Any] = {"repeat": repeat}
+        for r in ok:
+            if r["repeat"] == repeat and r["target"] in ("direct", RELAYSCOPE):
+                row[f"{r['target']}_rps"] = _get(r, "saturated", "rps")
+                row[f"{r['target']}_cpu_us"] = _get(r, "cpu_us_per_request")
+        rows.append(row)
+    return rows
+
+
+def warnings(
+    summary: dict[str, dict[str, Any]], config: dict[str, Any], runs: list[Run]
+) -> list[str]:
     out: list[str] = []
+    floor_cpu = [c for row in per_repeat(runs) if (c := row.get("direct_cpu_us"))]
+    if len(floor_cpu) > 1 and max(floor_cpu) > 1.3 * min(floor_cpu):
+        out.append(
+            f"the machine's speed changed between repeats: the upstream alone used "
+            f"{min(floor_cpu):.0f}-{max(floor_cpu):.0f} µs of CPU a request "
+            f"({max(floor_cpu) / min(floor_cpu):.1f}x); see 'Per repeat'"
+        )
     floor_p99 = summary.get("direct", {}).get("unloaded_p99_ms")
     if floor_p99 is not None and floor_p99 > 1.0:
         out.append(
@@ -455,7 +496,8 @@ def build(
         "goals": goals(summary, ratio),
         "features": feat,
         "feature_goals": feature_goals(feat),
-        "warnings": warnings(summary, config),
+        "warnings": warnings(summary, config, runs),
+        "per_repeat": per_repeat(runs),
         "skipped": skipped,
         "runs": runs,
     }
