@@ -28,6 +28,7 @@ from sqlalchemy import case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from relayscope.logs import gil
 from relayscope.store.schema import (
     latency_histogram,
     request_rollups,
@@ -276,6 +277,7 @@ def apply(conn: Connection, records: Sequence[Any]) -> None:
     """Add ``records`` (just inserted, in this transaction) to the rollups."""
     deltas = Deltas()
     for record in records:
+        gil.pause()
         deltas.add(record)
     for statement, rows in statements(deltas, conn.dialect.name):
         conn.execute(statement, rows)

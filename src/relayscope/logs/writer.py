@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from relayscope import metrics
+from relayscope.logs import gil
 from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import Spool
 from relayscope.store.base import LogStore, StoreUnavailable
@@ -174,6 +175,7 @@ class LogWriter:
             self._wakeup.clear()
             metrics.LOG_QUEUE_DEPTH.set(len(self._queue))
             while self._queue:
+                gil.keep_up(len(self._queue) <= self.batch_size)
                 await self._write(await self._build_off_loop(self._take(self.batch_size)))
                 if len(self._queue) > self.max_queued:
                     await self._spill(await self._build_off_loop(self._take(len(self._queue))))
@@ -209,6 +211,7 @@ class LogWriter:
     def _build(self, builders: list[Builder]) -> list[LogRecord]:
         records = []
         for build in builders:
+            gil.pause()
             try:
                 records.append(build())
             except Exception:  # a record that cannot be built must not stop the others

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from relayscope.analytics import rollup
 from relayscope.auth.keys import Principal, hash_key, new_key
+from relayscope.logs import gil
 from relayscope.logs.record import LogRecord
 from relayscope.store import migrate
 from relayscope.store.base import KeyInfo, Org, Page, RequestFilter, StoreUnavailable
@@ -234,7 +235,10 @@ class SqlStore:
             # Multi-row VALUES: several times faster in SQLite than executemany here.
             for start in range(0, len(fresh), _SQLITE_ROWS_PER_INSERT):
                 chunk = fresh[start : start + _SQLITE_ROWS_PER_INSERT]
-                values = [value for record in chunk for value in _sqlite_row(record)]
+                values = []
+                for record in chunk:
+                    gil.pause()
+                    values.extend(_sqlite_row(record))
                 conn.exec_driver_sql(_sqlite_insert(len(chunk)), tuple(values))
             for hook in self.write_hooks:
                 hook(conn, fresh)
