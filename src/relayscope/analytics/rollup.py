@@ -237,15 +237,20 @@ def statements(deltas: Deltas, dialect: str) -> list[tuple[Any, list[dict[str, A
     return work
 
 
+def _added_totals(t: Any, new: Any, sums: tuple[str, ...]) -> dict[str, Any]:
+    """SET clauses adding a row of ``Totals`` (``new``) to the stored one (``t``)."""
+    sets = {name: t[name] + new[name] for name in sums}
+    sets["first_at"] = _earlier(t.first_at, new.first_at)
+    sets["last_at"] = _later(t.last_at, new.last_at)
+    return sets
+
+
 # The upserts are built once per dialect: SQLAlchemy memoizes a statement's cache
 # key on the object, so reusing it skips re-walking these expressions every batch.
 @lru_cache
 def _rollups_upsert(dialect: str) -> Any:
     insert = _insert(dialect, request_rollups)
-    t, new = request_rollups.c, insert.excluded
-    sets = {name: t[name] + new[name] for name in _SUMS}
-    sets["first_at"] = _earlier(t.first_at, new.first_at)
-    sets["last_at"] = _later(t.last_at, new.last_at)
+    sets = _added_totals(request_rollups.c, insert.excluded, _SUMS)
     return insert.on_conflict_do_update(
         index_elements=["org_id", "dim", "bucket", "value"], set_=sets
     )
@@ -264,9 +269,7 @@ def _histogram_upsert(dialect: str) -> Any:
 def _sessions_upsert(dialect: str) -> Any:
     insert = _insert(dialect, session_rollups)
     t, new = session_rollups.c, insert.excluded
-    sets = {name: t[name] + new[name] for name in _SESSION_SUMS}
-    sets["first_at"] = _earlier(t.first_at, new.first_at)
-    sets["last_at"] = _later(t.last_at, new.last_at)
+    sets = _added_totals(t, new, _SESSION_SUMS)
     sets["end_at"] = _later(t.end_at, new.end_at)
     sets["name"] = case((new.name.is_(None), t.name), else_=new.name)
     sets["user_id"] = case((new.user_id.is_(None), t.user_id), else_=new.user_id)
