@@ -11,6 +11,7 @@ loop would otherwise keep the GIL and the backlog would only grow.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -26,10 +27,29 @@ def keep_up(stepping_aside: bool) -> None:
 
 
 def pause() -> None:
-    """Release the GIL if this thread has held it for ``SLICE`` seconds."""
+    """Release the GIL if this thread has held it for ``SLICE`` seconds.
+
+    Does nothing on the event loop's own thread, where the rollups run on Postgres
+    (SQLAlchemy's ``run_sync``): there is nobody to step aside for.
+    """
     if not _stepping_aside:
         return
     now = time.perf_counter()
     if now - getattr(_last, "at", 0.0) >= SLICE:
+        _last.at = now
+        if _on_event_loop():
+            return
         time.sleep(0)  # releases the GIL; a waiting event loop takes it first
         _last.at = time.perf_counter()
+
+
+def _on_event_loop() -> bool:
+    on_loop = getattr(_last, "on_loop", None)
+    if on_loop is None:
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:
+            on_loop = False
+        _last.on_loop = on_loop
+    return on_loop
