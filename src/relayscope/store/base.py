@@ -21,6 +21,15 @@ class StoreUnavailable(Exception):
     """The store could not be reached or did not answer in time."""
 
 
+def first_of_each_id(records: Sequence[LogRecord]) -> list[LogRecord]:
+    """One record per id, in order: of a ``Helicone-Request-Id`` sent twice in a
+    batch, every store keeps the first copy."""
+    unique: dict[str, LogRecord] = {}
+    for record in records:
+        unique.setdefault(record.id, record)
+    return list(unique.values())
+
+
 @dataclass(frozen=True, slots=True)
 class Org:
     id: str

@@ -24,7 +24,7 @@ import httpx
 import orjson
 
 from relayscope.logs.record import LogRecord
-from relayscope.store.base import Page, RequestFilter, StoreUnavailable
+from relayscope.store.base import Page, RequestFilter, StoreUnavailable, first_of_each_id
 from relayscope.store.sql import decode_cursor, encode_cursor
 
 # ClickHouse type of each LogRecord field.
@@ -179,13 +179,11 @@ class ClickHouseLogStore:
         await self.executor.execute("SELECT 1")
 
     async def insert_requests(self, records: Sequence[LogRecord]) -> int:
-        unique: dict[str, LogRecord] = {}
-        for record in records:  # the first of repeated ids wins, as in the SQL stores
-            unique.setdefault(record.id, record)
+        unique = first_of_each_id(records)
         if not unique:
             return 0
-        stored = await self._stored_ids(list(unique.values()))
-        new = [r for r in unique.values() if r.id not in stored]
+        stored = await self._stored_ids(unique)
+        new = [r for r in unique if r.id not in stored]
         if not new:
             return 0
         lines = b"\n".join(orjson.dumps(_row(r)) for r in new)

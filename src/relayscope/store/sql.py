@@ -41,7 +41,14 @@ from relayscope.auth.keys import Principal, hash_key, new_key
 from relayscope.logs import gil
 from relayscope.logs.record import LogRecord
 from relayscope.store import migrate
-from relayscope.store.base import KeyInfo, Org, Page, RequestFilter, StoreUnavailable
+from relayscope.store.base import (
+    KeyInfo,
+    Org,
+    Page,
+    RequestFilter,
+    StoreUnavailable,
+    first_of_each_id,
+)
 from relayscope.store.schema import api_keys, orgs, requests
 
 _LIST_COLUMNS = [c for c in requests.c if c.name not in ("request_body", "response_body")]
@@ -207,11 +214,7 @@ class SqlStore:
                 return await loop.run_in_executor(self._batch_thread, self._insert_sqlite, records)
             async with self.engine.begin() as conn:
                 added = await _copy_requests(conn, records)
-                fresh = []
-                for record in records:  # one per id, as stored: the first of repeats
-                    if record.id in added:
-                        added.discard(record.id)
-                        fresh.append(record)
+                fresh = [r for r in first_of_each_id(records) if r.id in added]
                 for hook in self.write_hooks:
                     await conn.run_sync(hook, fresh)
                 return len(fresh)
@@ -227,11 +230,7 @@ class SqlStore:
                 ids = tuple(r.id for r in records[start : start + _SQLITE_ROWS_PER_INSERT])
                 query = f"SELECT id FROM requests WHERE id IN ({', '.join('?' * len(ids))})"
                 seen.update(row[0] for row in conn.exec_driver_sql(query, ids))
-            fresh = []
-            for record in records:
-                if record.id not in seen:
-                    seen.add(record.id)
-                    fresh.append(record)
+            fresh = [r for r in first_of_each_id(records) if r.id not in seen]
             # Multi-row VALUES: several times faster in SQLite than executemany here.
             for start in range(0, len(fresh), _SQLITE_ROWS_PER_INSERT):
                 chunk = fresh[start : start + _SQLITE_ROWS_PER_INSERT]
