@@ -10,6 +10,7 @@ variable (``relayscope config`` prints them with their current values).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
 import os
@@ -33,9 +34,13 @@ if TYPE_CHECKING:
 
 
 def setting(default: Any, help: str) -> Any:
-    """A settings field with its help text."""
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: default, metadata={"help": help})
+    """A settings field with its help text.
+
+    A mutable default is copied for each instance: one shared object would let a change
+    through one ``Settings`` show up in every other.
+    """
+    if isinstance(default, (list, dict, set, bytearray)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata={"help": help})
     return field(default=default, metadata={"help": help})
 
 
