@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import cast
 
 import click
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,8 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     """Run the gateway."""
     import uvicorn
 
+    from relayscope.proxy.http_protocol import http_protocol
+
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -48,7 +51,8 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
         port=port,
         workers=workers,
         loop="uvloop",
-        http="relayscope.proxy.http_protocol:CasePreservingHttpToolsProtocol",
+        # uvicorn calls its ``http`` option like a class, so a factory does as well.
+        http=cast("type[asyncio.Protocol]", http_protocol(settings)),
         log_level=log_level,
         access_log=False,
         # Nothing reads the client address, and a gateway need not name its server.

@@ -15,6 +15,7 @@ import dataclasses
 import importlib
 import os
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +56,8 @@ def section(path: str, help: str) -> Any:
 
 def _load(path: str) -> type:
     module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+    loaded: type = getattr(importlib.import_module(module), name)
+    return loaded
 
 
 def default_data_dir() -> Path:
@@ -90,13 +92,25 @@ class Settings:
         "", "Redis URL (redis://host:port/db) shared by replicas for cache and rate limits."
     )
     redis_prefix: str = setting("relayscope:", "Prefix of every Redis key the gateway writes.")
-    max_body_bytes: int = setting(32 * 1024 * 1024, "Largest request body accepted (413 beyond).")
+    max_body_bytes: int = setting(
+        32 * 1024 * 1024, "Largest request body the proxy accepts (413 beyond)."
+    )
+    api_max_body_bytes: int = setting(
+        1024 * 1024, "Largest request body /api and the dashboard accept (413 beyond)."
+    )
     max_headers: int = setting(128, "Most request headers accepted (431 beyond).")
     max_header_bytes: int = setting(
-        64 * 1024, "Largest total size of request headers (431 beyond)."
+        64 * 1024,
+        "Largest total size of request header names and values (431 beyond); the head as "
+        "sent (request line and headers) is refused as soon as it passes this plus 16 KiB.",
+    )
+    client_header_timeout: float = setting(
+        10.0,
+        "Seconds a client may take to send a request's line and headers, counted from "
+        "connecting or from its previous answer (408 and the connection closed beyond).",
     )
     client_body_timeout: float = setting(
-        60.0, "Seconds a client may take to send its request body (408 beyond)."
+        60.0, "Seconds a client may take to send its request body, on every route (408 beyond)."
     )
     max_concurrency: int = setting(
         1024, "Proxied requests in flight per process; beyond it a 503 with Retry-After."
@@ -172,7 +186,9 @@ class Settings:
         return cls(**values)
 
 
-def read(cls: type, env: Mapping[str, str], prefix: str, skip: set[str] = frozenset()) -> dict:
+def read(
+    cls: type, env: Mapping[str, str], prefix: str, skip: AbstractSet[str] = frozenset()
+) -> dict[str, Any]:
     """Field values of settings class ``cls`` found in ``env`` under ``prefix``."""
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):

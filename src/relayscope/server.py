@@ -46,6 +46,7 @@ from relayscope.prompts.catalog import PromptCatalog
 from relayscope.prompts.repository import PromptRepository
 from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.app import Limits, ProxyApp, Receive, Scope, Send
+from relayscope.proxy.body import BodyLimits
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.proxy.upstream import Upstream, make_session
 from relayscope.ratelimit import api as rate_limits_api
@@ -151,6 +152,7 @@ class Gateway:
                 *rate_limits_api.routes,
                 *analytics_routes.routes,
             ],
+            body_limits=self._api_body_limits(),
             state={
                 "governance": self.governance,
                 "provider_keys": self.provider_keys,
@@ -159,9 +161,17 @@ class Gateway:
                 "alerts": self.alerts,
             },
         )
-        self.dashboard = create_dashboard(store=self.store, api=self.api)
+        self.dashboard = create_dashboard(
+            store=self.store, api=self.api, body_limits=self._api_body_limits()
+        )
         self.ready = False
         self.draining = False
+
+    def _api_body_limits(self) -> BodyLimits:
+        return BodyLimits(
+            max_bytes=self.settings.api_max_body_bytes,
+            timeout=self.settings.client_body_timeout,
+        )
 
     async def start(self) -> None:
         await self.store.migrate()

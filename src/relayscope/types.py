@@ -1,13 +1,18 @@
-"""The stage protocol every pipeline feature implements."""
+"""The stage protocol every pipeline feature implements, and the ASGI callables' types."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Protocol
 
 from relayscope.context import Context, ProxyResponse
 
 CallNext = Callable[[Context], Awaitable[ProxyResponse]]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class Stage(Protocol):

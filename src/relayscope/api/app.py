@@ -16,6 +16,7 @@ from relayscope.api import openapi, requests
 from relayscope.api.nul import RefuseNul
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
+from relayscope.proxy.body import API_BODY_LIMITS, BodyLimits, BoundedBody
 from relayscope.store.base import LogStore, Store
 
 
@@ -49,10 +50,12 @@ def create_api(
     logs: LogStore | None = None,
     routes: Sequence[BaseRoute] = (),
     state: Mapping[str, Any] | None = None,
+    body_limits: BodyLimits = API_BODY_LIMITS,
 ) -> Starlette:
     """The API app; features contribute their ``routes`` and the ``state`` they read.
 
-    ``logs`` is where request records live when not in ``store`` (ClickHouse).
+    ``logs`` is where request records live when not in ``store`` (ClickHouse). Request
+    bodies are read within ``body_limits`` before any route runs.
     """
     app = Starlette(
         routes=[
@@ -67,7 +70,7 @@ def create_api(
             HTTPException: _http_error,
             Exception: _internal_error,
         },
-        middleware=[Middleware(RefuseNul)],
+        middleware=[Middleware(BoundedBody, limits=body_limits), Middleware(RefuseNul)],
     )
     app.state.store = store
     app.state.logs = logs or store

@@ -7,6 +7,8 @@ same clear answer, naming where the character was.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,15 +29,14 @@ class RefuseNul:
             await self.app(scope, receive, send)
             return
         problem = _in_path_or_query(scope)
-        messages: list[dict[str, Any]] = []
+        messages: deque[MutableMapping[str, Any]] = deque()
         if problem is None and scope["method"] in ("POST", "PUT", "PATCH"):
-            body = b""
             while True:
                 message = await receive()
                 messages.append(message)
-                body += message.get("body", b"")
                 if message["type"] != "http.request" or not message.get("more_body"):
                     break
+            body = b"".join(message.get("body", b"") for message in messages)
             if _in_json(body):
                 problem = BadRequest("The request body has a NUL character", param="body")
         if problem is not None:
@@ -46,7 +47,7 @@ class RefuseNul:
             return
 
         async def replay() -> Any:
-            return messages.pop(0) if messages else await receive()
+            return messages.popleft() if messages else await receive()
 
         await self.app(scope, replay, send)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relayscope.dashboard import views
 from relayscope.dashboard.auth import Sessions
+from relayscope.proxy.body import API_BODY_LIMITS, BodyLimits, BoundedBody
 from relayscope.store.sql import SqlStore
 
 STATIC = Path(__file__).with_name("static")
@@ -20,8 +22,14 @@ async def _root(_request: object) -> Response:
     return RedirectResponse("/dashboard", status_code=303)
 
 
-def create_dashboard(*, store: SqlStore, api: object) -> Starlette:
-    """``api`` is the JSON API app, called in-process for the pages that read it."""
+def create_dashboard(
+    *,
+    store: SqlStore,
+    api: object,
+    body_limits: BodyLimits = API_BODY_LIMITS,
+) -> Starlette:
+    """``api`` is the JSON API app, called in-process for the pages that read it.
+    Request bodies (sign-in and other forms) are read within ``body_limits``."""
     app = Starlette(
         routes=[
             Route("/", _root),
@@ -39,7 +47,8 @@ def create_dashboard(*, store: SqlStore, api: object) -> Starlette:
             Route("/dashboard/analytics", views.analytics_page),
             Route("/dashboard/prompts", views.prompts_page),
             Mount("/dashboard/static", StaticFiles(directory=STATIC), name="static"),
-        ]
+        ],
+        middleware=[Middleware(BoundedBody, limits=body_limits)],
     )
     app.state.store = store
     app.state.sessions = Sessions(store.engine)

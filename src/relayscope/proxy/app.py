@@ -8,27 +8,25 @@ log record is handed to the writer without waiting.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
 
+from relayscope import types
 from relayscope.auth.keys import KeyResolver
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import (
     GatewayError,
     HeadersTooLarge,
-    PayloadTooLarge,
-    RequestTimeout,
     ServiceUnavailable,
     error_response,
 )
+from relayscope.proxy.body import BodyLimits, ClientGone, read_body, too_large
 from relayscope.proxy.routing import Router
 from relayscope.proxy.tags import flag, parse_tags, request_id
 from relayscope.types import CallNext
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Scope = types.Scope
+Receive = types.Receive
+Send = types.Send
 
 _NOT_FORWARDED = frozenset(
     {
@@ -56,9 +54,9 @@ class Limits:
     client_body_timeout: float = 60.0
     """Seconds a client may take to send its whole body (408 beyond): slow-loris guard."""
 
-
-class ClientGone(Exception):
-    """The client hung up before its request body arrived; there is no one to answer."""
+    @property
+    def body(self) -> BodyLimits:
+        return BodyLimits(max_bytes=self.max_body_bytes, timeout=self.client_body_timeout)
 
 
 class ProxyApp:
@@ -74,6 +72,7 @@ class ProxyApp:
         self.keys = keys
         self.pipeline = pipeline
         self.limits = limits or Limits()
+        self.body_limits = self.limits.body
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -150,8 +149,8 @@ class ProxyApp:
             and content_length.isdigit()
             and (len(content_length) > 18 or int(content_length) > limit)
         ):
-            raise _too_large(limit)
-        body = await self._read_body(receive)
+            raise too_large(limit)
+        body = await read_body(receive, self.body_limits)
         return Context(
             request_id=rid,
             org_id=principal.org_id,
@@ -168,28 +167,6 @@ class ProxyApp:
             omit_request=omit_request,
             omit_response=omit_response,
         )
-
-    async def _read_body(self, receive: Receive) -> bytes:
-        chunks = []
-        size = 0
-        deadline = asyncio.get_running_loop().time() + self.limits.client_body_timeout
-        while True:
-            try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                raise RequestTimeout(
-                    f"The request body did not arrive within {self.limits.client_body_timeout} s"
-                ) from None
-            if message["type"] == "http.disconnect":
-                raise ClientGone
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limits.max_body_bytes:
-                raise _too_large(self.limits.max_body_bytes)
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _respond(self, ctx: Context, send: Send) -> None:
         response = await self.pipeline(ctx)
@@ -264,7 +241,3 @@ def _busy() -> ServiceUnavailable:
         code="overloaded",
         headers={"Retry-After": "1"},
     )
-
-
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"Request body is larger than the gateway's limit of {limit} bytes")
