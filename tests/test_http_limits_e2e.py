@@ -121,8 +121,8 @@ def test_a_200_mb_body_is_answered_at_once_and_not_read(quick, quick_org, path, 
     result = upload(quick.port, head, repeated(HUGE))
     assert status(result.answer) == expected
     assert result.answered_after < 5
-    # Socket buffers on both sides take a few MB before the sender notices the close.
-    assert result.bytes_sent < 40 * MB, result.bytes_sent
+    # Socket buffers on both sides take a few MB (2-5 here) before the sender notices.
+    assert result.bytes_sent < 16 * MB, result.bytes_sent
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_a_chunked_body_is_refused_once_past_the_api_limit(quick, quick_org, pat
     assert status(result.answer) == 413
     assert b"1048576 bytes" in result.answer
     assert result.answered_after < 5
-    assert result.bytes_sent < 40 * MB, result.bytes_sent
+    assert result.bytes_sent < 16 * MB, result.bytes_sent
 
 
 def test_a_50_mb_header_is_refused_with_431_as_soon_as_it_is_too_large(quick):
