@@ -35,6 +35,9 @@ class Target:
     """Full upstream URL without the query string."""
     format: Format
     provider_name: str
+    operator_origin: bool = False
+    """The URL's origin is one the operator configured: connect without the guard
+    against internal addresses (a client-chosen origin always goes through it)."""
 
 
 @dataclass(slots=True)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from relayscope.errors import InvalidHeader, NotFound
-from relayscope.providers.registry import ProviderRegistry
+from relayscope.errors import BadRequest, InvalidHeader, NotFound
+from relayscope.providers.registry import PROVIDERS, ProviderRegistry
 from relayscope.proxy.routing import Allowlist, Router
 
 
@@ -105,3 +105,151 @@ def test_gateway_prefix_is_stripped_and_requires_a_target():
     assert target.format == "anthropic"
     with pytest.raises(InvalidHeader):
         r.route("/gateway/v1/messages", {})
+
+
+HOST_MOVING_PATHS = [
+    "@127.0.0.1:9/v1/chat/completions",
+    ".evil.example/v1/chat/completions",
+    ":1@127.0.0.1/v1/chat/completions",
+    "\\@127.0.0.1/v1/chat/completions",
+]
+
+
+@pytest.mark.parametrize("rest", HOST_MOVING_PATHS)
+@pytest.mark.parametrize("target", ["https://api.example.net", "https://api.openai.com"])
+def test_the_path_never_changes_the_upstream_host(rest, target):
+    try:
+        routed = router(("api.example.net",)).route(
+            f"/gateway{rest}", {"helicone-target-url": target}
+        )
+    except BadRequest as exc:
+        assert exc.status == 400 and exc.code == "invalid_path"
+        return
+    assert routed.url == f"{target}/gateway{rest}"
+
+
+BAD_PATHS = [
+    "/v1/a@evil.example",
+    "//evil.example/v1",
+    "/v1/../../admin",
+    "/v1/./chat",
+    "/v1//chat",
+    "/v1/chat#frag",
+    "/v1/chat?x=1",
+    "/v1/ chat",
+    "/v1/chat\t",
+    "/v1/chat\r\nHost: evil",
+    "/v1/chat\x00",
+    "/v1\\chat",
+    "/v1/%2e%2e/admin",
+    "/v1/chat%40evil",
+    "/v1/caf\u00e9",
+]
+ROUTES = {
+    "target-url": ("/gateway{p}", {"helicone-target-url": "https://api.example.net"}),
+    "target-url with a base path": ("{p}", {"helicone-target-url": "https://api.groq.com/openai"}),
+    "gateway fallbacks": (
+        "/gateway{p}",
+        {"helicone-fallbacks": '[{"target-url": "https://api.example.net"}]'},
+    ),
+    "provider": ("/groq{p}", {}),
+    "openai /v1": ("/v1{p}", {}),
+    "azure resource": ("/azure/acme{p}", {}),
+    "azure api base": (
+        "/openai/deployments/d{p}",
+        {"helicone-openai-api-base": "https://acme.openai.azure.com"},
+    ),
+}
+
+
+@pytest.mark.parametrize("path", BAD_PATHS)
+@pytest.mark.parametrize("route", ROUTES)
+def test_paths_that_could_be_read_as_another_url_are_400(route, path):
+    template, headers = ROUTES[route]
+    with pytest.raises(BadRequest) as refused:
+        router(("api.example.net",)).route(template.format(p=path), headers)
+    assert refused.value.status == 400
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://api.anthropic.com.example.net",
+        "https://api.deepseek.com.evil.example",
+        "https://evilapi.openai.com",
+        "https://api.groq.com",
+        "https://api.groq.com/openaiX",
+        "https://api.openai.com:8443",
+        "http://api.openai.com",
+    ],
+)
+def test_providers_are_matched_by_exact_origin_and_base_path(target):
+    r = router(
+        (
+            "*.example.net",
+            "*.evil.example",
+            "*.openai.com",
+            "api.groq.com",
+            "api.openai.com:8443",
+            "http://api.openai.com",
+        )
+    )
+    routed = r.route("/v1/messages", {"helicone-target-url": target})
+    assert routed.provider is None
+    assert routed.provider_name not in {p.name for p in PROVIDERS}
+
+
+def test_a_provider_origin_with_its_base_path_is_that_provider():
+    routed = router().route("/v1/models", {"helicone-target-url": "https://api.groq.com/openai"})
+    assert routed.provider is not None and routed.provider.name == "groq"
+    assert routed.url == "https://api.groq.com/openai/v1/models"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://2130706433:9000",
+        "http://0x7f000001:9000",
+        "http://0177.0.0.1:9000",
+        "http://127.1:9000",
+        "http://[::1%25lo]:9000",
+        "https://api.example.net\\@127.0.0.1",
+        "https://api.example.net@127.0.0.1",
+        "https://api.example.net:0",
+        " https://api.example.net/a b",
+    ],
+)
+def test_odd_hosts_in_a_target_url_are_refused(target):
+    allow = ("api.example.net", "http://127.0.0.1:9000", "http://[::1]:9000")
+    with pytest.raises(InvalidHeader, match="Helicone-Target-Url"):
+        router(allow).route("/v1/chat/completions", {"helicone-target-url": target})
+
+
+def test_ipv6_origins_can_be_allowlisted_and_wildcards_admit_no_literal_or_port():
+    r = router(("http://[::1]:9000", "*.example.org"))
+    routed = r.route("/v1/x", {"helicone-target-url": "http://[::1]:9000"})
+    assert routed.url == "http://[::1]:9000/v1/x"
+    for target in ("https://a.example.org:8443", "https://[::1]", "http://a.example.org"):
+        with pytest.raises(InvalidHeader):
+            r.route("/v1/x", {"helicone-target-url": target})
+
+
+def test_only_operator_configured_origins_skip_the_private_network_guard():
+    r = router(("http://127.0.0.1:9000",), overrides={"openai": "http://localhost:9001"})
+    assert r.route("/openai/v1/models", {}).operator_origin
+    assert r.route("/ollama/v1/models", {}).operator_origin
+    assert not r.route("/anthropic/v1/messages", {}).operator_origin
+    assert not r.route("/azure/acme/openai/x", {}).operator_origin
+    targeted = {"helicone-target-url": "http://127.0.0.1:9000"}
+    assert not r.route("/v1/models", targeted).operator_origin
+    public = {"helicone-target-url": "https://api.openai.com"}
+    assert not r.route("/v1/models", public).operator_origin
+
+
+@pytest.mark.parametrize(
+    "base",
+    ["http://user:pw@127.0.0.1:9000", "http://127.0.0.1:9000/v1?x=1", "http://0x7f.1:9000"],
+)
+def test_unsafe_base_url_overrides_fail_at_start(base):
+    with pytest.raises(ValueError, match="RELAYSCOPE_OPENAI_BASE_URL"):
+        ProviderRegistry(overrides={"openai": base})

@@ -4,13 +4,21 @@ A request to ``/<name>/<rest>`` goes to ``<base_url>/<rest>``. The base URL can 
 overridden per provider with ``RELAYSCOPE_<NAME>_BASE_URL`` (scheme://host[:port]
 plus optional path), which is how tests point a provider at the fake server and
 how a self-hosted Ollama or vLLM is found.
+
+A URL belongs to a provider only at the provider's exact origin (scheme, host and
+port) and below its base path at a segment boundary: ``https://api.openai.com.evil.example``
+and ``https://api.groq.com/openaiX`` are nobody's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
+
+from yarl import URL
+
+from relayscope.proxy.urls import Origin, UnsafeUrl, origin_of, parse_base
 
 Format = Literal["openai", "anthropic"]
 
@@ -29,6 +37,26 @@ class Provider:
     """Accepts OpenAI's ``stream_options.include_usage`` on streaming requests."""
     templated_host: bool = False
     """Routes start with a resource segment that fills ``{resource}`` in the base URL (Azure)."""
+
+    @property
+    def fixed_base(self) -> tuple[Origin, str] | None:
+        """Origin and base path, unless the host is filled in per request (``{resource}``)."""
+        if "{resource}" in self.base_url:
+            return None
+        return parse_base(self.base_url)
+
+    def path_below(self, url: str) -> str | None:
+        """The part of ``url`` below the base URL ("" or "/..."), when ``url`` is this
+        provider's: same origin, and the base path followed by a segment boundary."""
+        base = self.fixed_base
+        if base is None:
+            return None
+        parsed = URL(url, encoded=True)
+        origin, base_path = base
+        path = parsed.raw_path
+        if origin_of(parsed) != origin or not _below(path, base_path):
+            return None
+        return path[len(base_path) :]
 
 
 PROVIDERS: tuple[Provider, ...] = (
@@ -68,29 +96,65 @@ class ProviderRegistry:
     ) -> None:
         overrides = overrides or {}
         self._by_name: dict[str, Provider] = {}
+        self._bases: dict[str, tuple[Origin, str]] = {}
         for provider in providers:
             base = overrides.get(provider.name)
             if base:
-                provider = replace(provider, base_url=base.rstrip("/"))
+                provider = replace(provider, base_url=base.strip().rstrip("/"))
+            try:
+                fixed = provider.fixed_base
+            except UnsafeUrl as exc:
+                raise ValueError(
+                    f"RELAYSCOPE_{provider.name.upper()}_BASE_URL {base!r}: {exc}"
+                ) from None
             self._by_name[provider.name] = provider
+            if fixed is not None:
+                self._bases[provider.name] = fixed
 
     def get(self, name: str) -> Provider | None:
         return self._by_name.get(name)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Provider]:
         return iter(self._by_name.values())
 
     def names(self) -> list[str]:
         return list(self._by_name)
 
-    def public_origins(self) -> set[str]:
-        """https://host of every public provider: targets that need no allowlist entry.
+    def base(self, provider: Provider) -> tuple[Origin, str] | None:
+        """``provider.fixed_base``, parsed once."""
+        return self._bases.get(provider.name)
 
-        Local servers (Ollama, vLLM) and overridden bases are left out on purpose:
-        naming a loopback or private address must always be the operator's choice.
-        """
-        return {
-            "https://" + p.base_url.removeprefix("https://").split("/", 1)[0]
-            for p in PROVIDERS
-            if p.base_url.startswith("https://") and not p.templated_host
-        }
+    def at(self, origin: Origin, path: str) -> Provider | None:
+        """The provider a URL with this origin and path belongs to (the longest base path
+        wins; then registry order), or None."""
+        found: Provider | None = None
+        longest = -1
+        for name, (base_origin, base_path) in self._bases.items():
+            if base_origin == origin and _below(path, base_path) and len(base_path) > longest:
+                found, longest = self._by_name[name], len(base_path)
+        return found
+
+    def operator_origins(self) -> set[Origin]:
+        """Origins the operator chose (overrides) or that are local by default (Ollama,
+        vLLM): reached without the private-network guard. The shipped public providers'
+        origins are not among them: a public name that resolves inside is refused."""
+        public = public_origins()
+        return {origin for origin, _path in self._bases.values()} - public
+
+    def public_origins(self) -> set[str]:
+        """https://host of every public provider: targets that need no allowlist entry."""
+        return {str(origin) for origin in public_origins()}
+
+
+def public_origins() -> set[Origin]:
+    """Origins of the built-in public providers, as shipped.
+
+    Local servers (Ollama, vLLM) and overridden bases are left out on purpose:
+    naming a loopback or private address must always be the operator's choice.
+    """
+    bases = (p.fixed_base for p in PROVIDERS)
+    return {base[0] for base in bases if base is not None and base[0].scheme == "https"}
+
+
+def _below(path: str, base_path: str) -> bool:
+    return path == base_path or path.startswith(base_path + "/")

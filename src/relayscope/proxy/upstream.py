@@ -37,7 +37,8 @@ class Upstream:
     ) -> None:
         self.session = session
         self.guarded_session = guarded_session
-        """For client-named targets: refuses hosts that resolve to internal addresses."""
+        """For every origin the operator did not configure (client-named targets and the
+        built-in public providers): refuses hosts that resolve to internal addresses."""
 
     async def close(self) -> None:
         for session in (self.session, self.guarded_session):
@@ -49,7 +50,8 @@ class Upstream:
         if ctx.query:
             url = f"{url}?{ctx.query.decode('latin-1')}"
         name = ctx.target.provider_name
-        session = self.session if ctx.target.provider else self.guarded_session or self.session
+        guarded = self.guarded_session if not ctx.target.operator_origin else None
+        session = guarded or self.session
         assert session is not None, "the gateway has not started"
         try:
             response = await session.request(

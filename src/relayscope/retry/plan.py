@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
+from yarl import URL
 
 from relayscope.context import Context, Target
 from relayscope.errors import InvalidHeader
@@ -24,6 +25,7 @@ from relayscope.providers.translate import (
 )
 from relayscope.providers.translate.requests import ANTHROPIC_VERSION
 from relayscope.proxy.routing import Router
+from relayscope.proxy.urls import Origin, origin_of
 from relayscope.retry.fallbacks import DEFAULT_ON_CODES, GATEWAY, SEED, Codes, Entry
 from relayscope.retry.provider_keys import ProviderKeys
 
@@ -98,9 +100,7 @@ def _rest_path(ctx: Context) -> str | None:
     if ctx.path.startswith("/gateway/"):
         return ctx.path.removeprefix("/gateway")
     provider = ctx.target.provider
-    if provider is not None and ctx.target.url.startswith(provider.base_url):
-        return ctx.target.url[len(provider.base_url) :]
-    return None
+    return None if provider is None else provider.path_below(ctx.target.url)
 
 
 def _gateway_route(index: int, entry: Entry, ctx: Context, router: Router, rest: str) -> Route:
@@ -115,7 +115,7 @@ def _gateway_route(index: int, entry: Entry, ctx: Context, router: Router, rest:
         ctx.query,
         body_override=entry.body_override,
         headers=entry.headers,
-        same_scope=target.provider_name == ctx.target.provider_name,
+        same_scope=_same_origin(target, ctx.target),
         on_codes=entry.on_codes,
     )
 
@@ -164,7 +164,7 @@ def _seed_route(index: int, entry: Entry, ctx: Context, router: Router) -> Route
         path = rest
     return Route(
         index,
-        Target(provider, provider.base_url + path, provider.format, provider.name),
+        router.at_provider(provider, path),
         model=entry.model,
         headers=entry.headers,
         api_key=entry.api_key,
@@ -172,6 +172,17 @@ def _seed_route(index: int, entry: Entry, ctx: Context, router: Router) -> Route
         client_format=primary.format if provider.format != primary.format else None,
         on_codes=entry.on_codes,
     )
+
+
+def _same_origin(target: Target, primary: Target) -> bool:
+    """The client's own credentials may follow the request only to where it was going."""
+    return target.provider_name == primary.provider_name and _origin(target.url) == _origin(
+        primary.url
+    )
+
+
+def _origin(url: str) -> Origin | None:
+    return origin_of(URL(url, encoded=True))
 
 
 def _chat_format(target: Target) -> Format | None:
@@ -245,8 +256,9 @@ async def _headers(
         headers.append(_credential(target, route.api_key))
     elif not route.same_scope and not any(name in CREDENTIAL_HEADERS for name, _ in headers):
         key = None
-        if keys is not None and target.provider is not None:
-            key = await keys.get(org_id, target.provider_name)
+        # A stored key goes only to the origin (and below the base path) it was stored for.
+        if keys is not None and target.provider is not None and _home(target):
+            key = await keys.get(org_id, target.provider.name)
         if key is None:
             raise Unusable(
                 f"no credentials for {target.provider_name}: give the entry an api_key or "
@@ -260,6 +272,11 @@ async def _headers(
     ):
         headers = [*headers, (b"anthropic-version", ANTHROPIC_VERSION.encode())]
     return headers
+
+
+def _home(target: Target) -> bool:
+    provider = target.provider
+    return provider is not None and provider.path_below(target.url) is not None
 
 
 def _credential(target: Target, key: str) -> tuple[bytes, bytes]:
