@@ -64,6 +64,9 @@ class Router:
         self.allowlist = allowlist
         self._public_origins = public_origins()
         self._operator_origins = registry.operator_origins()
+        self._operator_providers = {
+            p.name for p in registry if (b := registry.base(p)) and b[0] in self._operator_origins
+        }
 
     def route(self, path: str, helicone: dict[str, str]) -> Target:
         target_url = helicone.get("helicone-target-url")
@@ -106,15 +109,9 @@ class Router:
         if base is None:
             assert resource is not None and _AZURE_RESOURCE.match(resource)
             base = parse_base(provider.base_url.replace("{resource}", resource))
-        origin, base_path = base
-        url = _joined(origin, base_path, path)
-        return Target(
-            provider,
-            url,
-            provider.format,
-            provider.name,
-            operator_origin=origin in self._operator_origins,
-        )
+        url = _joined(*base, path)
+        operator_origin = provider.name in self._operator_providers
+        return Target(provider, url, provider.format, provider.name, operator_origin)
 
     def _provider(self, name: str, path: str) -> Target:
         provider = self.registry.get(name)

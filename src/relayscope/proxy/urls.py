@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from yarl import URL
@@ -19,11 +19,12 @@ from yarl import URL
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
-_HOST_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
-_NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
-_PATH = re.compile(r"^(?:/[A-Za-z0-9\-._~!$&'()*+,;=:]*)*$")
-"""RFC 3986 path characters, without ``@`` and ``%`` (see ``check_path``)."""
-_URL_TEXT = re.compile(r"^[\x21-\x7e]+$")
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+_PATH = re.compile(r"(?:/(?!\.{1,2}(?:/|$))[A-Za-z0-9\-._~!$&'()*+,;=:]+)*/?")
+"""Non-empty segments of RFC 3986 path characters without ``@`` and ``%``, none of them
+``.`` or ``..``; a trailing ``/`` is allowed (see ``check_path``)."""
+_URL_TEXT = re.compile(r"[\x21-\x7e]+")
 
 
 class UnsafeUrl(ValueError):
@@ -38,12 +39,16 @@ class Origin:
     host: str
     """Lower-case name, dotted-quad IPv4 or compressed IPv6 (no brackets)."""
     port: int
+    text: str = field(init=False, compare=False, repr=False)
+    """``scheme://host[:port]``, the port left out when it is the scheme's default."""
+
+    def __post_init__(self) -> None:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = "" if self.port == DEFAULT_PORTS[self.scheme] else f":{self.port}"
+        object.__setattr__(self, "text", f"{self.scheme}://{host}{port}")
 
     def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        if self.port == DEFAULT_PORTS[self.scheme]:
-            return f"{self.scheme}://{host}"
-        return f"{self.scheme}://{host}:{self.port}"
+        return self.text
 
     @property
     def ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -56,7 +61,7 @@ class Origin:
 
 def parse_base(url: str) -> tuple[Origin, str]:
     """Origin and path of a base URL: http(s), a host, no credentials, query or fragment."""
-    if not _URL_TEXT.match(url) or "\\" in url:
+    if not _URL_TEXT.fullmatch(url) or "\\" in url:
         raise UnsafeUrl("must be a URL of printable ASCII without spaces or backslashes")
     try:
         parts = urlsplit(url)
@@ -86,29 +91,31 @@ def check_path(path: str) -> None:
     has already decoded the path once; what is left would be decoded again upstream),
     empty segments (``//``) and ``.``/``..`` segments.
     """
-    if not _PATH.match(path):
+    if not _PATH.fullmatch(path):
         raise UnsafeUrl(
-            "may only contain letters, digits and -._~!$&'()*+,;=: in /-separated segments"
+            "must be /-separated segments of letters, digits and -._~!$&'()*+,;=: "
+            "(no empty, '.' or '..' segments)"
         )
-    segments = path.split("/")[1:]
-    if any(s in (".", "..") for s in segments) or any(s == "" for s in segments[:-1]):
-        raise UnsafeUrl("must not contain empty, '.' or '..' segments")
 
 
 def join(origin: Origin, base_path: str, path: str) -> str:
     """``origin`` + ``base_path`` + ``path``, refused unless it still names ``origin``."""
     check_path(path)
-    url = f"{origin}{base_path}{path}"
+    url = f"{origin.text}{base_path}{path}"
+    # Parsed back as aiohttp will parse it: the host, port and scheme must be the ones
+    # the gateway chose, with nothing else (credentials, query, fragment) read into it.
     parsed = URL(url, encoded=True)
     if (
-        origin_of(parsed) != origin
+        parsed.scheme != origin.scheme
+        or parsed.raw_host != origin.host
+        or parsed.port != origin.port
         or parsed.raw_user is not None
         or parsed.raw_password is not None
         or parsed.raw_query_string
         or parsed.raw_fragment
         or parsed.raw_path != (base_path + path or "/")
     ):
-        raise UnsafeUrl(f"the upstream URL would not be {origin}")
+        raise UnsafeUrl(f"the upstream URL would not be on {origin}")
     return url
 
 
@@ -133,9 +140,9 @@ def _host(text: str) -> str:
             return ipaddress.IPv6Address(text[1:-1]).compressed
         except ValueError:
             raise UnsafeUrl("has an invalid IPv6 address") from None
-    if not _HOST_NAME.match(text) or len(text) > 253:
+    if not _HOST_NAME.fullmatch(text) or len(text) > 253:
         raise UnsafeUrl("has an invalid host name")
-    if _NUMERIC_LABEL.match(text.rsplit(".", 1)[-1]):
+    if _NUMERIC_LABEL.fullmatch(text.rsplit(".", 1)[-1]):
         # A numeric last label makes resolvers read the whole name as IPv4, in decimal,
         # octal or hex (2130706433, 0177.0.0.1, 0x7f.1): only the plain form is allowed.
         try:
