@@ -194,7 +194,13 @@ async def gateway_for(tmp_path, listener: RecordingListener, *, open_networks: b
     if open_networks:
         env = {
             "RELAYSCOPE_TARGET_ALLOWLIST": ",".join(
-                ["api.example.org", "*.evil.example", "*.example.net", "*.openai.com"]
+                [
+                    "api.example.org",
+                    "api.example.org:8443",
+                    "*.evil.example",
+                    "*.example.net",
+                    "*.openai.com",
+                ]
             ),
             "RELAYSCOPE_TARGET_ALLOW_PRIVATE_NETWORKS": "true",
         }
@@ -272,3 +278,17 @@ async def test_redirects_are_passed_back_never_followed(open_gateway, listener):
     assert [seen.host for seen in listener.requests] == ["api.example.org", "api.deepseek.com"]
     assert listener.requests[1].credentials == {"authorization": f"Bearer {STORED['deepseek']}"}
     assert stored_keys_seen_away_from_home(listener) == []
+
+
+async def test_the_clients_own_key_follows_a_fallback_only_to_the_same_origin(
+    open_gateway, listener
+):
+    headers = {
+        "Authorization": "Bearer sk-client-own-key",
+        **fallbacks("https://api.example.org", "https://api.example.org:8443"),
+    }
+    reply = await open_gateway.call("/gateway/v1/chat/completions", headers, CHAT)
+    assert reply.status == 503
+    sent = [(seen.host, seen.credentials) for seen in listener.requests]
+    # The second entry is another origin with no credentials of its own: skipped.
+    assert sent == [("api.example.org", {"authorization": "Bearer sk-client-own-key"})]
