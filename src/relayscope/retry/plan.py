@@ -176,9 +176,8 @@ def _seed_route(index: int, entry: Entry, ctx: Context, router: Router) -> Route
 
 def _same_origin(target: Target, primary: Target) -> bool:
     """The client's own credentials may follow the request only to where it was going."""
-    return target.provider_name == primary.provider_name and _origin(target.url) == _origin(
-        primary.url
-    )
+    same_provider = target.provider_name == primary.provider_name
+    return same_provider and _origin(target.url) == _origin(primary.url)
 
 
 def _origin(url: str) -> Origin | None:
