@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from relayscope.errors import BadRequest, InvalidHeader, NotFound
@@ -129,7 +131,6 @@ def test_the_path_never_changes_the_upstream_host(rest, target):
 
 
 BAD_PATHS = [
-    "/v1/a@evil.example",
     "//evil.example/v1",
     "/v1/../../admin",
     "/v1/./chat",
@@ -160,6 +161,22 @@ ROUTES = {
         {"helicone-openai-api-base": "https://acme.openai.azure.com"},
     ),
 }
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_an_at_sign_inside_a_segment_stays_on_the_chosen_host(route):
+    # Vertex model names carry one: /models/claude-3-5-sonnet@20240620:streamRawPredict.
+    template, headers = ROUTES[route]
+    path = "/v1/models/claude@20240620:rawPredict"
+    target = router(("api.example.net",)).route(template.format(p=path), headers)
+    parsed = urlsplit(target.url)
+    assert parsed.username is None and parsed.path.endswith(path)
+    assert parsed.hostname in (
+        "api.example.net",
+        "api.groq.com",
+        "api.openai.com",
+        "acme.openai.azure.com",
+    )
 
 
 @pytest.mark.parametrize("path", BAD_PATHS)

@@ -21,9 +21,9 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 _HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
-_PATH = re.compile(r"(?:/(?!\.{1,2}(?:/|$))[A-Za-z0-9\-._~!$&'()*+,;=:]+)*/?")
-"""Non-empty segments of RFC 3986 path characters without ``@`` and ``%``, none of them
-``.`` or ``..``; a trailing ``/`` is allowed (see ``check_path``)."""
+_PATH = re.compile(r"(?:/(?!\.{1,2}(?:/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@]+)*/?")
+"""Non-empty segments of RFC 3986 path characters without ``%``, none of them ``.`` or
+``..``; a trailing ``/`` is allowed (see ``check_path``)."""
 _URL_TEXT = re.compile(r"[\x21-\x7e]+")
 
 
@@ -87,9 +87,11 @@ def check_path(path: str) -> None:
     """A path the gateway may send: empty, or ``/`` segments of plain URL characters.
 
     Refused: anything that could end the path or be read as another part of a URL
-    (``?``, ``#``, ``@``, ``\\``), whitespace and control characters, ``%`` (the server
-    has already decoded the path once; what is left would be decoded again upstream),
-    empty segments (``//``) and ``.``/``..`` segments.
+    (``?``, ``#``, ``\\``), whitespace and control characters, ``%`` (the server has
+    already decoded the path once; what is left would be decoded again upstream), empty
+    segments (``//``) and ``.``/``..`` segments. An ``@`` inside a segment stays: behind
+    the first ``/`` it cannot be read as credentials, and Vertex model names use it
+    (``claude-3-5-sonnet@20240620``).
     """
     if not _PATH.fullmatch(path):
         raise UnsafeUrl(
