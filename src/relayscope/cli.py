@@ -9,6 +9,7 @@ from typing import cast
 import click
 from sqlalchemy.exc import IntegrityError
 
+from relayscope.auth.keys import ADMIN, PROXY
 from relayscope.clitools import existing_org, with_store
 from relayscope.config import Settings
 from relayscope.store.sql import SqlStore
@@ -41,7 +42,7 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     first_key = with_store(_bootstrap)
     click.echo(f"RelayScope store: {settings.store_url}")
     if first_key:
-        click.echo("Created org 'default' with a gateway key (shown once, keep it):")
+        click.echo("Created org 'default' with an admin gateway key (shown once, keep it):")
         click.echo(f"  {first_key}")
     click.echo(f"Proxy: http://{host}:{port}/openai/v1  http://{host}:{port}/anthropic")
     uvicorn.run(
@@ -70,7 +71,7 @@ async def _bootstrap(store: SqlStore) -> str | None:
         org = await store.ensure_org("default")
     except IntegrityError:  # a replica starting at the same time made it first
         return None
-    _info, key = await store.create_key(org.id, name="default")
+    _info, key = await store.create_key(org.id, name="default", role=ADMIN)
     return key
 
 
@@ -120,16 +121,24 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--org", "org_name", required=True, help="Org name (created if new).")
 @click.option("--name", default=None, help="A label for the key.")
-def keys_create(org_name: str, name: str | None) -> None:
+@click.option(
+    "--admin",
+    is_flag=True,
+    help="An admin key: may also manage the org (policies, provider keys, alerts, "
+    "webhooks, redaction, retention, deletion, prompts). Without it the key may only "
+    "proxy and read the org's logs.",
+)
+def keys_create(org_name: str, name: str | None, admin: bool) -> None:
     """Create a key; it is printed once, alone on the last line."""
+    role = ADMIN if admin else PROXY
 
     async def work(store: SqlStore) -> tuple[str, str]:
         org = await store.ensure_org(org_name)
-        info, key = await store.create_key(org.id, name=name)
+        info, key = await store.create_key(org.id, name=name, role=role)
         return info.id, key
 
     key_id, key = with_store(work)
-    click.echo(f"Created key {key_id} for org {org_name!r}. It is shown only now:")
+    click.echo(f"Created {role} key {key_id} for org {org_name!r}. It is shown only now:")
     click.echo(key)
 
 
@@ -144,7 +153,7 @@ def keys_list(org_name: str) -> None:
 
     for info in with_store(work):
         state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
-        click.echo(f"{info.id}  {info.prefix}…  {info.name or '-'}  {state}")
+        click.echo(f"{info.id}  {info.prefix}…  {info.name or '-'}  {info.role}  {state}")
 
 
 @keys.command("revoke")
@@ -154,6 +163,17 @@ def keys_revoke(key_id: str) -> None:
     if not with_store(lambda store: store.revoke_key(key_id)):
         raise click.ClickException(f"no active key with id {key_id!r}")
     click.echo(f"revoked {key_id}")
+
+
+@keys.command("role")
+@click.argument("key_id")
+@click.argument("role", type=click.Choice([ADMIN, PROXY]))
+def keys_role(key_id: str, role: str) -> None:
+    """Make an active key an admin key or a proxy key (takes effect within the key
+    cache's TTL, RELAYSCOPE_KEY_CACHE_TTL)."""
+    if not with_store(lambda store: store.set_key_role(key_id, role)):
+        raise click.ClickException(f"no active key with id {key_id!r}")
+    click.echo(f"key {key_id} is now a {role} key")
 
 
 def _register_feature_commands() -> None:

@@ -7,6 +7,7 @@
      ├── PayloadTooLarge              (413)
      ├── HeadersTooLarge              (431)
      ├── Unauthorized                 (401 authentication_error)
+     ├── Forbidden                    (403 permission_error)
      ├── NotFound                     (404)
      ├── Conflict                     (409)
      ├── RateLimited                  (429, Retry-After)
@@ -86,6 +87,12 @@ class Unauthorized(GatewayError):
     status = 401
     type = "authentication_error"
     code = "invalid_api_key"
+
+
+class Forbidden(GatewayError):
+    status = 403
+    type = "permission_error"
+    code = "forbidden"
 
 
 class NotFound(GatewayError):

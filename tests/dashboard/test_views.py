@@ -65,7 +65,7 @@ async def store(tmp_path) -> AsyncIterator[SqlStore]:
 
 async def signed_in_client(store: SqlStore, api: object) -> tuple[httpx.AsyncClient, str, str]:
     org = await store.ensure_org("acme")
-    _info, key = await store.create_key(org.id)
+    _info, key = await store.create_key(org.id, role="admin")
     app = create_dashboard(store=store, api=api)
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="https://testserver"

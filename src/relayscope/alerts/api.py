@@ -12,7 +12,7 @@ from starlette.routing import Route
 from relayscope.alerts.channels import parse_channel
 from relayscope.alerts.rules import RuleSpec, invalid, parse_rule
 from relayscope.api import params
-from relayscope.api.auth import principal
+from relayscope.api.auth import admin, principal
 from relayscope.api.requests import json_response
 from relayscope.errors import BadRequest, NotFound
 from relayscope.store.sql import decode_cursor
@@ -42,7 +42,7 @@ async def _checked_rule(request: Request, org_id: str) -> RuleSpec:
 
 
 async def list_rules(request: Request) -> Response:
-    who = await principal(request)
+    who = await admin(request)
     rules = await _service(request).repository.list_rules(who.org_id)
     return json_response({"data": [r.to_json() for r in rules]})
 
@@ -55,7 +55,7 @@ async def create_rule(request: Request) -> Response:
 
 
 async def get_rule(request: Request) -> Response:
-    who = await principal(request)
+    who = await admin(request)
     rule = await _service(request).repository.get_rule(who.org_id, request.path_params["id"])
     if rule is None:
         raise NotFound(f"No alert rule with id {request.path_params['id']!r}")
@@ -81,7 +81,7 @@ async def delete_rule(request: Request) -> Response:
 
 
 async def list_channels(request: Request) -> Response:
-    who = await principal(request)
+    who = await admin(request)
     channels = await _service(request).repository.list_channels(who.org_id)
     return json_response({"data": [c.to_json() for c in channels]})
 
@@ -99,7 +99,7 @@ async def create_channel(request: Request) -> Response:
 
 
 async def get_channel(request: Request) -> Response:
-    who = await principal(request)
+    who = await admin(request)
     channel = await _service(request).repository.get_channel(who.org_id, request.path_params["id"])
     if channel is None:
         raise NotFound(f"No alert channel with id {request.path_params['id']!r}")
@@ -125,7 +125,7 @@ async def test_channel(request: Request) -> Response:
 
 
 async def history(request: Request) -> Response:
-    who = await principal(request)
+    who = await admin(request)
     query = request.query_params
     params.reject_unknown(query, {"rule_id", "limit", "cursor"})
     limit = params.integer(query, "limit", default=50, low=1, high=500)

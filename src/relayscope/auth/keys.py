@@ -20,10 +20,21 @@ log = logging.getLogger("relayscope.auth")
 KEY_PREFIX = "sk-relayscope-"
 
 
+ADMIN = "admin"
+PROXY = "proxy"
+ROLES = (ADMIN, PROXY)
+"""A proxy key proxies and reads its org's logs; an admin key also manages the org."""
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     org_id: str
     key_id: str
+    role: str = PROXY
+
+    @property
+    def admin(self) -> bool:
+        return self.role == ADMIN
 
 
 def new_key() -> str:

@@ -33,6 +33,7 @@ class Session:
     org_name: str
     key_id: str
     csrf_token: str
+    role: str
 
 
 def _digest(token: str) -> str:
@@ -68,7 +69,7 @@ class Sessions:
         async with self.engine.begin() as conn:
             row = (
                 await conn.execute(
-                    select(api_keys.c.id, api_keys.c.org_id, orgs.c.name)
+                    select(api_keys.c.id, api_keys.c.org_id, api_keys.c.role, orgs.c.name)
                     .join(orgs, orgs.c.id == api_keys.c.org_id)
                     .where(api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None))
                 )
@@ -90,7 +91,7 @@ class Sessions:
                     expires_at=now + LIFETIME,
                 )
             )
-        return token, Session(row.org_id, row.name, row.id, csrf)
+        return token, Session(row.org_id, row.name, row.id, csrf, row.role)
 
     async def current(self, request: Request) -> Session | None:
         token = request.cookies.get(COOKIE)
@@ -98,7 +99,7 @@ class Sessions:
             return None
         s = dashboard_sessions.c
         query = (
-            select(s.org_id, orgs.c.name, s.key_id, s.csrf_token)
+            select(s.org_id, orgs.c.name, s.key_id, s.csrf_token, api_keys.c.role)
             .join(orgs, orgs.c.id == s.org_id)
             .join(api_keys, api_keys.c.id == s.key_id)
             .where(
@@ -109,7 +110,9 @@ class Sessions:
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return Session(row.org_id, row.name, row.key_id, row.csrf_token) if row else None
+        if row is None:
+            return None
+        return Session(row.org_id, row.name, row.key_id, row.csrf_token, row.role)
 
     async def sign_out(self, request: Request) -> None:
         token = request.cookies.get(COOKIE)

@@ -423,7 +423,7 @@ async def analytics_page(request: Request, session: auth.Session) -> Response:
 
 @signed_in
 async def prompts_page(request: Request, session: auth.Session) -> Response:
-    who = Principal(org_id=session.org_id, key_id=session.key_id)
+    who = Principal(org_id=session.org_id, key_id=session.key_id, role=session.role)
     api = request.app.state.api
     status, body = await internal.get_json(api, "/api/prompts", who)
     prompts = body.get("data", []) if status == 200 and isinstance(body, dict) else []

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from relayscope.api.auth import principal
+from relayscope.api.auth import admin, principal
 from relayscope.api.requests import json_response, record_json
 from relayscope.errors import BadRequest, NotFound
 from relayscope.governance.redaction import REPLACEMENT, validate
@@ -31,7 +31,7 @@ async def _json_body(request: Request) -> dict:
 
 
 async def get_retention(request: Request) -> Response:
-    who = await principal(request)
+    who = await admin(request)
     days = (await _governance(request).repo.retention()).get(who.org_id)
     return json_response({"data": {"days": days}})
 
@@ -50,7 +50,7 @@ async def put_retention(request: Request) -> Response:
 
 
 async def list_rules(request: Request) -> Response:
-    who = await principal(request)
+    who = await admin(request)
     rules = await _governance(request).repo.rules(who.org_id)
     return json_response({"data": [_rule_json(rule) for _org, rule in rules]})
 
@@ -88,7 +88,7 @@ async def delete_user_data(request: Request) -> Response:
 
 
 async def export(request: Request) -> Response:
-    who = await principal(request)
+    who = await admin(request)
     unknown = set(request.query_params) - {"user_id"}
     if unknown:
         name = sorted(unknown)[0]

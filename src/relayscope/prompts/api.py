@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from relayscope.api import params
-from relayscope.api.auth import principal
+from relayscope.api.auth import principal, reader
 from relayscope.errors import BadRequest
 from relayscope.prompts.assemble import assemble
 from relayscope.prompts.catalog import PromptCatalog
@@ -200,7 +200,7 @@ async def put_label(request: Request) -> Response:
 
 async def render(request: Request) -> Response:
     """The filled template, as the proxy fills it, without calling a provider."""
-    who = await principal(request)
+    who = await reader(request)
     prompt_id = _path_id(request)
     doc = await _body(request)
     if not isinstance(doc, Mapping):

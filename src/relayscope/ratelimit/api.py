@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from relayscope.api.auth import principal
+from relayscope.api.auth import admin, principal
 from relayscope.errors import BadRequest, NotFound
 from relayscope.ratelimit.policy import PolicyError, parse_policy
 from relayscope.ratelimit.repository import PolicyRepository
@@ -38,7 +38,7 @@ def _repository(request: Request) -> PolicyRepository:
 async def rate_limits(request: Request) -> Response:
     if request.method == "POST":
         return await _create(request)
-    who = await principal(request)
+    who = await admin(request)
     policies = await _repository(request).list(who.org_id)
     return _json({"data": [p.to_json() for p in policies]})
 

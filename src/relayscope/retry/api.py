@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from relayscope.api.auth import principal
+from relayscope.api.auth import admin, principal
 from relayscope.api.requests import json_response
 from relayscope.errors import BadRequest, NotFound
 from relayscope.providers.registry import PROVIDERS
@@ -55,7 +55,7 @@ def _keys(request: Request) -> ProviderKeys:
 
 
 async def list_keys(request: Request) -> Response:
-    who = await principal(request)
+    who = await admin(request)
     infos = await _keys(request).list(who.org_id)
     return json_response({"data": [info_json(info) for info in infos]})
 

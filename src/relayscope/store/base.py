@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from relayscope.auth.keys import Principal
+from relayscope.auth.keys import PROXY, Principal
 from relayscope.logs.record import LogRecord
 
 
@@ -46,6 +46,7 @@ class KeyInfo:
     name: str | None
     created_at: datetime
     revoked_at: datetime | None
+    role: str = PROXY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,9 +99,12 @@ class ConfigStore(Protocol):
     async def ensure_org(self, name: str) -> Org: ...
     async def get_org(self, name: str) -> Org | None: ...
     async def count_orgs(self) -> int: ...
-    async def create_key(self, org_id: str, name: str | None = None) -> tuple[KeyInfo, str]: ...
+    async def create_key(
+        self, org_id: str, name: str | None = None, *, role: str = PROXY
+    ) -> tuple[KeyInfo, str]: ...
     async def list_keys(self, org_id: str) -> list[KeyInfo]: ...
     async def revoke_key(self, key_id: str) -> bool: ...
+    async def set_key_role(self, key_id: str, role: str) -> bool: ...
     async def lookup_key(self, key_hash: str) -> Principal | None: ...
 
 

@@ -46,6 +46,8 @@ api_keys = Table(
     Column("name", String(200)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+    # "admin" or "proxy" (relayscope.auth.keys.ROLES)
+    Column("role", String(16), nullable=False, server_default="proxy"),
 )
 
 requests = Table(

@@ -37,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from relayscope.analytics import rollup
-from relayscope.auth.keys import Principal, hash_key, new_key
+from relayscope.auth.keys import PROXY, ROLES, Principal, hash_key, new_key
 from relayscope.logs import gil
 from relayscope.logs.record import LogRecord
 from relayscope.store import migrate
@@ -148,7 +148,11 @@ class SqlStore:
         async with self.engine.connect() as conn:
             return (await conn.execute(select(func.count()).select_from(orgs))).scalar_one()
 
-    async def create_key(self, org_id: str, name: str | None = None) -> tuple[KeyInfo, str]:
+    async def create_key(
+        self, org_id: str, name: str | None = None, *, role: str = PROXY
+    ) -> tuple[KeyInfo, str]:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
         plaintext = new_key()
         info = KeyInfo(
             id=str(uuid.uuid4()),
@@ -157,6 +161,7 @@ class SqlStore:
             name=name,
             created_at=_now(),
             revoked_at=None,
+            role=role,
         )
         async with self.engine.begin() as conn:
             await conn.execute(
@@ -167,6 +172,7 @@ class SqlStore:
                     prefix=info.prefix,
                     name=name,
                     created_at=info.created_at,
+                    role=role,
                 )
             )
         return info, plaintext
@@ -176,7 +182,9 @@ class SqlStore:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [
-            KeyInfo(r.id, r.org_id, r.prefix, r.name, _utc(r.created_at), _utc(r.revoked_at))
+            KeyInfo(
+                r.id, r.org_id, r.prefix, r.name, _utc(r.created_at), _utc(r.revoked_at), r.role
+            )
             for r in rows
         ]
 
@@ -189,8 +197,19 @@ class SqlStore:
             )
         return result.rowcount > 0
 
+    async def set_key_role(self, key_id: str, role: str) -> bool:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(role=role)
+            )
+        return result.rowcount > 0
+
     async def lookup_key(self, key_hash: str) -> Principal | None:
-        query = select(api_keys.c.id, api_keys.c.org_id).where(
+        query = select(api_keys.c.id, api_keys.c.org_id, api_keys.c.role).where(
             api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)
         )
         try:
@@ -198,7 +217,7 @@ class SqlStore:
                 row = (await conn.execute(query)).first()
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(_reason(exc)) from exc
-        return Principal(org_id=row.org_id, key_id=row.id) if row else None
+        return Principal(org_id=row.org_id, key_id=row.id, role=row.role) if row else None
 
     async def insert_requests(self, records: Sequence[LogRecord]) -> int:
         """Insert records, skipping ids already stored; returns how many were new.

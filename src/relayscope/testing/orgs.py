@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from relayscope.auth.keys import ADMIN
 from relayscope.store.sql import SqlStore
 from relayscope.testing.waiting import wait_until
 
@@ -35,15 +36,17 @@ class HasUrl(Protocol):
     url: str
 
 
-def create_org(database_url: str, name: str | None = None) -> OrgKey:
-    return asyncio.run(_create_org(database_url, name or f"org-{uuid.uuid4().hex[:10]}"))
+def create_org(database_url: str, name: str | None = None, *, role: str = ADMIN) -> OrgKey:
+    """An org (made unless ``name`` exists) and a new key of it: by default an admin
+    key, as the first key of an org made by ``relayscope serve`` is."""
+    return asyncio.run(_create_org(database_url, name or f"org-{uuid.uuid4().hex[:10]}", role))
 
 
-async def _create_org(database_url: str, name: str) -> OrgKey:
+async def _create_org(database_url: str, name: str, role: str) -> OrgKey:
     store = SqlStore(database_url)
     try:
         org = await store.ensure_org(name)
-        info, key = await store.create_key(org.id)
+        info, key = await store.create_key(org.id, role=role)
     finally:
         await store.close()
     return OrgKey(name=name, org_id=org.id, key_id=info.id, key=key)

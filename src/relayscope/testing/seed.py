@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import click
 import orjson
 
+from relayscope.auth.keys import ADMIN
 from relayscope.logs.record import LogRecord
 from relayscope.store.sql import SqlStore
 
@@ -126,7 +127,7 @@ async def seed(
     try:
         await store.migrate()
         the_org = await store.ensure_org(org)
-        _info, key = await store.create_key(the_org.id, name="seed")
+        _info, key = await store.create_key(the_org.id, name="seed", role=ADMIN)
         started = time.perf_counter()
         pending: list[LogRecord] = []
         end = datetime.now(UTC)

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from relayscope.alerts.api import json_body
-from relayscope.api.auth import principal
+from relayscope.api.auth import admin, principal
 from relayscope.api.requests import json_response
 from relayscope.errors import NotFound
 from relayscope.webhooks.repository import parse_webhook
@@ -23,7 +23,7 @@ def _service(request: Request) -> AlertsService:
 
 
 async def list_webhooks(request: Request) -> Response:
-    who = await principal(request)
+    who = await admin(request)
     hooks = await _service(request).webhooks.list(who.org_id)
     return json_response({"data": [h.to_json() for h in hooks]})
 

@@ -97,6 +97,8 @@ ERROR: Schema = obj(
 _ERRORS = {
     400: "Invalid parameter, field or body; `error.param` names it.",
     401: "Missing or unknown gateway key (`Authorization: Bearer <gateway key>`).",
+    403: "An admin key is needed (`error.code` `admin_key_required`): this key may only "
+    "proxy and read its org's logs.",
     404: "No such resource in this org.",
     405: "Method not allowed on this path.",
     409: "Conflict with the current state.",
@@ -123,16 +125,18 @@ def operation(
     example: Any = None,
     tag: str,
     public: bool = False,
+    admin: bool = False,
     description: str | None = None,
 ) -> Schema:
-    """One operation; every authenticated one may answer 401, any one with inputs 400,
-    and any one 503.
+    """One operation; every authenticated one may answer 401, an ``admin`` one 403 to a
+    proxy key, any one with inputs 400, and any one 503.
 
     A body needs a valid ``example``: users copy it, and the org-isolation test sends it.
     """
     # Any parameter or body may carry a NUL character, which is a 400 (``api.nul``).
     refusable = (400,) if params or body is not None else ()
-    codes = sorted({*errors, *refusable, *(() if public else (401,)), 503})
+    roles = (403,) if admin else ()
+    codes = sorted({*errors, *refusable, *roles, *(() if public else (401,)), 503})
     op: Schema = {
         "summary": summary,
         "tags": [tag],

@@ -74,6 +74,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
         "get": operation(
             "The org's retention",
             answer("Days records are kept (null: the gateway default).", data(ref("Retention"))),
+            admin=True,
             tag="governance",
         ),
         "put": operation(
@@ -82,6 +83,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
             errors=(400,),
             body=ref("Retention"),
             example={"days": 30},
+            admin=True,
             tag="governance",
         ),
     },
@@ -103,6 +105,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
                 ),
             ),
             params=[path("user_id", STRING, "The Helicone-User-Id.")],
+            admin=True,
             tag="governance",
         )
     },
@@ -115,6 +118,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
             },
             errors=(400,),
             params=[query("user_id", STRING, "Only this user's records.")],
+            admin=True,
             tag="governance",
         )
     },
@@ -122,6 +126,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
         "get": operation(
             "The org's redaction rules",
             answer("Rules, oldest first.", data({"type": "array", "items": ref("RedactionRule")})),
+            admin=True,
             tag="governance",
         ),
         "post": operation(
@@ -138,6 +143,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
                 description=f"A detector ({', '.join(DETECTORS)}) or a regular expression.",
             ),
             example={"kind": "pattern", "value": r"ORD-\d{6}", "replacement": "<order>"},
+            admin=True,
             tag="governance",
         ),
     },
@@ -148,6 +154,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
             status=204,
             errors=(404,),
             params=[path("id", STRING, "The rule id.")],
+            admin=True,
             tag="governance",
         )
     },
@@ -155,6 +162,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
         "get": operation(
             "The org's provider keys (never the keys themselves)",
             answer("Providers with a key.", data({"type": "array", "items": ref("ProviderKey")})),
+            admin=True,
             tag="provider-keys",
         )
     },
@@ -169,6 +177,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
                 **CLOSED,
             ),
             example={"key": "sk-proj-your-openai-key"},
+            admin=True,
             tag="provider-keys",
         ),
         "delete": operation(
@@ -176,6 +185,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
             answer("Deleted.", obj({"deleted": STRING})),
             errors=(404,),
             params=[path("provider", STRING, "Provider name.")],
+            admin=True,
             tag="provider-keys",
         ),
     },
@@ -205,6 +215,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
                 "model": "gpt-4o-mini",
                 "labels": ["production"],
             },
+            admin=True,
             tag="prompts",
         ),
     },
@@ -236,6 +247,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
                 "messages": [{"role": "user", "content": "Answer {{question}} briefly."}],
                 "note": "shorter answers",
             },
+            admin=True,
             tag="prompts",
         ),
     },
@@ -250,6 +262,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
             params=[path("id", PROMPT_ID, "Prompt id."), path("label", LABEL, "Label name.")],
             body=obj({"version": {"type": "integer", "minimum": 1}}, **CLOSED),
             example={"version": 1},
+            admin=True,
             tag="prompts",
         )
     },

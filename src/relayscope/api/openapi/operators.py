@@ -64,6 +64,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
         "get": operation(
             "The org's alert rules",
             answer("Rules.", data({"type": "array", "items": ref("AlertRule")})),
+            admin=True,
             tag="alerts",
         ),
         "post": operation(
@@ -73,6 +74,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
             errors=(400,),
             body=RULE_BODY,
             example=RULE_EXAMPLE,
+            admin=True,
             tag="alerts",
         ),
     },
@@ -82,6 +84,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
             answer("The rule.", data(ref("AlertRule"))),
             errors=(404,),
             params=[ID],
+            admin=True,
             tag="alerts",
         ),
         "put": operation(
@@ -91,6 +94,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
             params=[ID],
             body=RULE_BODY,
             example=RULE_EXAMPLE,
+            admin=True,
             tag="alerts",
         ),
         "delete": operation(
@@ -99,6 +103,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
             status=204,
             errors=(404,),
             params=[ID],
+            admin=True,
             tag="alerts",
         ),
     },
@@ -106,6 +111,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
         "get": operation(
             "The org's alert channels (secrets masked)",
             answer("Channels.", data({"type": "array", "items": ref("AlertChannel")})),
+            admin=True,
             tag="alerts",
         ),
         "post": operation(
@@ -131,6 +137,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
                 "url": "https://hooks.example.com/relayscope",
                 "secret": "a-long-random-signing-secret",
             },
+            admin=True,
             tag="alerts",
         ),
     },
@@ -140,6 +147,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
             answer("The channel.", data(ref("AlertChannel"))),
             errors=(404,),
             params=[ID],
+            admin=True,
             tag="alerts",
         ),
         "delete": operation(
@@ -148,6 +156,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
             status=204,
             errors=(404,),
             params=[ID],
+            admin=True,
             tag="alerts",
         ),
     },
@@ -160,6 +169,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
             ),
             errors=(404,),
             params=[ID],
+            admin=True,
             tag="alerts",
         )
     },
@@ -181,6 +191,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
                 query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size."),
                 query("cursor", STRING, "The next_cursor of the previous page."),
             ],
+            admin=True,
             tag="alerts",
         )
     },
@@ -188,6 +199,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
         "get": operation(
             "The org's request webhooks (secrets masked)",
             answer("Webhooks.", data({"type": "array", "items": ref("Webhook")})),
+            admin=True,
             tag="webhooks",
         ),
         "post": operation(
@@ -212,6 +224,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
                 "secret": "a-long-random-signing-secret",
                 "properties": {"app": "support"},
             },
+            admin=True,
             tag="webhooks",
         ),
     },
@@ -222,6 +235,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
             status=204,
             errors=(404,),
             params=[ID],
+            admin=True,
             tag="webhooks",
         )
     },
@@ -229,6 +243,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
         "get": operation(
             "The org's standing rate-limit policies",
             answer("Policies.", data({"type": "array", "items": ref("RateLimit")})),
+            admin=True,
             tag="rate-limits",
         ),
         "post": operation(
@@ -249,6 +264,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
                 **CLOSED,
             ),
             example={"policy": "100;w=60;s=user"},
+            admin=True,
             tag="rate-limits",
         ),
     },
@@ -258,6 +274,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
             answer("Deleted.", data(obj({"id": STRING, "deleted": {"const": True}}))),
             errors=(404,),
             params=[ID],
+            admin=True,
             tag="rate-limits",
         )
     },
