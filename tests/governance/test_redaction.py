@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from relayscope.governance.redaction import RedactionRules, Redactor, Rule, validate
+from relayscope.governance.redaction import (
+    RedactionRules,
+    Redactor,
+    Rule,
+    redact_record,
+    validate,
+)
+from relayscope.logs.record import LogRecord
 
 
 def redact(text: str, *rules: Rule) -> str:
@@ -53,3 +62,38 @@ def test_rules_are_per_org():
     rules.replace([("a", detector("email"))])
     assert rules.for_org("a")("x@y.io") == "[REDACTED]"
     assert rules.for_org("b") is None
+
+
+def test_a_record_is_redacted_in_every_field_that_holds_user_content():
+    mail = "ann@example.org"
+    record = LogRecord(
+        id="r",
+        org_id="o",
+        created_at=datetime.now(UTC),
+        provider="openai",
+        path="/v1/chat/completions",
+        status=400,
+        latency_ms=1.0,
+        user_id="user-7",
+        session_id="s-7",
+        properties={"to": mail},
+        request_name=mail,
+        session_name=mail,
+        prompt_variables={"who": mail, "list": [mail, 3, {"deep": mail}], "n": 1},
+        attempts=[{"attempt": 1, "error": mail}, {"attempt": 2, "error": None}],
+        error=f"bad input {mail}",
+        request_body=mail,
+        response_body=mail,
+    )
+    redact_record(record, Redactor([Rule("1", "detector", "email")]))
+    assert mail not in repr(record)
+    assert record.prompt_variables == {
+        "who": "[REDACTED]",
+        "list": ["[REDACTED]", 3, {"deep": "[REDACTED]"}],
+        "n": 1,
+    }
+    assert record.attempts == [
+        {"attempt": 1, "error": "[REDACTED]"},
+        {"attempt": 2, "error": None},
+    ]
+    assert (record.user_id, record.session_id) == ("user-7", "s-7"), "ids are kept"

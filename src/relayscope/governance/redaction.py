@@ -1,9 +1,15 @@
-"""Redaction of request and response bodies before they reach the store.
+"""Redaction of every stored field that can carry user content, before it reaches the store.
 
 The provider always receives the original request; only what is logged changes.
 Rules are per org: built-in detectors or the org's own regular expressions. They
 are held in memory (refreshed by ``RedactionRules.refresh``) because they are
 applied in the log writer for every record.
+
+User content is more than the bodies: an upstream error often quotes the input, and
+labels the client sends (property values, request and session names) are free text.
+Identifiers are left alone (user id, session id and path, request and key ids, model,
+provider, path): records are grouped, filtered and deleted by them, so an operator
+who must not store them should not send personal data as ids.
 """
 
 from __future__ import annotations
@@ -11,6 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from relayscope.logs.record import LogRecord
 
 REPLACEMENT = "[REDACTED]"
 MAX_PATTERN_LENGTH = 500
@@ -115,3 +124,35 @@ class RedactionRules:
         for org_id, rule in rules:
             grouped.setdefault(org_id, []).append(rule)
         self._by_org = {org: Redactor(org_rules) for org, org_rules in grouped.items()}
+
+
+USER_TEXT_FIELDS = ("request_body", "response_body", "error", "request_name", "session_name")
+"""The record's text fields that hold what users and upstreams said."""
+
+
+def redact_record(record: LogRecord, redact: Redactor) -> LogRecord:
+    """``record`` with ``redact`` applied to all of its user content, in place."""
+    for name in USER_TEXT_FIELDS:
+        setattr(record, name, redact(getattr(record, name)))
+    if record.properties:
+        record.properties = {name: redact(value) or "" for name, value in record.properties.items()}
+    if record.prompt_variables:
+        record.prompt_variables = _redact_json(record.prompt_variables, redact)
+    if record.attempts:
+        record.attempts = [_redact_attempt(attempt, redact) for attempt in record.attempts]
+    return record
+
+
+def _redact_attempt(attempt: dict[str, Any], redact: Redactor) -> dict[str, Any]:
+    error = attempt.get("error")
+    return {**attempt, "error": redact(error)} if isinstance(error, str) else attempt
+
+
+def _redact_json(value: Any, redact: Redactor) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_json(item, redact) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_json(item, redact) for item in value]
+    return value

@@ -11,7 +11,7 @@ import orjson
 
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import GatewayError, error_response
-from relayscope.governance.redaction import RedactionRules
+from relayscope.governance.redaction import RedactionRules, redact_record
 from relayscope.logs.cost import cost_usd
 from relayscope.logs.record import LogRecord
 from relayscope.logs.writer import LogWriter
@@ -110,11 +110,6 @@ def build_record(
     redact = redaction.for_org(ctx.org_id) if redaction else None
     request_body = None if ctx.omit_request else ctx.client_body.decode("utf-8", "replace")
     response_body = None if ctx.omit_response else _as_text(parsed.body)
-    variables = ctx.prompt_variables
-    if redact:
-        request_body, response_body = redact(request_body), redact(response_body)
-        if variables:
-            variables = {k: redact(v) if isinstance(v, str) else v for k, v in variables.items()}
     record = LogRecord(
         id=ctx.request_id,
         org_id=ctx.org_id,
@@ -149,12 +144,14 @@ def build_record(
         cost_saved_usd=cost_saved,
         prompt_id=ctx.prompt_id,
         prompt_version=ctx.prompt_version,
-        prompt_variables=variables,
+        prompt_variables=ctx.prompt_variables,
         rate_limited=ctx.rate_limited,
         error=error,
         request_body=request_body,
         response_body=response_body,
     )
+    if redact:
+        redact_record(record, redact)
     return record.without_nul()
 
 
