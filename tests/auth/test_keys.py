@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from relayscope.auth.keys import KeyResolver, Principal, hash_key, new_key
 from relayscope.errors import ServiceUnavailable, Unauthorized
+from relayscope.throttled_log import ThrottledWarning
 
 
 async def test_resolver_caches_lookups_for_the_ttl():
@@ -47,3 +50,39 @@ async def test_a_known_key_keeps_working_while_the_store_is_down():
         await resolver.resolve(f"Bearer {unknown}", "H")
     with pytest.raises(ServiceUnavailable):
         await resolver.resolve(f"Bearer {new_key()}", "H")
+
+
+async def test_while_the_store_is_down_a_known_key_is_looked_up_once_per_ttl(caplog):
+    key = new_key()
+    calls, down = 0, False
+
+    async def lookup(key_hash: str):
+        nonlocal calls
+        calls += 1
+        if down:
+            raise OSError("connection refused")
+        return Principal("org", "k")
+
+    resolver = KeyResolver(lookup, ttl=60)
+    await resolver.resolve(f"Bearer {key}", "H")
+    resolver._cache[key] = (0.0, resolver._cache[key][1])  # expired
+    down = True
+    with caplog.at_level(logging.WARNING, logger="relayscope.auth"):
+        for _ in range(1000):
+            assert (await resolver.resolve(f"Bearer {key}", "H")).org_id == "org"
+    assert calls == 2, "the failed look-up is not retried on every request"
+    assert len([r for r in caplog.records if "key lookup failed" in r.message]) == 1
+
+
+def test_a_repeated_warning_is_logged_once_per_interval_with_a_count(caplog):
+    now = 0.0
+    throttled = ThrottledWarning(logging.getLogger("t"), interval=10, clock=lambda: now)
+    with caplog.at_level(logging.WARNING, logger="t"):
+        for step in range(2500):
+            now = step * 0.01  # 25 s of warnings, 100 a second
+            throttled.warning("store down (%s)", "refused")
+    assert [r.getMessage() for r in caplog.records] == [
+        "store down (refused)",
+        "store down (refused) (and 999 more like it in the last 10 s)",
+        "store down (refused) (and 999 more like it in the last 10 s)",
+    ]

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from relayscope.api import openapi, requests
 from relayscope.api.nul import RefuseNul
+from relayscope.api.unavailable import exception_handlers
 from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
 from relayscope.proxy.body import API_BODY_LIMITS, BodyLimits, BoundedBody
@@ -65,6 +66,7 @@ def create_api(
             *routes,
         ],
         exception_handlers={
+            **exception_handlers(),
             GatewayError: _gateway_error,
             404: _not_found,
             HTTPException: _http_error,

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from relayscope.errors import ServiceUnavailable, Unauthorized
+from relayscope.throttled_log import ThrottledWarning
 
 log = logging.getLogger("relayscope.auth")
 
@@ -73,6 +74,7 @@ class KeyResolver:
         self._ttl = ttl
         self._max = max_entries
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lookup_failed = ThrottledWarning(log)
 
     async def resolve(self, header_value: str | None, header: str) -> Principal:
         key = parse_bearer(header_value, header)
@@ -86,7 +88,11 @@ class KeyResolver:
             except Exception as exc:  # any store failure: the driver's errors vary
                 if cached is None:
                     raise _store_down(header) from exc
-                log.warning("key lookup failed (%s); using the last known answer", exc)
+                self._lookup_failed.warning(
+                    "key lookup failed (%s); using the last known answer", exc
+                )
+                # Ask the store again a TTL later, not on every request meanwhile.
+                self._cache[key] = (now + self._ttl, cached[1])
                 return _allowed(cached[1], header)
             if len(self._cache) >= self._max:
                 self._cache.clear()

@@ -6,12 +6,16 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from relayscope.api.unavailable import exception_handlers
 from relayscope.dashboard import views
 from relayscope.dashboard.auth import Sessions
+from relayscope.dashboard.render import page
+from relayscope.errors import ServiceUnavailable
 from relayscope.proxy.body import API_BODY_LIMITS, BodyLimits, BoundedBody
 from relayscope.store.sql import SqlStore
 
@@ -20,6 +24,12 @@ STATIC = Path(__file__).with_name("static")
 
 async def _root(_request: object) -> Response:
     return RedirectResponse("/dashboard", status_code=303)
+
+
+def _unavailable(_request: Request, error: ServiceUnavailable) -> Response:
+    response = page("unavailable.html", error.status)
+    response.headers.update(error.headers)
+    return response
 
 
 def create_dashboard(
@@ -49,6 +59,7 @@ def create_dashboard(
             Mount("/dashboard/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[Middleware(BoundedBody, limits=body_limits)],
+        exception_handlers=exception_handlers(_unavailable),  # type: ignore[arg-type]
     )
     app.state.store = store
     app.state.sessions = Sessions(store.engine)

@@ -94,9 +94,15 @@ async def export(request: Request) -> Response:
         name = sorted(unknown)[0]
         raise BadRequest(f"Invalid query parameter '{name}': unknown parameter", param=name)
     user_id = request.query_params.get("user_id")
+    records = _governance(request).repo.export(who.org_id, user_id=user_id)
+    # Reach the store before the response starts: an outage is then a 503, not a cut stream.
+    first = await anext(records, None)
 
     async def lines() -> AsyncIterator[bytes]:
-        async for record in _governance(request).repo.export(who.org_id, user_id=user_id):
+        if first is None:
+            return
+        yield orjson.dumps(record_json(first, bodies=True)) + b"\n"
+        async for record in records:
             yield orjson.dumps(record_json(record, bodies=True)) + b"\n"
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
