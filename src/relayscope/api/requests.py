@@ -49,13 +49,24 @@ def record_json(record: LogRecord, *, bodies: bool) -> dict[str, Any]:
     return row
 
 
+_ENCODER_DEPTH = 255
+"""orjson writes at most this many nested levels (and reads up to 1024)."""
+
+
 def _maybe_json(text: str | None) -> Any:
+    """A stored body as JSON when it is JSON the response can hold, else as text."""
     if text is None:
         return None
     try:
-        return orjson.loads(text)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return text
+    if text.count("[") + text.count("{") > _ENCODER_DEPTH:  # rarely: then check the depth
+        try:
+            orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            return text
+    return value
 
 
 def parse_filter(query: Any) -> RequestFilter:

@@ -15,7 +15,7 @@ from relayscope.api.unavailable import exception_handlers
 from relayscope.dashboard import views
 from relayscope.dashboard.auth import Sessions
 from relayscope.dashboard.render import page
-from relayscope.errors import ServiceUnavailable
+from relayscope.errors import BadRequest, ServiceUnavailable
 from relayscope.proxy.body import API_BODY_LIMITS, BodyLimits, BoundedBody
 from relayscope.store.sql import SqlStore
 
@@ -24,6 +24,12 @@ STATIC = Path(__file__).with_name("static")
 
 async def _root(_request: object) -> Response:
     return RedirectResponse("/dashboard", status_code=303)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """A parameter a page's own checks did not catch: a 400 page naming it."""
+    assert isinstance(exc, BadRequest)
+    return page("invalid.html", 400, error=exc.message, path=request.url.path)
 
 
 def _unavailable(_request: Request, error: ServiceUnavailable) -> Response:
@@ -59,7 +65,10 @@ def create_dashboard(
             Mount("/dashboard/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[Middleware(BoundedBody, limits=body_limits)],
-        exception_handlers=exception_handlers(_unavailable),  # type: ignore[arg-type]
+        exception_handlers={
+            **exception_handlers(_unavailable),
+            BadRequest: _invalid,
+        },
     )
     app.state.store = store
     app.state.sessions = Sessions(store.engine)

@@ -45,12 +45,29 @@ def _text(content: Any) -> str:
 
 
 def _tool_calls(message: dict[str, Any]) -> str:
-    calls = message.get("tool_calls") or []
-    lines = []
-    for call in calls:
-        function = call.get("function", {}) if isinstance(call, dict) else {}
-        lines.append(f"[tool call {function.get('name')}] {function.get('arguments', '')}")
-    return "\n".join(lines)
+    calls = message.get("tool_calls")
+    if not calls:
+        return ""
+    if not isinstance(calls, list):
+        return f"[tool calls] {_json(calls)}"
+    return "\n".join(_tool_call(call) for call in calls)
+
+
+def _tool_call(call: Any) -> str:
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict):
+        return f"[tool call] {_json(call)}"
+    arguments = function.get("arguments", "")
+    shown = arguments if isinstance(arguments, str) else _json(arguments)
+    return f"[tool call {function.get('name')}] {shown}"
+
+
+def _json(value: Any) -> str:
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def messages(request_body: Any, response_body: Any) -> list[Message]:
@@ -60,7 +77,7 @@ def messages(request_body: Any, response_body: Any) -> list[Message]:
         system = request_body.get("system")
         if system:
             out.append(Message("system", _text(system), "request"))
-        for message in request_body.get("messages") or []:
+        for message in _list(request_body.get("messages")):
             if isinstance(message, dict):
                 text = _text(message.get("content"))
                 calls = _tool_calls(message)
@@ -70,7 +87,7 @@ def messages(request_body: Any, response_body: Any) -> list[Message]:
             out.append(Message("user", request_body["prompt"], "request"))
     if isinstance(response_body, dict):
         if isinstance(response_body.get("choices"), list):
-            for choice in response_body["choices"]:
+            for choice in _list(response_body["choices"]):
                 message = choice.get("message") if isinstance(choice, dict) else None
                 if isinstance(message, dict):
                     text = _text(message.get("content"))

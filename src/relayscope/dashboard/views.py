@@ -395,7 +395,8 @@ async def analytics_page(request: Request, session: auth.Session) -> Response:
             }
         names = (await service.properties(analytics, org, QueryParams(base[:2])))["data"]
     except BadRequest as exc:
-        error = exc.message
+        # A bad group_by or granularity is found by the panels, after the summary.
+        error, summary, panels = exc.message, None, {}
     return page(
         "analytics.html",
         400 if error else 200,
