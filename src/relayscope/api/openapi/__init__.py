@@ -45,7 +45,8 @@ def document() -> Schema:
                 "gatewayKey": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "A gateway key (`relayscope keys create`).",
+                    "description": "A gateway key (`relayscope keys create`). Operations "
+                    "that document 403 need an admin key (`relayscope keys create --admin`).",
                 }
             },
         },
