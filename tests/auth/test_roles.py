@@ -13,7 +13,7 @@ import httpx
 import orjson
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from starlette.routing import Mount, Route
 
 from relayscope.api.openapi import document
@@ -217,23 +217,30 @@ def _insert_key(conn: Any, key_id: str, org_id: str, created: datetime, revoked:
     )
 
 
-def test_upgrading_makes_each_orgs_oldest_active_key_its_admin(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    with engine.begin() as conn:
-        migrate.command.upgrade(migrate.alembic_config(conn), "0009_dashboard")
-        start = datetime(2026, 1, 1, tzinfo=UTC)
-        for org in ("a", "b"):
-            conn.execute(
-                text("INSERT INTO orgs (id, name, created_at) VALUES (:id, :id, :at)"),
-                {"id": org, "at": start},
-            )
-        _insert_key(conn, "a-revoked", "a", start, revoked=True)
-        _insert_key(conn, "a-first", "a", start + timedelta(days=1), revoked=False)
-        _insert_key(conn, "a-second", "a", start + timedelta(days=2), revoked=False)
-        _insert_key(conn, "b-only", "b", start + timedelta(days=3), revoked=False)
-        migrate.command.upgrade(migrate.alembic_config(conn), "head")
-        roles = dict(conn.execute(text("SELECT id, role FROM api_keys")).all())
-    engine.dispose()
+def _keys_of_an_old_store(conn: Any) -> None:
+    migrate.command.upgrade(migrate.alembic_config(conn), "0009_dashboard")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for org in ("a", "b"):
+        conn.execute(
+            text("INSERT INTO orgs (id, name, created_at) VALUES (:id, :id, :at)"),
+            {"id": org, "at": start},
+        )
+    _insert_key(conn, "a-revoked", "a", start, revoked=True)
+    _insert_key(conn, "a-first", "a", start + timedelta(days=1), revoked=False)
+    _insert_key(conn, "a-second", "a", start + timedelta(days=2), revoked=False)
+    _insert_key(conn, "b-only", "b", start + timedelta(days=3), revoked=False)
+
+
+async def test_upgrading_makes_each_orgs_oldest_active_key_its_admin(store_url):
+    store = SqlStore(store_url)
+    try:
+        async with store.engine.begin() as conn:
+            await conn.run_sync(_keys_of_an_old_store)
+        await store.migrate()
+        async with store.engine.connect() as conn:
+            roles = dict((await conn.execute(text("SELECT id, role FROM api_keys"))).all())
+    finally:
+        await store.close()
     assert roles == {
         "a-revoked": PROXY,
         "a-first": ADMIN,
