@@ -73,6 +73,11 @@ REDIS_ERRORS = Counter(
     "Failed Redis operations, by the feature that made them.",
     ["feature"],
 )
+UPSTREAM_FIELDS_REFUSED = Counter(
+    "relayscope_upstream_fields_refused",
+    "Replies with a usage count or model that was not valid (dropped, noted on the record).",
+    ["provider"],
+)
 
 LOG_RECORDS = Counter(
     "relayscope_log_records",

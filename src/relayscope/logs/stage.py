@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from relayscope import metrics
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import GatewayError, error_response
 from relayscope.governance.redaction import RedactionRules, redact_record
@@ -20,6 +21,8 @@ from relayscope.types import CallNext
 
 CLIENT_CLOSED = 499
 """Status logged for a request whose client left before any response (as nginx does)."""
+UPSTREAM_WARNING = "RelayScope-Upstream-Warning"
+"""Record property naming the fields of the provider's reply that were refused."""
 
 
 class LoggingStage:
@@ -107,6 +110,10 @@ def build_record(
     if error is None and status >= 400:
         error = _provider_error(parsed.body, status)
     tags = ctx.tags
+    properties = tags.properties
+    if parsed.notes:
+        properties = {**properties, UPSTREAM_WARNING: str(parsed.notes)}
+        metrics.UPSTREAM_FIELDS_REFUSED.labels(ctx.target.provider_name).inc()
     redact = redaction.for_org(ctx.org_id) if redaction else None
     request_body = None if ctx.omit_request else ctx.client_body.decode("utf-8", "replace")
     response_body = None if ctx.omit_response else _as_text(parsed.body)
@@ -132,7 +139,7 @@ def build_record(
         session_id=tags.session_id,
         session_path=tags.session_path,
         session_name=tags.session_name,
-        properties=tags.properties,
+        properties=properties,
         request_name=tags.request_name,
         stream=ctx.upstream_stream or ctx.wants_stream,
         cancelled=ctx.cancelled,

@@ -6,19 +6,31 @@ from typing import Any
 
 import orjson
 
+from relayscope.providers.formats import fields
 from relayscope.providers.formats.sse import iter_events
 
 
 def read_usage(data: dict[str, Any], parsed: Any) -> None:
-    parsed.model = data.get("model") or parsed.model
+    notes = parsed.notes
+    parsed.model = fields.model_name(data.get("model"), notes) or parsed.model
     usage = data.get("usage")
     if not isinstance(usage, dict):
         return
-    parsed.prompt_tokens = usage.get("prompt_tokens", usage.get("input_tokens"))
-    parsed.completion_tokens = usage.get("completion_tokens", usage.get("output_tokens"))
-    details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
+    prompt_key = "prompt_tokens" if "prompt_tokens" in usage else "input_tokens"
+    output_key = "completion_tokens" if "completion_tokens" in usage else "output_tokens"
+    parsed.prompt_tokens = fields.token_count(usage.get(prompt_key), f"usage.{prompt_key}", notes)
+    parsed.completion_tokens = fields.token_count(
+        usage.get(output_key), f"usage.{output_key}", notes
+    )
+    details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details")
     if isinstance(details, dict) and details.get("cached_tokens") is not None:
-        parsed.cache_read_tokens = details["cached_tokens"]
+        name = "usage.prompt_tokens_details.cached_tokens"
+        cached = fields.token_count(details["cached_tokens"], name, notes)
+        prompt = parsed.prompt_tokens
+        if cached is not None and prompt is not None and cached > prompt:
+            notes.add(f"{name} {cached} is more than the {prompt} input tokens; dropped")
+            cached = None
+        parsed.cache_read_tokens = cached
 
 
 def is_usage_only_chunk(data: dict[str, Any]) -> bool:
@@ -40,14 +52,18 @@ def assemble_stream(raw: bytes, parsed_cls: type) -> Any:
         if not head and chunk.get("id"):
             head = {k: chunk.get(k) for k in ("id", "created", "model", "system_fingerprint")}
         read_usage(chunk, parsed)
-        for choice in chunk.get("choices") or []:
-            index = choice.get("index", 0)
+        listed = chunk.get("choices")
+        for choice in listed if isinstance(listed, list) else ():
+            index = fields.index(choice.get("index", 0)) if isinstance(choice, dict) else None
+            if index is None:
+                continue
             slot = choices.setdefault(
                 index,
                 {"index": index, "message": dict(message), "finish_reason": None},
             )
-            _merge_delta(slot["message"], choice.get("delta") or {})
-            if choice.get("finish_reason"):
+            delta = choice.get("delta")
+            _merge_delta(slot["message"], delta if isinstance(delta, dict) else {})
+            if fields.text(choice.get("finish_reason")):
                 slot["finish_reason"] = choice["finish_reason"]
     body = {**head, "object": "chat.completion"}
     body["choices"] = [choices[i] for i in sorted(choices)]
@@ -62,24 +78,30 @@ def assemble_stream(raw: bytes, parsed_cls: type) -> Any:
 
 
 def _merge_delta(message: dict[str, Any], delta: dict[str, Any]) -> None:
-    if delta.get("role"):
+    if fields.text(delta.get("role")):
         message["role"] = delta["role"]
-    if delta.get("content") is not None:
+    if fields.text(delta.get("content")) is not None:
         message["content"] = (message.get("content") or "") + delta["content"]
-    if delta.get("refusal") is not None:
+    if fields.text(delta.get("refusal")) is not None:
         message["refusal"] = (message.get("refusal") or "") + delta["refusal"]
-    for call in delta.get("tool_calls") or []:
+    calls_delta = delta.get("tool_calls")
+    for call in calls_delta if isinstance(calls_delta, list) else ():
+        if not isinstance(call, dict):
+            continue
         calls = message.setdefault("tool_calls", [])
-        index = call.get("index", len(calls))
+        index = fields.index(call.get("index", len(calls)))
+        if index is None:
+            continue
         while len(calls) <= index:
             calls.append(
                 {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
             )
         target = calls[index]
-        if call.get("id"):
+        if fields.text(call.get("id")):
             target["id"] = call["id"]
-        function = call.get("function") or {}
-        if function.get("name"):
+        function = call.get("function")
+        function = function if isinstance(function, dict) else {}
+        if fields.text(function.get("name")):
             target["function"]["name"] += function["name"]
-        if function.get("arguments"):
+        if fields.text(function.get("arguments")):
             target["function"]["arguments"] += function["arguments"]

@@ -64,7 +64,9 @@ Control surface (the server runs in the test process):
     ``x-fake-status: 503``, ``x-fake-delay-ms: 250``, ``x-fake-chunk-delay-ms: 20``,
     ``x-fake-cut-after-chunks: 3``, ``x-fake-drop-connection: 1``,
     ``x-fake-cached-tokens: 100``, ``x-fake-cache-creation-tokens: 50``,
-    ``x-fake-tool-call: true|false``, ``x-fake-retry-after: 2`` (adds ``retry-after``).
+    ``x-fake-tool-call: true|false``, ``x-fake-retry-after: 2`` (adds ``retry-after``),
+    ``x-fake-usage: {"prompt_tokens": "5"}`` and ``x-fake-fields: {"model": 42}`` (answer
+    those usage counts and reply fields instead of the real ones: a provider that misreports).
     An unparsable control header gets a 400.
 Faults:
     ``cut_after_chunks`` raises inside the ASGI app after N body chunks, so uvicorn

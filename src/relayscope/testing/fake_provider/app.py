@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from starlette.datastructures import Headers
 
-from . import anthropic_wire, openai_wire
+from . import anthropic_wire, openai_wire, tamper
 from .behaviour import NORMAL, Behaviour, ControlHeaderError, apply_control_headers
 from .conversation import InvalidRequest
 
@@ -150,6 +150,13 @@ class _Response:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
+def _misreport(response: _Response, behaviour: Behaviour) -> None:
+    if response.events is not None:
+        response.events = tamper.tamper_events(response.events, behaviour.usage, behaviour.fields)
+    elif response.body:
+        response.body = tamper.tamper_body(response.body, behaviour.usage, behaviour.fields)
+
+
 class FakeProviderApp:
     """ASGI app emulating OpenAI and Anthropic endpoints; see the package docstring."""
 
@@ -206,6 +213,8 @@ class FakeProviderApp:
             return _error(anthropic, 400, str(exc))
         if status is not None:
             response.status = status
+        if behaviour.usage or behaviour.fields:
+            _misreport(response, behaviour)
         return response
 
     def _openai_chat(self, payload: Any, behaviour: Behaviour, default_model: str) -> _Response:

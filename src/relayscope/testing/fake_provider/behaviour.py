@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
+
 ResponseBody = bytes | str | Mapping[str, Any] | list[Any]
 
 
@@ -27,6 +29,10 @@ class Behaviour:
     cache_creation_tokens: prompt tokens reported as written to cache (Anthropic only).
     tool_call: force (True) or suppress (False) a tool call; ``None`` lets the request
         decide. A tool call is only ever made when the request declares tools.
+    usage: usage fields answered instead of the real ones, values as given (a string,
+        a float, ``2**64 - 1`` ...), in the body or in each stream event carrying usage.
+    fields: top-level reply fields answered instead of the real ones (``{"model": 42}``),
+        in the body or in each stream event.
     """
 
     status: int | None = None
@@ -39,6 +45,8 @@ class Behaviour:
     cached_tokens: int = 0
     cache_creation_tokens: int = 0
     tool_call: bool | None = None
+    usage: Mapping[str, Any] = field(default_factory=dict)
+    fields: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.status is not None and not 100 <= self.status <= 599:
@@ -72,6 +80,16 @@ def _flag(value: str) -> bool:
     raise ValueError(value)
 
 
+def _json_object(value: str) -> dict[str, Any]:
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise ValueError(value) from None
+    if not isinstance(parsed, dict):
+        raise ValueError(value)
+    return parsed
+
+
 _CONTROL_HEADERS: dict[bytes, tuple[str, Callable[[str], Any]]] = {
     b"x-fake-status": ("status", int),
     b"x-fake-delay-ms": ("delay_s", _milliseconds),
@@ -82,6 +100,8 @@ _CONTROL_HEADERS: dict[bytes, tuple[str, Callable[[str], Any]]] = {
     b"x-fake-cache-creation-tokens": ("cache_creation_tokens", int),
     b"x-fake-tool-call": ("tool_call", _flag),
     b"x-fake-retry-after": ("retry-after", str),
+    b"x-fake-usage": ("usage", _json_object),
+    b"x-fake-fields": ("fields", _json_object),
 }
 
 
