@@ -94,6 +94,20 @@ SPOOL_BYTES = Gauge(
     "Bytes of log records spooled on disk, waiting for the store.",
     multiprocess_mode="livemax",
 )
+LOG_WRITER_RESTARTS = Counter(
+    "relayscope_log_writer_restarts",
+    "Times the log writer task died and was restarted.",
+)
+DEAD_LETTERS = Gauge(
+    "relayscope_log_dead_letters",
+    "Records kept as dead letters: refused by the store, or unreadable in the spool.",
+    multiprocess_mode="livemax",
+)
+LOG_LAST_STORED_SECONDS = Gauge(
+    "relayscope_log_seconds_since_last_stored_batch",
+    "Seconds since the log writer last stored a batch (high with a deep queue: stalled).",
+    multiprocess_mode="livemin",
+)
 STORE_WRITE_SECONDS = Histogram(
     "relayscope_store_write_seconds",
     "Time to write one batch of log records to the store.",
