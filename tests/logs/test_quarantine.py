@@ -108,7 +108,7 @@ async def test_an_unreadable_spool_line_is_quarantined_and_the_rest_replayed(sto
     spool = Spool(tmp_path / "spool")
     good = [record("org-b") for _ in range(6)]
     bad_row = record("org-a", prompt_tokens=18446744073709551615)
-    path = spool.write(good[:3] + [bad_row] + good[3:])
+    path = spool.write([*good[:3], bad_row, *good[3:]])
     lines = path.read_bytes().splitlines()
     torn = b'{"id": "torn-line", "org_id": "org-a", "created_'
     path.write_bytes(b"\n".join([*lines[:2], b"not json at all", *lines[2:], torn]) + b"\n")
