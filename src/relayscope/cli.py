@@ -180,6 +180,7 @@ def _register_feature_commands() -> None:
     from relayscope.alerts.cli import alerts
     from relayscope.analytics.cli import analytics
     from relayscope.governance.cli import data, redaction
+    from relayscope.logs.cli import logs
     from relayscope.prompts.cli import prompts
     from relayscope.ratelimit.cli import ratelimits
     from relayscope.retry.cli import provider_keys
@@ -196,6 +197,7 @@ def _register_feature_commands() -> None:
         ratelimits,
         analytics,
         export,
+        logs,
     ):
         main.add_command(group)
 

@@ -1,7 +1,8 @@
 """The gateway process: builds every part from ``Settings`` and serves them as one ASGI app.
 
 /healthz               liveness: 200 while the process serves
-/readyz                readiness: 503 while starting or draining (after SIGTERM)
+/readyz                readiness: 503 while starting, draining (after SIGTERM), or while
+                       the log writer is restarting or stalled (with the reason)
 /metrics               Prometheus metrics
 /api/...               JSON API (Starlette)
 /, /dashboard/...      web dashboard (Starlette + Jinja2)
@@ -17,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 
 import aiohttp
@@ -38,6 +40,8 @@ from relayscope.dashboard import create_dashboard
 from relayscope.governance import api as governance_api
 from relayscope.governance.repository import GovernanceRepository
 from relayscope.governance.service import Governance
+from relayscope.logs import api as logs_api
+from relayscope.logs.deadletters import DeadLetters, dead_letter_dir
 from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter, Observer
 from relayscope.pipeline import Services, build, default_stages
@@ -89,6 +93,7 @@ class Gateway:
             write_timeout=settings.store_write_timeout,
             max_queued=settings.log_queue_max,
             observers=observers,
+            dead_letters=DeadLetters(dead_letter_dir(settings.data_dir)),
         )
         self.registry = ProviderRegistry(overrides=settings.provider_base_urls)
         self.keys = KeyResolver(self.store.lookup_key, ttl=settings.key_cache_ttl)
@@ -151,6 +156,7 @@ class Gateway:
                 *webhooks_api.routes,
                 *rate_limits_api.routes,
                 *analytics_routes.routes,
+                *logs_api.routes,
             ],
             body_limits=self._api_body_limits(),
             state={
@@ -159,6 +165,7 @@ class Gateway:
                 "cache_stats": services.cache_stats,
                 "prompts": self.prompts,
                 "alerts": self.alerts,
+                "dead_letters": self.writer.dead_letters,
             },
         )
         self.dashboard = create_dashboard(
@@ -259,10 +266,17 @@ class Gateway:
     async def _readiness(self, send: Send) -> None:
         ready = self.ready and not self.draining
         status = "ready" if ready else "draining" if self.draining else "starting"
+        problem = self.writer.problem() if ready else None
+        if problem is not None:
+            payload = {"status": "log_writer_failing", "reason": problem, "pid": os.getpid()}
+            await _json(send, 503, payload)
+            return
         await _json(send, 200 if ready else 503, {"status": status, "pid": os.getpid()})
 
     async def _metrics(self, send: Send) -> None:
         metrics.LOG_QUEUE_DEPTH.set(self.writer.queue_depth)
+        metrics.DEAD_LETTERS.set(self.writer.dead_letter_count)
+        metrics.LOG_LAST_STORED_SECONDS.set(time.monotonic() - self.writer.stats.last_stored_at)
         body = await asyncio.to_thread(metrics.render)
         headers = [
             (b"content-type", metrics.CONTENT_TYPE.encode()),

@@ -23,6 +23,10 @@ from relayscope.logs.spool import dump_row, write_lines
 _ORG_ID_MAX = 64
 
 
+def dead_letter_dir(data_dir: Path) -> Path:
+    return data_dir / "dead-letters"
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     reason: str

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from relayscope import metrics
 from relayscope.logs import gil
-from relayscope.logs.deadletters import DeadLetter, DeadLetters
+from relayscope.logs.deadletters import DeadLetter, DeadLetters, dead_letter_dir
 from relayscope.logs.isolate import Outcome, store_isolating
 from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import Spool
@@ -85,7 +85,7 @@ class LogWriter:
     ) -> None:
         self.store = store
         self.spool = spool
-        self.dead_letters = dead_letters or DeadLetters(spool.directory.parent / "dead-letters")
+        self.dead_letters = dead_letters or DeadLetters(dead_letter_dir(spool.directory.parent))
         self.stall_after = stall_after if stall_after is not None else max(30.0, 4 * write_timeout)
         """Seconds with records waiting and none stored or spooled before ``problem`` says so."""
         self.batch_size = batch_size

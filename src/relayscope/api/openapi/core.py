@@ -70,6 +70,23 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
             tag="requests",
         )
     },
+    "/api/dead-letters": {
+        "get": operation(
+            "Log records the store refused, newest first",
+            answer(
+                "The org's dead letters: records kept aside, with the store's reason.",
+                data({"type": "array", "items": ref("DeadLetter")}),
+            ),
+            errors=(400,),
+            params=[query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "At most.")],
+            tag="requests",
+            description=(
+                "A record whose values the store cannot hold (as a provider misreported them) "
+                "is kept here instead of stopping the log writer. Kept in the data directory, "
+                "never dropped; `relayscope logs dead-letters` lists them all."
+            ),
+        )
+    },
     "/api/data/retention": {
         "get": operation(
             "The org's retention",

@@ -59,6 +59,21 @@ SCHEMAS: dict[str, Schema] = {
     "Message": MESSAGE,
     "RequestSummary": record_schema(bodies=False),
     "Request": record_schema(bodies=True),
+    "DeadLetter": obj(
+        {
+            "quarantined_at": TIMESTAMP,
+            "source": {"enum": ["store", "spool"]},
+            "reason": STRING,
+            "org_id": STRING,
+        },
+        {
+            "record": {
+                "type": "object",
+                "description": "The record as it was refused (fields may not fit their type).",
+            },
+            "line": {**STRING, "description": "A spool line that was not a record."},
+        },
+    ),
     "Retention": obj(
         {"days": nullable({"type": "integer", "minimum": 1, "maximum": MAX_RETENTION_DAYS})}
     ),
