@@ -8,6 +8,7 @@ import orjson
 from relayscope.clitools import existing_org, with_store
 from relayscope.config import Settings
 from relayscope.logs.deadletters import DeadLetters, dead_letter_dir
+from relayscope.store.sql import SqlStore
 
 
 @click.group()
@@ -28,7 +29,7 @@ def dead_letters(org_name: str | None, limit: int, as_json: bool) -> None:
     org_id = None
     if org_name is not None:
 
-        async def find(store):  # type: ignore[no-untyped-def]
+        async def find(store: SqlStore) -> str:
             return (await existing_org(store, org_name)).id
 
         org_id = with_store(find)

@@ -112,6 +112,7 @@ class LogWriter:
         self._replaying: Path | None = None
         self._unfiled: list[DeadLetter] = []
         self._crash: str | None = None
+        self._closed = asyncio.Event()
         self._progress_at = time.monotonic()
         self.dead_letter_count = 0
 
@@ -153,6 +154,7 @@ class LogWriter:
 
     async def close(self, timeout: float = 10.0) -> None:
         self._closing = True
+        self._closed.set()
         self._wakeup.set()
         if self._task is None:
             return
@@ -207,9 +209,9 @@ class LogWriter:
             self._crash = f"{type(crash).__name__}: {crash}"[:300]
             log.error("the log writer crashed; restarting it", exc_info=crash)
             await self._rescue_in_flight()
-            if self._closing:
-                return
-            await asyncio.sleep(min(self.retry_interval * 2 ** min(crashes - 1, 5), 30.0))
+            backoff = min(self.retry_interval * 2 ** min(crashes - 1, 5), 30.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), backoff)
             self._crash = None
 
     async def _rescue_in_flight(self) -> None:
