@@ -149,6 +149,8 @@ def build_record(
         error=error,
         request_body=request_body,
         response_body=response_body,
+        record_uid=ctx.record_uid,
+        warnings=list(ctx.warnings),
     )
     if redact:
         redact_record(record, redact)
