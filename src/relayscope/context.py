@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,8 +69,9 @@ class Context:
     client_body: bytes
     """The body exactly as the client sent it; this is what gets logged."""
     tags: Tags
-    record_uid: str = field(default_factory=lambda: str(uuid.uuid4()))
-    """The log record's own identity (``LogRecord.record_uid``), never the client's."""
+    record_uid: str | None = None
+    """The log record's own identity (``LogRecord.record_uid``), never the client's;
+    None: a new UUID, made when the record is built (off the event loop)."""
     body: bytes = b""
     """The body sent upstream; stages may rewrite it."""
     started: float = field(default_factory=time.perf_counter)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -149,7 +150,7 @@ def build_record(
         error=error,
         request_body=request_body,
         response_body=response_body,
-        record_uid=ctx.record_uid,
+        record_uid=ctx.record_uid or str(uuid.uuid4()),
         warnings=list(ctx.warnings),
     )
     if redact:

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from relayscope.errors import DuplicateRequestId
 
 REMEMBERED = 100_000
-"""Client-chosen ids remembered per process (about 20 MB at most)."""
+"""Client-chosen ids remembered per process (about 25 MB at most)."""
 
 
-@dataclass(frozen=True, slots=True)
-class AssignedId:
+class AssignedId(NamedTuple):
     request_id: str
-    record_uid: str
-    """The record's own identity (``LogRecord.record_uid``), never the client's."""
+    record_uid: str | None
+    """The record's own identity (``LogRecord.record_uid``) when the gateway made the
+    id (the id is then its own); None: made when the record is built, off the loop."""
     replaced: str | None = None
     """The client's id, when it was already used and ``request_id`` replaces it."""
 
@@ -50,7 +50,7 @@ class RequestIds:
             self._recent[key] = None
             if len(self._recent) > self.remembered:
                 self._recent.popitem(last=False)
-            return AssignedId(chosen, str(uuid.uuid4()))
+            return AssignedId(chosen, None)
         if self.strict:
             raise DuplicateRequestId(chosen)
         fresh = str(uuid.uuid4())

@@ -254,7 +254,7 @@ class SqlStore:
                 # Multi-row VALUES: several times faster in SQLite than executemany here.
                 for start in range(0, len(pending), _SQLITE_ROWS_PER_INSERT):
                     chunk = pending[start : start + _SQLITE_ROWS_PER_INSERT]
-                    values = []
+                    values: list[Any] = []
                     for record in chunk:
                         gil.pause()
                         values.extend(_sqlite_row(record))
@@ -270,7 +270,7 @@ class SqlStore:
         conn: Connection, tried: list[LogRecord], added: set[RecordKey], fresh: list[LogRecord]
     ) -> list[LogRecord]:
         """Records of ``tried`` whose key was taken: replays dropped, the rest renamed."""
-        conflicted = []
+        conflicted: list[LogRecord] = []
         for record in tried:
             (fresh if key_of(record) in added else conflicted).append(record)
         if not conflicted:
@@ -356,7 +356,7 @@ async def _copy_requests(conn: AsyncConnection, records: Sequence[LogRecord]) ->
             "FROM requests_incoming ON CONFLICT (org_id, id) DO NOTHING RETURNING org_id, id"
         )
         added = {(row["org_id"], row["id"]) for row in inserted}
-        conflicted = []
+        conflicted: list[LogRecord] = []
         for record in pending:
             (fresh if key_of(record) in added else conflicted).append(record)
         owners: dict[RecordKey, str | None] = {}

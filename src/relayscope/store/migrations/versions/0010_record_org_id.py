@@ -8,6 +8,8 @@ Revision ID: 0010_record_org_id
 Revises: 0009_dashboard
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
@@ -81,7 +83,7 @@ def _rebuild_sqlite(
         bind.exec_driver_sql(sql)
 
 
-def _column_sql(row: tuple) -> str:
+def _column_sql(row: Any) -> str:
     _cid, name, type_, not_null, default, _pk = row
     sql = f'"{name}" {type_}'
     if not_null or name in ("id", "org_id"):
