@@ -33,14 +33,18 @@ def key_of(record: LogRecord) -> RecordKey:
     return record.org_id, record.id
 
 
-def keys_to_look_up(records: Iterable[LogRecord]) -> dict[str, set[str]]:
-    """Per org, the ids ``settle_ids`` needs the owners of: each record's id and the
-    first ids it would be given if that one is taken (``replacement_ids``)."""
+def keys_to_look_up(
+    records: Iterable[LogRecord], *, replacements: bool = False
+) -> dict[str, set[str]]:
+    """Per org, the ids ``settle_ids`` needs the owners of: each record's id and, with
+    ``replacements``, the first ids it would be given if that one is taken. A store
+    whose unique key reports the conflicts can leave those out and look again for
+    the records that still did not go in."""
     wanted: dict[str, set[str]] = {}
     for record in records:
         ids = wanted.setdefault(record.org_id, set())
         ids.add(record.id)
-        if record.record_uid is not None:
+        if replacements and record.record_uid is not None:
             ids.update(itertools.islice(replacement_ids(record.record_uid), 2))
     return wanted
 

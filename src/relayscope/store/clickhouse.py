@@ -230,7 +230,7 @@ class ClickHouseLogStore:
             owners[row["org_id"], row["id"]] = row["record_uid"]
         # A client's own id may be taken at any time (so may one from before record_uid).
         chosen = [r for r in records if r.record_uid is None or r.id != r.record_uid]
-        for org_id, ids in keys_to_look_up(chosen).items():
+        for org_id, ids in keys_to_look_up(chosen, replacements=True).items():
             for row in await self._query(
                 f"SELECT id, record_uid FROM {self.table} "
                 "WHERE org_id = {org:String} AND id IN {ids:Array(String)}",
