@@ -73,6 +73,9 @@ def _rebuild_sqlite(
     key = ", ".join(f'"{name}"' for name in primary_key)
     name = "pk_requests" if len(primary_key) > 1 else "requests_pkey"
     body = ",\n  ".join([*definitions, *add, f"CONSTRAINT {name} PRIMARY KEY ({key})"])
+    # SQLite's driver commits DDL until a write opens a transaction (the INSERT below):
+    # a copy left by a run stopped before then is empty and not yet in use.
+    bind.exec_driver_sql("DROP TABLE IF EXISTS requests_rebuilt")
     bind.exec_driver_sql(f"CREATE TABLE requests_rebuilt (\n  {body}\n)")
     bind.exec_driver_sql(
         f"INSERT INTO requests_rebuilt (rowid, {keep}) SELECT rowid, {keep} FROM requests"
