@@ -125,6 +125,12 @@ class Settings:
         "Let allowlisted target host names resolve to loopback, private or link-local "
         "addresses (refused by default; IP literals in the allowlist are always allowed).",
     )
+    strict_headers: bool = setting(
+        False,
+        "Answer 400/409 instead of warning: a Helicone-* header the gateway would otherwise "
+        "correct (with a Helicone-Warning response header) is refused; a reused "
+        "Helicone-Request-Id gets a 409.",
+    )
     upstream_connect_timeout: float = setting(10.0, "Seconds to connect to a provider.")
     upstream_read_timeout: float = setting(
         600.0, "Seconds to wait for a provider's response bytes (504 beyond)."

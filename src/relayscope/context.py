@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from relayscope.errors import WARNING_HEADER, helicone_warning
 from relayscope.providers.registry import Format, Provider
 
 
@@ -68,6 +69,9 @@ class Context:
     client_body: bytes
     """The body exactly as the client sent it; this is what gets logged."""
     tags: Tags
+    record_uid: str | None = None
+    """The log record's own identity (``LogRecord.record_uid``), never the client's;
+    None: a new UUID, made when the record is built (off the event loop)."""
     body: bytes = b""
     """The body sent upstream; stages may rewrite it."""
     started: float = field(default_factory=time.perf_counter)
@@ -78,6 +82,8 @@ class Context:
     """The response came as server-sent events."""
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     """``Helicone-*`` headers stages add to the client's response."""
+    warnings: list[str] = field(default_factory=list)
+    """``Helicone-Warning`` texts sent to the client, kept on the log record (``warn``)."""
     omit_request: bool = False
     """``Helicone-Omit-Request``: do not store the request body."""
     omit_response: bool = False
@@ -113,6 +119,13 @@ class Context:
             except orjson.JSONDecodeError:
                 self._json = False
         return None if self._json is False else self._json
+
+    def warn(self, header: str, problem: str) -> None:
+        """Tell the client (a ``Helicone-Warning`` response header) and the log record
+        that ``header`` was not taken as sent, and what was done instead."""
+        text = helicone_warning(header, problem)
+        self.warnings.append(text)
+        self.response_headers.append((WARNING_HEADER, text.encode("ascii")))
 
     def set_body(self, body: bytes) -> None:
         """Replace the upstream body with raw bytes (parsed again on demand)."""

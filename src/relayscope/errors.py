@@ -10,6 +10,7 @@
      ├── Forbidden                    (403 permission_error)
      ├── NotFound                     (404)
      ├── Conflict                     (409)
+     │    └── DuplicateRequestId      (409, a reused Helicone-Request-Id, strict headers)
      ├── RateLimited                  (429, Retry-After)
      ├── ServiceUnavailable           (503)
      └── UpstreamError                (502 upstream_error)
@@ -17,11 +18,37 @@
 
 Provider errors are not GatewayErrors: they are passed through exactly as sent.
 ``error_response`` is the one place where an error becomes HTTP.
+
+What the gateway accepts but does not take exactly as sent is answered with a
+``Helicone-Warning`` response header instead (``helicone_warning``), also kept
+on the request's log record (``Context.warn`` does both).
 """
 
 from __future__ import annotations
 
+import re
+
 import orjson
+
+WARNING_HEADER = b"helicone-warning"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def helicone_warning(header: str, problem: str) -> str:
+    """A ``Helicone-Warning`` value: the request header at issue, then what was done.
+
+    Plain ASCII on one line, whatever ``problem`` quotes, so it is a valid header value.
+    """
+    text = _CONTROL.sub(" ", f"{header}: {problem}")
+    return text.encode("ascii", "replace").decode("ascii")
+
+
+def reused_id_problem(reused: str, replacement: str) -> str:
+    """Why a request was logged under ``replacement`` instead of the id it sent."""
+    return (
+        f"{reused} was already used by another request of this org; "
+        f"this request is logged as {replacement}"
+    )
 
 
 class GatewayError(Exception):
@@ -105,6 +132,21 @@ class Conflict(GatewayError):
     status = 409
     type = "invalid_request_error"
     code = "conflict"
+
+
+class DuplicateRequestId(Conflict):
+    """A ``Helicone-Request-Id`` this org already used, refused (strict headers)."""
+
+    code = "duplicate_request_id"
+
+    def __init__(self, reused: str) -> None:
+        super().__init__(
+            f"Helicone-Request-Id {reused} was already used by another request of this org; "
+            "send a new id (nothing was proxied)",
+            param="Helicone-Request-Id",
+            # The OpenAI SDKs retry a 409 with the same headers, which can only conflict again.
+            headers={"x-should-retry": "false"},
+        )
 
 
 class RateLimited(GatewayError):

@@ -51,6 +51,7 @@ from relayscope.prompts.repository import PromptRepository
 from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.app import Limits, ProxyApp, Receive, Scope, Send
 from relayscope.proxy.body import BodyLimits
+from relayscope.proxy.request_ids import RequestIds
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.proxy.upstream import Upstream, make_session
 from relayscope.ratelimit import api as rate_limits_api
@@ -142,6 +143,7 @@ class Gateway:
                 max_concurrency=settings.max_concurrency,
                 client_body_timeout=settings.client_body_timeout,
             ),
+            request_ids=RequestIds(strict=settings.strict_headers),
         )
         self.api = create_api(
             store=self.store,

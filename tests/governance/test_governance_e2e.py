@@ -17,8 +17,12 @@ from relayscope.testing.seeding import seed_records
 from relayscope.testing.waiting import wait_until
 
 
-def chat(url: str, org, content: str, user: str | None = None) -> str:
+def chat(
+    url: str, org, content: str, user: str | None = None, request_id: str | None = None
+) -> str:
     headers = {**org.auth, **({"Helicone-User-Id": user} if user else {})}
+    if request_id is not None:
+        headers["Helicone-Request-Id"] = request_id
     response = httpx.post(
         f"{url}/openai/v1/chat/completions",
         headers=headers,
@@ -102,6 +106,23 @@ def test_deleting_a_user_removes_their_records_only(gateway, fake):
         assert exported == ""
     with gateway.api(other) as api:
         assert api.get(f"/api/requests/{other_alice}").status_code == 200
+
+
+def test_deleting_and_exporting_stay_in_the_org_when_another_has_the_same_id(gateway, fake):
+    org, other = gateway.new_org(), gateway.new_org()
+    shared = str(uuid.uuid4())
+    for who in (other, org):
+        assert chat(gateway.url, who, f"from {who.name}", "alice", shared) == shared
+        gateway.record(who, shared)
+
+    with gateway.api(org) as api:
+        assert api.delete("/api/data/users/alice").json()["data"]["deleted"]["requests"] == 1
+        assert api.get(f"/api/requests/{shared}").status_code == 404
+    with gateway.api(other) as api:
+        kept = api.get(f"/api/requests/{shared}").json()["data"]
+        assert kept["request_body"]["messages"][0]["content"] == f"from {other.name}"
+        exported = [orjson.loads(line) for line in api.get("/api/data/export").text.splitlines()]
+    assert [(line["id"], line["org_id"]) for line in exported] == [(shared, other.org_id)]
 
 
 def test_export_is_json_lines_of_the_callers_org(gateway, fake):

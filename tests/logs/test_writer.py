@@ -84,6 +84,50 @@ async def test_outage_spools_and_replays_every_record_once(store, tmp_path, fail
     assert writer.stats.spooled == 30 and writer.stats.replayed == 30
 
 
+class CommitsThenHangs:
+    """The real store, but while ``hang`` is set a write commits and then never answers:
+    the writer times out and spools records that are in fact stored."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self.hang = True
+
+    async def insert_requests(self, records):
+        added = await self.store.insert_requests(records)
+        if self.hang:
+            await asyncio.sleep(3600)
+        return added
+
+
+async def test_a_stored_write_replayed_is_kept_once_and_a_reused_id_twice(store, tmp_path):
+    """The spool replays records the store took: each is stored once. Two requests
+    that sent the same Helicone-Request-Id are two records, not one replayed."""
+    shared = str(uuid.uuid4())
+    first, second = record(), record()
+    for made in (first, second):
+        made.record_uid = made.id
+        made.id = shared
+    hanging = CommitsThenHangs(store)
+    spool = Spool(tmp_path / "spool")
+    writer = LogWriter(hanging, spool, flush_interval=0.01, write_timeout=0.2, retry_interval=0.05)
+    writer.start()
+    writer.submit(lambda: first)
+    writer.submit(lambda: second)
+    await writer.drain(timeout=5)
+    assert writer.stats.spooled == 2 and await store.count_requests() == 2
+    hanging.hang = False
+
+    async def replayed() -> bool:
+        return writer.stats.replayed == 2 and not spool.pending()
+
+    await async_wait_until(replayed, timeout=10)
+    await writer.close()
+    assert await store.count_requests() == 2
+    assert (await store.get_request("o", shared)).record_uid == first.record_uid
+    renamed = await store.get_request("o", second.record_uid)
+    assert renamed is not None and renamed.warnings and shared in renamed.warnings[0]
+
+
 async def test_a_record_that_fails_to_build_does_not_stop_the_rest(store, tmp_path):
     writer = LogWriter(store, Spool(tmp_path / "spool"), flush_interval=0.01)
     writer.start()

@@ -12,7 +12,7 @@ from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, InvalidHeader, Unauthorized
 from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.routing import Allowlist, Router
-from relayscope.proxy.tags import flag, parse_tags, request_id
+from relayscope.proxy.tags import client_request_id, flag, parse_tags
 
 header_values = st.text(st.characters(codec="latin-1"), max_size=300)
 TAG_HEADERS = [
@@ -41,7 +41,7 @@ def test_tags_parse_or_name_the_header(headers):
 @given(header_values)
 def test_request_id_and_flags(value):
     for parse, header in (
-        (lambda h: request_id(h), "Helicone-Request-Id"),
+        (lambda h: client_request_id(h), "Helicone-Request-Id"),
         (lambda h: flag(h, "Helicone-Omit-Request"), "Helicone-Omit-Request"),
     ):
         try:

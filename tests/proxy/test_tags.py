@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from relayscope.errors import InvalidHeader
-from relayscope.proxy.tags import parse_tags, request_id
+from relayscope.proxy.tags import client_request_id, parse_tags
 
 
 def test_all_tags_parse():
@@ -49,8 +49,8 @@ def test_invalid_tags(headers):
 
 
 def test_request_id():
-    chosen = str(uuid.uuid4())
-    assert request_id({"helicone-request-id": chosen}) == chosen
-    assert uuid.UUID(request_id({}))
+    chosen = uuid.uuid4()
+    assert client_request_id({"helicone-request-id": str(chosen).upper()}) == str(chosen)
+    assert client_request_id({}) is None
     with pytest.raises(InvalidHeader, match="Helicone-Request-Id"):
-        request_id({"helicone-request-id": "123"})
+        client_request_id({"helicone-request-id": "123"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -86,13 +87,67 @@ async def test_a_replayed_batch_is_skipped_not_duplicated(logs):
     assert [r.id for r in page.records] == [r.id for r in reversed(batch)]
 
 
-async def test_an_id_sent_twice_in_one_batch_is_stored_once(logs):
-    """A client may reuse Helicone-Request-Id; both requests can land in one batch."""
+def proxied(org_id: str, minute: float, request_id: str | None = None, **fields) -> LogRecord:
+    """A record as the proxy makes it: its own record_uid, and the client's id if it chose one."""
+    uid = str(uuid.uuid4())
+    return make(org_id, minute, id=request_id or uid, record_uid=uid, **fields)
+
+
+def as_sent(record: LogRecord) -> LogRecord:
+    """A copy of ``record`` as the writer first had it (before any store renamed it)."""
+    return replace(record, warnings=list(record.warnings))
+
+
+async def test_requests_reusing_an_id_in_one_org_are_each_stored_once(logs):
+    """A client may reuse Helicone-Request-Id: every request keeps a record (the
+    repeats under new ids, with a warning), and replays of any of them add nothing."""
+    shared = str(uuid.uuid4())
+    first = proxied("o1", 0, shared, user_id="first")
+    same_batch = proxied("o1", 1, shared, user_id="same batch")
+    others = [proxied("o1", 2 + i) for i in range(250)]  # more rows than one SQLite statement
+    later = proxied("o1", 300, shared, user_id="later")
+    copies = [as_sent(r) for r in (first, same_batch, later)]
+
+    assert await logs.insert_requests([first, *others, same_batch]) == 252
+    assert await logs.insert_requests([later]) == 1
+    assert await logs.count_requests("o1") == 253
+    original = await logs.get_request("o1", shared)
+    assert original is not None and original.user_id == "first" and original.warnings == []
+    for repeat in (same_batch, later):
+        assert repeat.id == repeat.record_uid != shared
+        stored = await logs.get_request("o1", repeat.id)
+        assert stored is not None and stored.user_id == repeat.user_id
+        assert stored.warnings == [
+            f"Helicone-Request-Id: {shared} was already used by another request of this org; "
+            f"this request is logged as {repeat.id}"
+        ]
+
+    # The spool or a retried write may bring back any of them, renamed or as first sent.
+    assert await logs.insert_requests([*copies, first, same_batch, later]) == 0
+    assert await logs.count_requests("o1") == 253
+
+
+async def test_the_same_id_in_two_orgs_is_two_records(logs):
+    shared, in_one_batch = str(uuid.uuid4()), str(uuid.uuid4())
+    assert await logs.insert_requests([make("ob", 0, id=shared, user_id="b")]) == 1
+    assert await logs.insert_requests([make("oa", 1, id=shared, user_id="a")]) == 1
+    both = [make(org, 2, id=in_one_batch, user_id=org) for org in ("oa", "ob")]
+    assert await logs.insert_requests(both) == 2
+    for org, user in (("oa", "a"), ("ob", "b")):
+        assert await logs.count_requests(org) == 2
+        stored = await logs.get_request(org, shared)
+        assert stored is not None and stored.user_id == user and stored.warnings == []
+        stored = await logs.get_request(org, in_one_batch)
+        assert stored is not None and stored.user_id == org
+
+
+async def test_a_record_without_record_uid_is_stored_once(logs):
+    """Records from before record_uid (old spool files, exports of older stores):
+    an id already stored means a replay, as it always did."""
     first = make("o1", 0, user_id="first")
     again = make("o1", 1, id=first.id, user_id="again")
-    others = [make("o1", 2 + i) for i in range(250)]  # more rows than one SQLite statement
-    assert await logs.insert_requests([first, *others, again]) == 251
-    assert await logs.count_requests("o1") == 251
+    assert await logs.insert_requests([first, again]) == 1
+    assert await logs.insert_requests([again]) == 0
     stored = await logs.get_request("o1", first.id)
     assert stored is not None and stored.user_id == "first"
 

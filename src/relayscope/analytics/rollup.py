@@ -325,6 +325,11 @@ def rebuild(conn: Connection, chunk: int = 50_000) -> int:
     for row in result:
         deltas.add(row)
         count += 1
+    if conn.dialect.name == "postgresql":
+        # The driver leaves the server-side cursor open until the transaction ends,
+        # and while it is open no later migration in this transaction may alter
+        # ``requests``.
+        conn.exec_driver_sql("CLOSE ALL")
     for statement, rows in statements(deltas, conn.dialect.name):
         for start in range(0, len(rows), chunk):
             conn.execute(statement, rows[start : start + chunk])

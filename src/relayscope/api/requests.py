@@ -39,6 +39,8 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 def record_json(record: LogRecord, *, bodies: bool) -> dict[str, Any]:
     row = record.to_row()
+    # The gateway's own identity of the record: the id it answered with is the one to use.
+    del row["record_uid"]
     row["created_at"] = record.created_at.isoformat()
     if bodies:
         for key in ("request_body", "response_body"):

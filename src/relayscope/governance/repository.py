@@ -94,7 +94,10 @@ class GovernanceRepository:
             ids = select(requests.c.id).where(*conditions).limit(batch).scalar_subquery()
             async with self.engine.begin() as conn:
                 deleted = (
-                    await conn.execute(delete(requests).where(requests.c.id.in_(ids)))
+                    # Ids are unique per org only: the org bounds the delete as well.
+                    await conn.execute(
+                        delete(requests).where(requests.c.org_id == org_id, requests.c.id.in_(ids))
+                    )
                 ).rowcount
             total += deleted
             if deleted < batch:

@@ -49,6 +49,12 @@ class LogRecord:
     error: str | None = None
     request_body: str | None = None
     response_body: str | None = None
+    record_uid: str | None = None
+    """This record's own identity, made by the gateway (never sent by a client): it
+    tells a replay of this record (same ``record_uid``) from another request that
+    reused its ``Helicone-Request-Id``. ``None`` on records made before it existed."""
+    warnings: list[str] = field(default_factory=list)
+    """``Helicone-Warning`` texts: what the gateway did not take as the client sent it."""
 
     def to_row(self) -> dict[str, Any]:
         # Shallow on purpose: dataclasses.asdict deep-copies and dominated batch writes.

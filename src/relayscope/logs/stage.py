@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -156,6 +157,8 @@ def build_record(
         error=error,
         request_body=request_body,
         response_body=response_body,
+        record_uid=ctx.record_uid or str(uuid.uuid4()),
+        warnings=list(ctx.warnings),
     )
     if redact:
         redact_record(record, redact)

@@ -18,10 +18,12 @@ from relayscope.errors import (
     HeadersTooLarge,
     ServiceUnavailable,
     error_response,
+    reused_id_problem,
 )
 from relayscope.proxy.body import BodyLimits, ClientGone, read_body, too_large
+from relayscope.proxy.request_ids import RequestIds
 from relayscope.proxy.routing import Router
-from relayscope.proxy.tags import flag, parse_tags, request_id
+from relayscope.proxy.tags import client_request_id, flag, parse_tags
 from relayscope.types import CallNext
 
 Scope = types.Scope
@@ -67,12 +69,14 @@ class ProxyApp:
         keys: KeyResolver,
         pipeline: CallNext,
         limits: Limits | None = None,
+        request_ids: RequestIds | None = None,
     ) -> None:
         self.router = router
         self.keys = keys
         self.pipeline = pipeline
         self.limits = limits or Limits()
         self.body_limits = self.limits.body
+        self.request_ids = request_ids or RequestIds()
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -140,7 +144,7 @@ class ProxyApp:
         target = self.router.route(path, helicone)
         principal = await self.keys.resolve(helicone.get("helicone-auth"), "Helicone-Auth")
         tags = parse_tags(helicone, property_names)
-        rid = request_id(helicone)
+        chosen_id = client_request_id(helicone)
         omit_request = flag(helicone, "Helicone-Omit-Request")
         omit_response = flag(helicone, "Helicone-Omit-Response")
         limit = self.limits.max_body_bytes
@@ -151,8 +155,10 @@ class ProxyApp:
         ):
             raise too_large(limit)
         body = await read_body(receive, self.body_limits)
-        return Context(
-            request_id=rid,
+        ids = self.request_ids.assign(principal.org_id, chosen_id)
+        ctx = Context(
+            request_id=ids.request_id,
+            record_uid=ids.record_uid,
             org_id=principal.org_id,
             key_id=principal.key_id,
             method=scope["method"],
@@ -167,6 +173,9 @@ class ProxyApp:
             omit_request=omit_request,
             omit_response=omit_response,
         )
+        if ids.replaced is not None:
+            ctx.warn("Helicone-Request-Id", reused_id_problem(ids.replaced, ids.request_id))
+        return ctx
 
     async def _respond(self, ctx: Context, send: Send) -> None:
         response = await self.pipeline(ctx)

@@ -70,11 +70,11 @@ def parse_tags(helicone: dict[str, str], property_names: dict[str, str]) -> Tags
     return tags
 
 
-def request_id(helicone: dict[str, str]) -> str:
-    """The client's ``Helicone-Request-Id`` (a UUID), or a new one."""
+def client_request_id(helicone: dict[str, str]) -> str | None:
+    """The client's ``Helicone-Request-Id`` (a UUID, in canonical form), if it sent one."""
     value = helicone.get("helicone-request-id")
     if value is None:
-        return str(uuid.uuid4())
+        return None
     try:
         return str(uuid.UUID(value.strip()))
     except ValueError:

@@ -8,12 +8,15 @@ a row store while their configuration stays in SQLite or Postgres.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from relayscope.auth.keys import PROXY, Principal
+from relayscope.errors import helicone_warning, reused_id_problem
 from relayscope.logs.record import LogRecord
 
 
@@ -21,13 +24,85 @@ class StoreUnavailable(Exception):
     """The store could not be reached or did not answer in time."""
 
 
-def first_of_each_id(records: Sequence[LogRecord]) -> list[LogRecord]:
-    """One record per id, in order: of a ``Helicone-Request-Id`` sent twice in a
-    batch, every store keeps the first copy."""
-    unique: dict[str, LogRecord] = {}
+RecordKey = tuple[str, str]
+"""(org_id, id): what identifies a record in every store. A ``Helicone-Request-Id``
+is the client's to choose, so it is unique within its org only."""
+
+
+def key_of(record: LogRecord) -> RecordKey:
+    return record.org_id, record.id
+
+
+def keys_to_look_up(
+    records: Iterable[LogRecord], *, replacements: bool = False
+) -> dict[str, set[str]]:
+    """Per org, the ids ``settle_ids`` needs the owners of: each record's id and, with
+    ``replacements``, the first ids it would be given if that one is taken. A store
+    whose unique key reports the conflicts can leave those out and look again for
+    the records that still did not go in."""
+    wanted: dict[str, set[str]] = {}
     for record in records:
-        unique.setdefault(record.id, record)
-    return list(unique.values())
+        ids = wanted.setdefault(record.org_id, set())
+        ids.add(record.id)
+        if replacements and record.record_uid is not None:
+            ids.update(itertools.islice(replacement_ids(record.record_uid), 2))
+    return wanted
+
+
+def settle_ids(
+    records: Iterable[LogRecord], stored: Mapping[RecordKey, str | None]
+) -> list[LogRecord]:
+    """The records to insert, in order, given who owns the keys already stored
+    (``stored`` maps each stored key of ``keys_to_look_up`` to its ``record_uid``).
+
+    - A record whose key is stored under its own ``record_uid`` is a replay (the
+      spool, a write retried after a timeout): left out. So is one without a
+      ``record_uid`` (made before it existed, or exported from such a store) whose
+      key is stored at all: the old rule, from when ids were unique.
+    - A record whose key belongs to another request takes the first of its
+      ``replacement_ids`` that is free, with a ``Helicone-Warning`` saying so: no
+      proxied request is lost. Replays walk the same ids, so they end on the one
+      the record took and are recognised.
+
+    Renamed records are changed in place, so the writer's hooks see the stored id.
+    A key not in ``stored`` is taken as free: the store's unique key is the backstop.
+    """
+    owners: dict[RecordKey, str | None] = dict(stored)
+    fresh = []
+    for record in records:
+        owner = owners.get(key_of(record), _FREE)
+        if owner is not _FREE and (record.record_uid is None or owner == record.record_uid):
+            continue
+        if owner is not _FREE:
+            assert record.record_uid is not None
+            reused = record.id
+            for candidate in replacement_ids(record.record_uid):
+                owner = owners.get((record.org_id, candidate), _FREE)
+                if owner is _FREE or owner == record.record_uid:
+                    break
+            if owner is not _FREE:
+                continue
+            record.id = candidate
+            problem = reused_id_problem(reused, candidate)
+            record.warnings.append(helicone_warning("Helicone-Request-Id", problem))
+        owners[key_of(record)] = record.record_uid
+        fresh.append(record)
+    return fresh
+
+
+_FREE = object()
+
+
+def replacement_ids(record_uid: str) -> Iterator[str]:
+    """The ids a record takes, in turn, when its id is another request's: its own
+    ``record_uid`` (a UUID no client has seen yet), then UUIDs derived from it, in
+    case a client sent that one as its ``Helicone-Request-Id`` first."""
+    yield record_uid
+    for n in itertools.count(1):
+        yield str(uuid.uuid5(_REPLACEMENTS, f"{record_uid}/{n}"))
+
+
+_REPLACEMENTS = uuid.UUID("6f1d7c9e-2b7a-4c55-9b0e-5a3c1d2e8f41")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +154,9 @@ class LogStore(Protocol):
     async def ping(self) -> None: ...
 
     async def insert_requests(self, records: Sequence[LogRecord]) -> int:
-        """Insert records, skipping any whose id is already stored (replays are safe).
-
-        Returns how many records were new.
+        """Insert records: replays of stored ones are skipped, and a record whose
+        (org, id) another request already has is stored under a fresh id (see
+        ``settle_ids``). Returns how many records were new.
         """
 
     async def list_requests(

@@ -5,10 +5,13 @@ The SQL is plain ClickHouse SQL with server-side parameters (``{name:Type}``), s
 either over ClickHouse's HTTP interface (``clickhouse://``, ``clickhouses://``) or
 to the embedded engine chDB (``chdb:///path``): both run the very same text.
 
-Ids are unique per record, but ClickHouse has no unique constraint: a batch is
-checked for ids already stored before it is inserted (spool replays, exports), and
-the ReplacingMergeTree engine folds any duplicate that slips through a race on
-its next merge.
+A record is keyed by (org, id), but ClickHouse has no unique constraint: a batch is
+checked for the keys already stored before it is inserted (``settle_ids``: spool
+replays and exports are skipped, another request's id is replaced), and the
+ReplacingMergeTree engine folds any replay that slips through a race on its next
+merge. Ids the gateway made itself are looked up within the batch's time range
+(a replay has the same time); ids a client chose anywhere in the org, through a
+bloom-filter index on ``id``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ import httpx
 import orjson
 
 from relayscope.logs.record import LogRecord
-from relayscope.store.base import Page, RequestFilter, StoreUnavailable, first_of_each_id
+from relayscope.store.base import (
+    Page,
+    RecordKey,
+    RequestFilter,
+    StoreUnavailable,
+    keys_to_look_up,
+    settle_ids,
+)
 from relayscope.store.sql import decode_cursor, encode_cursor
 
 # ClickHouse type of each LogRecord field.
@@ -67,10 +77,14 @@ COLUMNS: dict[str, str] = {
     "error": "Nullable(String)",
     "request_body": "Nullable(String) CODEC(ZSTD(3))",
     "response_body": "Nullable(String) CODEC(ZSTD(3))",
+    "record_uid": "Nullable(String)",
+    "warnings": "Array(String)",
 }
 _JSON_TEXT = ("attempts", "prompt_variables")  # JSON documents stored as text
 _LIST_COLUMNS = [c for c in COLUMNS if c not in ("request_body", "response_body")]
+_ID_INDEX = "ix_id id TYPE bloom_filter GRANULARITY 4"
 _SKIP_INDEXES = (
+    f"INDEX {_ID_INDEX}",
     "INDEX ix_user user_id TYPE bloom_filter GRANULARITY 4",
     "INDEX ix_session session_id TYPE bloom_filter GRANULARITY 4",
     "INDEX ix_model request_model TYPE bloom_filter GRANULARITY 4",
@@ -171,6 +185,12 @@ class ClickHouseLogStore:
             "PARTITION BY toYYYYMM(created_at)\n"
             "ORDER BY (org_id, created_at, id)"
         )
+        # Tables made before these columns existed (0.x): the same, added in place.
+        for name in ("record_uid", "warnings"):
+            await self.executor.execute(
+                f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {name} {COLUMNS[name]}"
+            )
+        await self.executor.execute(f"ALTER TABLE {self.table} ADD INDEX IF NOT EXISTS {_ID_INDEX}")
 
     async def close(self) -> None:
         await self.executor.close()
@@ -179,11 +199,9 @@ class ClickHouseLogStore:
         await self.executor.execute("SELECT 1")
 
     async def insert_requests(self, records: Sequence[LogRecord]) -> int:
-        unique = first_of_each_id(records)
-        if not unique:
+        if not records:
             return 0
-        stored = await self._stored_ids(unique)
-        new = [r for r in unique if r.id not in stored]
+        new = settle_ids(records, await self._owners(records))
         if not new:
             return 0
         lines = b"\n".join(orjson.dumps(_row(r)) for r in new)
@@ -192,21 +210,34 @@ class ClickHouseLogStore:
         )
         return len(new)
 
-    async def _stored_ids(self, records: list[LogRecord]) -> set[str]:
-        # Bounded by the sort key's prefix (org, time range), so only a few granules are read.
+    async def _owners(self, records: Sequence[LogRecord]) -> dict[RecordKey, str | None]:
+        """The stored keys among ``keys_to_look_up(records)``, with their record_uid."""
+        owners: dict[RecordKey, str | None] = {}
+        # Bounded by the sort key's prefix (org, time range): a replay has its time.
         params = {
             "orgs": _array({r.org_id for r in records}),
             "lo": _timestamp(min(r.created_at for r in records)),
             "hi": _timestamp(max(r.created_at for r in records)),
             "ids": _array({r.id for r in records}),
         }
-        rows = await self._query(
-            f"SELECT id FROM {self.table} WHERE org_id IN {{orgs:Array(String)}} "
+        for row in await self._query(
+            f"SELECT org_id, id, record_uid FROM {self.table} "
+            "WHERE org_id IN {orgs:Array(String)} "
             "AND created_at BETWEEN {lo:DateTime64(6, 'UTC')} AND {hi:DateTime64(6, 'UTC')} "
             "AND id IN {ids:Array(String)}",
             params,
-        )
-        return {row["id"] for row in rows}
+        ):
+            owners[row["org_id"], row["id"]] = row["record_uid"]
+        # A client's own id may be taken at any time (so may one from before record_uid).
+        chosen = [r for r in records if r.record_uid is None or r.id != r.record_uid]
+        for org_id, ids in keys_to_look_up(chosen, replacements=True).items():
+            for row in await self._query(
+                f"SELECT id, record_uid FROM {self.table} "
+                "WHERE org_id = {org:String} AND id IN {ids:Array(String)}",
+                {"org": org_id, "ids": _array(ids)},
+            ):
+                owners[org_id, row["id"]] = row["record_uid"]
+        return owners
 
     async def list_requests(
         self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None

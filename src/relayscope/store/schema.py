@@ -53,7 +53,7 @@ api_keys = Table(
 requests = Table(
     "requests",
     metadata,
-    Column("id", String(64), primary_key=True),
+    Column("id", String(64), nullable=False),
     Column("org_id", String(36), nullable=False),
     Column("key_id", String(36)),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -91,6 +91,10 @@ requests = Table(
     Column("error", Text),
     Column("request_body", Text),
     Column("response_body", Text),
+    Column("record_uid", String(36)),
+    Column("warnings", JsonDocument, nullable=False, server_default="[]"),
+    # A Helicone-Request-Id is the client's: unique within its org only.
+    PrimaryKeyConstraint("org_id", "id", name="pk_requests"),
     Index("ix_requests_org_created", "org_id", "created_at", "id"),
     Index("ix_requests_org_user", "org_id", "user_id", "created_at"),
     Index("ix_requests_org_session", "org_id", "session_id", "created_at"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import re
 import uuid
@@ -45,9 +46,12 @@ from relayscope.store.base import (
     KeyInfo,
     Org,
     Page,
+    RecordKey,
     RequestFilter,
     StoreUnavailable,
-    first_of_each_id,
+    key_of,
+    keys_to_look_up,
+    settle_ids,
 )
 from relayscope.store.schema import api_keys, orgs, requests
 
@@ -220,7 +224,7 @@ class SqlStore:
         return Principal(org_id=row.org_id, key_id=row.id, role=row.role) if row else None
 
     async def insert_requests(self, records: Sequence[LogRecord]) -> int:
-        """Insert records, skipping ids already stored; returns how many were new.
+        """Insert records (see ``LogStore.insert_requests``); returns how many were new.
 
         The write hooks (analytics rollups) see only the new records, in the same
         transaction, so a replayed batch is never counted twice.
@@ -232,8 +236,7 @@ class SqlStore:
                 loop = asyncio.get_running_loop()
                 return await loop.run_in_executor(self._batch_thread, self._insert_sqlite, records)
             async with self.engine.begin() as conn:
-                added = await _copy_requests(conn, records)
-                fresh = [r for r in first_of_each_id(records) if r.id in added]
+                fresh = await _copy_requests(conn, records)
                 for hook in self.write_hooks:
                     await conn.run_sync(hook, fresh)
                 return len(fresh)
@@ -244,20 +247,25 @@ class SqlStore:
         # Plain SQL in the exact formats SQLAlchemy's types write: binding a batch
         # through SQLAlchemy cost more than SQLite's own work on it.
         with self._batch_engine.begin() as conn:
-            seen: set[str] = set()
-            for start in range(0, len(records), _SQLITE_ROWS_PER_INSERT):
-                ids = tuple(r.id for r in records[start : start + _SQLITE_ROWS_PER_INSERT])
-                query = f"SELECT id FROM requests WHERE id IN ({', '.join('?' * len(ids))})"
-                seen.update(row[0] for row in conn.exec_driver_sql(query, ids))
-            fresh = [r for r in first_of_each_id(records) if r.id not in seen]
-            # Multi-row VALUES: several times faster in SQLite than executemany here.
-            for start in range(0, len(fresh), _SQLITE_ROWS_PER_INSERT):
-                chunk = fresh[start : start + _SQLITE_ROWS_PER_INSERT]
-                values = []
-                for record in chunk:
-                    gil.pause()
-                    values.extend(_sqlite_row(record))
-                conn.exec_driver_sql(_sqlite_insert(len(chunk)), tuple(values))
+            fresh: list[LogRecord] = []
+            # Looked up first: a replayed batch then costs index seeks, not inserts.
+            pending = settle_ids(records, _sqlite_owners(conn, keys_to_look_up(records)))
+            while pending:
+                added: set[RecordKey] = set()
+                # Multi-row VALUES: several times faster in SQLite than executemany here.
+                for start in range(0, len(pending), _SQLITE_ROWS_PER_INSERT):
+                    chunk = pending[start : start + _SQLITE_ROWS_PER_INSERT]
+                    values: list[Any] = []
+                    for record in chunk:
+                        gil.pause()
+                        values.extend(_sqlite_row(record))
+                    inserted = conn.exec_driver_sql(_sqlite_insert(len(chunk)), tuple(values))
+                    added.update((org_id, id_) for org_id, id_ in inserted)
+                # Another process may have written a key since, or a new id is taken.
+                conflicted: list[LogRecord] = []
+                for record in pending:
+                    (fresh if key_of(record) in added else conflicted).append(record)
+                pending = settle_ids(conflicted, _sqlite_owners(conn, keys_to_look_up(conflicted)))
             for hook in self.write_hooks:
                 hook(conn, fresh)
         return len(fresh)
@@ -302,35 +310,80 @@ class SqlStore:
             return (await conn.execute(query)).scalar_one()
 
 
-async def _copy_requests(conn: AsyncConnection, records: Sequence[LogRecord]) -> set[str]:
+async def _copy_requests(conn: AsyncConnection, records: Sequence[LogRecord]) -> list[LogRecord]:
     """COPY into a per-connection staging table, then move what is new into ``requests``.
 
     Runs inside ``conn``'s transaction. Measured against SQLAlchemy's executemany on
     this schema (500-record batches): about 2.5x the throughput and a fifth of the
-    client CPU per record. Returns the ids that were new.
+    client CPU per record. Returns the records that were new. A record whose key is
+    taken (a replay, or another request's id) is settled after the insert, so a batch
+    without one costs no extra query.
     """
-    rows = [tuple(_cell(getattr(record, name)) for name in _COLUMNS) for record in records]
     await conn.execute(select(1))  # opens the transaction the raw statements join
     raw = (await conn.get_raw_connection()).driver_connection
     await raw.execute(
         "CREATE TEMP TABLE IF NOT EXISTS requests_incoming (LIKE requests) ON COMMIT DELETE ROWS"
     )
-    await raw.copy_records_to_table("requests_incoming", records=rows, columns=_COLUMNS)
-    inserted = await raw.fetch(
-        f"INSERT INTO requests ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} "
-        "FROM requests_incoming ON CONFLICT (id) DO NOTHING RETURNING id"
-    )
-    return {row["id"] for row in inserted}
+    fresh: list[LogRecord] = []
+    pending = settle_ids(records, {})
+    for round_ in itertools.count():
+        if not pending:
+            break
+        rows = [tuple(_cell(getattr(record, name)) for name in _COLUMNS) for record in pending]
+        if round_:
+            await raw.execute("DELETE FROM requests_incoming")  # the previous round's rows
+        await raw.copy_records_to_table("requests_incoming", records=rows, columns=_COLUMNS)
+        inserted = await raw.fetch(
+            f"INSERT INTO requests ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} "
+            "FROM requests_incoming ON CONFLICT (org_id, id) DO NOTHING RETURNING org_id, id"
+        )
+        added = {(row["org_id"], row["id"]) for row in inserted}
+        conflicted: list[LogRecord] = []
+        for record in pending:
+            (fresh if key_of(record) in added else conflicted).append(record)
+        owners: dict[RecordKey, str | None] = {}
+        for org_id, ids in keys_to_look_up(conflicted).items():
+            # A join, not "id = ANY($2)": that filter compares every row of the org with
+            # every id when the planner prefers a scan.
+            stored = await raw.fetch(
+                "SELECT r.id, r.record_uid FROM unnest($2::text[]) AS wanted (id) "
+                "JOIN requests r ON r.org_id = $1 AND r.id = wanted.id",
+                org_id,
+                sorted(ids),
+            )
+            owners.update(((org_id, row["id"]), row["record_uid"]) for row in stored)
+        pending = settle_ids(conflicted, owners)
+    return fresh
 
 
 _SQLITE_ROWS_PER_INSERT = 100
-"""Rows a statement: 3,800 parameters, under SQLite's limit of 32,766."""
+"""Rows a statement: 4,000 parameters, under SQLite's limit of 32,766."""
+
+
+def _sqlite_owners(conn: Connection, wanted: dict[str, set[str]]) -> dict[RecordKey, str | None]:
+    """The stored keys among ``wanted`` (ids per org), with their ``record_uid``."""
+    owners: dict[RecordKey, str | None] = {}
+    for org_id, ids in wanted.items():
+        listed = sorted(ids)
+        for start in range(0, len(listed), _SQLITE_ROWS_PER_INSERT):
+            chunk = listed[start : start + _SQLITE_ROWS_PER_INSERT]
+            query = (
+                "SELECT id, record_uid FROM requests "
+                f"WHERE org_id = ? AND id IN ({', '.join('?' * len(chunk))})"
+            )
+            for id_, uid in conn.exec_driver_sql(query, (org_id, *chunk)):
+                owners[org_id, id_] = uid
+    return owners
 
 
 @lru_cache(maxsize=_SQLITE_ROWS_PER_INSERT)
 def _sqlite_insert(rows: int) -> str:
     placeholders = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
-    return f"INSERT INTO requests ({_COLUMN_LIST}) VALUES " + ", ".join([placeholders] * rows)
+    return (
+        f"INSERT INTO requests ({_COLUMN_LIST}) VALUES "
+        + ", ".join([placeholders] * rows)
+        + " ON CONFLICT (org_id, id) DO NOTHING RETURNING org_id, id"
+    )
 
 
 _JSON_COLUMNS = frozenset(c.name for c in requests.c if isinstance(c.type, JSON))

@@ -63,6 +63,8 @@ def _field_schema(annotation: str) -> Schema:
         schema = {"type": "object", "additionalProperties": STRING}
     elif base.startswith("dict"):
         schema = {"type": "object"}
+    elif base == "list[str]":
+        schema = {"type": "array", "items": STRING}
     elif base.startswith("list"):
         schema = {"type": "array", "items": {"type": "object"}}
     else:
@@ -70,10 +72,16 @@ def _field_schema(annotation: str) -> Schema:
     return nullable(schema) if optional else schema
 
 
+INTERNAL_FIELDS = ("record_uid",)
+"""``LogRecord`` fields the API does not show (``api.requests.record_json``)."""
+
+
 def record_schema(*, bodies: bool) -> Schema:
     """A log record as ``api.requests.record_json`` renders it."""
     properties: dict[str, Schema] = {}
     for field in dataclasses.fields(LogRecord):
+        if field.name in INTERNAL_FIELDS:
+            continue
         if field.name in ("request_body", "response_body"):
             if bodies:
                 properties[field.name] = {
