@@ -78,7 +78,7 @@ class Upstream:
             for key, value in response.raw_headers
             if key.lower() not in _DROP_RESPONSE_HEADERS
         ]
-        ctx.upstream_chunks.clear()
+        ctx.upstream_body.reset()
         if response.content_type == "text/event-stream":
             ctx.upstream_stream = True
             return ProxyResponse(response.status, headers, stream=_relay(ctx, response))
@@ -93,7 +93,7 @@ class Upstream:
         finally:
             response.release()
         ctx.upstream_stream = False
-        ctx.upstream_chunks.append(body)
+        ctx.upstream_body.add(body)
         return ProxyResponse(response.status, headers, body=body)
 
 
@@ -108,7 +108,7 @@ def _payload(body: bytes) -> bytes | io.BytesIO | None:
 async def _relay(ctx: Context, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     try:
         async for chunk in response.content.iter_any():
-            ctx.upstream_chunks.append(chunk)
+            ctx.upstream_body.add(chunk)
             yield chunk
     except (aiohttp.ClientError, TimeoutError) as exc:
         ctx.error = f"upstream stream broke: {exc.__class__.__name__}: {exc}"
