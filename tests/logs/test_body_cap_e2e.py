@@ -143,30 +143,35 @@ def test_a_100_mb_stream_keeps_the_gateway_small_and_the_log_flowing(
     log writer busy for a minute, so no other request was logged meanwhile."""
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_LOG_FLUSH_INTERVAL": "0.05"}
     huge, tokens = openai_stream(100 * 1024 * 1024)
-    with GatewayProcess(tmp_path, env) as gateway, httpx.Client(timeout=120) as client:
-        assert gateway.process is not None
-        org = create_org(gateway.database_url)
-        url = f"{gateway.url}{CHAT}"
-        warm = client.post(url, json=chat(), headers=org.auth)
-        wait_for_record(gateway, org, warm.headers["helicone-id"])
-        before = peak_rss_bytes(gateway.process.pid)
+    # Generous start-up time: on a loaded machine importing alone can take 30 s.
+    gateway = GatewayProcess(tmp_path, env).start(timeout=180)
+    try:
+        with httpx.Client(timeout=120) as client:
+            assert gateway.process is not None
+            org = create_org(gateway.database_url)
+            url = f"{gateway.url}{CHAT}"
+            warm = client.post(url, json=chat(), headers=org.auth)
+            wait_for_record(gateway, org, warm.headers["helicone-id"])
+            before = peak_rss_bytes(gateway.process.pid)
 
-        fake_server.reset()
-        fake_server.enqueue(Behaviour(body=huge, headers=SSE))
-        question = chat(stream=True, stream_options={"include_usage": True})
-        received = 0
-        with client.stream("POST", url, json=question, headers=org.auth) as response:
-            assert response.status_code == 200
-            big_id = response.headers["helicone-id"]
-            for piece in response.iter_raw():
-                received += len(piece)
-        assert received == len(huge)
+            fake_server.reset()
+            fake_server.enqueue(Behaviour(body=huge, headers=SSE))
+            question = chat(stream=True, stream_options={"include_usage": True})
+            received = 0
+            with client.stream("POST", url, json=question, headers=org.auth) as response:
+                assert response.status_code == 200
+                big_id = response.headers["helicone-id"]
+                for piece in response.iter_raw():
+                    received += len(piece)
+            assert received == len(huge)
 
-        later = [client.post(url, json=chat(f"later {i}"), headers=org.auth) for i in range(12)]
-        for response in later:
-            wait_for_record(gateway, org, response.headers["helicone-id"], timeout=10)
-        record = wait_for_record(gateway, org, big_id, timeout=10)
-        grown = peak_rss_bytes(gateway.process.pid) - before
+            later = [client.post(url, json=chat(f"later {i}"), headers=org.auth) for i in range(12)]
+            for response in later:
+                wait_for_record(gateway, org, response.headers["helicone-id"], timeout=20)
+            record = wait_for_record(gateway, org, big_id, timeout=20)
+            grown = peak_rss_bytes(gateway.process.pid) - before
+    finally:
+        gateway.stop()
     assert record["response_body_bytes"] == len(huge)
     assert record["completion_tokens"] == tokens
     assert grown < 64 * 1024 * 1024, f"peak RSS grew by {grown / 2**20:.0f} MiB"
