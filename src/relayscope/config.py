@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 PREFIX = "RELAYSCOPE_"
+MIN_LOG_BODY_BYTES = 1024
 
 if TYPE_CHECKING:
     from relayscope.alerts.settings import AlertsSettings
@@ -138,6 +139,11 @@ class Settings:
     log_batch_size: int = setting(500, "Log records written to the store per batch at most.")
     log_flush_interval: float = setting(0.25, "Seconds between log batch writes at most.")
     log_queue_max: int = setting(100_000, "Records held in memory before spilling to disk.")
+    log_max_body_bytes: int = setting(
+        4 * 1024 * 1024,
+        "Bytes of each request and response body a log record keeps (at least 1024); a "
+        "longer body is cut, marked, and its size recorded. Clients always get it whole.",
+    )
     store_write_timeout: float = setting(
         5.0, "Seconds a batch write may take before it is spooled to disk instead."
     )
@@ -170,6 +176,13 @@ class Settings:
     prompts: PromptSettings = section(
         "relayscope.prompts.settings:PromptSettings", "Prompt templates (RELAYSCOPE_PROMPTS_*)."
     )
+
+    def __post_init__(self) -> None:
+        if self.log_max_body_bytes < MIN_LOG_BODY_BYTES:
+            raise SystemExit(
+                f"Invalid value for {PREFIX}LOG_MAX_BODY_BYTES: {self.log_max_body_bytes} "
+                f"(at least {MIN_LOG_BODY_BYTES})"
+            )
 
     @property
     def store_url(self) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from relayscope.errors import WARNING_HEADER, helicone_warning
+from relayscope.logs.capture import BodyCapture
 from relayscope.providers.registry import Format, Provider
 
 
@@ -76,8 +77,8 @@ class Context:
     """The body sent upstream; stages may rewrite it."""
     started: float = field(default_factory=time.perf_counter)
     created_at: datetime | None = None
-    upstream_chunks: list[bytes] = field(default_factory=list)
-    """Raw bytes the upstream (or the cache) produced, for the log record."""
+    upstream_body: BodyCapture = field(default_factory=BodyCapture)
+    """What the log keeps of the raw bytes the upstream (or the cache) produced."""
     upstream_stream: bool = False
     """The response came as server-sent events."""
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)

@@ -48,7 +48,9 @@ class Services:
 def default_stages(settings: Settings, services: Services) -> list[Stage]:
     """Outermost first: logging sees every outcome, including other stages' refusals."""
     stages: list[Stage] = [
-        LoggingStage(services.writer, services.redaction),
+        LoggingStage(
+            services.writer, services.redaction, max_body_bytes=settings.log_max_body_bytes
+        ),
         *([PromptStage(services.prompts)] if settings.prompts.enabled and services.prompts else []),
     ]
     if settings.ratelimit.enabled:

@@ -29,7 +29,7 @@ class Upstream:
     async def __call__(self, context: Context) -> ProxyResponse:
         self.calls += 1
         body = orjson.dumps({"answer": self.calls})
-        context.upstream_chunks = [body]
+        context.upstream_body.replace(body)
         return ProxyResponse(200, [(b"content-type", b"application/json")], body=body)
 
 

@@ -74,6 +74,7 @@ class CacheStage:
         else:
             self.stats.org(ctx.org_id).misses += 1
         ctx.response_headers.extend(_MISS)
+        ctx.upstream_body.keep_whole(self._max_entry)
         response = await call_next(ctx)
         if bypassed or options.ttl <= 0 or not 200 <= response.status < 300:
             return response
@@ -92,7 +93,7 @@ class CacheStage:
         self.stats.org(ctx.org_id).hits += 1
         ctx.cache_hit = True
         ctx.cache_source_id = entry.source_id
-        ctx.upstream_chunks = [entry.body]
+        ctx.upstream_body.replace(entry.body)
         ctx.upstream_stream = entry.stream
         ctx.response_headers.extend(
             [
@@ -162,7 +163,9 @@ class CacheStage:
         headers: tuple[tuple[bytes, bytes], ...],
         stream: bool,
     ) -> None:
-        body = b"".join(ctx.upstream_chunks)
+        body = ctx.upstream_body.whole()
+        if body is None:
+            return  # larger than an entry may be: served, not cached
         entry = CacheEntry(
             status=status,
             headers=headers,

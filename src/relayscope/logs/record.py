@@ -55,6 +55,10 @@ class LogRecord:
     reused its ``Helicone-Request-Id``. ``None`` on records made before it existed."""
     warnings: list[str] = field(default_factory=list)
     """``Helicone-Warning`` texts: what the gateway did not take as the client sent it."""
+    request_body_bytes: int | None = None
+    """Size of the request body when the stored copy was cut to the log's limit."""
+    response_body_bytes: int | None = None
+    """Size of the response body when the stored copy was cut to the log's limit."""
 
     def to_row(self) -> dict[str, Any]:
         # Shallow on purpose: dataclasses.asdict deep-copies and dominated batch writes.

@@ -14,10 +14,10 @@ from relayscope import metrics
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import GatewayError, error_response
 from relayscope.governance.redaction import RedactionRules, redact_record
+from relayscope.logs.capture import DEFAULT_LIMIT, BodyCapture, parse_captured
 from relayscope.logs.cost import cost_usd
 from relayscope.logs.record import LogRecord
 from relayscope.logs.writer import LogWriter
-from relayscope.providers.formats import parse_response
 from relayscope.types import CallNext
 
 CLIENT_CLOSED = 499
@@ -27,18 +27,27 @@ UPSTREAM_WARNING = "RelayScope-Upstream-Warning"
 
 
 class LoggingStage:
-    def __init__(self, writer: LogWriter, redaction: RedactionRules | None = None) -> None:
+    def __init__(
+        self,
+        writer: LogWriter,
+        redaction: RedactionRules | None = None,
+        *,
+        max_body_bytes: int = DEFAULT_LIMIT,
+    ) -> None:
         self._writer = writer
         self._redaction = redaction
+        self._max_body = max_body_bytes
+        """Bytes of each body the log keeps (``RELAYSCOPE_LOG_MAX_BODY_BYTES``)."""
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         ctx.created_at = datetime.now(UTC)
+        ctx.upstream_body = BodyCapture(self._max_body)
         try:
             response = await call_next(ctx)
         except GatewayError as exc:
             ctx.error = exc.message
             status, headers, body = error_response(exc)
-            ctx.upstream_chunks = [body]
+            ctx.upstream_body.replace(body)
             ctx.upstream_stream = False
             response = ProxyResponse(status, headers, body=body)
         except asyncio.CancelledError:
@@ -89,8 +98,8 @@ def build_record(
     redaction: RedactionRules | None = None,
 ) -> LogRecord:
     """The log record for a finished request (runs in the writer, not on the hot path)."""
-    raw = b"".join(ctx.upstream_chunks)
-    parsed = parse_response(ctx.target.format, raw, stream=ctx.upstream_stream)
+    captured = ctx.upstream_body
+    parsed = parse_captured(ctx.target.format, captured, stream=ctx.upstream_stream)
     provider = ctx.target.provider
     priced = provider is None or provider.pricing_id is not None
     cost = None
@@ -116,8 +125,11 @@ def build_record(
         properties = {**properties, UPSTREAM_WARNING: str(parsed.notes)}
         metrics.UPSTREAM_FIELDS_REFUSED.labels(ctx.target.provider_name).inc()
     redact = redaction.for_org(ctx.org_id) if redaction else None
-    request_body = None if ctx.omit_request else ctx.client_body.decode("utf-8", "replace")
+    limit = captured.limit
+    request_body = None if ctx.omit_request else _capped_text(ctx.client_body, limit)
     response_body = None if ctx.omit_response else _as_text(parsed.body)
+    if response_body is not None and captured.truncated and not ctx.upstream_stream:
+        response_body += _marker(captured.size, limit)
     record = LogRecord(
         id=ctx.request_id,
         org_id=ctx.org_id,
@@ -159,6 +171,8 @@ def build_record(
         response_body=response_body,
         record_uid=ctx.record_uid or str(uuid.uuid4()),
         warnings=list(ctx.warnings),
+        request_body_bytes=len(ctx.client_body) if len(ctx.client_body) > limit else None,
+        response_body_bytes=captured.size if captured.truncated else None,
     )
     if redact:
         redact_record(record, redact)
@@ -181,3 +195,14 @@ def _as_text(body: object) -> str | None:
     if isinstance(body, str):
         return body
     return orjson.dumps(body).decode()
+
+
+def _capped_text(body: bytes, limit: int) -> str:
+    if len(body) <= limit:
+        return body.decode("utf-8", "replace")
+    # "ignore": the cut may split a character, which is no reason for a U+FFFD.
+    return body[:limit].decode("utf-8", "ignore") + _marker(len(body), limit)
+
+
+def _marker(size: int, limit: int) -> str:
+    return f"\n[RelayScope: body truncated, first {limit} of {size} bytes logged]"

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import orjson
 
 from relayscope.context import Context, ProxyResponse
-from relayscope.providers.formats.sse import split_events
+from relayscope.providers.formats.sse import EventSplitter, event_end, event_start
 from relayscope.types import CallNext
 
 
@@ -42,25 +42,61 @@ class StreamUsageStage:
         return True
 
 
+_LARGEST_USAGE_EVENT = 64 * 1024
+"""A usage-only chunk is a few hundred bytes: an event longer than this is forwarded
+as it arrives instead of being held until it ends."""
+_USAGE_OBJECT = (b'"usage":{', b'"usage": {')
+"""How usage objects are spelt: compact (OpenAI) and with Python's default separators."""
+
+
 async def strip_usage_chunks(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    buffer = b""
+    events = EventSplitter()
     try:
         async for chunk in stream:
-            events, buffer = split_events(buffer + chunk)
-            kept = b"".join(event for event in events if not _usage_only(event))
-            if kept:
+            for kept in _without_usage_only_events(events.feed_run(chunk)):
                 yield kept
-        if buffer:
-            yield buffer
+            if events.pending > _LARGEST_USAGE_EVENT:
+                yield events.take_pending()
+        rest = events.rest()
+        if rest:
+            yield rest
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             await aclose()
 
 
+def _without_usage_only_events(run: bytes) -> list[bytes]:
+    """``run`` (complete events) less its usage-only events, in pieces (not joined:
+    copying a long replayed stream again would cost more than the search).
+
+    Only events holding a usage object are looked at, found by substring search: with
+    include_usage every chunk says "usage": null, and looking at each of a long
+    stream's events would dominate a cache replay.
+    """
+    dropped = []
+    for spelling in _USAGE_OBJECT:
+        at = run.find(spelling)
+        while at != -1:
+            start = event_start(run, at)
+            end = event_end(run, at + len(spelling))
+            if _usage_only(run[start:end]):
+                dropped.append((start, end))
+            at = run.find(spelling, end)
+    if not dropped:
+        return [run] if run else []
+    pieces = []
+    kept_from = 0
+    for start, end in sorted(set(dropped)):
+        if start > kept_from:
+            pieces.append(run[kept_from:start])
+        kept_from = max(kept_from, end)
+    if kept_from < len(run):
+        pieces.append(run[kept_from:])
+    return pieces
+
+
 def _usage_only(event: bytes) -> bool:
-    if b'"usage"' not in event:
-        return False
     for line in event.splitlines():
         if line.startswith(b"data:"):
             try:

@@ -6,6 +6,7 @@ more than everything else on the hot path put together.
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -21,6 +22,8 @@ _DROP_RESPONSE_HEADERS = frozenset(
         b"proxy-authenticate", b"content-length", b"content-encoding",
     }
 )  # fmt: skip
+_LARGE_BODY = 1024 * 1024
+"""aiohttp's own threshold for a "large" request body."""
 
 
 class Upstream:
@@ -58,7 +61,7 @@ class Upstream:
                 ctx.method,
                 aiohttp.client.URL(url, encoded=True),
                 headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in ctx.headers],
-                data=ctx.body or None,
+                data=_payload(ctx.body),
                 allow_redirects=False,
             )
         except TimeoutError as exc:
@@ -75,7 +78,7 @@ class Upstream:
             for key, value in response.raw_headers
             if key.lower() not in _DROP_RESPONSE_HEADERS
         ]
-        ctx.upstream_chunks.clear()
+        ctx.upstream_body.reset()
         if response.content_type == "text/event-stream":
             ctx.upstream_stream = True
             return ProxyResponse(response.status, headers, stream=_relay(ctx, response))
@@ -90,14 +93,22 @@ class Upstream:
         finally:
             response.release()
         ctx.upstream_stream = False
-        ctx.upstream_chunks.append(body)
+        ctx.upstream_body.add(body)
         return ProxyResponse(response.status, headers, body=body)
+
+
+def _payload(body: bytes) -> bytes | io.BytesIO | None:
+    # aiohttp writes a large bytes body in one go (and warns); from a file-like object
+    # it writes it in chunks, yielding to the event loop in between.
+    if len(body) > _LARGE_BODY:
+        return io.BytesIO(body)
+    return body or None
 
 
 async def _relay(ctx: Context, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     try:
         async for chunk in response.content.iter_any():
-            ctx.upstream_chunks.append(chunk)
+            ctx.upstream_body.add(chunk)
             yield chunk
     except (aiohttp.ClientError, TimeoutError) as exc:
         ctx.error = f"upstream stream broke: {exc.__class__.__name__}: {exc}"

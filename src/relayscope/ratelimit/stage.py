@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import InvalidHeader, RateLimited, ServiceUnavailable
+from relayscope.logs.capture import parse_usage
 from relayscope.logs.cost import cost_usd
-from relayscope.providers.formats import parse_response
 from relayscope.ratelimit.book import PolicyBook
 from relayscope.ratelimit.limiter import (
     BackendUnavailable,
@@ -213,9 +213,7 @@ def price_cents(ctx: Context, status: int) -> float:
     provider = ctx.target.provider
     if status >= 400 or ctx.cache_hit or (provider is not None and provider.pricing_id is None):
         return 0.0  # a cache hit is logged at cost 0, and spends nothing either
-    parsed = parse_response(
-        ctx.target.format, b"".join(ctx.upstream_chunks), stream=ctx.upstream_stream
-    )
+    parsed = parse_usage(ctx.target.format, ctx.upstream_body, stream=ctx.upstream_stream)
     usd = cost_usd(
         provider.pricing_id if provider else None,
         parsed.model or ctx.model,

@@ -79,7 +79,11 @@ COLUMNS: dict[str, str] = {
     "response_body": "Nullable(String) CODEC(ZSTD(3))",
     "record_uid": "Nullable(String)",
     "warnings": "Array(String)",
+    "request_body_bytes": "Nullable(Int64)",
+    "response_body_bytes": "Nullable(Int64)",
 }
+_ADDED_COLUMNS = ("request_body_bytes", "response_body_bytes")
+"""Added after the table's first version: tables made before get them at start-up."""
 _JSON_TEXT = ("attempts", "prompt_variables")  # JSON documents stored as text
 _LIST_COLUMNS = [c for c in COLUMNS if c not in ("request_body", "response_body")]
 _ID_INDEX = "ix_id id TYPE bloom_filter GRANULARITY 4"
@@ -191,6 +195,10 @@ class ClickHouseLogStore:
                 f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {name} {COLUMNS[name]}"
             )
         await self.executor.execute(f"ALTER TABLE {self.table} ADD INDEX IF NOT EXISTS {_ID_INDEX}")
+        for name in _ADDED_COLUMNS:
+            await self.executor.execute(
+                f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {name} {COLUMNS[name]}"
+            )
 
     async def close(self) -> None:
         await self.executor.close()

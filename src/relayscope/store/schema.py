@@ -93,6 +93,8 @@ requests = Table(
     Column("response_body", Text),
     Column("record_uid", String(36)),
     Column("warnings", JsonDocument, nullable=False, server_default="[]"),
+    Column("request_body_bytes", BigInteger),
+    Column("response_body_bytes", BigInteger),
     # A Helicone-Request-Id is the client's: unique within its org only.
     PrimaryKeyConstraint("org_id", "id", name="pk_requests"),
     Index("ix_requests_org_created", "org_id", "created_at", "id"),

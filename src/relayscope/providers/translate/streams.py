@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-from relayscope.providers.formats.sse import iter_events, split_events
+from relayscope.errors import UpstreamError
+from relayscope.providers.formats.sse import EventSplitter, iter_events
 from relayscope.providers.registry import Format
 from relayscope.providers.translate.responses import (
     FINISH_REASONS,
@@ -16,6 +17,9 @@ from relayscope.providers.translate.responses import (
     anthropic_usage,
     openai_usage,
 )
+
+LARGEST_EVENT = 16 * 1024 * 1024
+"""An event is translated whole, so it is held until it ends: up to this size."""
 
 
 async def translate_stream(
@@ -28,15 +32,20 @@ async def translate_stream(
     translator: _Translator = (
         _AnthropicToOpenAI(include_usage) if client == "openai" else _OpenAIToAnthropic()
     )
-    buffer = b""
+    events = EventSplitter()
     try:
         async for chunk in stream:
-            events, buffer = split_events(buffer + chunk)
             out = b"".join(
-                b"".join(translator.event(e, d)) for raw in events for e, d in iter_events(raw)
+                b"".join(translator.event(e, d))
+                for raw in events.feed(chunk)
+                for e, d in iter_events(raw)
             )
             if out:
                 yield out
+            if events.pending > LARGEST_EVENT:
+                raise UpstreamError(
+                    f"The provider sent a stream event larger than {LARGEST_EVENT} bytes"
+                )
         tail = b"".join(translator.end())
         if tail:
             yield tail

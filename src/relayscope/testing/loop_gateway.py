@@ -1,0 +1,65 @@
+"""A whole gateway inside the test's own event loop, called through ASGI (no socket).
+
+Its event loop is the test's, so what a request costs the gateway can be read as
+that thread's CPU time, whatever else the machine is doing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from relayscope.config import Settings
+from relayscope.logs.record import LogRecord
+from relayscope.server import Gateway
+from relayscope.testing.waiting import async_wait_until
+
+
+@dataclass(frozen=True)
+class LoopGateway:
+    gateway: Gateway
+    client: httpx.AsyncClient
+    """Sends proxied requests, authenticated as the gateway's one org."""
+    org_id: str
+
+    async def record(self, request_id: str, timeout: float = 30.0) -> LogRecord:
+        """The stored log record of ``request_id``, once the writer has written it."""
+
+        async def stored() -> LogRecord | None:
+            return await self.gateway.logs.get_request(self.org_id, request_id)
+
+        found = await async_wait_until(stored, timeout=timeout, interval=0.02)
+        assert found is not None
+        return found
+
+
+@asynccontextmanager
+async def running_gateway(
+    data_dir: Path, provider_url: str, **settings: Any
+) -> AsyncIterator[LoopGateway]:
+    """A started gateway whose OpenAI and Anthropic providers are at ``provider_url``."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "provider_base_urls": {"openai": provider_url, "anthropic": provider_url},
+        "log_flush_interval": 0.05,
+        **settings,
+    }
+    gateway = Gateway(Settings(**values))
+    await gateway.start()
+    try:
+        org = await gateway.store.ensure_org("in-process")
+        _info, key = await gateway.store.create_key(org.id)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=gateway),
+            base_url="http://gateway",
+            headers={"Helicone-Auth": f"Bearer {key}"},
+            timeout=300,
+        ) as client:
+            yield LoopGateway(gateway, client, org.id)
+    finally:
+        await gateway.stop()
