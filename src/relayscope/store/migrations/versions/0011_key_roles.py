@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_key_roles"
-down_revision = "0009_dashboard"
+down_revision = "0010_record_org_id"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """body sizes: the original size of a body the log stored cut to its limit
 
-Revision ID: 0013_body_sizes
-Revises: 0012_merge
+Revision ID: 0012_body_sizes
+Revises: 0011_key_roles
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_body_sizes"
-down_revision = "0012_merge"
+revision = "0012_body_sizes"
+down_revision = "0011_key_roles"
 branch_labels = None
 depends_on = None
 
