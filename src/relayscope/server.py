@@ -38,6 +38,7 @@ from relayscope.dashboard import create_dashboard
 from relayscope.governance import api as governance_api
 from relayscope.governance.repository import GovernanceRepository
 from relayscope.governance.service import Governance
+from relayscope.logs.journal import Journal
 from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter, Observer
 from relayscope.pipeline import Services, build, default_stages
@@ -81,6 +82,7 @@ class Gateway:
 
             self.tracer = otlp_recorder(settings.otel)
             observers.append(self.tracer)
+        self.journal = Journal(settings.journal_dir, fsync_interval=settings.journal_fsync_interval)
         self.writer = LogWriter(
             self.logs,
             Spool(settings.spool_dir),
@@ -89,6 +91,7 @@ class Gateway:
             write_timeout=settings.store_write_timeout,
             max_queued=settings.log_queue_max,
             observers=observers,
+            journal=self.journal,
         )
         self.registry = ProviderRegistry(overrides=settings.provider_base_urls)
         self.keys = KeyResolver(self.store.lookup_key, ttl=settings.key_cache_ttl)
@@ -181,6 +184,7 @@ class Gateway:
         self.upstream.session = self._http_session or make_session(*timeouts)
         if not self.settings.target_allow_private_networks:
             self.upstream.guarded_session = make_session(*timeouts, guarded=True)
+        self.journal.open()  # before the logging stage's start replays dead journals
         for stage in self.stages:
             start = getattr(stage, "start", None)
             if start is not None:
@@ -201,6 +205,7 @@ class Gateway:
             if aclose is not None:
                 await aclose()
         await self.writer.close()
+        await asyncio.to_thread(self.journal.close)
         await self.alerts.stop()
         if self.tracer is not None:
             await asyncio.to_thread(self.tracer.shutdown)

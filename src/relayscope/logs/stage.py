@@ -1,11 +1,19 @@
-"""The logging stage: the outermost stage, it sees every outcome and records it."""
+"""The logging stage: the outermost stage, it sees every outcome and records it.
+
+When a request ends, the stage takes what its record is built from (``RecordInputs``)
+and, before the response's last byte goes out, appends it to the crash journal
+(``logs/journal.py``); the record itself is built later, in the writer.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -14,18 +22,38 @@ from relayscope.errors import GatewayError, error_response
 from relayscope.governance.redaction import RedactionRules, redact_record
 from relayscope.logs.cost import cost_usd
 from relayscope.logs.record import LogRecord
-from relayscope.logs.writer import LogWriter
+from relayscope.logs.writer import Builder, LogWriter
 from relayscope.providers.formats import parse_response
 from relayscope.types import CallNext
 
+log = logging.getLogger("relayscope.logs")
+
 CLIENT_CLOSED = 499
 """Status logged for a request whose client left before any response (as nginx does)."""
+
+JOURNAL_OFF_LOOP_BYTES = 256 * 1024
+"""Requests whose bodies weigh more are journaled on a worker thread, not the loop."""
 
 
 class LoggingStage:
     def __init__(self, writer: LogWriter, redaction: RedactionRules | None = None) -> None:
         self._writer = writer
+        self._journal = writer.journal
         self._redaction = redaction
+
+    async def start(self) -> None:
+        """Queue what stopped processes journaled but never stored (see logs/journal.py)."""
+        journal = self._journal
+        if journal is None:
+            return
+        for entry in await asyncio.to_thread(journal.adopt):
+            try:
+                inputs = RecordInputs.from_json(entry)
+            except (TypeError, ValueError) as exc:
+                log.error("skipping a journal entry that cannot be read: %s", exc)
+                journal.done([(entry["org_id"], entry["request_id"])])
+                continue
+            self._writer.submit(self._builder(inputs))
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         ctx.created_at = datetime.now(UTC)
@@ -43,7 +71,7 @@ class LoggingStage:
             self._submit(ctx, CLIENT_CLOSED, time.perf_counter(), None)
             raise
         if response.stream is None:
-            self._submit(ctx, response.status, time.perf_counter(), None)
+            await self._finish(ctx, response.status, time.perf_counter(), None)
             return response
         response.stream = self._tee(ctx, response.status, response.stream)
         return response
@@ -68,59 +96,187 @@ class LoggingStage:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
-            self._submit(ctx, status, time.perf_counter(), first_chunk_at)
+            # Runs before the proxy sends the stream's end: the client's last byte
+            # leaves only once the record is journaled.
+            await self._finish(ctx, status, time.perf_counter(), first_chunk_at)
+
+    async def _finish(
+        self, ctx: Context, status: int, ended: float, first_chunk: float | None
+    ) -> None:
+        """``_submit``, on a worker thread for large bodies (serialising them takes time)."""
+        size = len(ctx.client_body) + sum(len(chunk) for chunk in ctx.upstream_chunks)
+        if self._journal is None or ctx.cancelled or size < JOURNAL_OFF_LOOP_BYTES:
+            self._submit(ctx, status, ended, first_chunk)
+        else:
+            await asyncio.to_thread(self._submit, ctx, status, ended, first_chunk)
 
     def _submit(self, ctx: Context, status: int, ended: float, first_chunk: float | None) -> None:
         latency_ms = (ended - ctx.started) * 1000
         ttft_ms = (first_chunk - ctx.started) * 1000 if first_chunk is not None else None
-        redaction = self._redaction
-        self._writer.submit(lambda: build_record(ctx, status, latency_ms, ttft_ms, redaction))
+        inputs = RecordInputs.of(ctx, status, latency_ms, ttft_ms)
+        if self._journal is not None:
+            try:
+                line = orjson.dumps(inputs, option=orjson.OPT_APPEND_NEWLINE)
+            except TypeError as exc:  # a value JSON cannot hold: the record still goes on
+                log.error("cannot journal request %s: %s", inputs.request_id, exc)
+            else:
+                self._journal.append((inputs.org_id, inputs.request_id), line)
+        self._writer.submit(self._builder(inputs))
+
+    def _builder(self, inputs: RecordInputs) -> Builder:
+        redaction, journal = self._redaction, self._journal
+
+        def build() -> LogRecord:
+            try:
+                return build_record(inputs, redaction)
+            except Exception:
+                # Never buildable: replaying it after a crash would fail the same way.
+                if journal is not None:
+                    journal.done([(inputs.org_id, inputs.request_id)])
+                raise
+
+        return build
 
 
-def build_record(
-    ctx: Context,
-    status: int,
-    latency_ms: float,
-    ttft_ms: float | None,
-    redaction: RedactionRules | None = None,
-) -> LogRecord:
+@dataclass(slots=True, kw_only=True)
+class RecordInputs:
+    """What a finished request's log record is built from, as JSON can hold it.
+
+    Taken from the context on the event loop when the request ends (cheap: no
+    parsing), journaled, and built into a ``LogRecord`` in the writer; read back
+    from the journal after a crash.
+    """
+
+    request_id: str
+    org_id: str
+    key_id: str | None
+    created_at: datetime
+    provider_name: str
+    format: str
+    priced: bool
+    pricing_id: str | None
+    path: str
+    model: str | None
+    status: int
+    latency_ms: float
+    ttft_ms: float | None
+    response: str
+    """The bytes the upstream (or the cache) produced, as UTF-8 text."""
+    upstream_stream: bool
+    wants_stream: bool
+    request_body: str | None
+    """None under ``Helicone-Omit-Request``: never journaled."""
+    omit_response: bool
+    error: str | None
+    cancelled: bool
+    cache_hit: bool
+    cache_source_id: str | None
+    cache_similarity: float | None
+    user_id: str | None
+    session_id: str | None
+    session_path: str | None
+    session_name: str | None
+    request_name: str | None
+    properties: dict[str, str] = field(default_factory=dict)
+    attempts: list[dict[str, Any]] | None
+    fallback_index: int | None
+    prompt_id: str | None
+    prompt_version: int | None
+    prompt_variables: dict[str, Any] | None
+    rate_limited: bool
+
+    @classmethod
+    def of(
+        cls, ctx: Context, status: int, latency_ms: float, ttft_ms: float | None
+    ) -> RecordInputs:
+        provider = ctx.target.provider
+        tags = ctx.tags
+        return cls(
+            request_id=ctx.request_id,
+            org_id=ctx.org_id,
+            key_id=ctx.key_id,
+            created_at=ctx.created_at or datetime.now(UTC),
+            provider_name=ctx.target.provider_name,
+            format=ctx.target.format,
+            priced=provider is None or provider.pricing_id is not None,
+            pricing_id=provider.pricing_id if provider else None,
+            path=ctx.path,
+            model=ctx.model,
+            status=status,
+            latency_ms=latency_ms,
+            ttft_ms=ttft_ms,
+            response=b"".join(ctx.upstream_chunks).decode("utf-8", "replace"),
+            upstream_stream=ctx.upstream_stream,
+            wants_stream=ctx.wants_stream,
+            request_body=None if ctx.omit_request else ctx.client_body.decode("utf-8", "replace"),
+            omit_response=ctx.omit_response,
+            error=ctx.error,
+            cancelled=ctx.cancelled,
+            cache_hit=ctx.cache_hit,
+            cache_source_id=ctx.cache_source_id,
+            cache_similarity=ctx.cache_similarity,
+            user_id=tags.user_id,
+            session_id=tags.session_id,
+            session_path=tags.session_path,
+            session_name=tags.session_name,
+            request_name=tags.request_name,
+            properties=tags.properties,
+            attempts=ctx.attempts,
+            fallback_index=ctx.fallback_index,
+            prompt_id=ctx.prompt_id,
+            prompt_version=ctx.prompt_version,
+            prompt_variables=ctx.prompt_variables,
+            rate_limited=ctx.rate_limited,
+        )
+
+    @classmethod
+    def from_json(cls, entry: dict[str, Any]) -> RecordInputs:
+        """Inputs read back from the journal (fields this version does not know are
+        ignored). TypeError or ValueError when the entry is not usable."""
+        values = {k: v for k, v in entry.items() if k in _INPUT_FIELDS}
+        values["created_at"] = datetime.fromisoformat(values["created_at"])
+        return cls(**values)
+
+
+_INPUT_FIELDS = frozenset(f.name for f in fields(RecordInputs))
+
+
+def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) -> LogRecord:
     """The log record for a finished request (runs in the writer, not on the hot path)."""
-    raw = b"".join(ctx.upstream_chunks)
-    parsed = parse_response(ctx.target.format, raw, stream=ctx.upstream_stream)
-    provider = ctx.target.provider
-    priced = provider is None or provider.pricing_id is not None
+    parsed = parse_response(inputs.format, inputs.response.encode(), stream=inputs.upstream_stream)
+    status = inputs.status
     cost = None
-    if priced and status < 400:
+    if inputs.priced and status < 400:
         cost = cost_usd(
-            provider.pricing_id if provider else None,
-            parsed.model or ctx.model,
+            inputs.pricing_id,
+            parsed.model or inputs.model,
             input_tokens=parsed.prompt_tokens,
             output_tokens=parsed.completion_tokens,
             cache_read_tokens=parsed.cache_read_tokens,
             cache_write_tokens=parsed.cache_write_tokens,
         )
     cost_saved = None
-    if ctx.cache_hit:
+    if inputs.cache_hit:
         # The replayed bytes price the original call: that is what the hit saved.
         cost_saved, cost = cost, 0.0
-    error = ctx.error
+    error = inputs.error
     if error is None and status >= 400:
         error = _provider_error(parsed.body, status)
-    tags = ctx.tags
-    redact = redaction.for_org(ctx.org_id) if redaction else None
-    request_body = None if ctx.omit_request else ctx.client_body.decode("utf-8", "replace")
-    response_body = None if ctx.omit_response else _as_text(parsed.body)
+    redact = redaction.for_org(inputs.org_id) if redaction else None
+    request_body = inputs.request_body
+    response_body = None if inputs.omit_response else _as_text(parsed.body)
+    ttft_ms = inputs.ttft_ms
     record = LogRecord(
-        id=ctx.request_id,
-        org_id=ctx.org_id,
-        key_id=ctx.key_id,
-        created_at=ctx.created_at or datetime.now(UTC),
-        provider=ctx.target.provider_name,
-        path=ctx.path,
-        request_model=ctx.model,
+        id=inputs.request_id,
+        org_id=inputs.org_id,
+        key_id=inputs.key_id,
+        created_at=inputs.created_at,
+        provider=inputs.provider_name,
+        path=inputs.path,
+        request_model=inputs.model,
         response_model=parsed.model,
         status=status,
-        latency_ms=round(latency_ms, 3),
+        latency_ms=round(inputs.latency_ms, 3),
         ttft_ms=round(ttft_ms, 3) if ttft_ms is not None else None,
         prompt_tokens=parsed.prompt_tokens,
         completion_tokens=parsed.completion_tokens,
@@ -128,24 +284,24 @@ def build_record(
         cache_read_tokens=parsed.cache_read_tokens,
         cache_write_tokens=parsed.cache_write_tokens,
         cost_usd=cost,
-        user_id=tags.user_id,
-        session_id=tags.session_id,
-        session_path=tags.session_path,
-        session_name=tags.session_name,
-        properties=tags.properties,
-        request_name=tags.request_name,
-        stream=ctx.upstream_stream or ctx.wants_stream,
-        cancelled=ctx.cancelled,
-        attempts=ctx.attempts,
-        fallback_index=ctx.fallback_index,
-        cache_hit=ctx.cache_hit,
-        cache_source_id=ctx.cache_source_id,
-        cache_similarity=ctx.cache_similarity,
+        user_id=inputs.user_id,
+        session_id=inputs.session_id,
+        session_path=inputs.session_path,
+        session_name=inputs.session_name,
+        properties=inputs.properties,
+        request_name=inputs.request_name,
+        stream=inputs.upstream_stream or inputs.wants_stream,
+        cancelled=inputs.cancelled,
+        attempts=inputs.attempts,
+        fallback_index=inputs.fallback_index,
+        cache_hit=inputs.cache_hit,
+        cache_source_id=inputs.cache_source_id,
+        cache_similarity=inputs.cache_similarity,
         cost_saved_usd=cost_saved,
-        prompt_id=ctx.prompt_id,
-        prompt_version=ctx.prompt_version,
-        prompt_variables=ctx.prompt_variables,
-        rate_limited=ctx.rate_limited,
+        prompt_id=inputs.prompt_id,
+        prompt_version=inputs.prompt_version,
+        prompt_variables=inputs.prompt_variables,
+        rate_limited=inputs.rate_limited,
         error=error,
         request_body=request_body,
         response_body=response_body,

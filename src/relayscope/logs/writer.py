@@ -14,6 +14,9 @@ is counted in ``stats.hook_dropped``.
 
 Each built record also goes to the ``observers`` (metrics, trace export), here in
 the background, never on the request path.
+
+With a ``journal`` (``logs/journal.py``), records the store or the spool took are
+marked done there, so the journal can drop them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from datetime import datetime
 
 from relayscope import metrics
 from relayscope.logs import gil
+from relayscope.logs.journal import Journal
 from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import Spool
 from relayscope.store.base import LogStore, StoreUnavailable
@@ -67,9 +71,11 @@ class LogWriter:
         retry_interval: float = 1.0,
         hook_queue_max: int = 1000,
         observers: Sequence[Observer] = (metrics.observe_record,),
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
         self.spool = spool
+        self.journal = journal
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.write_timeout = write_timeout
@@ -244,6 +250,7 @@ class LogWriter:
         metrics.LOG_RECORDS.labels("written").inc(len(records))
         self.stats.last_write_ms = elapsed * 1000
         self.stats.written += len(records)
+        self._committed(records)
         self._after_write(records)
         if not self.stats.store_healthy:
             log.warning("log store is back; replaying the spool")
@@ -262,6 +269,7 @@ class LogWriter:
             self._held.extend(records)
             return
         self.stats.spooled += len(records)
+        self._committed(records)
         metrics.LOG_RECORDS.labels("spooled").inc(len(records))
         metrics.SPOOL_BYTES.set(await asyncio.to_thread(self.spool.size))
         self._spool_dirty = True
@@ -277,7 +285,13 @@ class LogWriter:
             log.error("could not spool %d log records at shutdown: %s", len(records), exc)
             return
         self.stats.spooled += len(records)
+        self._committed(records)
         metrics.LOG_RECORDS.labels("spooled").inc(len(records))
+
+    def _committed(self, records: list[LogRecord]) -> None:
+        """These records are safe in the store or the (fsynced) spool."""
+        if self.journal is not None:
+            self.journal.done([(record.org_id, record.id) for record in records])
 
     def _mark_unhealthy(self, exc: BaseException) -> None:
         reason = str(exc) or f"{type(exc).__name__} after {self.write_timeout} s"
