@@ -101,7 +101,7 @@ def test_sigkill_under_load_loses_no_acknowledged_record(tmp_path, fake_server, 
         "RELAYSCOPE_LOG_BATCH_SIZE": "40",
         "RELAYSCOPE_LOG_FLUSH_INTERVAL": "60",
     }
-    first = GatewayProcess(tmp_path, env).start()
+    first = GatewayProcess(tmp_path, env).start(timeout=90)
     org = create_org(store_url)
     started = time.monotonic()
     received = asyncio.run(_load_then_kill(first, org))
@@ -109,7 +109,9 @@ def test_sigkill_under_load_loses_no_acknowledged_record(tmp_path, fake_server, 
     assert len(received) > 50, f"only {len(received)} responses in {time.monotonic() - started}s"
     assert len(set(received)) == len(received)
 
-    with GatewayProcess(tmp_path, restart_env, port=first.port):
+    # Generous start-up timeouts: the test machine may be loaded.
+    second = GatewayProcess(tmp_path, restart_env, port=first.port).start(timeout=90)
+    try:
 
         def all_stored() -> bool:
             counts, _ = _stored(store_url, org.org_id)
@@ -122,6 +124,8 @@ def test_sigkill_under_load_loses_no_acknowledged_record(tmp_path, fake_server, 
             lost = set(received) - counts.keys()
             pytest.fail(f"{len(lost)} of {len(received)} acknowledged records were lost")
         counts, rolled_up = _stored(store_url, org.org_id)
+    finally:
+        second.stop()
 
     twice = {request_id: n for request_id, n in counts.items() if n != 1}
     assert not twice, f"stored more than once: {twice}"
