@@ -117,17 +117,33 @@ class Journal:
         with self._lock:
             return sum(len(segments) for segments in self._pending.values())
 
+    @property
+    def enabled(self) -> bool:
+        """Open and writing (a journal that could not be opened journals nothing)."""
+        return self._segment is not None
+
     def open(self) -> None:
-        """Take this process's lock, open the first segment and start fsyncing."""
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Locked before it has its name: a sibling scanning for dead owners never
-        # sees our lock file unlocked.
-        partial = self.directory / f"{self.owner}.lock-partial"
-        self._lock_fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        partial.rename(self.lock_path)
-        with self._lock:
-            self._rotate()
+        """Take this process's lock, open the first segment and start fsyncing.
+
+        Never raises: without a writable directory the gateway runs without a journal
+        (records then wait for the store in memory only, as before there was one).
+        """
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Locked before it has its name: a sibling scanning for dead owners never
+            # sees our lock file unlocked.
+            partial = self.directory / f"{self.owner}.lock-partial"
+            self._lock_fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            partial.rename(self.lock_path)
+            with self._lock:
+                self._rotate()
+        except OSError as exc:
+            log.error("no log journal: cannot write %s (%s)", self.directory, exc)
+            if self._lock_fd >= 0:
+                os.close(self._lock_fd)
+                self._lock_fd = -1
+            return
         self._thread = threading.Thread(
             target=self._sync_loop, name="relayscope-journal-fsync", daemon=True
         )
@@ -196,6 +212,8 @@ class Journal:
 
         The adopted files are deleted once every returned entry is ``done``.
         """
+        if not self.enabled:
+            return []
         owners = {_owner_of(path) for path in self.directory.glob("*.jsonl")}
         owners |= {path.stem for path in self.directory.glob("*.lock")}
         owners.discard(self.owner)

@@ -103,14 +103,22 @@ class LoggingStage:
     async def _finish(
         self, ctx: Context, status: int, ended: float, first_chunk: float | None
     ) -> None:
-        """``_submit``, on a worker thread for large bodies (serialising them takes time)."""
+        """``_submit``, serialising large bodies for the journal on a worker thread."""
         size = len(ctx.client_body) + sum(len(chunk) for chunk in ctx.upstream_chunks)
         if self._journal is None or ctx.cancelled or size < JOURNAL_OFF_LOOP_BYTES:
             self._submit(ctx, status, ended, first_chunk)
-        else:
-            await asyncio.to_thread(self._submit, ctx, status, ended, first_chunk)
+            return
+        inputs = await asyncio.to_thread(self._journaled, ctx, status, ended, first_chunk)
+        self._writer.submit(self._builder(inputs))
 
     def _submit(self, ctx: Context, status: int, ended: float, first_chunk: float | None) -> None:
+        inputs = self._journaled(ctx, status, ended, first_chunk)
+        self._writer.submit(self._builder(inputs))
+
+    def _journaled(
+        self, ctx: Context, status: int, ended: float, first_chunk: float | None
+    ) -> RecordInputs:
+        """The request's record inputs, appended to the journal (when there is one)."""
         latency_ms = (ended - ctx.started) * 1000
         ttft_ms = (first_chunk - ctx.started) * 1000 if first_chunk is not None else None
         inputs = RecordInputs.of(ctx, status, latency_ms, ttft_ms)
@@ -121,7 +129,7 @@ class LoggingStage:
                 log.error("cannot journal request %s: %s", inputs.request_id, exc)
             else:
                 self._journal.append((inputs.org_id, inputs.request_id), line)
-        self._writer.submit(self._builder(inputs))
+        return inputs
 
     def _builder(self, inputs: RecordInputs) -> Builder:
         redaction, journal = self._redaction, self._journal
