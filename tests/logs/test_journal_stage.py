@@ -13,7 +13,13 @@ import pytest
 from relayscope.context import Context, ProxyResponse
 from relayscope.logs.journal import Journal
 from relayscope.logs.spool import Spool
-from relayscope.logs.stage import JOURNAL_OFF_LOOP_BYTES, LoggingStage, RecordInputs, build_record
+from relayscope.logs.stage import (
+    JOURNAL_OFF_LOOP_BYTES,
+    LoggingStage,
+    build_record,
+    inputs_from_json,
+    record_inputs,
+)
 from relayscope.logs.writer import LogWriter
 from relayscope.store.sql import SqlStore
 from relayscope.testing.contexts import chat_context
@@ -121,8 +127,8 @@ async def test_the_record_built_from_the_journal_is_the_record_built_without(tmp
     ctx.tags.properties = {"feature": "chat"}
     ctx.attempts = [{"provider": "openai", "status": 200}]
     await LoggingStage(LogWriter(None, Spool(tmp_path)))(ctx, answer)  # type: ignore[arg-type]
-    inputs = RecordInputs.of(ctx, 200, 12.5, None)
-    replayed = RecordInputs.from_json(orjson.loads(orjson.dumps(inputs)))
+    inputs = record_inputs(ctx, 200, 12.5, None)
+    replayed = inputs_from_json(orjson.loads(orjson.dumps(inputs)))
     assert replayed == inputs
     assert build_record(replayed) == build_record(inputs)
     assert build_record(replayed).cost_usd is not None

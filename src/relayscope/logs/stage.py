@@ -11,9 +11,8 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import orjson
 
@@ -48,7 +47,7 @@ class LoggingStage:
             return
         for entry in await asyncio.to_thread(journal.adopt):
             try:
-                inputs = RecordInputs.from_json(entry)
+                inputs = inputs_from_json(entry)
             except (TypeError, ValueError) as exc:
                 log.error("skipping a journal entry that cannot be read: %s", exc)
                 journal.done([(entry["org_id"], entry["request_id"])])
@@ -121,14 +120,14 @@ class LoggingStage:
         """The request's record inputs, appended to the journal (when there is one)."""
         latency_ms = (ended - ctx.started) * 1000
         ttft_ms = (first_chunk - ctx.started) * 1000 if first_chunk is not None else None
-        inputs = RecordInputs.of(ctx, status, latency_ms, ttft_ms)
+        inputs = record_inputs(ctx, status, latency_ms, ttft_ms)
         if self._journal is not None:
             try:
                 line = orjson.dumps(inputs, option=orjson.OPT_APPEND_NEWLINE)
             except TypeError as exc:  # a value JSON cannot hold: the record still goes on
-                log.error("cannot journal request %s: %s", inputs.request_id, exc)
+                log.error("cannot journal request %s: %s", inputs["request_id"], exc)
             else:
-                self._journal.append((inputs.org_id, inputs.request_id), line)
+                self._journal.append((inputs["org_id"], inputs["request_id"]), line)
         return inputs
 
     def _builder(self, inputs: RecordInputs) -> Builder:
@@ -140,19 +139,18 @@ class LoggingStage:
             except Exception:
                 # Never buildable: replaying it after a crash would fail the same way.
                 if journal is not None:
-                    journal.done([(inputs.org_id, inputs.request_id)])
+                    journal.done([(inputs["org_id"], inputs["request_id"])])
                 raise
 
         return build
 
 
-@dataclass(slots=True, kw_only=True)
-class RecordInputs:
+class RecordInputs(TypedDict):
     """What a finished request's log record is built from, as JSON can hold it.
 
     Taken from the context on the event loop when the request ends (cheap: no
-    parsing), journaled, and built into a ``LogRecord`` in the writer; read back
-    from the journal after a crash.
+    parsing; a plain dict, which orjson serialises fastest), journaled, and built
+    into a ``LogRecord`` in the writer; read back from the journal after a crash.
     """
 
     request_id: str
@@ -168,12 +166,10 @@ class RecordInputs:
     status: int
     latency_ms: float
     ttft_ms: float | None
-    response: str
-    """The bytes the upstream (or the cache) produced, as UTF-8 text."""
+    response: str  # the bytes the upstream (or the cache) produced, as UTF-8 text
     upstream_stream: bool
     wants_stream: bool
-    request_body: str | None
-    """None under ``Helicone-Omit-Request``: never journaled."""
+    request_body: str | None  # None under Helicone-Omit-Request: never journaled
     omit_response: bool
     error: str | None
     cancelled: bool
@@ -185,7 +181,7 @@ class RecordInputs:
     session_path: str | None
     session_name: str | None
     request_name: str | None
-    properties: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str]
     attempts: list[dict[str, Any]] | None
     fallback_index: int | None
     prompt_id: str | None
@@ -193,98 +189,102 @@ class RecordInputs:
     prompt_variables: dict[str, Any] | None
     rate_limited: bool
 
-    @classmethod
-    def of(
-        cls, ctx: Context, status: int, latency_ms: float, ttft_ms: float | None
-    ) -> RecordInputs:
-        provider = ctx.target.provider
-        tags = ctx.tags
-        return cls(
-            request_id=ctx.request_id,
-            org_id=ctx.org_id,
-            key_id=ctx.key_id,
-            created_at=ctx.created_at or datetime.now(UTC),
-            provider_name=ctx.target.provider_name,
-            format=ctx.target.format,
-            priced=provider is None or provider.pricing_id is not None,
-            pricing_id=provider.pricing_id if provider else None,
-            path=ctx.path,
-            model=ctx.model,
-            status=status,
-            latency_ms=latency_ms,
-            ttft_ms=ttft_ms,
-            response=b"".join(ctx.upstream_chunks).decode("utf-8", "replace"),
-            upstream_stream=ctx.upstream_stream,
-            wants_stream=ctx.wants_stream,
-            request_body=None if ctx.omit_request else ctx.client_body.decode("utf-8", "replace"),
-            omit_response=ctx.omit_response,
-            error=ctx.error,
-            cancelled=ctx.cancelled,
-            cache_hit=ctx.cache_hit,
-            cache_source_id=ctx.cache_source_id,
-            cache_similarity=ctx.cache_similarity,
-            user_id=tags.user_id,
-            session_id=tags.session_id,
-            session_path=tags.session_path,
-            session_name=tags.session_name,
-            request_name=tags.request_name,
-            properties=tags.properties,
-            attempts=ctx.attempts,
-            fallback_index=ctx.fallback_index,
-            prompt_id=ctx.prompt_id,
-            prompt_version=ctx.prompt_version,
-            prompt_variables=ctx.prompt_variables,
-            rate_limited=ctx.rate_limited,
-        )
 
-    @classmethod
-    def from_json(cls, entry: dict[str, Any]) -> RecordInputs:
-        """Inputs read back from the journal (fields this version does not know are
-        ignored). TypeError or ValueError when the entry is not usable."""
-        values = {k: v for k, v in entry.items() if k in _INPUT_FIELDS}
-        values["created_at"] = datetime.fromisoformat(values["created_at"])
-        return cls(**values)
+def record_inputs(
+    ctx: Context, status: int, latency_ms: float, ttft_ms: float | None
+) -> RecordInputs:
+    provider = ctx.target.provider
+    tags = ctx.tags
+    return {
+        "request_id": ctx.request_id,
+        "org_id": ctx.org_id,
+        "key_id": ctx.key_id,
+        "created_at": ctx.created_at or datetime.now(UTC),
+        "provider_name": ctx.target.provider_name,
+        "format": ctx.target.format,
+        "priced": provider is None or provider.pricing_id is not None,
+        "pricing_id": provider.pricing_id if provider else None,
+        "path": ctx.path,
+        "model": ctx.model,
+        "status": status,
+        "latency_ms": latency_ms,
+        "ttft_ms": ttft_ms,
+        "response": b"".join(ctx.upstream_chunks).decode("utf-8", "replace"),
+        "upstream_stream": ctx.upstream_stream,
+        "wants_stream": ctx.wants_stream,
+        "request_body": None if ctx.omit_request else ctx.client_body.decode("utf-8", "replace"),
+        "omit_response": ctx.omit_response,
+        "error": ctx.error,
+        "cancelled": ctx.cancelled,
+        "cache_hit": ctx.cache_hit,
+        "cache_source_id": ctx.cache_source_id,
+        "cache_similarity": ctx.cache_similarity,
+        "user_id": tags.user_id,
+        "session_id": tags.session_id,
+        "session_path": tags.session_path,
+        "session_name": tags.session_name,
+        "request_name": tags.request_name,
+        "properties": tags.properties,
+        "attempts": ctx.attempts,
+        "fallback_index": ctx.fallback_index,
+        "prompt_id": ctx.prompt_id,
+        "prompt_version": ctx.prompt_version,
+        "prompt_variables": ctx.prompt_variables,
+        "rate_limited": ctx.rate_limited,
+    }
 
 
-_INPUT_FIELDS = frozenset(f.name for f in fields(RecordInputs))
+def inputs_from_json(entry: dict[str, Any]) -> RecordInputs:
+    """Inputs read back from the journal (fields this version does not know are
+    ignored). ValueError when the entry is not usable."""
+    missing = _INPUT_FIELDS - entry.keys()
+    if missing:
+        raise ValueError(f"journal entry without {', '.join(sorted(missing))}")
+    values = {k: v for k, v in entry.items() if k in _INPUT_FIELDS}
+    values["created_at"] = datetime.fromisoformat(values["created_at"])
+    return cast(RecordInputs, values)
+
+
+_INPUT_FIELDS = frozenset(RecordInputs.__annotations__)
 
 
 def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) -> LogRecord:
     """The log record for a finished request (runs in the writer, not on the hot path)."""
-    parsed = parse_response(inputs.format, inputs.response.encode(), stream=inputs.upstream_stream)
-    status = inputs.status
+    raw = inputs["response"].encode()
+    parsed = parse_response(inputs["format"], raw, stream=inputs["upstream_stream"])
+    status = inputs["status"]
     cost = None
-    if inputs.priced and status < 400:
+    if inputs["priced"] and status < 400:
         cost = cost_usd(
-            inputs.pricing_id,
-            parsed.model or inputs.model,
+            inputs["pricing_id"],
+            parsed.model or inputs["model"],
             input_tokens=parsed.prompt_tokens,
             output_tokens=parsed.completion_tokens,
             cache_read_tokens=parsed.cache_read_tokens,
             cache_write_tokens=parsed.cache_write_tokens,
         )
     cost_saved = None
-    if inputs.cache_hit:
+    if inputs["cache_hit"]:
         # The replayed bytes price the original call: that is what the hit saved.
         cost_saved, cost = cost, 0.0
-    error = inputs.error
+    error = inputs["error"]
     if error is None and status >= 400:
         error = _provider_error(parsed.body, status)
-    redact = redaction.for_org(inputs.org_id) if redaction else None
-    request_body = inputs.request_body
-    response_body = None if inputs.omit_response else _as_text(parsed.body)
-    ttft_ms = inputs.ttft_ms
+    redact = redaction.for_org(inputs["org_id"]) if redaction else None
+    request_body = inputs["request_body"]
+    response_body = None if inputs["omit_response"] else _as_text(parsed.body)
+    ttft_ms = inputs["ttft_ms"]
     record = LogRecord(
-        id=inputs.request_id,
-        org_id=inputs.org_id,
-        key_id=inputs.key_id,
-        created_at=inputs.created_at,
-        provider=inputs.provider_name,
-        path=inputs.path,
-        request_model=inputs.model,
+        id=inputs["request_id"],
+        org_id=inputs["org_id"],
+        key_id=inputs["key_id"],
+        created_at=inputs["created_at"],
+        provider=inputs["provider_name"],
+        path=inputs["path"],
+        request_model=inputs["model"],
         response_model=parsed.model,
         status=status,
-        latency_ms=round(inputs.latency_ms, 3),
+        latency_ms=round(inputs["latency_ms"], 3),
         ttft_ms=round(ttft_ms, 3) if ttft_ms is not None else None,
         prompt_tokens=parsed.prompt_tokens,
         completion_tokens=parsed.completion_tokens,
@@ -292,24 +292,24 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
         cache_read_tokens=parsed.cache_read_tokens,
         cache_write_tokens=parsed.cache_write_tokens,
         cost_usd=cost,
-        user_id=inputs.user_id,
-        session_id=inputs.session_id,
-        session_path=inputs.session_path,
-        session_name=inputs.session_name,
-        properties=inputs.properties,
-        request_name=inputs.request_name,
-        stream=inputs.upstream_stream or inputs.wants_stream,
-        cancelled=inputs.cancelled,
-        attempts=inputs.attempts,
-        fallback_index=inputs.fallback_index,
-        cache_hit=inputs.cache_hit,
-        cache_source_id=inputs.cache_source_id,
-        cache_similarity=inputs.cache_similarity,
+        user_id=inputs["user_id"],
+        session_id=inputs["session_id"],
+        session_path=inputs["session_path"],
+        session_name=inputs["session_name"],
+        properties=inputs["properties"],
+        request_name=inputs["request_name"],
+        stream=inputs["upstream_stream"] or inputs["wants_stream"],
+        cancelled=inputs["cancelled"],
+        attempts=inputs["attempts"],
+        fallback_index=inputs["fallback_index"],
+        cache_hit=inputs["cache_hit"],
+        cache_source_id=inputs["cache_source_id"],
+        cache_similarity=inputs["cache_similarity"],
         cost_saved_usd=cost_saved,
-        prompt_id=inputs.prompt_id,
-        prompt_version=inputs.prompt_version,
-        prompt_variables=inputs.prompt_variables,
-        rate_limited=inputs.rate_limited,
+        prompt_id=inputs["prompt_id"],
+        prompt_version=inputs["prompt_version"],
+        prompt_variables=inputs["prompt_variables"],
+        rate_limited=inputs["rate_limited"],
         error=error,
         request_body=request_body,
         response_body=response_body,
