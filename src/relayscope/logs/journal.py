@@ -200,11 +200,13 @@ class Journal:
                     self._delete(segment)
             if released and self._segment is not None and not self._broken:
                 # Tells a replay after a crash what not to send again.
+                marker = orjson.dumps({"done": released}) + b"\n"
                 try:
-                    _write_all(self._fd, orjson.dumps({"done": released}) + b"\n")
+                    _write_all(self._fd, marker)
                 except OSError as exc:
                     self._broken = True
                     self._write_failed(exc)
+                self._segment.size += len(marker)
                 self._dirty = True
 
     def adopt(self) -> list[dict[str, Any]]:
