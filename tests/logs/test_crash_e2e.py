@@ -10,8 +10,10 @@ counted exactly once by the analytics rollups.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
+from collections import defaultdict
 
 import httpx
 import pytest
@@ -24,6 +26,7 @@ from relayscope.testing.postgres import run_sync
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 from relayscope.testing.waiting import wait_until
 
+GRACEFUL = (0, -signal.SIGTERM)
 CLIENTS = 100
 LOAD_SECONDS = 3.5
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi there"}]}
@@ -130,3 +133,51 @@ def test_sigkill_under_load_loses_no_acknowledged_record(tmp_path, fake_server, 
     twice = {request_id: n for request_id, n in counts.items() if n != 1}
     assert not twice, f"stored more than once: {twice}"
     assert rolled_up == len(counts), "the rollups counted a replayed record twice"
+
+
+def _requests_by_worker(
+    gateway: GatewayProcess, org: OrgKey, per_worker: int
+) -> dict[int, list[str]]:
+    """Request ids per worker pid: each new connection is accepted by one worker, which
+    answers both its /readyz (naming its pid) and the request sent after it."""
+    by_pid: dict[int, list[str]] = defaultdict(list)
+
+    def enough() -> bool:
+        with httpx.Client(base_url=gateway.url, headers=org.auth, timeout=10) as conn:
+            pid = conn.get("/readyz").json()["pid"]
+            response = conn.post("/openai/v1/chat/completions", json=CHAT)
+            assert response.status_code == 200
+            by_pid[pid].append(response.headers["helicone-id"])
+        return len(by_pid) >= 2 and all(len(ids) >= per_worker for ids in by_pid.values())
+
+    wait_until(enough, timeout=60, interval=0)
+    return by_pid
+
+
+def test_a_killed_workers_records_are_stored_by_its_replacement_alone(
+    tmp_path, fake_server, store_url
+):
+    env = {
+        **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_DATABASE_URL": store_url,
+        # Every record waits in memory until shutdown.
+        "RELAYSCOPE_LOG_FLUSH_INTERVAL": "60",
+        "RELAYSCOPE_LOG_BATCH_SIZE": "100000",
+    }
+    gateway = GatewayProcess(tmp_path, env, workers=2).start(timeout=90)
+    try:
+        org = create_org(store_url)
+        by_pid = _requests_by_worker(gateway, org, per_worker=5)
+        killed = next(iter(by_pid))
+        os.kill(killed, signal.SIGKILL)
+        # uvicorn starts a new worker; it takes over the killed worker's journal and
+        # only that one: the survivor, alive, holds the lock on its own.
+        replayed = f"replaying {len(by_pid[killed])} log records from the journals of 1 "
+        wait_until(lambda: replayed in gateway.log(), timeout=90, interval=0.2)
+    finally:
+        assert gateway.stop() in GRACEFUL  # the survivor and the new worker drain
+    assert gateway.log().count("replaying") == 1
+    counts, rolled_up = _stored(store_url, org.org_id)
+    sent = {request_id for ids in by_pid.values() for request_id in ids}
+    assert counts == dict.fromkeys(sent, 1)
+    assert rolled_up == len(sent)
