@@ -67,7 +67,9 @@ def default_data_dir() -> Path:
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    data_dir: Path = setting(default_data_dir(), "Directory for the embedded store and log spool.")
+    data_dir: Path = setting(
+        default_data_dir(), "Directory for the embedded store, log spool and log journal."
+    )
     database_url: str = setting(
         "", "Store URL: sqlite:///path or postgresql://... (default: relayscope.db in data_dir)."
     )
@@ -147,6 +149,11 @@ class Settings:
     store_write_timeout: float = setting(
         5.0, "Seconds a batch write may take before it is spooled to disk instead."
     )
+    journal_fsync_interval: float = setting(
+        0.1,
+        "Seconds between fsyncs of the log journal (data_dir/journal): a power loss loses "
+        "at most this much of the records not yet stored; a process crash loses none.",
+    )
     key_cache_ttl: float = setting(5.0, "Seconds a gateway-key lookup is cached in memory.")
     governance: GovernanceSettings = section(
         "relayscope.governance.service:GovernanceSettings",
@@ -191,6 +198,10 @@ class Settings:
     @property
     def spool_dir(self) -> Path:
         return self.data_dir / "spool"
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.data_dir / "journal"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -42,6 +42,7 @@ from relayscope.governance.repository import GovernanceRepository
 from relayscope.governance.service import Governance
 from relayscope.logs import api as logs_api
 from relayscope.logs.deadletters import DeadLetters, dead_letter_dir
+from relayscope.logs.journal import Journal
 from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter, Observer
 from relayscope.pipeline import Services, build, default_stages
@@ -86,6 +87,7 @@ class Gateway:
 
             self.tracer = otlp_recorder(settings.otel)
             observers.append(self.tracer)
+        self.journal = Journal(settings.journal_dir, fsync_interval=settings.journal_fsync_interval)
         self.writer = LogWriter(
             self.logs,
             Spool(settings.spool_dir),
@@ -95,6 +97,7 @@ class Gateway:
             max_queued=settings.log_queue_max,
             observers=observers,
             dead_letters=DeadLetters(dead_letter_dir(settings.data_dir)),
+            journal=self.journal,
         )
         self.registry = ProviderRegistry(overrides=settings.provider_base_urls)
         self.keys = KeyResolver(self.store.lookup_key, ttl=settings.key_cache_ttl)
@@ -190,6 +193,7 @@ class Gateway:
         self.upstream.session = self._http_session or make_session(*timeouts)
         if not self.settings.target_allow_private_networks:
             self.upstream.guarded_session = make_session(*timeouts, guarded=True)
+        self.journal.open()  # before the logging stage's start replays dead journals
         for stage in self.stages:
             start = getattr(stage, "start", None)
             if start is not None:
@@ -210,6 +214,7 @@ class Gateway:
             if aclose is not None:
                 await aclose()
         await self.writer.close()
+        await asyncio.to_thread(self.journal.close)
         await self.alerts.stop()
         if self.tracer is not None:
             await asyncio.to_thread(self.tracer.shutdown)

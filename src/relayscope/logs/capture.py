@@ -96,6 +96,21 @@ class BodyCapture:
         while self._tail_size - len(self._tail[0]) >= TAIL:
             self._tail_size -= len(self._tail.popleft())
 
+    @classmethod
+    def restored(cls, limit: int, head: bytes, tail: bytes, size: int) -> BodyCapture:
+        """The capture that ``head()``, ``tail()`` and ``size`` describe (the crash journal)."""
+        capture = cls(limit)
+        capture.size = size
+        capture._head, capture._head_size = [head], len(head)
+        capture._tail, capture._tail_size = deque([tail] if tail else []), len(tail)
+        capture._whole = None
+        return capture
+
+    @property
+    def kept(self) -> int:
+        """Bytes held for the log: the head and the tail."""
+        return self._head_size + self._tail_size
+
     @property
     def truncated(self) -> bool:
         return self.size > self.limit

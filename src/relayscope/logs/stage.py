@@ -1,12 +1,19 @@
-"""The logging stage: the outermost stage, it sees every outcome and records it."""
+"""The logging stage: the outermost stage, it sees every outcome and records it.
+
+When a request ends, the stage takes what its record is built from (``RecordInputs``)
+and, before the response's last byte goes out, appends it to the crash journal
+(``logs/journal.py``); the record itself is built later, in the writer.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any, TypedDict, cast
 
 import orjson
 
@@ -17,13 +24,18 @@ from relayscope.governance.redaction import RedactionRules, redact_record
 from relayscope.logs.capture import DEFAULT_LIMIT, BodyCapture, parse_captured
 from relayscope.logs.cost import cost_usd
 from relayscope.logs.record import LogRecord
-from relayscope.logs.writer import LogWriter
+from relayscope.logs.writer import Builder, LogWriter
 from relayscope.types import CallNext
+
+log = logging.getLogger("relayscope.logs")
 
 CLIENT_CLOSED = 499
 """Status logged for a request whose client left before any response (as nginx does)."""
 UPSTREAM_WARNING = "RelayScope-Upstream-Warning"
 """Record property naming the fields of the provider's reply that were refused."""
+
+JOURNAL_OFF_LOOP_BYTES = 256 * 1024
+"""Requests whose bodies weigh more are journaled on a worker thread, not the loop."""
 
 
 class LoggingStage:
@@ -35,9 +47,24 @@ class LoggingStage:
         max_body_bytes: int = DEFAULT_LIMIT,
     ) -> None:
         self._writer = writer
+        self._journal = writer.journal
         self._redaction = redaction
         self._max_body = max_body_bytes
         """Bytes of each body the log keeps (``RELAYSCOPE_LOG_MAX_BODY_BYTES``)."""
+
+    async def start(self) -> None:
+        """Queue what stopped processes journaled but never stored (see logs/journal.py)."""
+        journal = self._journal
+        if journal is None:
+            return
+        for entry in await asyncio.to_thread(journal.adopt):
+            try:
+                inputs = inputs_from_json(entry)
+            except (TypeError, ValueError) as exc:
+                log.error("skipping a journal entry that cannot be read: %s", exc)
+                journal.done([(entry["org_id"], entry["record_uid"])])
+                continue
+            self._writer.submit(self._builder(inputs))
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         ctx.created_at = datetime.now(UTC)
@@ -56,7 +83,7 @@ class LoggingStage:
             self._submit(ctx, CLIENT_CLOSED, time.perf_counter(), None)
             raise
         if response.stream is None:
-            self._submit(ctx, response.status, time.perf_counter(), None)
+            await self._finish(ctx, response.status, time.perf_counter(), None)
             return response
         response.stream = self._tee(ctx, response.status, response.stream)
         return response
@@ -81,66 +108,223 @@ class LoggingStage:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
-            self._submit(ctx, status, time.perf_counter(), first_chunk_at)
+            # Runs before the proxy sends the stream's end: the client's last byte
+            # leaves only once the record is journaled.
+            await self._finish(ctx, status, time.perf_counter(), first_chunk_at)
+
+    async def _finish(
+        self, ctx: Context, status: int, ended: float, first_chunk: float | None
+    ) -> None:
+        """``_submit``, serialising large bodies for the journal on a worker thread."""
+        size = min(len(ctx.client_body), self._max_body) + ctx.upstream_body.kept
+        if self._journal is None or ctx.cancelled or size < JOURNAL_OFF_LOOP_BYTES:
+            self._submit(ctx, status, ended, first_chunk)
+            return
+        inputs = await asyncio.to_thread(self._journaled, ctx, status, ended, first_chunk)
+        self._writer.submit(self._builder(inputs))
 
     def _submit(self, ctx: Context, status: int, ended: float, first_chunk: float | None) -> None:
+        inputs = self._journaled(ctx, status, ended, first_chunk)
+        self._writer.submit(self._builder(inputs))
+
+    def _journaled(
+        self, ctx: Context, status: int, ended: float, first_chunk: float | None
+    ) -> RecordInputs:
+        """The request's record inputs, appended to the journal (when there is one)."""
         latency_ms = (ended - ctx.started) * 1000
         ttft_ms = (first_chunk - ctx.started) * 1000 if first_chunk is not None else None
-        redaction = self._redaction
-        self._writer.submit(lambda: build_record(ctx, status, latency_ms, ttft_ms, redaction))
+        inputs = record_inputs(ctx, status, latency_ms, ttft_ms)
+        if self._journal is not None:
+            try:
+                line = orjson.dumps(inputs, option=orjson.OPT_APPEND_NEWLINE)
+            except TypeError as exc:  # a value JSON cannot hold: the record still goes on
+                log.error("cannot journal request %s: %s", inputs["request_id"], exc)
+            else:
+                self._journal.append((inputs["org_id"], inputs["record_uid"]), line)
+        return inputs
+
+    def _builder(self, inputs: RecordInputs) -> Builder:
+        redaction, journal = self._redaction, self._journal
+
+        def build() -> LogRecord:
+            try:
+                return build_record(inputs, redaction)
+            except Exception:
+                # Never buildable: replaying it after a crash would fail the same way.
+                if journal is not None:
+                    journal.done([(inputs["org_id"], inputs["record_uid"])])
+                raise
+
+        return build
 
 
-def build_record(
-    ctx: Context,
-    status: int,
-    latency_ms: float,
-    ttft_ms: float | None,
-    redaction: RedactionRules | None = None,
-) -> LogRecord:
-    """The log record for a finished request (runs in the writer, not on the hot path)."""
-    captured = ctx.upstream_body
-    parsed = parse_captured(ctx.target.format, captured, stream=ctx.upstream_stream)
+class RecordInputs(TypedDict):
+    """What a finished request's log record is built from, as JSON can hold it.
+
+    Taken from the context on the event loop when the request ends (cheap: no
+    parsing; a plain dict, which orjson serialises fastest), journaled, and built
+    into a ``LogRecord`` in the writer; read back from the journal after a crash.
+    """
+
+    request_id: str
+    record_uid: str
+    org_id: str
+    key_id: str | None
+    created_at: datetime
+    provider_name: str
+    format: str
+    priced: bool
+    pricing_id: str | None
+    path: str
+    model: str | None
+    status: int
+    latency_ms: float
+    ttft_ms: float | None
+    # What the log keeps of the response (``BodyCapture``), bytes as Latin-1 text.
+    body_limit: int
+    response_head: str
+    response_tail: str
+    response_size: int
+    upstream_stream: bool
+    wants_stream: bool
+    request_body: str | None  # capped; None under Helicone-Omit-Request: never journaled
+    request_body_bytes: int
+    omit_response: bool
+    error: str | None
+    cancelled: bool
+    cache_hit: bool
+    cache_source_id: str | None
+    cache_similarity: float | None
+    user_id: str | None
+    session_id: str | None
+    session_path: str | None
+    session_name: str | None
+    request_name: str | None
+    properties: dict[str, str]
+    attempts: list[dict[str, Any]] | None
+    fallback_index: int | None
+    prompt_id: str | None
+    prompt_version: int | None
+    prompt_variables: dict[str, Any] | None
+    rate_limited: bool
+    warnings: list[str]
+
+
+def record_inputs(
+    ctx: Context, status: int, latency_ms: float, ttft_ms: float | None
+) -> RecordInputs:
     provider = ctx.target.provider
-    priced = provider is None or provider.pricing_id is not None
+    tags = ctx.tags
+    captured = ctx.upstream_body
+    return {
+        "request_id": ctx.request_id,
+        "record_uid": ctx.record_uid or str(uuid.uuid4()),
+        "org_id": ctx.org_id,
+        "key_id": ctx.key_id,
+        "created_at": ctx.created_at or datetime.now(UTC),
+        "provider_name": ctx.target.provider_name,
+        "format": ctx.target.format,
+        "priced": provider is None or provider.pricing_id is not None,
+        "pricing_id": provider.pricing_id if provider else None,
+        "path": ctx.path,
+        "model": ctx.model,
+        "status": status,
+        "latency_ms": latency_ms,
+        "ttft_ms": ttft_ms,
+        "body_limit": captured.limit,
+        "response_head": captured.head().decode("latin-1"),
+        "response_tail": captured.tail().decode("latin-1"),
+        "response_size": captured.size,
+        "upstream_stream": ctx.upstream_stream,
+        "wants_stream": ctx.wants_stream,
+        "request_body": None if ctx.omit_request else _capped_text(ctx.client_body, captured.limit),
+        "request_body_bytes": len(ctx.client_body),
+        "omit_response": ctx.omit_response,
+        "error": ctx.error,
+        "cancelled": ctx.cancelled,
+        "cache_hit": ctx.cache_hit,
+        "cache_source_id": ctx.cache_source_id,
+        "cache_similarity": ctx.cache_similarity,
+        "user_id": tags.user_id,
+        "session_id": tags.session_id,
+        "session_path": tags.session_path,
+        "session_name": tags.session_name,
+        "request_name": tags.request_name,
+        "properties": tags.properties,
+        "attempts": ctx.attempts,
+        "fallback_index": ctx.fallback_index,
+        "prompt_id": ctx.prompt_id,
+        "prompt_version": ctx.prompt_version,
+        "prompt_variables": ctx.prompt_variables,
+        "rate_limited": ctx.rate_limited,
+        "warnings": list(ctx.warnings),
+    }
+
+
+def inputs_from_json(entry: dict[str, Any]) -> RecordInputs:
+    """Inputs read back from the journal (fields this version does not know are
+    ignored). ValueError when the entry is not usable."""
+    missing = _INPUT_FIELDS - entry.keys()
+    if missing:
+        raise ValueError(f"journal entry without {', '.join(sorted(missing))}")
+    values = {k: v for k, v in entry.items() if k in _INPUT_FIELDS}
+    values["created_at"] = datetime.fromisoformat(values["created_at"])
+    return cast(RecordInputs, values)
+
+
+_INPUT_FIELDS = frozenset(RecordInputs.__annotations__)
+
+
+def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) -> LogRecord:
+    """The log record for a finished request (runs in the writer, not on the hot path)."""
+    limit = inputs["body_limit"]
+    captured = BodyCapture.restored(
+        limit,
+        inputs["response_head"].encode("latin-1"),
+        inputs["response_tail"].encode("latin-1"),
+        inputs["response_size"],
+    )
+    stream = inputs["upstream_stream"]
+    parsed = parse_captured(inputs["format"], captured, stream=stream)
+    status = inputs["status"]
     cost = None
-    if priced and status < 400:
+    if inputs["priced"] and status < 400:
         cost = cost_usd(
-            provider.pricing_id if provider else None,
-            parsed.model or ctx.model,
+            inputs["pricing_id"],
+            parsed.model or inputs["model"],
             input_tokens=parsed.prompt_tokens,
             output_tokens=parsed.completion_tokens,
             cache_read_tokens=parsed.cache_read_tokens,
             cache_write_tokens=parsed.cache_write_tokens,
         )
     cost_saved = None
-    if ctx.cache_hit:
+    if inputs["cache_hit"]:
         # The replayed bytes price the original call: that is what the hit saved.
         cost_saved, cost = cost, 0.0
-    error = ctx.error
+    error = inputs["error"]
     if error is None and status >= 400:
         error = _provider_error(parsed.body, status)
-    tags = ctx.tags
-    properties = tags.properties
+    properties = inputs["properties"]
     if parsed.notes:
         properties = {**properties, UPSTREAM_WARNING: str(parsed.notes)}
-        metrics.UPSTREAM_FIELDS_REFUSED.labels(ctx.target.provider_name).inc()
-    redact = redaction.for_org(ctx.org_id) if redaction else None
-    limit = captured.limit
-    request_body = None if ctx.omit_request else _capped_text(ctx.client_body, limit)
-    response_body = None if ctx.omit_response else _as_text(parsed.body)
-    if response_body is not None and captured.truncated and not ctx.upstream_stream:
+        metrics.UPSTREAM_FIELDS_REFUSED.labels(inputs["provider_name"]).inc()
+    redact = redaction.for_org(inputs["org_id"]) if redaction else None
+    response_body = None if inputs["omit_response"] else _as_text(parsed.body)
+    if response_body is not None and captured.truncated and not stream:
         response_body += _marker(captured.size, limit)
+    request_size = inputs["request_body_bytes"]
+    ttft_ms = inputs["ttft_ms"]
     record = LogRecord(
-        id=ctx.request_id,
-        org_id=ctx.org_id,
-        key_id=ctx.key_id,
-        created_at=ctx.created_at or datetime.now(UTC),
-        provider=ctx.target.provider_name,
-        path=ctx.path,
-        request_model=ctx.model,
+        id=inputs["request_id"],
+        org_id=inputs["org_id"],
+        key_id=inputs["key_id"],
+        created_at=inputs["created_at"],
+        provider=inputs["provider_name"],
+        path=inputs["path"],
+        request_model=inputs["model"],
         response_model=parsed.model,
         status=status,
-        latency_ms=round(latency_ms, 3),
+        latency_ms=round(inputs["latency_ms"], 3),
         ttft_ms=round(ttft_ms, 3) if ttft_ms is not None else None,
         prompt_tokens=parsed.prompt_tokens,
         completion_tokens=parsed.completion_tokens,
@@ -148,30 +332,30 @@ def build_record(
         cache_read_tokens=parsed.cache_read_tokens,
         cache_write_tokens=parsed.cache_write_tokens,
         cost_usd=cost,
-        user_id=tags.user_id,
-        session_id=tags.session_id,
-        session_path=tags.session_path,
-        session_name=tags.session_name,
+        user_id=inputs["user_id"],
+        session_id=inputs["session_id"],
+        session_path=inputs["session_path"],
+        session_name=inputs["session_name"],
         properties=properties,
-        request_name=tags.request_name,
-        stream=ctx.upstream_stream or ctx.wants_stream,
-        cancelled=ctx.cancelled,
-        attempts=ctx.attempts,
-        fallback_index=ctx.fallback_index,
-        cache_hit=ctx.cache_hit,
-        cache_source_id=ctx.cache_source_id,
-        cache_similarity=ctx.cache_similarity,
+        request_name=inputs["request_name"],
+        stream=stream or inputs["wants_stream"],
+        cancelled=inputs["cancelled"],
+        attempts=inputs["attempts"],
+        fallback_index=inputs["fallback_index"],
+        cache_hit=inputs["cache_hit"],
+        cache_source_id=inputs["cache_source_id"],
+        cache_similarity=inputs["cache_similarity"],
         cost_saved_usd=cost_saved,
-        prompt_id=ctx.prompt_id,
-        prompt_version=ctx.prompt_version,
-        prompt_variables=ctx.prompt_variables,
-        rate_limited=ctx.rate_limited,
+        prompt_id=inputs["prompt_id"],
+        prompt_version=inputs["prompt_version"],
+        prompt_variables=inputs["prompt_variables"],
+        rate_limited=inputs["rate_limited"],
         error=error,
-        request_body=request_body,
+        request_body=inputs["request_body"],
         response_body=response_body,
-        record_uid=ctx.record_uid or str(uuid.uuid4()),
-        warnings=list(ctx.warnings),
-        request_body_bytes=len(ctx.client_body) if len(ctx.client_body) > limit else None,
+        record_uid=inputs["record_uid"],
+        warnings=inputs["warnings"],
+        request_body_bytes=request_size if request_size > limit else None,
         response_body_bytes=captured.size if captured.truncated else None,
     )
     if redact:

@@ -20,6 +20,9 @@ A batch the store refuses while it is up holds a record the store cannot take:
 a spool line that is not a record). No error in a batch stops the writer; should
 the task die anyway, it is restarted (``_supervise``), and ``problem`` reports a
 writer that is restarting or has stopped making progress (``/readyz``).
+
+With a ``journal`` (``logs/journal.py``), records the store or the spool took are
+marked done there, so the journal can drop them.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from relayscope import metrics
 from relayscope.logs import gil
 from relayscope.logs.deadletters import DeadLetter, DeadLetters, dead_letter_dir
 from relayscope.logs.isolate import Outcome, store_isolating
+from relayscope.logs.journal import Journal
 from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import Spool
 from relayscope.store.base import LogStore
@@ -82,9 +86,11 @@ class LogWriter:
         observers: Sequence[Observer] = (metrics.observe_record,),
         dead_letters: DeadLetters | None = None,
         stall_after: float | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
         self.spool = spool
+        self.journal = journal
         self.dead_letters = dead_letters or DeadLetters(dead_letter_dir(spool.directory.parent))
         self.stall_after = stall_after if stall_after is not None else max(30.0, 4 * write_timeout)
         """Seconds with records waiting and none stored or spooled before ``problem`` says so."""
@@ -335,6 +341,7 @@ class LogWriter:
         self._stored(records)
 
     def _stored(self, records: list[LogRecord]) -> None:
+        self._committed(records)
         self._after_write(records)
         self.stats.last_stored_at = self._progress_at = time.monotonic()
         if not self.stats.store_healthy:
@@ -389,6 +396,7 @@ class LogWriter:
             return
         self.stats.spooled += len(records)
         self._progress_at = time.monotonic()
+        self._committed(records)
         metrics.LOG_RECORDS.labels("spooled").inc(len(records))
         metrics.SPOOL_BYTES.set(await asyncio.to_thread(self.spool.size))
         self._spool_dirty = True
@@ -404,7 +412,14 @@ class LogWriter:
             log.error("could not spool %d log records at shutdown: %s", len(records), exc)
             return
         self.stats.spooled += len(records)
+        self._committed(records)
         metrics.LOG_RECORDS.labels("spooled").inc(len(records))
+
+    def _committed(self, records: list[LogRecord]) -> None:
+        """These records are safe in the store or the (fsynced) spool."""
+        if self.journal is not None:
+            # By the record's own identity: the store may have given it a new id.
+            self.journal.done([(r.org_id, r.record_uid or r.id) for r in records])
 
     def _mark_unhealthy(self, exc: BaseException) -> None:
         reason = str(exc) or f"{type(exc).__name__} after {self.write_timeout} s"

@@ -1,0 +1,146 @@
+"""The logging stage journals a request before its response leaves, and the record
+built from the journal after a crash is the record built without one."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from relayscope.context import Context, ProxyResponse
+from relayscope.logs.journal import Journal
+from relayscope.logs.spool import Spool
+from relayscope.logs.stage import (
+    JOURNAL_OFF_LOOP_BYTES,
+    LoggingStage,
+    build_record,
+    inputs_from_json,
+    record_inputs,
+)
+from relayscope.logs.writer import LogWriter
+from relayscope.store.sql import SqlStore
+from relayscope.testing.contexts import chat_context
+
+ANSWER = orjson.dumps(
+    {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Echo: hi"}}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
+    }
+)
+
+
+@pytest.fixture
+async def store(store_url):
+    store = SqlStore(store_url)
+    await store.migrate()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def journal(tmp_path):
+    journal = Journal(tmp_path / "journal")
+    journal.open()
+    yield journal
+    journal.close()
+
+
+def journaled_ids(journal: Journal) -> list[str]:
+    ids = []
+    for path in sorted(journal.directory.glob("*.jsonl")):
+        for line in path.read_bytes().splitlines():
+            entry = orjson.loads(line)
+            if "request_id" in entry:
+                ids.append(entry["request_id"])
+    return ids
+
+
+def request(**fields: object) -> Context:
+    ctx = chat_context(request_id=str(uuid.uuid4()), **fields)
+    return ctx
+
+
+async def answer(ctx: Context) -> ProxyResponse:
+    ctx.upstream_body.replace(ANSWER)
+    return ProxyResponse(200, [], body=ANSWER)
+
+
+async def test_a_response_is_journaled_before_the_stage_returns_it(store, journal, tmp_path):
+    writer = LogWriter(store, Spool(tmp_path / "spool"), journal=journal)
+    stage = LoggingStage(writer)
+    small = request()
+    await stage(small, answer)
+    assert journaled_ids(journal) == [small.request_id]
+
+    # A large body is serialised on a worker thread, still before the stage returns.
+    large = request(client_body=b'{"x": "' + b"a" * JOURNAL_OFF_LOOP_BYTES + b'"}')
+    await stage(large, answer)
+    assert journaled_ids(journal) == [small.request_id, large.request_id]
+    assert writer.queue_depth == 2
+
+
+async def test_a_stream_is_journaled_before_its_end_is_sent(store, journal, tmp_path):
+    stage = LoggingStage(LogWriter(store, Spool(tmp_path / "spool"), journal=journal))
+    ctx = request()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for chunk in (b"data: {}\n\n", b"data: [DONE]\n\n"):
+            ctx.upstream_body.add(chunk)
+            yield chunk
+
+    async def streamed(ctx: Context) -> ProxyResponse:
+        ctx.upstream_stream = True
+        return ProxyResponse(200, [], stream=chunks())
+
+    response = await stage(ctx, streamed)
+    assert response.stream is not None
+    received = [chunk async for chunk in response.stream]
+    # The proxy sends the stream's end only after the iteration above has finished.
+    assert len(received) == 2
+    assert journaled_ids(journal) == [ctx.request_id]
+
+
+async def test_stored_records_are_released_from_the_journal(store, journal, tmp_path):
+    writer = LogWriter(store, Spool(tmp_path / "spool"), journal=journal, flush_interval=0.01)
+    stage = LoggingStage(writer)
+    writer.start()
+    try:
+        for _ in range(5):
+            await stage(request(), answer)
+        assert journal.pending == 5
+        await writer.drain(timeout=10)
+        assert journal.pending == 0
+    finally:
+        await writer.close()
+
+
+async def test_the_record_built_from_the_journal_is_the_record_built_without(tmp_path):
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "é\x00"}]}
+    ctx = request(body=body)
+    ctx.tags.user_id = "u-1"
+    ctx.tags.properties = {"feature": "chat"}
+    ctx.attempts = [{"provider": "openai", "status": 200}]
+    await LoggingStage(LogWriter(None, Spool(tmp_path)))(ctx, answer)  # type: ignore[arg-type]
+    inputs = record_inputs(ctx, 200, 12.5, None)
+    replayed = inputs_from_json(orjson.loads(orjson.dumps(inputs)))
+    assert replayed == inputs
+    assert build_record(replayed) == build_record(inputs)
+    assert build_record(replayed).cost_usd is not None
+
+
+def test_a_journal_that_cannot_be_opened_journals_nothing_and_never_raises(tmp_path: Path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    journal = Journal(blocker / "journal")
+    journal.open()
+    assert not journal.enabled
+    journal.append(("o", "r"), b"{}\n")
+    assert journal.pending == 0
+    assert journal.adopt() == []
+    journal.close()
