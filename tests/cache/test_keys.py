@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from relayscope.cache.keys import exact_key, message_text, semantic_partition
 from relayscope.cache.options import CacheOptions
 from relayscope.context import Context, Tags, Target
 
 
-def ctx(body: dict, *, org: str = "org-1", url: str = "https://api.openai.com/v1/chat") -> Context:
+def ctx(
+    body: dict,
+    *,
+    org: str = "org-1",
+    url: str = "https://api.openai.com/v1/chat",
+    key_id: str = "k",
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> Context:
     raw = orjson.dumps(body)
     return Context(
         request_id="r",
         org_id=org,
-        key_id="k",
+        key_id=key_id,
         method="POST",
         path="/openai/v1/chat",
         query=b"",
         target=Target(provider=None, url=url, format="openai", provider_name="openai"),
-        headers=[],
+        headers=headers if headers is not None else [(b"authorization", b"Bearer sk-one")],
         helicone={},
         client_body=raw,
         body=raw,
@@ -48,6 +56,28 @@ def test_org_seed_and_url_are_part_of_the_key():
     assert key != exact_key(ctx(BODY, org="org-2"), options())
     assert key != exact_key(ctx(BODY), options(seed="s"))
     assert key != exact_key(ctx(BODY, url="https://api.openai.com/v1/other"), options())
+
+
+@pytest.mark.parametrize("header", [b"authorization", b"x-api-key", b"api-key"])
+def test_the_provider_credential_and_the_gateway_key_are_part_of_the_key(header):
+    one = ctx(BODY, headers=[(header, b"sk-one")])
+    for other in (
+        ctx(BODY, headers=[(header, b"sk-two")]),
+        ctx(BODY, headers=[(header, b"sk-one")], key_id="k2"),
+        ctx(BODY, headers=[]),
+    ):
+        assert exact_key(one, options()) != exact_key(other, options())
+        assert semantic_partition(one, options()) != semantic_partition(other, options())
+    assert exact_key(one, options()) == exact_key(
+        ctx(BODY, headers=[(header, b"sk-one")]), options()
+    )
+    assert b"sk-one" not in exact_key(one, options()).encode()
+
+
+def test_other_headers_do_not_split_the_cache():
+    plain = ctx(BODY)
+    traced = ctx(BODY, headers=[(b"authorization", b"Bearer sk-one"), (b"x-trace", b"1")])
+    assert exact_key(plain, options()) == exact_key(traced, options())
 
 
 def test_ignored_keys_are_left_out():

@@ -4,24 +4,41 @@ from __future__ import annotations
 
 import pytest
 
-from relayscope.cache.options import parse_options, wants_cache
+from relayscope.cache.options import CacheOptions, read_request
 from relayscope.cache.settings import DAY, CacheSettings
 from relayscope.errors import InvalidHeader
 
 SETTINGS = CacheSettings(max_bucket_size=20)
 
 
-def test_enabled_is_true_or_false_in_any_case():
-    assert wants_cache({"helicone-cache-enabled": "TRUE"})
-    assert not wants_cache({"helicone-cache-enabled": "false"})
-    assert not wants_cache({})
-    with pytest.raises(InvalidHeader) as raised:
-        wants_cache({"helicone-cache-enabled": "1"})
-    assert raised.value.header == "Helicone-Cache-Enabled"
+def parse_options(helicone: dict[str, str], cache_control: bytes | None) -> CacheOptions:
+    options, warnings = read_request(
+        {"helicone-cache-enabled": "true", **helicone}, cache_control, SETTINGS
+    )
+    assert options is not None and warnings == []
+    return options
+
+
+def warned(helicone: dict[str, str], cache_control: bytes | None = None) -> list[str]:
+    options, warnings = read_request(
+        {"helicone-cache-enabled": "true", **helicone}, cache_control, SETTINGS
+    )
+    assert options is not None
+    return warnings
+
+
+def test_only_true_in_any_case_enables_the_cache():
+    assert read_request({"helicone-cache-enabled": "TRUE"}, None, SETTINGS)[0] is not None
+    assert read_request({"helicone-cache-enabled": "false"}, None, SETTINGS) == (None, [])
+    assert read_request({}, None, SETTINGS) == (None, [])
+    for value in ("1", "yes", "on", ""):
+        options, warnings = read_request({"helicone-cache-enabled": value}, None, SETTINGS)
+        assert options is None
+        assert [w.split(":")[0] for w in warnings] == ["Helicone-Cache-Enabled"]
 
 
 def test_defaults():
-    options = parse_options({}, None, SETTINGS)
+    options = parse_options({}, None)
     assert options.bucket_size == 1
     assert options.ttl == 7 * DAY
     assert options.seed == "" and options.ignore_keys == frozenset()
@@ -38,7 +55,6 @@ def test_values_are_read():
             "helicone-cache-similarity": "0.5",
         },
         b"public, max-age=300",
-        SETTINGS,
     )
     assert options.seed == "user-7"
     assert options.bucket_size == 20
@@ -48,23 +64,65 @@ def test_values_are_read():
 
 
 def test_max_age_is_capped_and_other_directives_ignored():
-    assert parse_options({}, b"max-age=999999999", SETTINGS).ttl == 365 * DAY
-    assert parse_options({}, b"no-transform", SETTINGS).ttl == 7 * DAY
+    assert parse_options({}, b"max-age=999999999").ttl == 365 * DAY
+    assert parse_options({}, b"no-transform").ttl == 7 * DAY
 
 
 @pytest.mark.parametrize(
-    ("helicone", "cache_control", "header"),
+    ("cache_control", "ttl"),
     [
-        ({"helicone-cache-bucket-max-size": "21"}, None, "Helicone-Cache-Bucket-Max-Size"),
-        ({"helicone-cache-bucket-max-size": "-1"}, None, "Helicone-Cache-Bucket-Max-Size"),
-        ({"helicone-cache-similarity": "-0.1"}, None, "Helicone-Cache-Similarity"),
-        ({"helicone-cache-similarity": "nan"}, None, "Helicone-Cache-Similarity"),
-        ({"helicone-cache-semantic": "on"}, None, "Helicone-Cache-Semantic"),
-        ({"helicone-cache-seed": "s" * 300}, None, "Helicone-Cache-Seed"),
-        ({}, b"max-age=-5", "Cache-Control"),
+        (b"max-age=3600, s-maxage=1", 1),
+        (b"s-maxage=1, max-age=3600", 1),
+        (b'public, S-MaxAge="20"', 20),
+        (b"s-maxage=999999999, max-age=5", 365 * DAY),
+        (b"max-age=0, s-maxage=60", 60),
+        (b"s-maxage=0, max-age=60", 0),
+        (b"private, max-age=30", 30),
     ],
 )
-def test_bad_values_name_their_header(helicone, cache_control, header):
+def test_s_maxage_takes_precedence_over_max_age(cache_control, ttl):
+    assert parse_options({}, cache_control).ttl == ttl
+
+
+def test_a_long_seed_is_just_a_longer_namespace():
+    assert parse_options({"helicone-cache-seed": "s" * 300}, None).seed == "s" * 300
+
+
+def test_a_bucket_above_the_maximum_is_refused_as_in_helicone():
     with pytest.raises(InvalidHeader) as raised:
-        parse_options(helicone, cache_control, SETTINGS)
-    assert raised.value.header == header
+        read_request(
+            {"helicone-cache-enabled": "true", "helicone-cache-bucket-max-size": "21"},
+            None,
+            SETTINGS,
+        )
+    assert raised.value.header == "Helicone-Cache-Bucket-Max-Size"
+
+
+@pytest.mark.parametrize(
+    ("helicone", "cache_control", "header", "ignored"),
+    [
+        ({"helicone-cache-bucket-max-size": "-1"}, None, "Helicone-Cache-Bucket-Max-Size", 1),
+        ({"helicone-cache-bucket-max-size": "x"}, None, "Helicone-Cache-Bucket-Max-Size", 1),
+        ({"helicone-cache-similarity": "-0.1"}, None, "Helicone-Cache-Similarity", 0.95),
+        ({"helicone-cache-similarity": "nan"}, None, "Helicone-Cache-Similarity", 0.95),
+        ({"helicone-cache-semantic": "on"}, None, "Helicone-Cache-Semantic", False),
+        ({}, b"max-age=-5", "Cache-Control", 7 * DAY),
+        ({}, b"s-maxage=soon, max-age=30", "Cache-Control", 30),
+    ],
+)
+def test_malformed_values_are_ignored_with_a_warning_naming_the_header(
+    helicone, cache_control, header, ignored
+):
+    warnings = warned(helicone, cache_control)
+    assert len(warnings) == 1 and warnings[0].startswith(f"{header}: ")
+    options, _ = read_request(
+        {"helicone-cache-enabled": "true", **helicone}, cache_control, SETTINGS
+    )
+    assert options is not None
+    field = {
+        "Helicone-Cache-Bucket-Max-Size": options.bucket_size,
+        "Helicone-Cache-Similarity": options.similarity,
+        "Helicone-Cache-Semantic": options.semantic,
+        "Cache-Control": options.ttl,
+    }[header]
+    assert field == ignored

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relayscope.cache.options import parse_options, wants_cache
+from relayscope.cache.options import read_request
 from relayscope.cache.settings import CacheSettings
 from relayscope.context import Context, Tags
 from relayscope.errors import InvalidHeader
@@ -167,10 +167,12 @@ class HeaderParser:
 
 
 def parse_cache(headers: dict[str, str]) -> Any:
-    if not wants_cache(headers):
-        return None
     raw = headers.get("cache-control")
-    options = parse_options(headers, raw.encode() if raw is not None else None, CACHE_SETTINGS)
+    options, _warnings = read_request(
+        headers, raw.encode() if raw is not None else None, CACHE_SETTINGS
+    )
+    if options is None:
+        return None
     assert 1 <= options.bucket_size <= CACHE_SETTINGS.max_bucket_size
     assert 0 <= options.ttl <= CACHE_SETTINGS.max_ttl
     assert 0.0 <= options.similarity <= 1.0

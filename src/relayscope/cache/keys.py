@@ -14,6 +14,11 @@ from relayscope.context import Context
 MESSAGE_KEYS = frozenset({"messages", "system"})
 """Top-level body keys whose text a semantic match compares instead of matching exactly."""
 
+CREDENTIAL_HEADERS = (b"authorization", b"x-api-key", b"api-key", b"x-goog-api-key")
+"""Request headers that carry the provider credential (OpenAI, Anthropic, Azure, Google)."""
+
+_CREDENTIAL_PERSON = b"rs-cache-cred-1"
+
 
 def canonical_body(ctx: Context, drop: Iterable[str] = ()) -> bytes:
     """The body as canonical JSON (sorted keys) without the keys in ``drop``; raw if not JSON."""
@@ -26,32 +31,55 @@ def canonical_body(ctx: Context, drop: Iterable[str] = ()) -> bytes:
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
 
 
+def credential_fingerprint(ctx: Context) -> bytes:
+    """Who is asking: the gateway key that authenticated the request and the provider
+    credential it carries, as a digest salted with the org (raw keys are never kept)."""
+    h = hashlib.blake2b(digest_size=32, salt=_org_salt(ctx.org_id), person=_CREDENTIAL_PERSON)
+    _update(h, ctx.key_id.encode())
+    for name, value in ctx.headers:
+        if name in CREDENTIAL_HEADERS:
+            _update(h, name)
+            _update(h, value)
+    return h.digest()
+
+
+def _org_salt(org_id: str) -> bytes:
+    return hashlib.blake2b(org_id.encode(), digest_size=hashlib.blake2b.SALT_SIZE).digest()
+
+
+def _update(h: hashlib.blake2b, part: bytes) -> None:
+    h.update(len(part).to_bytes(4, "big"))
+    h.update(part)
+
+
 def _digest(ctx: Context, options: CacheOptions, body: bytes) -> str:
     h = hashlib.blake2b(digest_size=16)
     for part in (
+        credential_fingerprint(ctx),
         ctx.target.provider_name.encode(),
         ctx.method.encode(),
         ctx.target.url.encode(),
         ctx.query,
         options.seed.encode(),
     ):
-        h.update(len(part).to_bytes(4, "big"))
-        h.update(part)
+        _update(h, part)
     h.update(body)
     return h.hexdigest()
 
 
 def exact_key(ctx: Context, options: CacheOptions) -> str:
-    """``<org>:<digest>``: org, provider, method, URL, seed and canonical body.
+    """``<org>:<digest>``: org, credentials, provider, method, URL, seed and canonical body.
 
-    The bucket index is appended per slot (``<key>:<idx>``). Provider auth headers are
-    deliberately not part of it; the org is, so orgs never share entries.
+    The bucket index is appended per slot (``<key>:<idx>``). Like Helicone, the provider
+    credential and the gateway key are part of it: two apps with different keys never
+    share an answer, even in one org.
     """
     return f"{ctx.org_id}:{_digest(ctx, options, canonical_body(ctx, options.ignore_keys))}"
 
 
 def semantic_partition(ctx: Context, options: CacheOptions) -> str:
-    """Requests whose messages may be compared: same org, route, seed and other parameters."""
+    """Requests whose messages may be compared: same org, credentials, route, seed and
+    other parameters."""
     body = canonical_body(ctx, options.ignore_keys | MESSAGE_KEYS)
     return f"{ctx.org_id}:{_digest(ctx, options, body)}"
 

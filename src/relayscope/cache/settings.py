@@ -28,8 +28,12 @@ class CacheSettings:
     max_entry_bytes: int = setting(
         8 * 1024 * 1024, "Largest single response stored; larger ones are served but not cached."
     )
-    default_ttl: int = setting(7 * DAY, "Seconds an entry lives when the request has no max-age.")
-    max_ttl: int = setting(365 * DAY, "Longest TTL Cache-Control: max-age may set, in seconds.")
+    default_ttl: int = setting(
+        7 * DAY, "Seconds an entry lives when the request has no s-maxage or max-age."
+    )
+    max_ttl: int = setting(
+        365 * DAY, "Longest TTL Cache-Control: s-maxage or max-age may set, in seconds."
+    )
     max_bucket_size: int = setting(
         1000, "Largest Helicone-Cache-Bucket-Max-Size accepted (400 beyond)."
     )

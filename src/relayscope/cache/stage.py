@@ -14,7 +14,7 @@ from relayscope.cache.backend import Backend, CacheUnavailable, Found, Vector
 from relayscope.cache.embedding import Embedder
 from relayscope.cache.entry import CacheEntry
 from relayscope.cache.keys import exact_key, message_text, semantic_partition
-from relayscope.cache.options import CacheOptions, parse_options, wants_cache
+from relayscope.cache.options import CacheOptions, read_request, warning_headers
 from relayscope.cache.settings import CacheSettings
 from relayscope.cache.stats import CacheStats
 from relayscope.context import Context, ProxyResponse
@@ -53,9 +53,12 @@ class CacheStage:
         return "helicone-cache-enabled" in ctx.helicone
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
-        if not wants_cache(ctx.helicone):
+        options, warnings = read_request(
+            ctx.helicone, _header(ctx, b"cache-control"), self.settings
+        )
+        ctx.response_headers.extend(warning_headers(warnings))
+        if options is None:
             return await call_next(ctx)
-        options = parse_options(ctx.helicone, _header(ctx, b"cache-control"), self.settings)
         key = exact_key(ctx, options)
         vector = None
         try:
