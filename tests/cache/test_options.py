@@ -34,7 +34,7 @@ def test_only_true_in_any_case_enables_the_cache():
     for value in ("1", "yes", "on", ""):
         options, warnings = read_request({"helicone-cache-enabled": value}, None, SETTINGS)
         assert options is None
-        assert [w.split(":")[0] for w in warnings] == ["Helicone-Cache-Enabled"]
+        assert [header for header, _ in warnings] == ["Helicone-Cache-Enabled"]
 
 
 def test_defaults():
@@ -114,7 +114,7 @@ def test_malformed_values_are_ignored_with_a_warning_naming_the_header(
     helicone, cache_control, header, ignored
 ):
     warnings = warned(helicone, cache_control)
-    assert len(warnings) == 1 and warnings[0].startswith(f"{header}: ")
+    assert len(warnings) == 1 and warnings[0][0] == header
     options, _ = read_request(
         {"helicone-cache-enabled": "true", **helicone}, cache_control, SETTINGS
     )

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from relayscope.cache.settings import CacheSettings
 from relayscope.errors import InvalidHeader
 
-WARNING_HEADER = b"helicone-warning"
+Warnings = list[tuple[str, str]]
+"""(request header, what was done instead): each becomes a ``Helicone-Warning``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +30,16 @@ class CacheOptions:
 
 def read_request(
     helicone: dict[str, str], cache_control: bytes | None, settings: CacheSettings
-) -> tuple[CacheOptions | None, list[str]]:
+) -> tuple[CacheOptions | None, Warnings]:
     """The request's cache options (None when caching is off) and the warnings for what
     was ignored."""
-    warnings: list[str] = []
+    warnings: Warnings = []
     if not wants_cache(helicone, warnings):
         return None, warnings
     return parse_options(helicone, cache_control, settings, warnings), warnings
 
 
-def wants_cache(helicone: dict[str, str], warnings: list[str]) -> bool:
+def wants_cache(helicone: dict[str, str], warnings: Warnings) -> bool:
     """Whether ``Helicone-Cache-Enabled`` turns caching on: only ``true``, in any case."""
     value = helicone.get("helicone-cache-enabled")
     return value is not None and _flag("Helicone-Cache-Enabled", value, warnings)
@@ -48,7 +49,7 @@ def parse_options(
     helicone: dict[str, str],
     cache_control: bytes | None,
     settings: CacheSettings,
-    warnings: list[str],
+    warnings: Warnings,
 ) -> CacheOptions:
     """The request's cache options; what is malformed is ignored and noted in ``warnings``.
 
@@ -68,26 +69,21 @@ def parse_options(
     )
 
 
-def warning_headers(warnings: list[str]) -> list[tuple[bytes, bytes]]:
-    """One ``Helicone-Warning`` response header per warning."""
-    return [(WARNING_HEADER, warning.encode("latin-1", "replace")) for warning in warnings]
-
-
-def _flag(header: str, value: str, warnings: list[str]) -> bool:
+def _flag(header: str, value: str, warnings: Warnings) -> bool:
     lowered = value.strip().lower()
     if lowered not in ("true", "false"):
-        warnings.append(f"{header}: not true or false, treated as false")
+        warnings.append((header, "not true or false, treated as false"))
     return lowered == "true"
 
 
-def _bucket_size(value: str | None, settings: CacheSettings, warnings: list[str]) -> int:
+def _bucket_size(value: str | None, settings: CacheSettings, warnings: Warnings) -> int:
     if value is None:
         return 1
     cap = settings.max_bucket_size
     size = _whole_number(value.strip())
     if size is None or size < 1:
         warnings.append(
-            f"Helicone-Cache-Bucket-Max-Size: not a whole number from 1 to {cap}, 1 used"
+            ("Helicone-Cache-Bucket-Max-Size", f"not a whole number from 1 to {cap}, 1 used")
         )
         return 1
     if size > cap:
@@ -109,7 +105,7 @@ def _ignore_keys(value: str | None) -> frozenset[str]:
     return frozenset(key.strip() for key in value.split(",") if key.strip())
 
 
-def _similarity(value: str | None, settings: CacheSettings, warnings: list[str]) -> float:
+def _similarity(value: str | None, settings: CacheSettings, warnings: Warnings) -> float:
     if value is None:
         return settings.default_similarity
     try:
@@ -118,14 +114,16 @@ def _similarity(value: str | None, settings: CacheSettings, warnings: list[str])
         number = math.nan
     if not 0.0 <= number <= 1.0:
         warnings.append(
-            "Helicone-Cache-Similarity: not a number from 0.0 to 1.0, "
-            f"{settings.default_similarity} used"
+            (
+                "Helicone-Cache-Similarity",
+                f"not a number from 0.0 to 1.0, {settings.default_similarity} used",
+            )
         )
         return settings.default_similarity
     return number
 
 
-def _ttl(cache_control: bytes | None, settings: CacheSettings, warnings: list[str]) -> int:
+def _ttl(cache_control: bytes | None, settings: CacheSettings, warnings: Warnings) -> int:
     """``s-maxage`` if the header has a valid one, else ``max-age``, else the default;
     capped at ``settings.max_ttl``."""
     if cache_control is None:
@@ -138,7 +136,7 @@ def _ttl(cache_control: bytes | None, settings: CacheSettings, warnings: list[st
             continue
         seconds = _whole_number(value.strip().strip('"'))
         if seconds is None:
-            warnings.append(f"Cache-Control: {name} is not a whole number of seconds, ignored")
+            warnings.append(("Cache-Control", f"{name} is not a whole number of seconds, ignored"))
             continue
         ages[name] = seconds
     seconds = ages.get("s-maxage", ages.get("max-age", settings.default_ttl))

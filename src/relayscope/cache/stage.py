@@ -14,7 +14,7 @@ from relayscope.cache.backend import Backend, CacheUnavailable, Found, Vector
 from relayscope.cache.embedding import Embedder
 from relayscope.cache.entry import CacheEntry
 from relayscope.cache.keys import exact_key, message_text, semantic_partition
-from relayscope.cache.options import CacheOptions, read_request, warning_headers
+from relayscope.cache.options import CacheOptions, read_request
 from relayscope.cache.settings import CacheSettings
 from relayscope.cache.stats import CacheStats
 from relayscope.context import Context, ProxyResponse
@@ -56,7 +56,8 @@ class CacheStage:
         options, warnings = read_request(
             ctx.helicone, _header(ctx, b"cache-control"), self.settings
         )
-        ctx.response_headers.extend(warning_headers(warnings))
+        for header, problem in warnings:
+            ctx.warn(header, problem)
         if options is None:
             return await call_next(ctx)
         key = exact_key(ctx, options)
