@@ -94,53 +94,54 @@ class RetryStage:
             raise
         sent = sum(1 for a in ctx.attempts if a["latency_ms"] is not None)
         ctx.response_headers.append((b"helicone-retry-attempts", str(max(0, sent - 1)).encode()))
-        note = _skipped_note(ctx, uncredentialed)
+        notes = _skipped_notes(uncredentialed)
         if served is None:
             error = UpstreamError("No fallback route could be tried: " + ctx.attempts[-1]["error"])
-            _warn(ctx, note, error)
+            _warn(ctx, notes, error)
             raise error
         route, outcome = served
         ctx.fallback_index = route.index
         if entries:
             ctx.response_headers.append((b"helicone-fallback-index", str(route.index).encode()))
         if outcome.error is not None:
-            _warn(ctx, note, outcome.error)
+            _warn(ctx, notes, outcome.error)
             raise outcome.error
         assert outcome.response is not None
         if outcome.response.status >= 400:
-            _warn(ctx, note, outcome.response)
+            _warn(ctx, notes, outcome.response)
         assert outcome.response is not None
         if route.client_format is not None:
             _translate(outcome.response, route, base.json)
         return outcome.response
 
 
-def _skipped_note(ctx: Context, uncredentialed: list[tuple[Route, str]]) -> str | None:
-    """Why fallback entries never ran for lack of a credential, naming the header used."""
-    if not uncredentialed:
-        return None
-    header = SEED if SEED.lower() in ctx.helicone else GATEWAY
-    return "; ".join(
-        f"{header} entry {route.index} was not tried: no credential was available for "
-        f"{provider} (give the entry an api_key or headers, or store a provider key for the org)"
+def _skipped_notes(uncredentialed: list[tuple[Route, str]]) -> list[str]:
+    """Why fallback entries never ran for lack of a credential, one per entry."""
+    return [
+        f"entry {route.index} was not tried: no credential was available for {provider} "
+        "(give the entry an api_key or headers, or store a provider key for the org)"
         for route, provider in uncredentialed
-    )
+    ]
 
 
-def _warn(ctx: Context, note: str | None, failure: GatewayError | ProxyResponse) -> None:
-    """Say ``note`` on a failed answer: a ``Helicone-Warning`` header and in its error message.
+def _warn(ctx: Context, notes: list[str], failure: GatewayError | ProxyResponse) -> None:
+    """Say ``notes`` on a failed answer: ``Helicone-Warning`` headers naming the fallback
+    header, and the same at the end of the error message.
 
-    An upstream's error body gets the note only when it has the usual JSON error shape
+    An upstream's error body gets them only when it has the usual JSON error shape
     (``{"error": {"message": ...}}``, OpenAI and Anthropic alike); other bodies are
-    passed on unchanged, the header still says it.
+    passed on unchanged, the headers still say it.
     """
-    if note is None:
+    if not notes:
         return
-    ctx.response_headers.append((b"helicone-warning", note.encode("ascii", "replace")))
+    header = SEED if SEED.lower() in ctx.helicone else GATEWAY
+    for note in notes:
+        ctx.warn(header, note)
+    said = f"{header}: " + "; ".join(notes)
     if isinstance(failure, GatewayError):
-        failure.message = f"{failure.message} ({note})"
+        failure.message = f"{failure.message} ({said})"
     elif failure.stream is None:
-        failure.body = _with_note(failure.body, note)
+        failure.body = _with_note(failure.body, said)
 
 
 def _with_note(body: bytes, note: str) -> bytes:
