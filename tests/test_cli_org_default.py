@@ -76,7 +76,8 @@ def test_data_export_keeps_stdout_pure_json_lines(tmp_path, store):
 
 
 def test_every_org_option_defaults_the_same_way():
-    """Each command taking --org (but `export`, where no --org means every org) may omit it."""
+    """Each command taking --org may omit it, but those where --org only narrows a listing
+    that otherwise covers every org (`export`, `logs dead-letters`)."""
 
     def commands(group: click.Group, path: str = "relayscope") -> list[tuple[str, click.Command]]:
         found: list[tuple[str, click.Command]] = []
@@ -95,7 +96,8 @@ def test_every_org_option_defaults_the_same_way():
     }
     assert len(taking_org) > 20
     for path, option in taking_org.items():
-        if path == "relayscope export":
+        if path in ("relayscope export", "relayscope logs dead-letters"):
+            assert option.default is None and not option.required, path
             continue
         assert not option.required, path
         assert "the only org" in (option.help or ""), path
