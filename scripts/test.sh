@@ -8,6 +8,5 @@ if ! command -v chromium >/dev/null 2>&1; then
     [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium >/dev/null
 fi
-[ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+scripts/install_if_changed.sh '.[test]'
 exec .venv/bin/python -m pytest "$@"

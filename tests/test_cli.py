@@ -75,3 +75,32 @@ def test_first_serve_creates_a_default_key_once(tmp_path, fake_server, store_url
         assert httpx.get(f"{first.url}/healthz").json() == {"status": "ok"}
     with GatewayProcess(tmp_path, env):
         assert KEY.findall(first.log()) == keys, "a second start must not mint another key"
+
+
+def test_version_prints_the_installed_version(tmp_path, store_url):
+    from importlib.metadata import version
+
+    result = cli(tmp_path, store_url, "--version")
+    assert result.stdout.strip() == f"relayscope {version('relayscope')}"
+
+
+def test_config_shows_each_providers_effective_upstream(tmp_path, store_url):
+    env = {
+        "RELAYSCOPE_DATA_DIR": str(tmp_path),
+        "RELAYSCOPE_DATABASE_URL": store_url,
+        "RELAYSCOPE_OLLAMA_BASE_URL": "http://gpu-box:11434/v1",
+        **clean_env(),
+    }
+    shown = subprocess.run(
+        [sys.executable, "-m", "relayscope", "config"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert "RELAYSCOPE_PROVIDER_BASE_URLS" not in shown, "no such variable exists"
+    assert "RELAYSCOPE_OLLAMA_BASE_URL=http://gpu-box:11434\n" in shown
+    assert "/ollama/v1/... -> http://gpu-box:11434/v1/..." in shown
+    assert "RELAYSCOPE_OPENAI_BASE_URL=https://api.openai.com\n" in shown
+    assert "/openai/v1/... -> https://api.openai.com/v1/..." in shown

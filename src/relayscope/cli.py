@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import cast
 
 import click
 from sqlalchemy.exc import IntegrityError
 
 from relayscope.auth.keys import ADMIN, PROXY
-from relayscope.clitools import existing_org, with_store
+from relayscope.clitools import existing_org, org_option, with_store
 from relayscope.config import Settings
 from relayscope.store.sql import SqlStore
 
 
 @click.group()
+@click.version_option(
+    package_name="relayscope", prog_name="relayscope", message="%(prog)s %(version)s"
+)
 def main() -> None:
     """RelayScope: an observability gateway for LLM APIs."""
 
@@ -80,8 +84,34 @@ def show_config() -> None:
     """Print every setting: environment variable, current value, meaning."""
     from relayscope.config import reference
 
-    for name, value, help_text in reference(Settings.from_env()):
-        click.echo(f"{name}={_masked(name, value)}\n    {help_text}")
+    settings = Settings.from_env()
+    for name, value, help_text in reference(settings):
+        if name == "RELAYSCOPE_PROVIDER_BASE_URLS":
+            _show_upstreams(settings.provider_base_urls)
+        else:
+            click.echo(f"{name}={_masked(name, value)}\n    {help_text}")
+
+
+def _show_upstreams(overrides: Mapping[str, str]) -> None:
+    """Each provider's effective upstream, as its RELAYSCOPE_<PROVIDER>_BASE_URL."""
+    from relayscope.providers.registry import ProviderRegistry
+
+    try:
+        registry = ProviderRegistry(overrides=overrides)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    for provider in registry:
+        origin = "set" if overrides.get(provider.name) else "built-in default"
+        click.echo(
+            f"RELAYSCOPE_{provider.name.upper()}_BASE_URL={provider.base_url}\n"
+            f"    {provider.name} upstream ({origin}): {provider.describe_route()}"
+        )
+    unknown = sorted(set(overrides) - set(registry.names()))
+    for name in unknown:
+        click.echo(
+            f"RELAYSCOPE_{name.upper()}_BASE_URL={overrides[name]}\n"
+            f"    ignored: no provider named {name!r}"
+        )
 
 
 def _masked(name: str, value: object) -> object:
@@ -119,7 +149,7 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--org", "org_name", required=True, help="Org name (created if new).")
+@org_option("Org name (created if new).")
 @click.option("--name", default=None, help="A label for the key.")
 @click.option(
     "--admin",
@@ -143,7 +173,7 @@ def keys_create(org_name: str, name: str | None, admin: bool) -> None:
 
 
 @keys.command("list")
-@click.option("--org", "org_name", required=True)
+@org_option()
 def keys_list(org_name: str) -> None:
     """List an org's keys (ids and prefixes; keys themselves are never stored)."""
 

@@ -512,3 +512,20 @@ def test_anthropic_sdk_sees_anthropic_errors_when_the_openai_fallback_fails(clau
         "type": "error",
         "error": {"type": "rate_limit_error", "message": "fake provider: scripted HTTP 429"},
     }
+
+
+def test_fallback_skipped_for_lack_of_credentials_is_reported(gateway, org, oai, fake):
+    """Not a quiet primary error: the client learns the fallback never ran, and why."""
+    fake.enqueue(Behaviour(status=503))
+    with pytest.raises(openai.InternalServerError) as caught:
+        oai.chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "x"}],
+            extra_headers=seed({"provider": "anthropic", "model": CLAUDE}),
+        )
+    warning = caught.value.response.headers["helicone-warning"]
+    assert "Helicone-Fallback" in warning
+    assert "no credential was available for anthropic" in warning
+    body = caught.value.response.json()
+    assert "no credential was available for anthropic" in body["error"]["message"]
+    assert fake.calls == 1

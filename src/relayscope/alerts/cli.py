@@ -12,6 +12,7 @@ import click
 from relayscope.alerts.channels import parse_channel
 from relayscope.alerts.rules import parse_rule
 from relayscope.alerts.service import AlertsService
+from relayscope.clitools import org_option
 from relayscope.config import Settings
 from relayscope.errors import BadRequest
 from relayscope.store.sql import SqlStore, open_store
@@ -50,9 +51,6 @@ def parse_properties(pairs: tuple[str, ...]) -> dict[str, str]:
     return properties
 
 
-org_option = click.option("--org", "org_name", required=True, help="Org name.")
-
-
 @click.group()
 def alerts() -> None:
     """Alert rules, channels and history."""
@@ -64,7 +62,7 @@ def rules() -> None:
 
 
 @rules.command("add")
-@org_option
+@org_option()
 @click.option("--name", required=True)
 @click.option(
     "--metric",
@@ -121,7 +119,7 @@ def rules_add(
 
 
 @rules.command("list")
-@org_option
+@org_option()
 def rules_list(org_name: str) -> None:
     """List rules with their state."""
 
@@ -142,7 +140,7 @@ def rules_list(org_name: str) -> None:
 
 
 @rules.command("delete")
-@org_option
+@org_option()
 @click.argument("rule_id")
 def rules_delete(org_name: str, rule_id: str) -> None:
     """Delete a rule by id."""
@@ -165,7 +163,7 @@ def channels() -> None:
 
 
 @channels.command("add")
-@org_option
+@org_option()
 @click.option("--name", required=True)
 @click.option("--type", "kind", required=True, type=click.Choice(["webhook", "slack", "email"]))
 @click.option("--url", default=None, help="Webhook or Slack incoming-webhook URL.")
@@ -213,7 +211,7 @@ def channels_add(
 
 
 @channels.command("list")
-@org_option
+@org_option()
 def channels_list(org_name: str) -> None:
     """List channels (secrets masked)."""
 
@@ -235,7 +233,7 @@ def channels_list(org_name: str) -> None:
 
 
 @channels.command("test")
-@org_option
+@org_option()
 @click.argument("channel_id")
 def channels_test(org_name: str, channel_id: str) -> None:
     """Send a test notification through a channel."""
@@ -258,7 +256,7 @@ def channels_test(org_name: str, channel_id: str) -> None:
 
 
 @alerts.command("history")
-@org_option
+@org_option()
 @click.option("--rule", "rule_id", default=None, help="Only this rule's events.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 def history(org_name: str, rule_id: str | None, limit: int) -> None:

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from relayscope.api.requests import record_json
 from relayscope.cache.build import create_cache_eraser
-from relayscope.clitools import existing_org, with_store
+from relayscope.clitools import existing_org, org_option, with_store
 from relayscope.config import Settings
 from relayscope.governance.redaction import REPLACEMENT, validate
 from relayscope.governance.repository import GovernanceRepository
@@ -48,7 +48,7 @@ def data() -> None:
 
 
 @data.command("delete")
-@click.option("--org", "org_name", required=True)
+@org_option()
 @click.option("--user-id", required=True, help="Delete everything held about this user.")
 def data_delete(org_name: str, user_id: str) -> None:
     """Delete every record (and cached item) that holds a user's data."""
@@ -63,7 +63,7 @@ def data_delete(org_name: str, user_id: str) -> None:
 
 
 @data.command("export")
-@click.option("--org", "org_name", required=True)
+@org_option()
 @click.option("--user-id", default=None, help="Only this user's records.")
 @click.option("--output", type=click.File("wb"), default="-", help="File (default: stdout).")
 def data_export(org_name: str, user_id: str | None, output) -> None:
@@ -82,7 +82,7 @@ def data_export(org_name: str, user_id: str | None, output) -> None:
 
 
 @data.command("retention")
-@click.option("--org", "org_name", required=True)
+@org_option()
 @click.option(
     "--days",
     type=click.IntRange(min=1, max=MAX_RETENTION_DAYS),
@@ -110,7 +110,7 @@ def redaction() -> None:
 
 
 @redaction.command("add")
-@click.option("--org", "org_name", required=True)
+@org_option()
 @click.option("--detector", type=click.Choice(["email", "phone", "card", "api_key"]))
 @click.option("--pattern", help="A regular expression to redact.")
 @click.option("--replacement", default=REPLACEMENT, show_default=True)
@@ -134,7 +134,7 @@ def redaction_add(
 
 
 @redaction.command("list")
-@click.option("--org", "org_name", required=True)
+@org_option()
 def redaction_list(org_name: str) -> None:
     async def work(store: SqlStore):
         org = await existing_org(store, org_name)
@@ -145,7 +145,7 @@ def redaction_list(org_name: str) -> None:
 
 
 @redaction.command("delete")
-@click.option("--org", "org_name", required=True)
+@org_option()
 @click.argument("rule_id")
 def redaction_delete(org_name: str, rule_id: str) -> None:
     async def work(store: SqlStore) -> bool:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 import yaml
 
+from relayscope.clitools import org_option
 from relayscope.config import Settings
 from relayscope.errors import GatewayError
 from relayscope.prompts.model import PromptVersion
@@ -33,8 +34,6 @@ from relayscope.store.sql import SqlStore, open_store
 
 T = TypeVar("T")
 Work = Callable[[PromptRepository, str], Awaitable[T]]
-
-org_option = click.option("--org", "org_name", required=True, help="Org name.")
 
 
 def _run(org_name: str, work: Work[T]) -> T:
@@ -80,7 +79,7 @@ def prompts() -> None:
 
 @prompts.command("push")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@org_option
+@org_option()
 @click.option("--label", "labels", multiple=True, help="Point this label at the version.")
 @click.option("--note", default=None, help="Note for the version (overrides the file's).")
 def push(file: Path, org_name: str, labels: tuple[str, ...], note: str | None) -> None:
@@ -113,7 +112,7 @@ def push(file: Path, org_name: str, labels: tuple[str, ...], note: str | None) -
 
 
 @prompts.command("list")
-@org_option
+@org_option()
 def list_(org_name: str) -> None:
     """List the org's prompts with their latest version and labels."""
     found = _run(org_name, lambda repo, org_id: repo.list_prompts(org_id))
@@ -126,7 +125,7 @@ def list_(org_name: str) -> None:
 
 @prompts.command("show")
 @click.argument("prompt_id")
-@org_option
+@org_option()
 @click.option(
     "--version", "version", default=None, help="Number or label (default: production, else latest)."
 )
@@ -145,7 +144,7 @@ def show(prompt_id: str, org_name: str, version: str | None) -> None:
 @click.argument("prompt_id")
 @click.argument("version", type=click.IntRange(min=1, max=MAX_VERSION))
 @click.argument("label")
-@org_option
+@org_option()
 def label(prompt_id: str, version: int, label: str, org_name: str) -> None:
     """Point LABEL at VERSION (moving it if it pointed elsewhere)."""
     try:
@@ -166,7 +165,7 @@ def label(prompt_id: str, version: int, label: str, org_name: str) -> None:
 @click.argument("prompt_id")
 @click.argument("v1")
 @click.argument("v2")
-@org_option
+@org_option()
 def diff(prompt_id: str, v1: str, v2: str, org_name: str) -> None:
     """Unified diff of two versions' JSON (numbers or labels)."""
     first, second = _selector(v1), _selector(v2)

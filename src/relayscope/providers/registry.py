@@ -3,7 +3,10 @@
 A request to ``/<name>/<rest>`` goes to ``<base_url>/<rest>``. The base URL can be
 overridden per provider with ``RELAYSCOPE_<NAME>_BASE_URL`` (scheme://host[:port]
 plus optional path), which is how tests point a provider at the fake server and
-how a self-hosted Ollama or vLLM is found.
+how a self-hosted Ollama or vLLM is found. An override may be written with or without
+the version path the provider's routes start with (``http://host:11434/v1`` as the
+README's providers table and the provider's own docs show it, or ``http://host:11434``):
+the routes add it, so it is taken off the override rather than sent twice.
 
 A URL belongs to a provider only at the provider's exact origin (scheme, host and
 port) and below its base path at a segment boundary: ``https://api.openai.com.evil.example``
@@ -37,6 +40,16 @@ class Provider:
     """Accepts OpenAI's ``stream_options.include_usage`` on streaming requests."""
     templated_host: bool = False
     """Routes start with a resource segment that fills ``{resource}`` in the base URL (Azure)."""
+    version_paths: tuple[str, ...] = ("/v1",)
+    """Paths the provider's routes begin with (longest first); an override ending in one
+    has it removed, since the client's path brings it."""
+
+    def describe_route(self) -> str:
+        """Where the provider's route goes, e.g. ``/ollama/v1/... -> http://h:11434/v1/...``."""
+        if self.templated_host:
+            return f"/{self.name}/<resource>/... -> {self.base_url}/..."
+        version = self.version_paths[0] if self.version_paths else ""
+        return f"/{self.name}{version}/... -> {self.base_url}{version}/..."
 
     @property
     def fixed_base(self) -> tuple[Origin, str] | None:
@@ -67,6 +80,7 @@ PROVIDERS: tuple[Provider, ...] = (
         "https://{resource}.openai.azure.com",
         pricing_id="azure",
         templated_host=True,
+        version_paths=(),
     ),
     Provider("together", "https://api.together.xyz", pricing_id="together"),
     Provider("groq", "https://api.groq.com/openai", pricing_id="groq"),
@@ -76,6 +90,7 @@ PROVIDERS: tuple[Provider, ...] = (
         "https://generativelanguage.googleapis.com",
         pricing_id="google",
         stream_usage_option=False,
+        version_paths=("/v1beta/openai", "/v1beta", "/v1"),
     ),
     Provider("openrouter", "https://openrouter.ai/api", pricing_id="openrouter"),
     Provider("deepseek", "https://api.deepseek.com", pricing_id="deepseek"),
@@ -99,9 +114,9 @@ class ProviderRegistry:
         self._bases: dict[str, tuple[Origin, str]] = {}
         for provider in providers:
             base = overrides.get(provider.name)
-            if base:
-                provider = replace(provider, base_url=base.strip().rstrip("/"))
             try:
+                if base:
+                    provider = replace(provider, base_url=_override(provider, base))
                 fixed = provider.fixed_base
             except UnsafeUrl as exc:
                 raise ValueError(
@@ -154,6 +169,20 @@ def public_origins() -> set[Origin]:
     """
     bases = (p.fixed_base for p in PROVIDERS)
     return {base[0] for base in bases if base is not None and base[0].scheme == "https"}
+
+
+def _override(provider: Provider, base: str) -> str:
+    """The base URL an override names: checked like any base, then without a trailing
+    version path the provider's routes add (``/v1``), rebuilt from its parsed parts."""
+    base = base.strip()
+    if "{resource}" in base:
+        return base.rstrip("/")
+    origin, path = parse_base(base)
+    for version in provider.version_paths:
+        if path.endswith(version):  # versions start with "/": a whole-segment match
+            path = path.removesuffix(version)
+            break
+    return f"{origin}{path}"
 
 
 def _below(path: str, base_path: str) -> bool:

@@ -20,6 +20,9 @@ _DROP_RESPONSE_HEADERS = frozenset(
     {
         b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade",
         b"proxy-authenticate", b"content-length", b"content-encoding",
+        # The server sends its own Date on every response; a second one would be a
+        # repeated singleton header that clients read differently.
+        b"date",
     }
 )  # fmt: skip
 _LARGE_BODY = 1024 * 1024

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import click
 
+from relayscope.clitools import org_option
 from relayscope.config import Settings
 from relayscope.ratelimit.policy import PolicyError, parse_policy
 from relayscope.ratelimit.repository import PolicyRepository, StandingPolicy
@@ -46,7 +47,7 @@ def ratelimits() -> None:
 
 
 @ratelimits.command("set")
-@click.option("--org", "org_name", required=True, help="Org name.")
+@org_option()
 @click.option("--key", "key_id", default=None, help="Only requests made with this key id.")
 @click.option(
     "--policy", "text", required=True, help='e.g. "100;w=60" or "500;w=86400;u=cents;s=user".'
@@ -71,7 +72,7 @@ def set_policy(org_name: str, key_id: str | None, text: str) -> None:
 
 
 @ratelimits.command("list")
-@click.option("--org", "org_name", required=True, help="Org name.")
+@org_option()
 def list_policies(org_name: str) -> None:
     """List an org's standing policies."""
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import click
 
+from relayscope.clitools import org_option
 from relayscope.config import Settings
 from relayscope.errors import GatewayError
 from relayscope.retry.api import PROVIDER_NAMES, check_key
@@ -43,7 +44,7 @@ _provider = click.option(
     type=click.Choice(sorted(PROVIDER_NAMES)),
     help="Registry name of the provider.",
 )
-_org = click.option("--org", "org_name", required=True, help="Org name.")
+_org = org_option()
 
 
 @click.group("provider-keys")

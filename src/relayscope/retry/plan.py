@@ -74,6 +74,14 @@ class Unusable(Exception):
     """This route cannot be tried (no credentials, untranslatable request); try the next."""
 
 
+class NoCredentials(Unusable):
+    """No credential for this route's provider: none in the entry, none stored for the org."""
+
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+
+
 def plan_routes(ctx: Context, entries: list[Entry], router: Router) -> list[Route]:
     """The routes in order; the first is what the request was routed to."""
     if not entries:
@@ -259,9 +267,10 @@ async def _headers(
         if keys is not None and target.provider is not None and _home(target):
             key = await keys.get(org_id, target.provider.name)
         if key is None:
-            raise Unusable(
+            raise NoCredentials(
+                target.provider_name,
                 f"no credentials for {target.provider_name}: give the entry an api_key or "
-                "headers, or configure a provider key for the org"
+                "headers, or configure a provider key for the org",
             )
         headers = [*headers, _credential(target, key)]
     if (

@@ -8,15 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from relayscope.config import Settings
 from relayscope.context import Context, ProxyResponse
-from relayscope.errors import UpstreamError
+from relayscope.errors import GatewayError, UpstreamError
 from relayscope.providers.registry import ProviderRegistry
 from relayscope.providers.translate import translate_body, translate_stream
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.retry.attempts import Outcome, record_skip, with_retries
 from relayscope.retry.fallbacks import GATEWAY, SEED, parse_fallback_headers
-from relayscope.retry.plan import Base, Prepared, Route, Unusable, plan_routes, prepare
+from relayscope.retry.plan import (
+    Base,
+    NoCredentials,
+    Prepared,
+    Route,
+    Unusable,
+    plan_routes,
+    prepare,
+)
 from relayscope.retry.policy import NO_RETRIES, parse_retry_headers
 from relayscope.retry.provider_keys import ProviderKeys
 from relayscope.types import CallNext
@@ -53,6 +63,7 @@ class RetryStage:
         base = Base(ctx.target, ctx.headers, ctx.body, ctx.json, ctx.query)
         ctx.attempts = []
         served: tuple[Route, Outcome] | None = None
+        uncredentialed: list[tuple[Route, str]] = []
         try:
             for route in routes:
                 try:
@@ -65,6 +76,8 @@ class RetryStage:
                     )
                 except Unusable as exc:
                     record_skip(ctx, route.index, route.target.provider_name, str(exc))
+                    if isinstance(exc, NoCredentials):
+                        uncredentialed.append((route, exc.provider))
                     continue
                 if served is not None:
                     await served[1].discard()
@@ -81,18 +94,66 @@ class RetryStage:
             raise
         sent = sum(1 for a in ctx.attempts if a["latency_ms"] is not None)
         ctx.response_headers.append((b"helicone-retry-attempts", str(max(0, sent - 1)).encode()))
+        notes = _skipped_notes(uncredentialed)
         if served is None:
-            raise UpstreamError("No fallback route could be tried: " + ctx.attempts[-1]["error"])
+            error = UpstreamError("No fallback route could be tried: " + ctx.attempts[-1]["error"])
+            _warn(ctx, notes, error)
+            raise error
         route, outcome = served
         ctx.fallback_index = route.index
         if entries:
             ctx.response_headers.append((b"helicone-fallback-index", str(route.index).encode()))
         if outcome.error is not None:
+            _warn(ctx, notes, outcome.error)
             raise outcome.error
+        assert outcome.response is not None
+        if outcome.response.status >= 400:
+            _warn(ctx, notes, outcome.response)
         assert outcome.response is not None
         if route.client_format is not None:
             _translate(outcome.response, route, base.json)
         return outcome.response
+
+
+def _skipped_notes(uncredentialed: list[tuple[Route, str]]) -> list[str]:
+    """Why fallback entries never ran for lack of a credential, one per entry."""
+    return [
+        f"entry {route.index} was not tried: no credential was available for {provider} "
+        "(give the entry an api_key or headers, or store a provider key for the org)"
+        for route, provider in uncredentialed
+    ]
+
+
+def _warn(ctx: Context, notes: list[str], failure: GatewayError | ProxyResponse) -> None:
+    """Say ``notes`` on a failed answer: ``Helicone-Warning`` headers naming the fallback
+    header, and the same at the end of the error message.
+
+    An upstream's error body gets them only when it has the usual JSON error shape
+    (``{"error": {"message": ...}}``, OpenAI and Anthropic alike); other bodies are
+    passed on unchanged, the headers still say it.
+    """
+    if not notes:
+        return
+    header = SEED if SEED.lower() in ctx.helicone else GATEWAY
+    for note in notes:
+        ctx.warn(header, note)
+    said = f"{header}: " + "; ".join(notes)
+    if isinstance(failure, GatewayError):
+        failure.message = f"{failure.message} ({said})"
+    elif failure.stream is None:
+        failure.body = _with_note(failure.body, said)
+
+
+def _with_note(body: bytes, note: str) -> bytes:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    error = doc.get("error") if isinstance(doc, dict) else None
+    if not isinstance(error, dict) or not isinstance(error.get("message"), str):
+        return body
+    error["message"] = f"{error['message']} ({note})"
+    return orjson.dumps(doc)
 
 
 def _apply(ctx: Context, route: Route, prepared: Prepared) -> None:

@@ -6,7 +6,8 @@ import secrets
 
 import click
 
-from relayscope.alerts.cli import org_option, parse_properties, run_for_org
+from relayscope.alerts.cli import parse_properties, run_for_org
+from relayscope.clitools import org_option
 from relayscope.config import Settings
 from relayscope.store.sql import SqlStore
 from relayscope.webhooks.repository import WebhookRepository, parse_webhook
@@ -18,7 +19,7 @@ def webhooks() -> None:
 
 
 @webhooks.command("add")
-@org_option
+@org_option()
 @click.option("--url", required=True)
 @click.option("--secret", default=None, help="Signing secret (default: generated, printed once).")
 @click.option("--include-bodies", is_flag=True, help="Send request and response bodies too.")
@@ -46,7 +47,7 @@ def webhooks_add(
 
 
 @webhooks.command("list")
-@org_option
+@org_option()
 def webhooks_list(org_name: str) -> None:
     """List request webhooks (secrets masked)."""
 
@@ -64,7 +65,7 @@ def webhooks_list(org_name: str) -> None:
 
 
 @webhooks.command("delete")
-@org_option
+@org_option()
 @click.argument("webhook_id")
 def webhooks_delete(org_name: str, webhook_id: str) -> None:
     """Delete a request webhook by id."""
