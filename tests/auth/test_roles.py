@@ -27,6 +27,7 @@ from relayscope.store.sql import SqlStore
 # Reads of the org's logs (and of its prompts, which the proxy fills in): any key.
 PROXY_READS = (
     "/api/requests",
+    "/api/dead-letters",
     "/api/sessions",
     "/api/users",
     "/api/properties",
