@@ -230,4 +230,4 @@ def test_a_property_value_loses_its_trailing_whitespace(quick, quick_org):
         if line.lower().startswith("helicone-id:")
     )
     record = wait_for_record(quick, quick_org, request_id)
-    assert record["properties"] == {"Feature": "chat"}
+    assert record["properties"] == {"feature": "chat"}

@@ -29,7 +29,7 @@ TAG_HEADERS = [
 @given(st.dictionaries(st.sampled_from(TAG_HEADERS), header_values, max_size=6))
 def test_tags_parse_or_name_the_header(headers):
     try:
-        tags = parse_tags(headers, {})
+        tags = parse_tags(headers)
     except InvalidHeader as exc:
         assert exc.status == 400 and exc.header.lower().startswith("helicone-")
         assert exc.header in exc.message

@@ -17,8 +17,7 @@ def test_all_tags_parse():
             "helicone-session-name": "Name",
             "helicone-request-name": "rn",
             "helicone-property-feature": "x",
-        },
-        {"helicone-property-feature": "Helicone-Property-Feature"},
+        }
     )
     assert (tags.user_id, tags.session_id, tags.session_path, tags.session_name) == (
         "u1",
@@ -26,11 +25,11 @@ def test_all_tags_parse():
         "/a/b",
         "Name",
     )
-    assert tags.properties == {"Feature": "x", "Helicone-Request-Name": "rn"}
+    assert tags.properties == {"feature": "x", "helicone-request-name": "rn"}
 
 
 def test_unicode_values_are_kept():
-    assert parse_tags({"helicone-user-id": "zoë"}, {}).user_id == "zoë"
+    assert parse_tags({"helicone-user-id": "zoë"}).user_id == "zoë"
 
 
 @pytest.mark.parametrize(
@@ -45,7 +44,7 @@ def test_unicode_values_are_kept():
 )
 def test_invalid_tags(headers):
     with pytest.raises(InvalidHeader):
-        parse_tags(headers, {})
+        parse_tags(headers)
 
 
 def test_request_id():

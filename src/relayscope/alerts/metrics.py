@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.alerts.rules import LATENCY, NEEDS_VOLUME, Filters, RuleSpec
+from relayscope.proxy.tags import property_name
 from relayscope.store.schema import requests
 
 
@@ -42,7 +43,7 @@ def conditions(org_id: str, filters: Filters, start: datetime, end: datetime) ->
     if filters.user_id is not None:
         where.append(c.user_id == filters.user_id)
     for name, value in filters.properties.items():
-        where.append(c.properties[name].as_string() == value)
+        where.append(c.properties[property_name(name)].as_string() == value)
     return where
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from relayscope.alerts.durations import format_duration, parse_duration
 from relayscope.errors import BadRequest
+from relayscope.proxy.tags import property_name
 
 METRICS = (
     "cost_usd",
@@ -239,10 +240,15 @@ def parse_properties(data: object, where: str) -> dict[str, str]:
         return {}
     if not isinstance(data, dict) or len(data) > 10:
         raise invalid(where, "must be an object of at most 10 property names and values")
+    properties: dict[str, str] = {}
     for name, value in data.items():
         if not name or not isinstance(value, str):
             raise invalid(f"{where}.{name}", "property values must be strings")
-    return dict(data)
+        canonical = property_name(name)
+        if properties.get(canonical, value) != value:
+            raise invalid(f"{where}.{name}", "names a property given twice (names ignore case)")
+        properties[canonical] = value
+    return properties
 
 
 def _duration(value: object, name: str) -> int:

@@ -23,6 +23,7 @@ from relayscope.analytics.rollup import Totals
 from relayscope.api import params
 from relayscope.api.requests import parse_filter
 from relayscope.errors import NotFound
+from relayscope.proxy.tags import property_name
 from relayscope.store.base import RequestFilter
 
 FILTERS = {
@@ -75,7 +76,7 @@ def _group_by(query: QueryParams) -> str | None:
     if value is None or value in ("model", "provider", "user"):
         return value
     if value.startswith("property:") and value != "property:":
-        return value
+        return "property:" + property_name(value.removeprefix("property:"))
     raise params.bad("group_by", "must be model, provider, user or property:<name>")
 
 
@@ -234,6 +235,7 @@ async def property_values(
     analytics: Analytics, org_id: str, name: str, query: QueryParams
 ) -> dict[str, Any]:
     f = _filters(query, {"sort", "limit", "offset"})
+    name = property_name(name)
     totals = await analytics.aggregate(org_id, f, group_by=f"property:{name}")
     rows = [_entity(group, t) for (_b, group), t in totals.items() if group is not None]
     result = _page(query, rows, "value")

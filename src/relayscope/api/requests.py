@@ -12,6 +12,7 @@ from relayscope.api import params
 from relayscope.api.auth import principal
 from relayscope.errors import NotFound
 from relayscope.logs.record import LogRecord
+from relayscope.proxy.tags import property_name
 from relayscope.store.base import RequestFilter
 from relayscope.store.sql import decode_cursor, search_words
 
@@ -91,7 +92,7 @@ def parse_filter(query: Any) -> RequestFilter:
             prop = name.removeprefix("property.")
             if not prop:
                 raise params.bad(name, "needs a property name, as in property.<name>=<value>")
-            properties.append((prop, value))
+            properties.append((property_name(prop), value))
     return RequestFilter(
         user_id=query.get("user_id"),
         session_id=query.get("session_id"),

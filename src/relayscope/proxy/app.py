@@ -23,7 +23,7 @@ from relayscope.errors import (
 from relayscope.proxy.body import BodyLimits, ClientGone, read_body, too_large
 from relayscope.proxy.request_ids import RequestIds
 from relayscope.proxy.routing import Router
-from relayscope.proxy.tags import client_request_id, flag, parse_tags
+from relayscope.proxy.tags import body_user_id, client_request_id, flag, parse_tags
 from relayscope.types import CallNext
 
 Scope = types.Scope
@@ -117,7 +117,6 @@ class ProxyApp:
 
     async def _context(self, scope: Scope, receive: Receive) -> Context:
         helicone: dict[str, str] = {}
-        property_names: dict[str, str] = {}
         forward: list[tuple[bytes, bytes]] = []
         content_length = None
         raw_headers = scope["headers"]
@@ -130,8 +129,6 @@ class ProxyApp:
             if name.startswith(b"helicone-"):
                 lower = name.decode("latin-1")
                 helicone[lower] = _text(raw_value)
-                if raw_name != name:
-                    property_names[lower] = raw_name.decode("latin-1")
             elif name == b"content-length":
                 content_length = raw_value
             elif name not in _NOT_FORWARDED:
@@ -143,7 +140,7 @@ class ProxyApp:
         path = scope["path"]
         target = self.router.route(path, helicone)
         principal = await self.keys.resolve(helicone.get("helicone-auth"), "Helicone-Auth")
-        tags = parse_tags(helicone, property_names)
+        tags = parse_tags(helicone)
         chosen_id = client_request_id(helicone)
         omit_request = flag(helicone, "Helicone-Omit-Request")
         omit_response = flag(helicone, "Helicone-Omit-Response")
@@ -175,6 +172,10 @@ class ProxyApp:
         )
         if ids.replaced is not None:
             ctx.warn("Helicone-Request-Id", reused_id_problem(ids.replaced, ids.request_id))
+        if tags.user_id is None:
+            # Like Helicone: the SDKs' own end-user field stands in for the header, so
+            # the record, ``s=user`` limits and user analytics see who it was.
+            tags.user_id = body_user_id(ctx.json)
         return ctx
 
     async def _respond(self, ctx: Context, send: Send) -> None:

@@ -1,5 +1,4 @@
-"""uvicorn's httptools protocol with the gateway's limits on the request head, keeping
-the case of ``Helicone-Property-*`` names.
+"""uvicorn's httptools protocol with the gateway's limits on the request head.
 
 uvicorn reads a request head of any size for as long as the client takes. Here:
 
@@ -136,22 +135,6 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-_PREFIX = b"helicone-property-"
-
-
-class CasePreservingHttpToolsProtocol(LimitedHttpToolsProtocol):
-    """HTTP servers lower-case header names, but Helicone records property names as the
-    client wrote them (``Helicone-Property-Feature`` → ``Feature``). Only those headers
-    keep their case; the proxy matches every header name case-insensitively.
-    """
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        if name[: len(_PREFIX)].lower() == _PREFIX:
-            # The value as uvicorn stored it: without the whitespace around it.
-            self.headers[-1] = (name, self.headers[-1][1])
-
-
-def http_protocol(settings: Settings) -> Callable[..., CasePreservingHttpToolsProtocol]:
+def http_protocol(settings: Settings) -> Callable[..., LimitedHttpToolsProtocol]:
     """The protocol factory for uvicorn's ``http`` option, with ``settings``' limits."""
-    return partial(CasePreservingHttpToolsProtocol, head_limits=HeadLimits.from_settings(settings))
+    return partial(LimitedHttpToolsProtocol, head_limits=HeadLimits.from_settings(settings))

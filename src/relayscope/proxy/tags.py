@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 import uuid
 
 from relayscope.context import Tags
@@ -16,6 +17,8 @@ MAX_PROPERTY_VALUE = 4096
 MAX_PROPERTIES = 64
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+REQUEST_NAME_PROPERTY = "helicone-request-name"
 _HEADER_NAMES = {
     "helicone-user-id": "Helicone-User-Id",
     "helicone-session-id": "Helicone-Session-Id",
@@ -33,12 +36,20 @@ def _checked(header: str, value: str, limit: int) -> str:
     return value
 
 
-def parse_tags(helicone: dict[str, str], property_names: dict[str, str]) -> Tags:
-    """Tags from lower-cased ``helicone`` headers.
+def property_name(name: str) -> str:
+    """The canonical spelling of a property name: ASCII lower case.
 
-    ``property_names`` maps each lower-case property header to its name as sent,
-    so ``Helicone-Property-Feature`` is stored as ``Feature``.
+    HTTP header names are case-insensitive and clients differ in how they send them
+    (the openai SDK lower-cases them, curl and the anthropic SDK do not), so
+    ``Helicone-Property-Feature`` and ``helicone-property-feature`` are one property,
+    ``feature``, as in Helicone (whose header names arrive byte-lower-cased). Every
+    place that stores, filters or matches a property name goes through this.
     """
+    return name.translate(_ASCII_LOWER)
+
+
+def parse_tags(helicone: dict[str, str]) -> Tags:
+    """Tags from the ``helicone`` headers, keyed by lower-case name."""
     tags = Tags()
     for lower, header in _HEADER_NAMES.items():
         value = helicone.get(lower)
@@ -55,8 +66,7 @@ def parse_tags(helicone: dict[str, str], property_names: dict[str, str]) -> Tags
     for lower, value in helicone.items():
         if not lower.startswith(PROPERTY_PREFIX):
             continue
-        sent = property_names.get(lower, lower)
-        name = sent[len(PROPERTY_PREFIX) :]
+        name = property_name(lower[len(PROPERTY_PREFIX) :])
         header = f"Helicone-Property-{name}"
         if not name:
             raise InvalidHeader(header, "property name is empty")
@@ -65,9 +75,32 @@ def parse_tags(helicone: dict[str, str], property_names: dict[str, str]) -> Tags
     if len(properties) > MAX_PROPERTIES:
         raise InvalidHeader("Helicone-Property-*", f"more than {MAX_PROPERTIES} properties")
     if tags.request_name is not None:
-        properties.setdefault("Helicone-Request-Name", tags.request_name)
+        properties.setdefault(REQUEST_NAME_PROPERTY, tags.request_name)
     tags.properties = properties
     return tags
+
+
+def body_user_id(body: object) -> str | None:
+    """The end user named in a request body, for requests without ``Helicone-User-Id``:
+    OpenAI's ``user`` or Anthropic's ``metadata.user_id``.
+
+    Only a non-empty string that would pass as the header counts; anything else is
+    ignored rather than refused, since the body is the provider's business.
+    """
+    if not isinstance(body, dict):
+        return None
+    for candidate in (body.get("user"), _metadata_user(body.get("metadata"))):
+        if isinstance(candidate, str) and _valid_id(candidate):
+            return candidate
+    return None
+
+
+def _metadata_user(metadata: object) -> object:
+    return metadata.get("user_id") if isinstance(metadata, dict) else None
+
+
+def _valid_id(value: str) -> bool:
+    return 0 < len(value) <= MAX_ID and not _CONTROL.search(value)
 
 
 def client_request_id(helicone: dict[str, str]) -> str | None:

@@ -17,6 +17,7 @@ from relayscope.context import Context, ProxyResponse
 from relayscope.errors import InvalidHeader, RateLimited, ServiceUnavailable
 from relayscope.logs.capture import parse_usage
 from relayscope.logs.cost import cost_usd
+from relayscope.proxy.tags import PROPERTY_PREFIX, property_name
 from relayscope.ratelimit.book import PolicyBook
 from relayscope.ratelimit.limiter import (
     BackendUnavailable,
@@ -182,7 +183,7 @@ def segment_value(ctx: Context, policy: Policy) -> str | None:
         return None
     if policy.segment == USER:
         return ctx.tags.user_id
-    return ctx.helicone.get(f"helicone-property-{policy.segment}")
+    return ctx.helicone.get(PROPERTY_PREFIX + property_name(policy.segment))
 
 
 def binding(bound: Sequence[Bound], outcomes: Sequence[Outcome]) -> tuple[Policy, Outcome]:

@@ -15,6 +15,7 @@ from relayscope.alerts.rules import invalid, parse_properties
 from relayscope.alerts.settings import MASK
 from relayscope.errors import BadRequest
 from relayscope.logs.record import LogRecord
+from relayscope.proxy.tags import property_name
 from relayscope.store.schema import request_webhooks
 
 _FIELDS = {"url", "secret", "include_bodies", "properties"}
@@ -34,7 +35,8 @@ class RequestWebhook:
 
     def matches(self, record: LogRecord) -> bool:
         return record.org_id == self.org_id and all(
-            record.properties.get(name) == value for name, value in self.properties.items()
+            record.properties.get(property_name(name)) == value
+            for name, value in self.properties.items()
         )
 
     def to_json(self) -> dict[str, Any]:
