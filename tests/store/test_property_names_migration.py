@@ -15,6 +15,7 @@ from relayscope.store.sql import SqlStore
 from relayscope.testing.seeding import make_record
 
 BEFORE = "0011_key_roles"
+BULK = 1234
 HOUR = datetime(2026, 3, 1, 10, tzinfo=UTC)
 
 # Property names as earlier versions stored them: as each client sent them.
@@ -56,6 +57,11 @@ async def _old_store(store: SqlStore) -> str:
         )
         for n, properties in enumerate(SPLIT)
     ]
+    # More than one page of the migration's scan, within one rollup hour.
+    records += [
+        make_record(org.id, HOUR + timedelta(seconds=n), properties={"Bulk": str(n % 3)})
+        for n in range(BULK)
+    ]
     assert await store.insert_requests(records) == len(records)
     async with store.engine.begin() as conn:
         await conn.execute(
@@ -81,6 +87,7 @@ async def test_upgrading_merges_property_names_split_by_case(store_url):
             "FEATURE",
             "Tier",
             "tier",
+            "Bulk",
         }
 
         await store.migrate()
@@ -96,6 +103,8 @@ async def test_upgrading_merges_property_names_split_by_case(store_url):
             hook = (
                 await conn.execute(text("SELECT properties FROM request_webhooks"))
             ).scalar_one()
+        assert stored.count({"bulk": "0"}) == len(range(0, BULK, 3))
+        stored = [p for p in stored if "bulk" not in p]
         assert stored == [
             {"feature": "chat", "tier": "gold"},
             {"feature": "chat"},
@@ -109,6 +118,7 @@ async def test_upgrading_merges_property_names_split_by_case(store_url):
         assert await analytics.property_names(org_id, span) == {
             "feature": (5, 2),
             "tier": (2, 1),
+            "bulk": (BULK, 3),
         }
         # The merged rollups are exactly what the request log adds up to now.
         async with store.engine.begin() as conn:

@@ -202,7 +202,7 @@ ANALYTICS_PATHS: dict[str, dict[str, Schema]] = {
             ),
             errors=(400,),
             params=[
-                path("name", STRING, "The property name (Helicone-Property-<name>)."),
+                path("name", STRING, "The property name (Helicone-Property-<name>), in any case."),
                 *REQUEST_FILTERS,
                 SORT,
                 *PAGE,

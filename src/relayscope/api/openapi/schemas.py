@@ -26,7 +26,7 @@ from relayscope.governance.service import MAX_RETENTION_DAYS
 STATUS_PATTERN = "^[1-5][0-9]{2}$"
 PROPERTY_FILTER = (
     "Also accepts `property.<name>=<value>` (repeatable) to filter on Helicone-Property-* "
-    "values. Unknown parameters are a 400."
+    "values; property names ignore case. Unknown parameters are a 400."
 )
 PROMPT_ID: Schema = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
 LABEL: Schema = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9._-]{0,63}$"}
