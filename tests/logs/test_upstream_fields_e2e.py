@@ -22,7 +22,7 @@ from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 from relayscope.testing.stores import StoreUrls
 
-WARNING_PROPERTY = "RelayScope-Upstream-Warning"
+WARNING_PROPERTY = "relayscope-upstream-warning"
 """The record property that says which fields of the provider's reply were refused."""
 HUGE = 18446744073709551615
 MESSAGES = [{"role": "user", "content": "hello there"}]

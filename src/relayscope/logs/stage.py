@@ -31,7 +31,7 @@ log = logging.getLogger("relayscope.logs")
 
 CLIENT_CLOSED = 499
 """Status logged for a request whose client left before any response (as nginx does)."""
-UPSTREAM_WARNING = "RelayScope-Upstream-Warning"
+UPSTREAM_WARNING = "relayscope-upstream-warning"
 """Record property naming the fields of the provider's reply that were refused."""
 
 JOURNAL_OFF_LOOP_BYTES = 256 * 1024

@@ -8,7 +8,7 @@ the request log, the rollups (merging rows that now share a name by adding them 
 and webhook filters.
 
 Revision ID: 0013_property_names
-Revises: 0011_key_roles
+Revises: 0012_merge
 """
 
 from typing import Any
@@ -20,7 +20,7 @@ from alembic import op
 from relayscope.proxy.tags import property_name
 
 revision = "0013_property_names"
-down_revision = "0011_key_roles"
+down_revision = "0012_merge"
 branch_labels = None
 depends_on = None
 
