@@ -14,7 +14,7 @@ from relayscope.store import migrate
 from relayscope.store.sql import SqlStore
 from relayscope.testing.seeding import make_record
 
-BEFORE = "0012_merge"
+BEFORE = "0012_body_sizes"
 BULK = 1234
 HOUR = datetime(2026, 3, 1, 10, tzinfo=UTC)
 

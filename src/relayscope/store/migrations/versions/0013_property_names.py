@@ -8,7 +8,7 @@ the request log, the rollups (merging rows that now share a name by adding them 
 and webhook filters.
 
 Revision ID: 0013_property_names
-Revises: 0012_merge
+Revises: 0012_body_sizes
 """
 
 from typing import Any
@@ -20,7 +20,7 @@ from alembic import op
 from relayscope.proxy.tags import property_name
 
 revision = "0013_property_names"
-down_revision = "0012_merge"
+down_revision = "0012_body_sizes"
 branch_labels = None
 depends_on = None
 
