@@ -172,9 +172,10 @@ class ProxyApp:
         )
         if ids.replaced is not None:
             ctx.warn("Helicone-Request-Id", reused_id_problem(ids.replaced, ids.request_id))
-        if tags.user_id is None:
+        if tags.user_id is None and b'"user' in body:
             # Like Helicone: the SDKs' own end-user field stands in for the header, so
-            # the record, ``s=user`` limits and user analytics see who it was.
+            # the record, ``s=user`` limits and user analytics see who it was. (The
+            # byte search spares the JSON parse for the bodies that cannot have one.)
             tags.user_id = body_user_id(ctx.json)
         return ctx
 
