@@ -71,7 +71,6 @@ def cache_stage() -> CacheStage:
     [
         (retry_stage, "helicone-retry-enabled", "maybe"),
         (retry_stage, "helicone-fallbacks", "not json"),
-        (cache_stage, "helicone-cache-enabled", "sometimes"),
     ],
 )
 async def test_a_malformed_feature_header_still_reaches_its_stage(make_stage, header, value):
@@ -79,3 +78,11 @@ async def test_a_malformed_feature_header_still_reaches_its_stage(make_stage, he
     with pytest.raises(InvalidHeader):
         await handler(chat_context({header: value}))
     assert (await handler(chat_context())).status == 200, "without the header: straight through"
+
+
+async def test_a_cache_flag_helicone_tolerates_reaches_the_cache_stage_and_is_warned_about():
+    # Helicone turns the cache off for any value but "true"; so does the stage, and says so.
+    handler = build([cache_stage()], answer)
+    ctx = chat_context({"helicone-cache-enabled": "sometimes"})
+    assert (await handler(ctx)).status == 200
+    assert ctx.warnings and ctx.warnings[0].startswith("Helicone-Cache-Enabled: ")

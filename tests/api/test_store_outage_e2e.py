@@ -25,7 +25,8 @@ from relayscope.testing.waiting import wait_until
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 FILL = {"id": "x", "provider": "openai", "label": "production", "user_id": "u", "name": "p"}
 # Served from the process's memory, not the store.
-IN_MEMORY = {"/api/openapi.json", "/api/cache/stats"}
+# Served without the store: from memory, or (dead letters) from files in the data dir.
+IN_MEMORY = {"/api/openapi.json", "/api/cache/stats", "/api/dead-letters"}
 DASHBOARD_PAGES = [
     "/dashboard/requests",
     "/dashboard/requests/x",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -12,6 +13,8 @@ from relayscope.cache.redis_backend import RedisBackend
 from relayscope.cache.settings import CacheSettings
 from relayscope.cache.stage import CacheStage
 from relayscope.config import Settings
+from relayscope.logs.spool import Spool
+from relayscope.logs.writer import LogWriter
 from relayscope.pipeline import Services, default_stages
 from relayscope.proxy.stream_usage import StreamUsageStage
 from relayscope.store.sql import SqlStore
@@ -20,7 +23,8 @@ from relayscope.store.sql import SqlStore
 def stages(redis: Redis | None = None, **cache: object) -> list[object]:
     settings = Settings.from_env({}, cache=CacheSettings(**cache))
     store = SqlStore(f"sqlite:///{tempfile.gettempdir()}/never-opened.db")  # engine only
-    return default_stages(settings, Services(store=store, writer=None, redis=redis))  # type: ignore[arg-type]
+    writer = LogWriter(store, Spool(Path(tempfile.mkdtemp()) / "spool"))  # never started
+    return default_stages(settings, Services(store=store, writer=writer, redis=redis))
 
 
 def test_the_cache_sits_right_after_stream_usage():

@@ -16,7 +16,8 @@ from relayscope.store.schema import requests
 from relayscope.store.sql import SqlStore
 
 BEFORE = "0009_dashboard"
-NEW_COLUMNS = ("record_uid", "warnings")
+# Columns added after 0009 (by 0010 and 0012), which a store at 0009 does not have.
+NEW_COLUMNS = ("record_uid", "warnings", "request_body_bytes", "response_body_bytes")
 
 
 def old_record(org_id: str, body: str) -> LogRecord:
