@@ -25,7 +25,8 @@ def assert_error(response: httpx.Response, status: int, mentions: str) -> dict:
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert set(error) >= {"message", "type", "code"}
-    assert mentions in error["message"]
+    # Header names are case-insensitive, and property names are stored lower case.
+    assert mentions.lower() in error["message"].lower()
     return error
 
 
