@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import signal
-from collections import defaultdict
-
-import httpx
 
 from relayscope.testing.metrics import metric_value
 from relayscope.testing.orgs import create_org
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.process import GatewayProcess, fake_provider_env, requests_by_worker
 from relayscope.testing.stores import stored_ids
 from relayscope.testing.waiting import wait_until
 
@@ -17,28 +14,11 @@ GRACEFUL = (0, -signal.SIGTERM)
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def requests_by_worker(gateway: GatewayProcess, org, per_worker: int) -> dict[int, list[str]]:
-    """Request ids per worker pid: each new connection is accepted by one worker, which
-    answers both its /readyz (naming its pid) and the request sent after it."""
-    by_pid: dict[int, list[str]] = defaultdict(list)
-
-    def enough() -> bool:
-        with httpx.Client(base_url=gateway.url, headers=org.auth, timeout=10) as conn:
-            pid = conn.get("/readyz").json()["pid"]
-            response = conn.post("/openai/v1/chat/completions", json=CHAT)
-            assert response.status_code == 200
-            by_pid[pid].append(response.headers["helicone-id"])
-        return len(by_pid) >= 2 and all(len(ids) >= per_worker for ids in by_pid.values())
-
-    wait_until(enough, timeout=30, interval=0)
-    return by_pid
-
-
 def test_two_workers_serve_log_and_count_as_one(tmp_path, fake_server, store_url):
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_DATABASE_URL": store_url}
     with GatewayProcess(tmp_path, env, workers=2) as gateway:
         org = create_org(store_url)
-        by_pid = requests_by_worker(gateway, org, per_worker=3)
+        by_pid = requests_by_worker(gateway, org.auth, per_worker=3, timeout=30)
         assert len(by_pid) == 2 and gateway.process.pid not in by_pid
         sent = {i for ids in by_pid.values() for i in ids}
         wait_until(lambda: stored_ids(store_url, org.org_id) == sent, timeout=10)
@@ -63,7 +43,7 @@ def test_sigterm_drains_every_workers_queue(tmp_path, fake_server, store_url):
     gateway = GatewayProcess(tmp_path, env, workers=2).start()
     try:
         org = create_org(store_url)
-        by_pid = requests_by_worker(gateway, org, per_worker=2)
+        by_pid = requests_by_worker(gateway, org.auth, per_worker=2, timeout=30)
         assert not stored_ids(store_url, org.org_id), "records should still be queued"
     finally:
         assert gateway.stop() in GRACEFUL

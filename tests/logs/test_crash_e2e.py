@@ -13,7 +13,6 @@ import asyncio
 import os
 import signal
 import time
-from collections import defaultdict
 
 import httpx
 import pytest
@@ -23,7 +22,7 @@ from relayscope.store.schema import request_rollups, requests
 from relayscope.store.sql import SqlStore
 from relayscope.testing.orgs import OrgKey, create_org
 from relayscope.testing.postgres import run_sync
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.process import GatewayProcess, fake_provider_env, requests_by_worker
 from relayscope.testing.waiting import wait_until
 
 GRACEFUL = (0, -signal.SIGTERM)
@@ -135,25 +134,6 @@ def test_sigkill_under_load_loses_no_acknowledged_record(tmp_path, fake_server, 
     assert rolled_up == len(counts), "the rollups counted a replayed record twice"
 
 
-def _requests_by_worker(
-    gateway: GatewayProcess, org: OrgKey, per_worker: int
-) -> dict[int, list[str]]:
-    """Request ids per worker pid: each new connection is accepted by one worker, which
-    answers both its /readyz (naming its pid) and the request sent after it."""
-    by_pid: dict[int, list[str]] = defaultdict(list)
-
-    def enough() -> bool:
-        with httpx.Client(base_url=gateway.url, headers=org.auth, timeout=10) as conn:
-            pid = conn.get("/readyz").json()["pid"]
-            response = conn.post("/openai/v1/chat/completions", json=CHAT)
-            assert response.status_code == 200
-            by_pid[pid].append(response.headers["helicone-id"])
-        return len(by_pid) >= 2 and all(len(ids) >= per_worker for ids in by_pid.values())
-
-    wait_until(enough, timeout=60, interval=0)
-    return by_pid
-
-
 def test_a_killed_workers_records_are_stored_by_its_replacement_alone(
     tmp_path, fake_server, store_url
 ):
@@ -167,7 +147,7 @@ def test_a_killed_workers_records_are_stored_by_its_replacement_alone(
     gateway = GatewayProcess(tmp_path, env, workers=2).start(timeout=90)
     try:
         org = create_org(store_url)
-        by_pid = _requests_by_worker(gateway, org, per_worker=5)
+        by_pid = requests_by_worker(gateway, org.auth, per_worker=5, timeout=60)
         killed = next(iter(by_pid))
         os.kill(killed, signal.SIGKILL)
         # uvicorn starts a new worker; it takes over the killed worker's journal and

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -112,3 +113,26 @@ class GatewayProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def requests_by_worker(
+    gateway: GatewayProcess, auth: Mapping[str, str], per_worker: int, *, timeout: float
+) -> dict[int, list[str]]:
+    """Request ids per worker pid, at least ``per_worker`` for each of two or more workers.
+
+    Each new connection is accepted by one worker, which answers both its /readyz
+    (naming its pid) and the chat request sent after it.
+    """
+    by_pid: dict[int, list[str]] = defaultdict(list)
+    chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+
+    def enough() -> bool:
+        with httpx.Client(base_url=gateway.url, headers=dict(auth), timeout=10) as conn:
+            pid = conn.get("/readyz").json()["pid"]
+            response = conn.post("/openai/v1/chat/completions", json=chat)
+            assert response.status_code == 200
+            by_pid[pid].append(response.headers["helicone-id"])
+        return len(by_pid) >= 2 and all(len(ids) >= per_worker for ids in by_pid.values())
+
+    wait_until(enough, timeout=timeout, interval=0)
+    return by_pid
