@@ -47,19 +47,23 @@ def _mem_gib() -> float | None:
     return None
 
 
-def _gateway_python(cmd: list[str]) -> str:
-    if cmd[0].endswith("python") or "python" in Path(cmd[0]).name:
-        return cmd[0]
+def _gateway_python(cmd: list[str]) -> list[str]:
+    """How to run Python as the gateway runs: its interpreter, with the same ``env``
+    prefix (a ``PYTHONPATH`` pointing at another checkout must name that checkout)."""
+    if len(cmd) >= 2 and cmd[-2] == "-m" and cmd[-1] in ("relayscope", "relayscope.cli"):
+        return cmd[:-2]
+    if "python" in Path(cmd[0]).name:
+        return [cmd[0]]
     candidate = Path(cmd[0]).parent / "python"
-    return str(candidate) if candidate.exists() else sys.executable
+    return [str(candidate) if candidate.exists() else sys.executable]
 
 
 def relayscope_info(cmd: list[str] | None) -> dict[str, str | None]:
     if not cmd:
         return {"version": None, "commit": None}
     python = _gateway_python(cmd)
-    version = _out([python, "-c", VERSION_SNIPPET, "relayscope"])
-    source = _out([python, "-c", SOURCE_SNIPPET])
+    version = _out([*python, "-c", VERSION_SNIPPET, "relayscope"])
+    source = _out([*python, "-c", SOURCE_SNIPPET])
     commit = None
     if source:
         commit = _out(["git", "-C", source, "rev-parse", "--short", "HEAD"])

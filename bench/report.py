@@ -340,8 +340,7 @@ def markdown(result: dict[str, Any]) -> str:
         )
     lines += ["", "## Ratios", "", "| Ratio | Value |", "|---|---|"]
     lines += [f"| {k} | {_f(val, 2)} |" for k, val in result["ratios"].items()]
-    lines += ["", "## Issue #4 targets", "", "| Goal | Status | Detail |", "|---|---|---|"]
-    lines += [f"| {g['goal']} | **{g['status']}** | {g['detail']} |" for g in result["goals"]]
+    lines += ["", "## Issue #4 targets", "", *goal_table(result, result["goals"])]
     lines += [
         "",
         "## Per repeat",
@@ -427,8 +426,30 @@ def feature_markdown(result: dict[str, Any]) -> list[str]:
     lines += ["| Scenario | Figures |", "|---|---|", *rows]
     fg = result.get("feature_goals") or []
     if fg:
-        lines += ["", "## Feature targets", "", "| Goal | Status | Detail |", "|---|---|---|"]
-        lines += [f"| {g['goal']} | **{g['status']}** | {g['detail']} |" for g in fg]
+        lines += ["", "## Feature targets", "", *goal_table(result, fg)]
+    return lines
+
+
+def goal_table(result: dict[str, Any], goals: list[dict[str, Any]]) -> list[str]:
+    """This run's figure for each goal and, once the run is in the history, the verdict
+    over every run of the same commit: a goal another run missed never reads "met"."""
+    verdicts = {v["goal"]: v for v in (result.get("history") or {}).get("verdicts", [])}
+    if not verdicts:
+        lines = ["| Goal | Status | Detail |", "|---|---|---|"]
+        return lines + [f"| {g['goal']} | **{g['status']}** | {g['detail']} |" for g in goals]
+    lines = [
+        "| Goal | This run | Runs of this commit: median (spread) | Verdict |",
+        "|---|---|---|---|",
+    ]
+    for g in goals:
+        v = verdicts.get(g["goal"])
+        over = (
+            f"{_f(v['median'])} ({_f(v['low'])} to {_f(v['high'])})"
+            if v and v["median"] is not None
+            else "-"
+        )
+        verdict = v["verdict"] if v else "not in the history"
+        lines.append(f"| {g['goal']} | {g['detail'] or g['status']} | {over} | **{verdict}** |")
     return lines
 
 

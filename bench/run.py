@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import meta, provision, report
+from bench import history, meta, provision, report
 from bench.http1 import BlockingConnection, Endpoint, build_request
 from bench.load import ROOT, LoadError, LoadGenerator, LoadSpec, run_ttfb
 from bench.procs import (
@@ -324,6 +324,7 @@ def run(opts: Options) -> int:
     descriptions = {n: catalog[n].description for n in catalog}
     facts["relayscope_after"] = meta.relayscope_info(tools.relayscope)
     result = report.build(facts, config, runs, skipped, descriptions, ingest=ingest)
+    result["history"] = history.record(result, opts.results_dir)
     json_path, md_path = report.write(result, opts.results_dir)
     print()
     print(md_path.read_text())
