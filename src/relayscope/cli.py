@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from relayscope.auth.keys import ADMIN, PROXY
 from relayscope.clitools import existing_org, org_option, with_store
 from relayscope.config import Settings
+from relayscope.store.base import KeyInfo
 from relayscope.store.sql import SqlStore
 
 
@@ -177,7 +178,7 @@ def keys_create(org_name: str, name: str | None, admin: bool) -> None:
 def keys_list(org_name: str) -> None:
     """List an org's keys (ids and prefixes; keys themselves are never stored)."""
 
-    async def work(store: SqlStore):
+    async def work(store: SqlStore) -> list[KeyInfo]:
         org = await existing_org(store, org_name)
         return await store.list_keys(org.id)
 

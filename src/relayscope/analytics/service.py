@@ -157,7 +157,7 @@ def _series(
     for (start, group), t in totals.items():
         if group not in chosen:
             others.setdefault(start, Totals()).merge(t)
-    out = [
+    out: list[dict[str, Any]] = [
         {
             "name": group or "(none)",
             "group": group,

@@ -366,8 +366,9 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
 def _provider_error(body: object, status: int) -> str:
     if isinstance(body, dict):
         error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
+        message = error.get("message") if isinstance(error, dict) else None
+        if isinstance(message, str):
+            return message
         if isinstance(error, str):
             return error
     return f"provider answered HTTP {status}"

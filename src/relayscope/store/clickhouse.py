@@ -145,7 +145,8 @@ class ChdbExecutor:
                 result = await asyncio.to_thread(self._session.query, sql, "CSV", params=params)
             except Exception as exc:  # chdb raises its own error types
                 raise StoreUnavailable(f"chDB error: {exc}") from exc
-        return result.bytes()
+        data: bytes = result.bytes()
+        return data
 
     async def close(self) -> None:
         self._session.close()
