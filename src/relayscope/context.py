@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
+from relayscope.capture import BodyCapture
 from relayscope.errors import WARNING_HEADER, helicone_warning
-from relayscope.logs.capture import BodyCapture
 from relayscope.providers.registry import Format, Provider
 
 

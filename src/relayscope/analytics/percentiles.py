@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relayscope.analytics import buckets
-from relayscope.analytics.rollup import MIN_BIN, bin_floor
+from relayscope.store.rollup import MIN_BIN, bin_floor
 from relayscope.store.schema import latency_histogram
 
 PERCENTILES = (0.5, 0.95, 0.99)

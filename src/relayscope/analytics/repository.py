@@ -18,8 +18,8 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from relayscope.analytics import buckets, percentiles
-from relayscope.analytics.rollup import MAX_VALUE, Totals
 from relayscope.store.base import RequestFilter
+from relayscope.store.rollup import MAX_VALUE, Totals
 from relayscope.store.schema import request_rollups, requests, session_rollups
 from relayscope.store.sql import request_conditions
 

@@ -11,8 +11,8 @@ from starlette.responses import Response
 from relayscope.api import params
 from relayscope.api.auth import principal
 from relayscope.errors import NotFound
-from relayscope.logs.record import LogRecord
 from relayscope.proxy.tags import property_name
+from relayscope.record import LogRecord
 from relayscope.store.base import RequestFilter
 from relayscope.store.sql import decode_cursor, search_words
 

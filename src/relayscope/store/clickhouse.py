@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 import orjson
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.base import (
     Page,
     RecordKey,

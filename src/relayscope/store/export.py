@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.base import LogStore
 from relayscope.store.schema import requests
 from relayscope.store.sql import SqlStore, record_from_row

@@ -37,11 +37,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from relayscope.analytics import rollup
+from relayscope import gil
 from relayscope.auth.keys import PROXY, ROLES, Principal, hash_key, new_key
-from relayscope.logs import gil
-from relayscope.logs.record import LogRecord
-from relayscope.store import migrate
+from relayscope.record import LogRecord
+from relayscope.store import migrate, rollup
 from relayscope.store.base import (
     KeyInfo,
     Org,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 
 Schema = dict[str, Any]
 

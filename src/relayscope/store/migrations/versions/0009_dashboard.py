@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from alembic import op
 
-from relayscope.analytics import rollup
+from relayscope.store import rollup
 
 revision = "0009_dashboard"
 down_revision = "0008_scaleout"
