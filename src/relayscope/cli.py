@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from relayscope.auth.keys import ADMIN, PROXY
 from relayscope.clitools import existing_org, org_option, with_store
-from relayscope.config import Settings
+from relayscope.config import Settings, unknown_variables
+from relayscope.store.base import KeyInfo
 from relayscope.store.sql import SqlStore
 
 
@@ -38,6 +39,8 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for warning in unknown_variables():
+        logging.getLogger("relayscope.config").warning(warning)
     settings = Settings.from_env()
     if workers > 1:
         from relayscope import metrics
@@ -177,7 +180,7 @@ def keys_create(org_name: str, name: str | None, admin: bool) -> None:
 def keys_list(org_name: str) -> None:
     """List an org's keys (ids and prefixes; keys themselves are never stored)."""
 
-    async def work(store: SqlStore):
+    async def work(store: SqlStore) -> list[KeyInfo]:
         org = await existing_org(store, org_name)
         return await store.list_keys(org.id)
 

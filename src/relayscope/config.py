@@ -10,10 +10,14 @@ variable (``relayscope config`` prints them with their current values).
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
+import difflib
+import functools
 import importlib
 import os
+import re
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -24,8 +28,30 @@ import platformdirs
 
 PREFIX = "RELAYSCOPE_"
 MIN_LOG_BODY_BYTES = 1024
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
+_BOOLEANS |= {"0": False, "false": False, "no": False, "off": False}
+# Read by the pieces named, not by ``Settings``: never reported as unknown.
+_PROVIDER_BASE_URL = re.compile(rf"{PREFIX}[A-Z0-9_]+_BASE_URL")  # the provider registry
+_OTHER_VARIABLES = frozenset({f"{PREFIX}TEST_POSTGRES_URL"})  # relayscope.testing
+
+
+class ConfigError(SystemExit):
+    """A setting the gateway cannot start with, named with the values it accepts.
+
+    A ``SystemExit``: wherever the settings are read (a CLI command, the app factory in
+    each uvicorn worker) the process stops with this one line and no traceback.
+    """
+
+    def __init__(self, variable: str, value: object, allowed: str) -> None:
+        super().__init__(f"Invalid {variable}={value!r}: {allowed}")
+        self.variable = variable
+        self.value = value
+        self.allowed = allowed
+
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
     from relayscope.alerts.settings import AlertsSettings
     from relayscope.cache.settings import CacheSettings
     from relayscope.governance.service import GovernanceSettings
@@ -186,10 +212,12 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.log_max_body_bytes < MIN_LOG_BODY_BYTES:
-            raise SystemExit(
-                f"Invalid value for {PREFIX}LOG_MAX_BODY_BYTES: {self.log_max_body_bytes} "
-                f"(at least {MIN_LOG_BODY_BYTES})"
+            raise ConfigError(
+                f"{PREFIX}LOG_MAX_BODY_BYTES",
+                self.log_max_body_bytes,
+                f"must be an integer of at least {MIN_LOG_BODY_BYTES}",
             )
+        _check_choices(self, PREFIX)
 
     @property
     def store_url(self) -> str:
@@ -235,6 +263,50 @@ def read(
     return values
 
 
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each ``RELAYSCOPE_*`` variable that no setting reads, naming the
+    closest known variable when one is near (a misspelt setting is otherwise silently
+    ignored)."""
+    env = os.environ if environ is None else environ
+    known = {name for name, _value, _help in reference()} - {f"{PREFIX}PROVIDER_BASE_URLS"}
+    suffixes = [name[len(PREFIX) :] for name in known]
+    warnings = []
+    for name in sorted(env):
+        if not name.startswith(PREFIX) or name in known or name in _OTHER_VARIABLES:
+            continue
+        if _PROVIDER_BASE_URL.fullmatch(name):
+            continue
+        # Compared without the prefix, which every name shares.
+        close = difflib.get_close_matches(name[len(PREFIX) :], suffixes, n=1)
+        hint = f"did you mean {PREFIX}{close[0]}?" if close else "`relayscope config` lists them."
+        warnings.append(f"Unknown setting {name} is ignored; {hint}")
+    return warnings
+
+
+def _check_choices(settings: DataclassInstance, prefix: str) -> None:
+    """ConfigError for a ``Literal`` field, in ``settings`` or its sections, holding
+    another value (settings may be built in code, not only from the environment)."""
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if f.metadata.get("section"):
+            _check_choices(value, f"{prefix}{f.name.upper()}_")
+            continue
+        choices = _choices(str(f.type))
+        if choices is not None and value not in choices:
+            raise ConfigError(
+                prefix + f.name.upper(), value, f"allowed values are {', '.join(choices)}"
+            )
+
+
+@functools.cache
+def _choices(kind: str) -> tuple[str, ...] | None:
+    """The values of a ``Literal[...]`` annotation (annotations are strings here)."""
+    if not (kind.startswith("Literal[") and kind.endswith("]")):
+        return None
+    choices: tuple[str, ...] = ast.literal_eval(f"({kind[len('Literal[') : -1]},)")
+    return choices
+
+
 def reference(settings: Any = None, prefix: str = PREFIX) -> Iterator[tuple[str, Any, str]]:
     """(variable, value, help) for every setting of ``settings`` (default: the defaults)."""
     settings = Settings() if settings is None else settings
@@ -248,19 +320,26 @@ def reference(settings: Any = None, prefix: str = PREFIX) -> Iterator[tuple[str,
 
 def _convert(kind: str, raw: str, name: str) -> Any:
     """``raw`` as the field's annotated type (annotations are strings here)."""
-    try:
-        if kind == "Path":
-            return Path(raw).expanduser()
-        if kind == "bool":
-            if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                raise ValueError(raw)
-            return raw.lower() in ("1", "true", "yes", "on")
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-        if kind.startswith("tuple"):
-            return tuple(item.strip() for item in raw.split(",") if item.strip())
-    except ValueError:
-        raise SystemExit(f"Invalid value for {name}: {raw!r}") from None
+    if kind == "Path":
+        return Path(raw).expanduser()
+    if kind == "bool":
+        flag = _BOOLEANS.get(raw.strip().lower())
+        if flag is None:
+            raise ConfigError(name, raw, f"allowed values are {', '.join(_BOOLEANS)}")
+        return flag
+    if kind in ("int", "float"):
+        try:
+            return int(raw) if kind == "int" else float(raw)
+        except ValueError:
+            raise ConfigError(name, raw, f"must be {_NUMBERS[kind]}") from None
+    if kind.startswith("tuple"):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    choices = _choices(kind)
+    if choices is not None:
+        # Matched case-insensitively; any other value is refused by Settings' check.
+        wanted = raw.strip().lower()
+        return next((choice for choice in choices if choice.lower() == wanted), raw)
     return raw
+
+
+_NUMBERS = {"int": "an integer", "float": "a number"}

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
+from relayscope.capture import BodyCapture
 from relayscope.errors import WARNING_HEADER, helicone_warning
-from relayscope.logs.capture import BodyCapture
 from relayscope.providers.registry import Format, Provider
 
 
@@ -133,7 +133,7 @@ class Context:
         self._json = None
         self.body = body
 
-    def set_json(self, value: dict) -> None:
+    def set_json(self, value: dict[str, Any]) -> None:
         """Replace the upstream body with ``value``."""
         self._json = value
         self.body = orjson.dumps(value)

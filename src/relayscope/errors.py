@@ -27,6 +27,7 @@ on the request's log record (``Context.warn`` does both).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import orjson
 
@@ -62,14 +63,14 @@ class GatewayError(Exception):
         *,
         code: str | None = None,
         param: str | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
         self.param = param
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
 
     def body(self) -> bytes:
         error: dict[str, object] = {"message": self.message, "type": self.type, "code": self.code}

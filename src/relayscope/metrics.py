@@ -32,7 +32,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # The classic text format, which every Prometheus version (and other scrapers) reads.

@@ -15,7 +15,7 @@ from relayscope.alerts.repository import AlertRepository
 from relayscope.alerts.rules import parse_rule
 from relayscope.alerts.service import AlertsService
 from relayscope.alerts.settings import AlertsSettings
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.schema import (
     alert_channels,
     alert_events,

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 
-from relayscope.analytics import rollup
+from relayscope.store import rollup
 from relayscope.store.schema import latency_histogram, request_rollups, session_rollups
 from relayscope.store.sql import SqlStore
 from relayscope.testing import dataset as ds

@@ -12,7 +12,7 @@ import pytest
 
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.sql import SqlStore
 
 DEEP = "[" * 300 + "]" * 300

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.testing.seeding import insert_records, make_record
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)

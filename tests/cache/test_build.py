@@ -12,7 +12,7 @@ from relayscope.cache.memory import MemoryBackend
 from relayscope.cache.redis_backend import RedisBackend
 from relayscope.cache.settings import CacheSettings
 from relayscope.cache.stage import CacheStage
-from relayscope.config import Settings
+from relayscope.config import ConfigError, Settings
 from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter
 from relayscope.pipeline import Services, default_stages
@@ -51,7 +51,7 @@ async def test_the_backend_follows_the_settings():
         assert isinstance(auto_without_redis.backend, MemoryBackend)
         with pytest.raises(SystemExit, match="RELAYSCOPE_REDIS_URL"):
             stages(backend="redis")
-        with pytest.raises(SystemExit, match="RELAYSCOPE_CACHE_BACKEND"):
-            stages(backend="memcached")
+        with pytest.raises(ConfigError, match="RELAYSCOPE_CACHE_BACKEND='memcached'"):
+            Settings.from_env({"RELAYSCOPE_CACHE_BACKEND": "memcached"})
     finally:
         await redis.aclose()

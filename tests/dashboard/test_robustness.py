@@ -16,10 +16,10 @@ import pytest
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.dashboard import create_dashboard
-from relayscope.logs.record import LogRecord
 from relayscope.prompts.api import routes as prompts_routes
 from relayscope.prompts.catalog import PromptCatalog
 from relayscope.prompts.repository import PromptRepository
+from relayscope.record import LogRecord
 from relayscope.store.sql import SqlStore
 
 JUNK = ["junk", "property:", "-1", "0", "99999999999999999999", "1e9", "%00", "\u202e", "[]"]

@@ -11,7 +11,7 @@ from relayscope.governance.redaction import (
     redact_record,
     validate,
 )
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 
 
 def redact(text: str, *rules: Rule) -> str:

@@ -22,8 +22,8 @@ from click.testing import CliRunner
 
 from relayscope.cli import main
 from relayscope.config import Settings
-from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import Spool
+from relayscope.record import LogRecord
 from relayscope.server import Gateway
 from relayscope.store.sql import SqlStore
 from relayscope.testing.fake_provider import FakeProvider

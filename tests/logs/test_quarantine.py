@@ -19,9 +19,9 @@ import orjson
 import pytest
 
 from relayscope import metrics
-from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter
+from relayscope.record import LogRecord
 from relayscope.store.sql import SqlStore
 from relayscope.testing.waiting import async_wait_until
 

@@ -19,7 +19,7 @@ import asyncio, json, resource, signal, sys, uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter
 from relayscope.store.base import StoreUnavailable

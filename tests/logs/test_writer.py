@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import Spool
 from relayscope.logs.writer import LogWriter
+from relayscope.record import LogRecord
 from relayscope.store.base import StoreUnavailable
 from relayscope.store.sql import SqlStore
 from relayscope.testing.waiting import async_wait_until

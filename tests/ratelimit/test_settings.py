@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
-from relayscope.config import Settings
+from relayscope.config import ConfigError, Settings
 from relayscope.logs.spool import Spool
 from relayscope.logs.stage import LoggingStage
 from relayscope.logs.writer import LogWriter
@@ -52,8 +52,8 @@ async def test_backend_follows_the_redis_url_unless_told(services):
     assert isinstance(limiter(default_stages(settings(backend="memory"), services)), MemoryLimiter)
     with pytest.raises(SystemExit, match="needs RELAYSCOPE_REDIS_URL"):
         default_stages(settings(backend="redis"), no_redis)
-    with pytest.raises(SystemExit, match="Invalid RELAYSCOPE_RATELIMIT_BACKEND 'disk'"):
-        default_stages(settings(backend="disk"), services)
+    with pytest.raises(ConfigError, match="Invalid RELAYSCOPE_RATELIMIT_BACKEND='disk'"):
+        settings(backend="disk")
 
 
 def test_settings_read_from_the_environment():

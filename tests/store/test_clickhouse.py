@@ -15,7 +15,7 @@ import openai
 import orjson
 import pytest
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.clickhouse import COLUMNS, HttpExecutor, executor_for
 from relayscope.testing.clickhouse_http import ClickHouseHttp
 from relayscope.testing.orgs import create_org

@@ -9,7 +9,7 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.base import RequestFilter
 from relayscope.store.migrate import alembic_config
 from relayscope.store.schema import requests

@@ -8,9 +8,8 @@ from typing import Any
 import orjson
 from sqlalchemy import text
 
-from relayscope.analytics import rollup
 from relayscope.analytics.repository import Analytics, Span
-from relayscope.store import migrate
+from relayscope.store import migrate, rollup
 from relayscope.store.sql import SqlStore
 from relayscope.testing.seeding import make_record
 

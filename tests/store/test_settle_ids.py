@@ -6,7 +6,7 @@ import itertools
 import uuid
 from datetime import UTC, datetime
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.base import replacement_ids, settle_ids
 
 

@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.testing.orgs import create_org
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 from relayscope.testing.waiting import wait_until

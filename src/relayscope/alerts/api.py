@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 
 def _service(request: Request) -> AlertsService:
-    return request.app.state.alerts
+    service: AlertsService = request.app.state.alerts
+    return service
 
 
 async def json_body(request: Request) -> Any:

@@ -69,7 +69,9 @@ def mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, hidden, "", ""))
 
 
-def parse_channel(data: object, *, allow_private: bool, email_ready: bool) -> tuple[str, str, dict]:
+def parse_channel(
+    data: object, *, allow_private: bool, email_ready: bool
+) -> tuple[str, str, dict[str, Any]]:
     """(name, kind, config) from API/CLI JSON, or BadRequest naming the bad field."""
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object describing the channel")

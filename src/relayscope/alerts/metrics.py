@@ -109,6 +109,6 @@ async def percentile(conn: Any, where: list[Any], count: int, percent: int) -> f
     values = (await conn.execute(query)).scalars().all()
     if not values:
         return None
-    low = values[0]
-    high = values[1] if len(values) > 1 else low
+    low: float = values[0]
+    high: float = values[1] if len(values) > 1 else low
     return low + (high - low) * remainder / 100

@@ -92,7 +92,7 @@ async def check_resolved(url: str, *, allow_private: bool) -> None:
     except OSError:
         return  # unresolvable: the POST itself fails and is retried
     for info in infos:
-        if _is_private(ipaddress.ip_address(info[4][0].split("%")[0])):
+        if _is_private(ipaddress.ip_address(str(info[4][0]).split("%")[0])):
             raise TargetRefused(_PRIVATE)
 
 

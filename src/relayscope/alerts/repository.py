@@ -26,10 +26,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    return None if value is None else _aware(value)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -107,7 +109,9 @@ class AlertRepository:
 
     # channels
 
-    async def create_channel(self, org_id: str, name: str, kind: str, config: dict) -> Channel:
+    async def create_channel(
+        self, org_id: str, name: str, kind: str, config: dict[str, Any]
+    ) -> Channel:
         channel = Channel(str(uuid.uuid4()), org_id, name, kind, config, self.clock())
         async with self.engine.begin() as conn:
             await conn.execute(
@@ -128,7 +132,9 @@ class AlertRepository:
             query = query.where(alert_channels.c.id.in_(list(ids)))
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query.order_by(alert_channels.c.created_at))).all()
-        return [Channel(r.id, r.org_id, r.name, r.kind, r.config, _utc(r.created_at)) for r in rows]
+        return [
+            Channel(r.id, r.org_id, r.name, r.kind, r.config, _aware(r.created_at)) for r in rows
+        ]
 
     async def get_channel(self, org_id: str, channel_id: str) -> Channel | None:
         found = await self.list_channels(org_id, [channel_id])
@@ -329,8 +335,8 @@ def _rule(row: Any) -> Rule:
         evaluated_at=_utc(row.evaluated_at),
         fired_at=_utc(row.fired_at),
         changed_at=_utc(row.changed_at),
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
     )
 
 
@@ -344,8 +350,8 @@ def _event(row: Any) -> Event:
         baseline=row.baseline,
         threshold=row.threshold,
         request_count=row.request_count,
-        window_start=_utc(row.window_start),
-        window_end=_utc(row.window_end),
+        window_start=_aware(row.window_start),
+        window_end=_aware(row.window_end),
         deliveries=row.deliveries,
-        created_at=_utc(row.created_at),
+        created_at=_aware(row.created_at),
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from relayscope.analytics import rollup
 from relayscope.clitools import with_store
+from relayscope.store import rollup
 from relayscope.store.sql import SqlStore
 
 

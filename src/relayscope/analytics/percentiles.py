@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relayscope.analytics import buckets
-from relayscope.analytics.rollup import MIN_BIN, bin_floor
+from relayscope.store.rollup import MIN_BIN, bin_floor
 from relayscope.store.schema import latency_histogram
 
 PERCENTILES = (0.5, 0.95, 0.99)
@@ -124,8 +124,8 @@ async def sqlite_indexed(
             params.append(look.offset)
         found: dict[int, list[float]] = defaultdict(list)
         result = await conn.exec_driver_sql(" UNION ALL ".join(parts), tuple(params))
-        for j, latency in result.tuples():
-            found[j].append(latency)
+        for row in result.mappings():
+            found[row["j"]].append(row["latency_ms"])
         for j, look in enumerate(chunk):
             values = sorted(found[j])
             low = values[0]

@@ -18,8 +18,8 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from relayscope.analytics import buckets, percentiles
-from relayscope.analytics.rollup import MAX_VALUE, Totals
 from relayscope.store.base import RequestFilter
+from relayscope.store.rollup import MAX_VALUE, Totals
 from relayscope.store.schema import request_rollups, requests, session_rollups
 from relayscope.store.sql import request_conditions
 
@@ -346,7 +346,7 @@ class Analytics:
             .where(requests.c.org_id == org_id, *conditions)
             .group_by(*labelled)
         )
-        out = {}
+        out: dict[Key, tuple[int, list[float]]] = {}
         for row in await conn.execute(query):
             key = (buckets.parse(row[0]), row[1] if group_by else None)
             out[key] = (row[len(keys)], [float(v) for v in row[len(keys) + 1 :]])
@@ -382,13 +382,13 @@ class Analytics:
                     counts[name] += int(n)
                     values[name].add(value)
             for edge in edges:
-                query = select(requests.c.properties).where(
+                edge_query = select(requests.c.properties).where(
                     requests.c.org_id == org_id,
                     *request_conditions(
                         RequestFilter(since=edge.since, until=edge.until), self.dialect
                     ),
                 )
-                for (props,) in await conn.execute(query):
+                for (props,) in await conn.execute(edge_query):
                     for name, value in (props or {}).items():
                         counts[name] += 1
                         values[name].add(str(value)[:MAX_VALUE])

@@ -19,12 +19,12 @@ from relayscope.analytics.repository import (
     summary_json,
     top_groups,
 )
-from relayscope.analytics.rollup import Totals
 from relayscope.api import params
 from relayscope.api.requests import parse_filter
 from relayscope.errors import NotFound
 from relayscope.proxy.tags import property_name
 from relayscope.store.base import RequestFilter
+from relayscope.store.rollup import Totals
 
 FILTERS = {
     "user_id",
@@ -157,7 +157,7 @@ def _series(
     for (start, group), t in totals.items():
         if group not in chosen:
             others.setdefault(start, Totals()).merge(t)
-    out = [
+    out: list[dict[str, Any]] = [
         {
             "name": group or "(none)",
             "group": group,

@@ -11,8 +11,8 @@ from starlette.responses import Response
 from relayscope.api import params
 from relayscope.api.auth import principal
 from relayscope.errors import NotFound
-from relayscope.logs.record import LogRecord
 from relayscope.proxy.tags import property_name
+from relayscope.record import LogRecord
 from relayscope.store.base import RequestFilter
 from relayscope.store.sql import decode_cursor, search_words
 
@@ -73,14 +73,17 @@ def _maybe_json(text: str | None) -> Any:
 
 
 def parse_filter(query: Any) -> RequestFilter:
-    status: int | str | None = query.get("status")
-    if status is not None and status not in _STATUS_WORDS:
-        if not (status.isascii() and status.isdigit() and 100 <= int(status[:4]) <= 599):
+    raw_status: str | None = query.get("status")
+    status: int | str | None = raw_status
+    if raw_status is not None and raw_status not in _STATUS_WORDS:
+        if not (
+            raw_status.isascii() and raw_status.isdigit() and 100 <= int(raw_status[:4]) <= 599
+        ):
             raise params.bad(
                 "status",
                 "must be an HTTP status code, 'success', 'error', 'rate_limited' or 'cached'",
             )
-        status = int(status)
+        status = int(raw_status)
     search = query.get("search")
     if search is not None:
         search = search.strip() or None

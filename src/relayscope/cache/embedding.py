@@ -80,5 +80,6 @@ def _load_model() -> Any:
 def _embed(model: Any, text: str) -> np.ndarray:
     import numpy as np
 
-    vector = model.embed([text], norm=True)[0]
-    return np.nan_to_num(vector, copy=False)
+    vector: np.ndarray = model.embed([text], norm=True)[0]
+    clean: np.ndarray = np.nan_to_num(vector, copy=False)
+    return clean

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Collection
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -138,7 +139,7 @@ class CachePersistence:
             await self.flush()
 
 
-def _row(slot: str, entry: CacheEntry, vector: Vector | None, created_at: float) -> dict:
+def _row(slot: str, entry: CacheEntry, vector: Vector | None, created_at: float) -> dict[str, Any]:
     return {
         "slot": slot,
         "org_id": slot.split(":", 1)[0],

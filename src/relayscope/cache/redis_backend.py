@@ -18,10 +18,12 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from typing import TypeVar
+from functools import partial
+from typing import TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from relayscope.cache.backend import (
     CacheUnavailable,
@@ -56,6 +58,9 @@ return -1
 
 _SYNC_PAGE = 1000
 
+# The client is made without decode_responses, so stream ids and fields come back as bytes.
+StreamEntry = tuple[bytes, dict[bytes, bytes]]
+
 
 class RedisBackend:
     def __init__(
@@ -87,7 +92,7 @@ class RedisBackend:
     async def lookup(self, key: str, bucket_size: int) -> Found | None:
         if bucket_size == 1:
             raw = await self._call(lambda: self._redis.get(self._slot(key, 0)))
-            return Found(CacheEntry.loads(raw), 0) if raw is not None else None
+            return Found(CacheEntry.loads(_as_bytes(raw)), 0) if raw is not None else None
         keys = [self._slot(key, idx) for idx in range(bucket_size)]
         reply = await self._call(lambda: self._lookup(keys=keys, args=[random.random()]))
         if reply is None:
@@ -119,10 +124,9 @@ class RedisBackend:
         matches = self._index.search(vector.partition, vector.values, threshold, time.time())
         for slot, score in matches:
             key, idx = slot.rsplit(":", 1)
-            name = self._slot(key, int(idx))
-            raw = await self._call(lambda name=name: self._redis.get(name))
+            raw = await self._call(partial(self._redis.get, self._slot(key, int(idx))))
             if raw is not None:
-                return Found(CacheEntry.loads(raw), slot_index(slot)), score
+                return Found(CacheEntry.loads(_as_bytes(raw)), slot_index(slot)), score
             self._index.remove(slot)
         return None
 
@@ -149,7 +153,7 @@ class RedisBackend:
             for slot in slots:
                 key, idx = slot.rsplit(":", 1)
                 pipe.delete(self._slot(key, int(idx)))
-            deleted = sum(await pipe.execute())
+            deleted: int = sum(await pipe.execute())
         gone = set(slots)
         orgs = {slot.split(":", 1)[0] for slot in gone}
         for org_id in orgs:
@@ -157,7 +161,7 @@ class RedisBackend:
             async for stream in streams:
                 ids = [
                     entry_id
-                    for entry_id, fields in await self._redis.xrange(stream)
+                    for entry_id, fields in await self._entries(stream)
                     if fields[b"slot"].decode() in gone
                 ]
                 if ids:
@@ -168,7 +172,7 @@ class RedisBackend:
 
     async def _add_vector(self, vector: Vector, slot: str, expires_at: float, ttl_ms: int) -> None:
         stream = self._stream(vector.partition)
-        fields = {
+        fields: dict[FieldT, EncodableT] = {
             "slot": slot,
             "vector": vector.values.astype("float32").tobytes(),
             "expires_at": repr(expires_at),
@@ -189,9 +193,7 @@ class RedisBackend:
         while True:
             cursor = self._cursors.get(partition, b"0-0")
             page = await self._call(
-                lambda cursor=cursor: self._redis.xrange(
-                    stream, min=b"(" + cursor, max="+", count=_SYNC_PAGE
-                )
+                partial(self._entries, stream, start=b"(" + cursor, count=_SYNC_PAGE)
             )
             for entry_id, fields in page:
                 slot = fields[b"slot"].decode()
@@ -217,11 +219,21 @@ class RedisBackend:
             )
             raise CacheUnavailable(str(exc)) from exc
 
+    async def _entries(
+        self, stream: str, *, start: bytes = b"-", count: int | None = None
+    ) -> list[StreamEntry]:
+        page = await self._redis.xrange(stream, min=start, max="+", count=count)
+        return cast(list[StreamEntry], page or [])
+
     def _slot(self, key: str, idx: int) -> str:
         return f"{self._prefix}{{{key}}}:{idx}"
 
     def _stream(self, partition: str) -> str:
         return f"{self._prefix}sem:{partition}"
+
+
+def _as_bytes(raw: bytes | str) -> bytes:
+    return raw if isinstance(raw, bytes) else raw.encode()
 
 
 def _glob(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from relayscope.config import setting
 
@@ -16,7 +17,7 @@ class CacheSettings:
         "Answer requests that send Helicone-Cache-Enabled: true from the response cache "
         "(false: the cache stage is left out and cache headers are ignored).",
     )
-    backend: str = setting(
+    backend: Literal["auto", "memory", "redis"] = setting(
         "auto",
         "Where entries live: memory (this process), redis (shared by replicas), or auto "
         "(redis when RELAYSCOPE_REDIS_URL is set, else memory).",

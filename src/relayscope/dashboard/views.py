@@ -4,6 +4,7 @@ JSON API (``analytics.service``, the store's request listing), for the session's
 from __future__ import annotations
 
 import difflib
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,7 +56,7 @@ def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def _context(request: Request, session: auth.Session, section: str, **more: Any) -> dict:
+def _context(request: Request, session: auth.Session, section: str, **more: Any) -> dict[str, Any]:
     return {
         "session": session,
         "section": section,
@@ -79,7 +80,7 @@ async def signin_form(request: Request) -> Response:
 
 
 def _signin_page(request: Request, error: str | None, status: int) -> Response:
-    token = auth.secrets.token_urlsafe(24)
+    token = secrets.token_urlsafe(24)
     insecure = request.url.scheme == "http" and request.url.hostname not in (
         "localhost",
         "127.0.0.1",
@@ -236,7 +237,8 @@ async def request_detail(request: Request, session: auth.Session) -> Response:
 
 @signed_in
 async def sessions_page(request: Request, session: auth.Session) -> Response:
-    error, body = None, {"data": [], "next_cursor": None}
+    error: str | None = None
+    body: dict[str, Any] = {"data": [], "next_cursor": None}
     try:
         body = await service.sessions(_analytics(request), session.org_id, request.query_params)
     except BadRequest as exc:
@@ -468,7 +470,7 @@ def _version_text(version: dict[str, Any]) -> list[str]:
 def _diff(versions: list[dict[str, Any]], query: QueryParams) -> dict[str, Any] | None:
     if len(versions) < 2:
         return None
-    numbers = [v.get("version") for v in versions]
+    numbers: list[int] = [v["version"] for v in versions]
     try:
         old = int(query.get("from_version") or numbers[-2])
         new = int(query.get("to_version") or numbers[-1])

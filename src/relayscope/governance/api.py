@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -12,15 +13,16 @@ from starlette.routing import Route
 from relayscope.api.auth import admin, principal
 from relayscope.api.requests import json_response, record_json
 from relayscope.errors import BadRequest, NotFound
-from relayscope.governance.redaction import REPLACEMENT, validate
+from relayscope.governance.redaction import REPLACEMENT, Rule, validate
 from relayscope.governance.service import MAX_RETENTION_DAYS, Governance
 
 
 def _governance(request: Request) -> Governance:
-    return request.app.state.governance
+    governance: Governance = request.app.state.governance
+    return governance
 
 
-async def _json_body(request: Request) -> dict:
+async def _json_body(request: Request) -> dict[str, Any]:
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
@@ -58,11 +60,9 @@ async def list_rules(request: Request) -> Response:
 async def create_rule(request: Request) -> Response:
     who = await principal(request)
     body = await _json_body(request)
-    kind, value = body.get("kind"), body.get("value")
-    replacement = body.get("replacement", REPLACEMENT)
-    for name, field in (("kind", kind), ("value", value), ("replacement", replacement)):
-        if not isinstance(field, str):
-            raise BadRequest(f"'{name}' must be a string", param=name)
+    kind = _string_field(body, "kind")
+    value = _string_field(body, "value")
+    replacement = _string_field(body, "replacement", REPLACEMENT)
     problem = validate(kind, value)
     if problem:
         raise BadRequest(problem, param="kind" if problem.startswith("kind") else "value")
@@ -108,7 +108,14 @@ async def export(request: Request) -> Response:
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
-def _rule_json(rule) -> dict:
+def _string_field(body: dict[str, Any], name: str, default: str | None = None) -> str:
+    field = body.get(name, default)
+    if not isinstance(field, str):
+        raise BadRequest(f"'{name}' must be a string", param=name)
+    return field
+
+
+def _rule_json(rule: Rule) -> dict[str, Any]:
     return {"id": rule.id, "kind": rule.kind, "value": rule.value, "replacement": rule.replacement}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import IO
 
 import click
 import orjson
@@ -12,7 +13,7 @@ from relayscope.api.requests import record_json
 from relayscope.cache.build import create_cache_eraser
 from relayscope.clitools import existing_org, org_option, with_store
 from relayscope.config import Settings
-from relayscope.governance.redaction import REPLACEMENT, validate
+from relayscope.governance.redaction import REPLACEMENT, Rule, validate
 from relayscope.governance.repository import GovernanceRepository
 from relayscope.governance.service import MAX_RETENTION_DAYS, Governance
 from relayscope.store.sql import SqlStore
@@ -66,7 +67,7 @@ def data_delete(org_name: str, user_id: str) -> None:
 @org_option()
 @click.option("--user-id", default=None, help="Only this user's records.")
 @click.option("--output", type=click.File("wb"), default="-", help="File (default: stdout).")
-def data_export(org_name: str, user_id: str | None, output) -> None:
+def data_export(org_name: str, user_id: str | None, output: IO[bytes]) -> None:
     """Write records as JSON Lines, oldest first."""
 
     async def work(store: SqlStore) -> int:
@@ -118,10 +119,13 @@ def redaction_add(
     org_name: str, detector: str | None, pattern: str | None, replacement: str
 ) -> None:
     """Add a rule: a built-in --detector or your own --pattern."""
-    if (detector is None) == (pattern is None):
+    if detector is not None and pattern is None:
+        kind, value = "detector", detector
+    elif pattern is not None and detector is None:
+        kind, value = "pattern", pattern
+    else:
         raise click.UsageError("give exactly one of --detector or --pattern")
-    kind, value = ("detector", detector) if detector else ("pattern", pattern)
-    problem = validate(kind, value or "")
+    problem = validate(kind, value)
     if problem:
         raise click.BadParameter(problem)
 
@@ -136,7 +140,7 @@ def redaction_add(
 @redaction.command("list")
 @org_option()
 def redaction_list(org_name: str) -> None:
-    async def work(store: SqlStore):
+    async def work(store: SqlStore) -> list[tuple[str, Rule]]:
         org = await existing_org(store, org_name)
         return await GovernanceRepository(store.engine).rules(org.id)
 

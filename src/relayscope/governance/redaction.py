@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 
 REPLACEMENT = "[REDACTED]"
 MAX_PATTERN_LENGTH = 500

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.governance.redaction import REPLACEMENT, Rule
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.schema import org_settings, orgs, redaction_rules, requests
 from relayscope.store.sql import record_from_row
 

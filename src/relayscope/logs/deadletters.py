@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import dump_row, write_lines
+from relayscope.record import LogRecord
 
 _ORG_ID_MAX = 64
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.base import StoreUnavailable
 
 Insert = Callable[[list[LogRecord]], Awaitable[object]]

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 
 _FIELDS = {f.name for f in fields(LogRecord)}
 

@@ -18,13 +18,13 @@ from typing import Any, TypedDict, cast
 import orjson
 
 from relayscope import metrics
+from relayscope.capture import DEFAULT_LIMIT, BodyCapture, parse_captured
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import GatewayError, error_response
 from relayscope.governance.redaction import RedactionRules, redact_record
-from relayscope.logs.capture import DEFAULT_LIMIT, BodyCapture, parse_captured
 from relayscope.logs.cost import cost_usd
-from relayscope.logs.record import LogRecord
 from relayscope.logs.writer import Builder, LogWriter
+from relayscope.record import LogRecord
 from relayscope.types import CallNext
 
 log = logging.getLogger("relayscope.logs")
@@ -366,8 +366,9 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
 def _provider_error(body: object, status: int) -> str:
     if isinstance(body, dict):
         error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
+        message = error.get("message") if isinstance(error, dict) else None
+        if isinstance(message, str):
+            return message
         if isinstance(error, str):
             return error
     return f"provider answered HTTP {status}"

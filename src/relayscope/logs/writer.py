@@ -36,13 +36,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from relayscope import metrics
-from relayscope.logs import gil
+from relayscope import gil, metrics
 from relayscope.logs.deadletters import DeadLetter, DeadLetters, dead_letter_dir
 from relayscope.logs.isolate import Outcome, store_isolating
 from relayscope.logs.journal import Journal
-from relayscope.logs.record import LogRecord
 from relayscope.logs.spool import Spool
+from relayscope.record import LogRecord
 from relayscope.store.base import LogStore
 
 log = logging.getLogger("relayscope.logs")

@@ -53,7 +53,8 @@ def _json(payload: Any, status: int = 200) -> Response:
 
 
 def _catalog(request: Request) -> PromptCatalog:
-    return request.app.state.prompts
+    catalog: PromptCatalog = request.app.state.prompts
+    return catalog
 
 
 def _invalid(exc: SpecError) -> BadRequest:

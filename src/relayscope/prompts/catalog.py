@@ -67,7 +67,9 @@ class PromptCatalog:
         version = await self.version(org_id, prompt_id, number) if number is not None else None
         if version is None:
             raise PromptVersionNotFound(
-                prompt_id, number if selector is None else selector, param=version_param
+                prompt_id,
+                head.default_version() if selector is None else selector,
+                param=version_param,
             )
         return version
 

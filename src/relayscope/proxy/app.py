@@ -192,13 +192,17 @@ class ProxyApp:
         await _send_stream(send, response, headers)
 
 
-async def _send_whole(send: Send, status: int, headers: list, body: bytes) -> None:
+async def _send_whole(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _send_stream(send: Send, response: ProxyResponse, headers: list) -> None:
+async def _send_stream(
+    send: Send, response: ProxyResponse, headers: list[tuple[bytes, bytes]]
+) -> None:
     stream = response.stream
     assert stream is not None
     await send({"type": "http.response.start", "status": response.status, "headers": headers})

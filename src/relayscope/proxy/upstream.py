@@ -10,6 +10,7 @@ import io
 from collections.abc import AsyncIterator
 
 import aiohttp
+from yarl import URL
 
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import InvalidHeader, UpstreamError, UpstreamTimeout
@@ -62,7 +63,7 @@ class Upstream:
         try:
             response = await session.request(
                 ctx.method,
-                aiohttp.client.URL(url, encoded=True),
+                URL(url, encoded=True),
                 headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in ctx.headers],
                 data=_payload(ctx.body),
                 allow_redirects=False,

@@ -174,7 +174,8 @@ class RedisLimiter:
             args += (repr(check.quota), str(check.window), repr(float(amount(check))))
         try:
             async with asyncio.timeout(self._timeout):
-                return await self._script(keys=keys, args=args)
+                counts: list[bytes] = await self._script(keys=keys, args=args)
+                return counts
         except (RedisError, OSError, TimeoutError) as exc:
             self._skip_until = time.monotonic() + self._retry_interval
             reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or repr(exc)

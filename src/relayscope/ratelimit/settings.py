@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from relayscope.config import setting
 
@@ -12,7 +13,7 @@ class RateLimitSettings:
     enabled: bool = setting(
         True, "Enforce Helicone-RateLimit-Policy headers and standing policies (off: no stage)."
     )
-    backend: str = setting(
+    backend: Literal["auto", "memory", "redis"] = setting(
         "auto",
         "Where counters live: 'memory' (one gateway process), 'redis' (shared by replicas) "
         "or 'auto' (redis when RELAYSCOPE_REDIS_URL is set).",

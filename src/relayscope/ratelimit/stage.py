@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from relayscope.capture import parse_usage
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import InvalidHeader, RateLimited, ServiceUnavailable
-from relayscope.logs.capture import parse_usage
 from relayscope.logs.cost import cost_usd
 from relayscope.proxy.tags import PROPERTY_PREFIX, property_name
 from relayscope.ratelimit.book import PolicyBook

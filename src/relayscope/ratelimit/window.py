@@ -48,7 +48,7 @@ class SlidingLog:
     def __init__(self, window: int) -> None:
         self.window = window
         self.window_ms = window * 1000
-        self.entries: deque[list] = deque()
+        self.entries: deque[list[float]] = deque()
         self.total = 0.0
 
     def prune(self, now_ms: float) -> None:

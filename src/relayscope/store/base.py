@@ -17,7 +17,7 @@ from typing import Protocol
 
 from relayscope.auth.keys import PROXY, Principal
 from relayscope.errors import helicone_warning, reused_id_problem
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 
 
 class StoreUnavailable(Exception):

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 import orjson
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.base import (
     Page,
     RecordKey,
@@ -145,7 +145,8 @@ class ChdbExecutor:
                 result = await asyncio.to_thread(self._session.query, sql, "CSV", params=params)
             except Exception as exc:  # chdb raises its own error types
                 raise StoreUnavailable(f"chDB error: {exc}") from exc
-        return result.bytes()
+        data: bytes = result.bytes()
+        return data
 
     async def close(self) -> None:
         self._session.close()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.base import LogStore
 from relayscope.store.schema import requests
 from relayscope.store.sql import SqlStore, record_from_row
@@ -34,7 +35,7 @@ async def iter_records(
 ) -> AsyncIterator[list[LogRecord]]:
     """Every record of ``source`` (or of one org), oldest first, ``batch_size`` at a time."""
     c = requests.c
-    after: tuple | None = None
+    after: tuple[datetime | str, str] | None = None
     while True:
         query = select(requests).order_by(c.created_at, c.id).limit(batch_size)
         if org_id is not None:

@@ -284,7 +284,7 @@ rate_limit_policies = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-# Pre-aggregated request statistics, maintained by ``analytics.rollup`` in the same
+# Pre-aggregated request statistics, maintained by ``store.rollup`` in the same
 # transaction as each batch insert (see docs/dashboard.md). ``dim`` is "" (all
 # requests), "model", "provider", "user" or "property:<name>"; ``value`` the
 # dimension's value ("" for the total), cut to 256 characters.

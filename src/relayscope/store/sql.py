@@ -37,11 +37,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from relayscope.analytics import rollup
+from relayscope import gil
 from relayscope.auth.keys import PROXY, ROLES, Principal, hash_key, new_key
-from relayscope.logs import gil
-from relayscope.logs.record import LogRecord
-from relayscope.store import migrate
+from relayscope.record import LogRecord
+from relayscope.store import migrate, rollup
 from relayscope.store.base import (
     KeyInfo,
     Org,
@@ -79,10 +78,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    return None if value is None else _aware(value)
 
 
 class SqlStore:
@@ -146,7 +147,7 @@ class SqlStore:
     async def get_org(self, name: str) -> Org | None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(orgs).where(orgs.c.name == name))).first()
-        return Org(row.id, row.name, _utc(row.created_at)) if row else None
+        return Org(row.id, row.name, _aware(row.created_at)) if row else None
 
     async def count_orgs(self) -> int:
         async with self.engine.connect() as conn:
@@ -187,7 +188,7 @@ class SqlStore:
             rows = (await conn.execute(query)).all()
         return [
             KeyInfo(
-                r.id, r.org_id, r.prefix, r.name, _utc(r.created_at), _utc(r.revoked_at), r.role
+                r.id, r.org_id, r.prefix, r.name, _aware(r.created_at), _utc(r.revoked_at), r.role
             )
             for r in rows
         ]
@@ -310,6 +311,13 @@ class SqlStore:
             return (await conn.execute(query)).scalar_one()
 
 
+async def _driver_connection(conn: AsyncConnection) -> asyncpg.Connection[asyncpg.Record]:
+    raw = (await conn.get_raw_connection()).driver_connection
+    # SQLAlchemy's asyncpg dialect hands out asyncpg's own connection.
+    assert isinstance(raw, asyncpg.Connection)
+    return raw
+
+
 async def _copy_requests(conn: AsyncConnection, records: Sequence[LogRecord]) -> list[LogRecord]:
     """COPY into a per-connection staging table, then move what is new into ``requests``.
 
@@ -320,7 +328,7 @@ async def _copy_requests(conn: AsyncConnection, records: Sequence[LogRecord]) ->
     without one costs no extra query.
     """
     await conn.execute(select(1))  # opens the transaction the raw statements join
-    raw = (await conn.get_raw_connection()).driver_connection
+    raw = await _driver_connection(conn)
     await raw.execute(
         "CREATE TEMP TABLE IF NOT EXISTS requests_incoming (LIKE requests) ON COMMIT DELETE ROWS"
     )

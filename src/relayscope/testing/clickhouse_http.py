@@ -34,7 +34,8 @@ class ClickHouseHttp:
 
     def query(self, sql: str) -> bytes:
         with self._lock:
-            return self._session.query(sql, "JSONEachRow").bytes()
+            data: bytes = self._session.query(sql, "JSONEachRow").bytes()
+        return data
 
     def __enter__(self) -> ClickHouseHttp:
         self._thread.start()

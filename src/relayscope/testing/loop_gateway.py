@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from relayscope.config import Settings
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.server import Gateway
 from relayscope.testing.waiting import async_wait_until
 

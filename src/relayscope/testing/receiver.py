@@ -91,9 +91,10 @@ class WebhookReceiver:
 
     def wait_for(self, path: str, count: int = 1, timeout: float = 10.0) -> list[Received]:
         """The first ``count`` POSTs to ``path``, once they have arrived."""
-        return wait_until(lambda: len(self.at(path)) >= count and self.at(path), timeout=timeout)[
-            :count
-        ]
+        found = wait_until(
+            lambda: self.at(path) if len(self.at(path)) >= count else None, timeout=timeout
+        )
+        return found[:count]
 
     def start(self) -> WebhookReceiver:
         self._thread.start()
@@ -144,7 +145,9 @@ class SmtpReceiver:
                 )
                 return "250 OK"
 
-        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth: Any):
+        def authenticate(
+            server: Any, session: Any, envelope: Any, mechanism: str, auth: Any
+        ) -> AuthResult:
             ok = credentials is not None and (auth.login.decode(), auth.password.decode()) == (
                 credentials
             )
@@ -164,7 +167,10 @@ class SmtpReceiver:
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **options)
 
     def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[Mail]:
-        return wait_until(lambda: len(self.mails) >= count and self.mails, timeout=timeout)[:count]
+        found = wait_until(
+            lambda: self.mails if len(self.mails) >= count else None, timeout=timeout
+        )
+        return found[:count]
 
     def __enter__(self) -> SmtpReceiver:
         self._controller.start()

@@ -8,7 +8,7 @@ write starts with a prefix unique to this set, deleted by ``stop``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from redis import Redis
@@ -42,7 +42,7 @@ class Replicas:
     def __getitem__(self, index: int) -> GatewayProcess:
         return self.processes[index]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[GatewayProcess]:
         return iter(self.processes)
 
     def __len__(self) -> int:

@@ -20,7 +20,7 @@ import click
 import orjson
 
 from relayscope.auth.keys import ADMIN
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.store.sql import SqlStore
 
 MODELS = [

@@ -10,7 +10,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(check: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.02) -> T:
+def wait_until(
+    check: Callable[[], T | None], *, timeout: float = 10.0, interval: float = 0.02
+) -> T:
     """Call ``check`` until it returns something truthy; AssertionError after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -23,7 +25,7 @@ def wait_until(check: Callable[[], T], *, timeout: float = 10.0, interval: float
 
 
 async def async_wait_until(
-    check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.02
+    check: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0, interval: float = 0.02
 ) -> T:
     deadline = time.monotonic() + timeout
     while True:

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.tracing.settings import TracingSettings
 
 # gen_ai.system values the conventions define, for the providers that have one.

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 def _service(request: Request) -> AlertsService:
-    return request.app.state.alerts
+    service: AlertsService = request.app.state.alerts
+    return service
 
 
 async def list_webhooks(request: Request) -> Response:

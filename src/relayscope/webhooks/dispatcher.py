@@ -21,7 +21,7 @@ import orjson
 
 from relayscope.alerts.outbound import Poster
 from relayscope.api.requests import record_json
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 from relayscope.webhooks.repository import RequestWebhook, WebhookRepository
 
 log = logging.getLogger("relayscope.webhooks")

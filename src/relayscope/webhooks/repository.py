@@ -14,8 +14,8 @@ from relayscope.alerts.channels import mask_url, signing_secret, target_url
 from relayscope.alerts.rules import invalid, parse_properties
 from relayscope.alerts.settings import MASK
 from relayscope.errors import BadRequest
-from relayscope.logs.record import LogRecord
 from relayscope.proxy.tags import property_name
+from relayscope.record import LogRecord
 from relayscope.store.schema import request_webhooks
 
 _FIELDS = {"url", "secret", "include_bodies", "properties"}

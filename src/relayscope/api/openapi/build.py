@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from relayscope.logs.record import LogRecord
+from relayscope.record import LogRecord
 
 Schema = dict[str, Any]
 
@@ -20,7 +20,9 @@ def nullable(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def obj(required: dict[str, Schema], optional: dict[str, Schema] | None = None, **extra) -> Schema:
+def obj(
+    required: dict[str, Schema], optional: dict[str, Schema] | None = None, **extra: Any
+) -> Schema:
     return {
         "type": "object",
         "required": list(required),
@@ -40,7 +42,7 @@ TIMESTAMP: Schema = {"type": "string", "format": "date-time"}
 ANY: Schema = {}
 NUMBER: Schema = {"type": "number"}
 NULLABLE_TIME: Schema = {"anyOf": [TIMESTAMP, {"type": "null"}]}
-CLOSED = {"additionalProperties": False}
+CLOSED: Schema = {"additionalProperties": False}
 """For bodies whose unknown fields the API refuses."""
 
 _SCALARS = {

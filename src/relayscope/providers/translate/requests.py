@@ -192,6 +192,7 @@ def _anthropic_tool(tool: dict[str, Any]) -> dict[str, Any]:
 
 
 def _anthropic_tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
+    out: dict[str, Any] | None
     if choice is None:
         out = None
     elif choice == "auto":
@@ -225,6 +226,9 @@ def _as_blocks(content: str | list[Any]) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     return list(content)
+
+
+_OPENAI_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 
 
 def anthropic_to_openai_request(
@@ -264,7 +268,7 @@ def anthropic_to_openai_request(
     choice = body.get("tool_choice")
     if isinstance(choice, dict):
         kind = choice.get("type")
-        mapped = {"auto": "auto", "any": "required", "none": "none"}.get(kind)
+        mapped = _OPENAI_CHOICES.get(kind) if isinstance(kind, str) else None
         if kind == "tool":
             out["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
         elif mapped is not None:
@@ -332,8 +336,9 @@ def _openai_user_messages(content: Any) -> list[dict[str, Any]]:
 
 def _image_url(block: dict[str, Any]) -> str:
     source = block.get("source") or {}
-    if source.get("type") == "url" and isinstance(source.get("url"), str):
-        return source["url"]
+    url = source.get("url")
+    if source.get("type") == "url" and isinstance(url, str):
+        return url
     if source.get("type") == "base64":
         data = source.get("data", "")
         try:

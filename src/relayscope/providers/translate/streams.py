@@ -195,7 +195,7 @@ class _OpenAIToAnthropic(_Translator):
                 function = call.get("function") or {}
                 if index not in self.tool_blocks:
                     self.tool_blocks.add(index)
-                    block = {
+                    block: dict[str, Any] = {
                         "type": "tool_use",
                         "id": call.get("id") or "",
                         "name": function.get("name") or "",

@@ -115,7 +115,9 @@ def _stop_reason(reply: Reply) -> str:
     return "max_tokens" if reply.truncated else "end_turn"
 
 
-def _message(reply: Reply, ident: int, content: list[Any], stop_reason: str | None) -> dict:
+def _message(
+    reply: Reply, ident: int, content: list[Any], stop_reason: str | None
+) -> dict[str, Any]:
     return {
         "id": f"msg_fake{ident:010d}",
         "type": "message",

@@ -142,7 +142,9 @@ def pick_tool(
     wanted = override if override is not None else forced or (weather and not disabled)
     if not wanted:
         return None
-    name = forced_name if forced_name in schemas else next(iter(schemas))
+    name = (
+        forced_name if forced_name is not None and forced_name in schemas else next(iter(schemas))
+    )
     return ToolCall(name, sample_arguments(schemas[name]))
 
 

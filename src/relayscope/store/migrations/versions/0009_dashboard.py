@@ -4,10 +4,12 @@ Revision ID: 0009_dashboard
 Revises: 0008_scaleout
 """
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic import op
 
-from relayscope.analytics import rollup
+from relayscope.store import rollup
 
 revision = "0009_dashboard"
 down_revision = "0008_scaleout"
@@ -55,11 +57,11 @@ _POSTGRES_SEARCH = (
 )
 
 
-def _counters() -> list[sa.Column]:
+def _counters() -> list[sa.Column[int]]:
     return [sa.Column(name, sa.BigInteger(), nullable=False) for name in _COUNTS]
 
 
-def _times() -> list[sa.Column]:
+def _times() -> list[sa.Column[datetime]]:
     return [sa.Column(name, sa.DateTime(timezone=True), nullable=False) for name in _TIMES]
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from relayscope.logs import gil
+from relayscope import gil
 from relayscope.store.schema import (
     latency_histogram,
     request_rollups,
