@@ -68,7 +68,7 @@ class GatewayProcess:
     def database_url(self) -> str:
         return self.env.get("RELAYSCOPE_DATABASE_URL") or f"sqlite:///{self.data_dir}/relayscope.db"
 
-    def start(self, timeout: float = 30.0) -> GatewayProcess:
+    def start(self, timeout: float = 60.0) -> GatewayProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable,
@@ -84,7 +84,12 @@ class GatewayProcess:
             self.process = subprocess.Popen(
                 command, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        wait_until(self._ready, timeout=timeout, interval=0.05)
+        try:
+            wait_until(self._ready, timeout=timeout, interval=0.05)
+        except BaseException:
+            # A gateway that never became ready must not outlive the test.
+            self.stop(signal.SIGKILL, timeout=5)
+            raise
         return self
 
     def _ready(self) -> bool:
