@@ -44,12 +44,18 @@ def killed_owner(directory: Path, appended: range, done: range, torn: bool = Fal
             journal.append(key, orjson.dumps(body) + b"\\n")
         journal.done([("org-1", f"req-{{n}}") for n in {list(done)!r}])
         if {torn!r}:
-            os.write(journal._fd, b'{{"org_id": "org-1", "record_uid": "req-torn", "bo')
+            # Killed while copying the line: only its start reached the segment.
+            journal.append(("org-1", "req-torn"), b'{{"org_id": "org-1", "record_uid": "req-torn", "bo')
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )
     result = subprocess.run([sys.executable, "-c", script], timeout=30)
     assert result.returncode == -signal.SIGKILL
+
+
+def written(path: Path) -> bytes:
+    """A live segment's lines: it is allocated in full, zeros after the last line."""
+    return path.read_bytes().rstrip(b"\0")
 
 
 def ids(entries: list[dict[str, object]]) -> list[object]:
@@ -107,7 +113,7 @@ def test_a_live_siblings_journal_is_never_adopted(tmp_path):
         starting.open()
         assert starting.adopt() == []
         starting.close()
-        assert (tmp_path / f"{sibling.owner}.000001.jsonl").read_bytes() == line(0)
+        assert written(tmp_path / f"{sibling.owner}.000001.jsonl") == line(0)
     finally:
         sibling.close()
 
@@ -215,23 +221,25 @@ def test_sync_makes_every_append_since_the_last_one_durable(tmp_path):
 
 
 def test_a_journal_that_cannot_be_written_never_raises(tmp_path, monkeypatch):
-    journal = Journal(tmp_path)
+    journal = Journal(tmp_path, segment_bytes=len(line(0)))
     journal.open()
     try:
-        real_write = os.write
+        journal.append(("org-1", "req-0"), line(0))  # the first segment is now full
+        journal.done([("org-1", "req-0")])
+        real_fallocate = os.posix_fallocate
 
-        def disk_full(fd: int, data: bytes) -> int:
+        def disk_full(fd: int, offset: int, length: int) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(journal_module.os, "write", disk_full)
-        journal.append(("org-1", "req-0"), line(0))
-        assert journal.stats.write_errors == 1
+        monkeypatch.setattr(journal_module.os, "posix_fallocate", disk_full)
+        journal.append(("org-1", "req-1"), line(1))
+        assert journal.stats.write_errors >= 1
         assert journal.pending == 0, "not journaled: the record stays with the writer"
+        assert not any(b"req-1" in written(p) for p in tmp_path.glob("*.jsonl"))
 
-        monkeypatch.setattr(journal_module.os, "write", real_write)
-        journal.append(("org-1", "req-1"), line(1))  # in a new segment, after the torn one
+        monkeypatch.setattr(journal_module.os, "posix_fallocate", real_fallocate)
+        journal.append(("org-1", "req-2"), line(2))  # in a new segment, once there is room
         assert journal.pending == 1
-        # The segment with the torn write held nothing else: already deleted.
-        assert [p.read_bytes() for p in tmp_path.glob("*.jsonl")] == [line(1)]
+        assert [written(p) for p in tmp_path.glob("*.jsonl")] == [line(2)]
     finally:
         journal.close()

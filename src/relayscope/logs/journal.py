@@ -1,10 +1,18 @@
 """The crash journal: every finished request on disk before its client has the answer.
 
 The logging stage appends one JSON line per finished request (the inputs its log
-record is built from) with a single ``os.write`` before the response's last byte is
-sent. A process that dies (SIGKILL, OOM, a crash) then loses none of the records
-its clients were answered for: the bytes are in the kernel. A background thread
-fsyncs every ``fsync_interval`` seconds, so a power loss loses at most that much.
+record is built from) before the response's last byte is sent, by copying it into
+the current segment, a file mapped into memory (``MAP_SHARED``). A process that
+dies (SIGKILL, OOM, a crash) then loses none of the records its clients were
+answered for: the bytes are in the kernel's page cache. A background thread fsyncs
+every ``fsync_interval`` seconds, so a power loss loses at most that much.
+
+Why a mapping and not ``os.write``: a write is a system call that releases the GIL,
+and on the event loop, with a log-writing thread busy, taking it back waits up to
+the switch interval; a copy into the mapping keeps it (bench/README.md measures the
+difference). Segments are allocated in full when they start (``posix_fallocate``),
+so a full disk refuses a new segment instead of failing a write into the mapping;
+what follows the last line is zeros until the segment is closed and cut to size.
 
 Once a record is in the store or the spool (which fsyncs), the writer calls
 ``done``: the journal notes it in a marker line, and deletes a rotated segment once
@@ -27,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import mmap
 import os
 import threading
 import time
@@ -44,7 +53,7 @@ log = logging.getLogger("relayscope.logs")
 Key = tuple[str, str]
 """(org id, request id): what identifies a journaled record."""
 
-_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
 
 @dataclass(eq=False, slots=True)
@@ -54,9 +63,12 @@ class _Segment:
 
     paths: list[Path]
     pending: int = 0
+    capacity: int = 0
+    """Bytes allocated for the file (ours only): the mapping's length."""
     sealed: bool = False
     """No more appends: deleted as soon as nothing is pending."""
     size: int = 0
+    """Bytes written (ours only)."""
     opened_at: float = 0.0
     lock_fd: int | None = None
     lock_path: Path | None = None
@@ -81,7 +93,9 @@ class Journal:
         fsync_interval: float = 0.1,
         segment_bytes: int = 16 * 1024 * 1024,
         segment_seconds: float = 60.0,
-        fsync: Callable[[int], None] = os.fsync,
+        # Segments are allocated in full: their size never changes, so fdatasync
+        # makes them durable without also writing out their times.
+        fsync: Callable[[int], None] = os.fdatasync,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.directory = directory
@@ -98,12 +112,12 @@ class Journal:
         self._segment: _Segment | None = None
         self._segment_number = 0
         self._fd = -1
+        self._map: mmap.mmap | None = None
         self._lock_fd = -1
-        self._retired: list[int] = []
-        """Descriptors of rotated segments: the sync thread fsyncs and closes them."""
+        self._retired: list[tuple[int, mmap.mmap]] = []
+        """Rotated segments: the sync thread fsyncs and closes them."""
         self._dirty = False
         self._directory_dirty = False
-        self._broken = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -156,32 +170,35 @@ class Journal:
         to the in-memory queue, as without a journal.
         """
         with self._lock:
-            if self._segment is None:
+            if self._segment is None or not self._put(line):
                 return
             segment = self._segment
-            if (
-                self._broken
-                or segment.size >= self.segment_bytes
-                or (self._clock() - segment.opened_at >= self.segment_seconds)
-            ):
-                try:
-                    self._rotate()
-                except OSError as exc:
-                    self._write_failed(exc)
-                    return
-                segment = self._segment
-            try:
-                _write_all(self._fd, line)
-            except OSError as exc:
-                # Part of the line may be on disk: the next entry starts a new file.
-                self._broken = True
-                self._write_failed(exc)
-                return
-            segment.size += len(line)
             segment.pending += 1
             self._pending.setdefault(key, []).append(segment)
-            self._dirty = True
             self.stats.appended += 1
+
+    def _put(self, data: bytes) -> bool:
+        """Copy ``data`` into the current segment, first starting a new one when it
+        is full or old (caller holds ``_lock``). False: nowhere to write it."""
+        segment = self._segment
+        assert segment is not None
+        if (
+            self._map is None
+            or segment.size + len(data) > segment.capacity
+            or self._clock() - segment.opened_at >= self.segment_seconds
+        ):
+            try:
+                self._rotate(len(data))
+            except OSError as exc:
+                self._write_failed(exc)
+                return False
+            segment = self._segment
+        assert self._map is not None
+        end = segment.size + len(data)
+        self._map[segment.size : end] = data
+        segment.size = end
+        self._dirty = True
+        return True
 
     def done(self, keys: Iterable[Key]) -> None:
         """These records are in the store (or the spool): the journal may drop them."""
@@ -198,16 +215,9 @@ class Journal:
                 segment.pending -= 1
                 if segment.pending == 0 and segment.sealed:
                     self._delete(segment)
-            if released and self._segment is not None and not self._broken:
+            if released and self._segment is not None:
                 # Tells a replay after a crash what not to send again.
-                marker = orjson.dumps({"done": released}) + b"\n"
-                try:
-                    _write_all(self._fd, marker)
-                except OSError as exc:
-                    self._broken = True
-                    self._write_failed(exc)
-                self._segment.size += len(marker)
-                self._dirty = True
+                self._put(orjson.dumps({"done": released}) + b"\n")
 
     def adopt(self) -> list[dict[str, Any]]:
         """Take over the journals of dead owners: the entries they hold not yet done.
@@ -266,10 +276,11 @@ class Journal:
                 retired, self._retired = self._retired, []
                 fd, dirty, self._dirty = self._fd, self._dirty, False
                 directory_dirty, self._directory_dirty = self._directory_dirty, False
-            for old in retired:
+            for old, mapping in retired:
                 with contextlib.suppress(OSError):
-                    self._fsync(old)
+                    self._fsync(old)  # on Linux this covers writes through the mapping
                     self.stats.fsyncs += 1
+                mapping.close()
                 os.close(old)
             if dirty and fd >= 0:
                 try:
@@ -290,7 +301,13 @@ class Journal:
         with self._lock:
             owned = self._segment
             self._segment = None
+            if self._map is not None:
+                self._map.close()
+                self._map = None
             if self._fd >= 0:
+                if owned is not None:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(self._fd, owned.size)  # no zeros left for the next reader
                 os.close(self._fd)
                 self._fd = -1
             waiting = {s for segments in self._pending.values() for s in segments}
@@ -309,18 +326,26 @@ class Journal:
                 os.close(self._lock_fd)
                 self._lock_fd = -1
 
-    def _rotate(self) -> None:
-        """Start a new segment (caller holds ``_lock``)."""
+    def _rotate(self, room: int = 0) -> None:
+        """Start a new segment with space for at least ``room`` bytes (caller holds
+        ``_lock``). OSError, with nothing changed, when it cannot be allocated."""
         self._segment_number += 1
         path = self.directory / f"{self.owner}.{self._segment_number:06d}.jsonl"
+        capacity = max(self.segment_bytes, room)
         fd = os.open(path, _OPEN_FLAGS, 0o600)
-        if self._fd >= 0:
-            self._retired.append(self._fd)
-        self._fd = fd
-        self._broken = False
+        try:
+            os.posix_fallocate(fd, 0, capacity)
+            mapping = mmap.mmap(fd, capacity)
+        except OSError:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
+        if self._map is not None:
+            self._retired.append((self._fd, self._map))
+        self._fd, self._map = fd, mapping
         self._directory_dirty = True
         previous = self._segment
-        self._segment = _Segment([path], opened_at=self._clock())
+        self._segment = _Segment([path], capacity=capacity, opened_at=self._clock())
         if previous is not None:
             previous.sealed = True
             if previous.pending == 0:
@@ -356,7 +381,7 @@ class Journal:
 
     def _read(self, path: Path) -> Iterable[dict[str, Any]]:
         try:
-            data = path.read_bytes()
+            data = path.read_bytes().rstrip(b"\0")  # a segment's unwritten rest
         except FileNotFoundError:
             return
         for line in data.split(b"\n"):
@@ -391,13 +416,6 @@ class Journal:
         if not self.stats.write_errors:
             log.error("cannot write the log journal in %s: %s", self.directory, exc)
         self.stats.write_errors += 1
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
 
 
 def _owner_of(path: Path) -> str:

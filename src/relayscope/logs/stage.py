@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, TypedDict, cast
@@ -22,6 +21,7 @@ from relayscope.capture import DEFAULT_LIMIT, BodyCapture, parse_captured
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import GatewayError, error_response
 from relayscope.governance.redaction import RedactionRules, redact_record
+from relayscope.ids import random_uuid
 from relayscope.logs.cost import cost_usd
 from relayscope.logs.writer import Builder, LogWriter
 from relayscope.record import LogRecord
@@ -218,7 +218,7 @@ def record_inputs(
     captured = ctx.upstream_body
     return {
         "request_id": ctx.request_id,
-        "record_uid": ctx.record_uid or str(uuid.uuid4()),
+        "record_uid": ctx.record_uid or random_uuid(),
         "org_id": ctx.org_id,
         "key_id": ctx.key_id,
         "created_at": ctx.created_at or datetime.now(UTC),

@@ -11,11 +11,11 @@ it remembers) are caught by the store when the record is written
 
 from __future__ import annotations
 
-import uuid
 from collections import OrderedDict
 from typing import NamedTuple
 
 from relayscope.errors import DuplicateRequestId
+from relayscope.ids import random_uuid
 
 REMEMBERED = 100_000
 """Client-chosen ids remembered per process (about 25 MB at most)."""
@@ -43,7 +43,7 @@ class RequestIds:
         for another reason was not used.
         """
         if chosen is None:
-            fresh = str(uuid.uuid4())
+            fresh = random_uuid()
             return AssignedId(fresh, fresh)
         key = (org_id, chosen)
         if key not in self._recent:
@@ -53,5 +53,5 @@ class RequestIds:
             return AssignedId(chosen, None)
         if self.strict:
             raise DuplicateRequestId(chosen)
-        fresh = str(uuid.uuid4())
+        fresh = random_uuid()
         return AssignedId(fresh, fresh, replaced=chosen)

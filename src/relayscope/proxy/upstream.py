@@ -6,6 +6,7 @@ more than everything else on the hot path put together.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import AsyncIterator
 
@@ -63,7 +64,7 @@ class Upstream:
         try:
             response = await session.request(
                 ctx.method,
-                URL(url, encoded=True),
+                _parsed(url),
                 headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in ctx.headers],
                 data=_payload(ctx.body),
                 allow_redirects=False,
@@ -99,6 +100,11 @@ class Upstream:
         ctx.upstream_stream = False
         ctx.upstream_body.add(body)
         return ProxyResponse(response.status, headers, body=body)
+
+
+@functools.lru_cache(maxsize=4096)  # requests go to few URLs: each is parsed once
+def _parsed(url: str) -> URL:
+    return URL(url, encoded=True)
 
 
 def _payload(body: bytes) -> bytes | io.BytesIO | None:

@@ -9,6 +9,7 @@ origin. Anything else is ``UnsafeUrl``, which callers turn into a 400.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ def check_path(path: str) -> None:
         )
 
 
+@functools.lru_cache(maxsize=4096)  # requests go to few URLs: each is checked once
 def join(origin: Origin, base_path: str, path: str) -> str:
     """``origin`` + ``base_path`` + ``path``, refused unless it still names ``origin``."""
     check_path(path)
