@@ -45,7 +45,8 @@ def killed_owner(directory: Path, appended: range, done: range, torn: bool = Fal
         journal.done([("org-1", f"req-{{n}}") for n in {list(done)!r}])
         if {torn!r}:
             # Killed while copying the line: only its start reached the segment.
-            journal.append(("org-1", "req-torn"), b'{{"org_id": "org-1", "record_uid": "req-torn", "bo')
+            torn = b'{{"org_id": "org-1", "record_uid": "req-torn", "bo'
+            journal.append(("org-1", "req-torn"), torn)
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )

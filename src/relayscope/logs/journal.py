@@ -193,7 +193,7 @@ class Journal:
                 self._write_failed(exc)
                 return False
             segment = self._segment
-        assert self._map is not None
+        assert segment is not None and self._map is not None
         end = segment.size + len(data)
         self._map[segment.size : end] = data
         segment.size = end
