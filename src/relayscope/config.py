@@ -156,9 +156,9 @@ class Settings:
     )
     strict_headers: bool = setting(
         False,
-        "Answer 400/409 instead of warning: a Helicone-* header the gateway would otherwise "
-        "correct (with a Helicone-Warning response header) is refused; a reused "
-        "Helicone-Request-Id gets a 409.",
+        "Refuse what the default, Helicone-compatible mode proxies with a Helicone-Warning: "
+        "a non-UUID Helicone-Request-Id or an unusable Helicone-RateLimit-Policy (400), an "
+        "unknown Helicone-Prompt-Id (404), a reused Helicone-Request-Id (409).",
     )
     upstream_connect_timeout: float = setting(10.0, "Seconds to connect to a provider.")
     upstream_read_timeout: float = setting(

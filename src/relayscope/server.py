@@ -147,6 +147,7 @@ class Gateway:
                 client_body_timeout=settings.client_body_timeout,
             ),
             request_ids=RequestIds(strict=settings.strict_headers),
+            strict_headers=settings.strict_headers,
         )
         self.api = create_api(
             store=self.store,
