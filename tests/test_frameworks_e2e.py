@@ -192,3 +192,23 @@ def test_headers_helicone_tolerates_do_not_fail_framework_calls(gateway, org, fa
         "Helicone-RateLimit-Policy",
         "Helicone-Request-Id",
     ]
+
+
+def test_litellm_apps_with_different_provider_keys_never_share_cached_answers(gateway, org, fake):
+    """Point 1 and 3 of Helicone's cache rules, from litellm: the cache is on for ``True``
+    in any case, and keyed on the provider credential."""
+    question = [{"role": "user", "content": f"Cache me {uuid.uuid4().hex}"}]
+
+    def ask(provider_key: str) -> str:
+        response = litellm.completion(
+            model="openai/gpt-4o-mini",
+            api_base=f"{gateway.url}/openai/v1",
+            api_key=provider_key,
+            messages=question,
+            extra_headers={**org.auth, "Helicone-Cache-Enabled": "True"},
+            num_retries=0,
+        )
+        return response._hidden_params["additional_headers"]["llm_provider-helicone-cache"]
+
+    assert [ask("sk-app-one"), ask("sk-app-one"), ask("sk-app-two")] == ["MISS", "HIT", "MISS"]
+    assert fake.calls == 2
