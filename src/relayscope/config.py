@@ -156,9 +156,9 @@ class Settings:
     )
     strict_headers: bool = setting(
         False,
-        "Answer 400/409 instead of warning: a Helicone-* header the gateway would otherwise "
-        "correct (with a Helicone-Warning response header) is refused; a reused "
-        "Helicone-Request-Id gets a 409.",
+        "Refuse what the default, Helicone-compatible mode proxies with a Helicone-Warning: "
+        "a non-UUID Helicone-Request-Id or an unusable Helicone-RateLimit-Policy (400), an "
+        "unknown Helicone-Prompt-Id (404), a reused Helicone-Request-Id (409).",
     )
     upstream_connect_timeout: float = setting(10.0, "Seconds to connect to a provider.")
     upstream_read_timeout: float = setting(
@@ -180,7 +180,16 @@ class Settings:
         "Seconds between fsyncs of the log journal (data_dir/journal): a power loss loses "
         "at most this much of the records not yet stored; a process crash loses none.",
     )
-    key_cache_ttl: float = setting(5.0, "Seconds a gateway-key lookup is cached in memory.")
+    key_cache_ttl: float = setting(
+        5.0,
+        "Seconds a gateway-key lookup is cached in memory. A revoked key stops working "
+        "sooner: at once on Postgres (NOTIFY), within RELAYSCOPE_KEY_POLL_INTERVAL on SQLite.",
+    )
+    key_poll_interval: float = setting(
+        0.5,
+        "Seconds between checks, on SQLite, that the keys a gateway has cached are not "
+        "revoked (Postgres tells every gateway at once instead).",
+    )
     governance: GovernanceSettings = section(
         "relayscope.governance.service:GovernanceSettings",
         "Retention and redaction (RELAYSCOPE_GOVERNANCE_*).",
@@ -216,6 +225,10 @@ class Settings:
                 f"{PREFIX}LOG_MAX_BODY_BYTES",
                 self.log_max_body_bytes,
                 f"must be an integer of at least {MIN_LOG_BODY_BYTES}",
+            )
+        if not self.key_poll_interval > 0:
+            raise ConfigError(
+                f"{PREFIX}KEY_POLL_INTERVAL", self.key_poll_interval, "must be a positive number"
             )
         _check_choices(self, PREFIX)
 

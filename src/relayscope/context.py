@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from relayscope.capture import BodyCapture
-from relayscope.errors import WARNING_HEADER, helicone_warning
+from relayscope.errors import WARNING_HEADER, InvalidHeader, helicone_warning
 from relayscope.providers.registry import Format, Provider
 
 
@@ -109,6 +109,8 @@ class Context:
     """The ``Helicone-Prompt-Variables`` the template was filled with."""
     rate_limited: bool = False
     """A rate-limit policy refused the request (429)."""
+    strict_headers: bool = False
+    """``RELAYSCOPE_STRICT_HEADERS``: what ``tolerate`` would warn about is a 400 instead."""
     _json: object = None
 
     @property
@@ -127,6 +129,16 @@ class Context:
         text = helicone_warning(header, problem)
         self.warnings.append(text)
         self.response_headers.append((WARNING_HEADER, text.encode("ascii")))
+
+    def tolerate(self, header: str, problem: str, instead: str) -> None:
+        """A ``header`` value Helicone accepts but this gateway cannot use as sent.
+
+        Compatible mode (the default) goes on as ``instead`` says, with a warning
+        (``warn``); with strict headers it is a 400 naming the header and ``problem``.
+        """
+        if self.strict_headers:
+            raise InvalidHeader(header, problem)
+        self.warn(header, f"{problem}; {instead}")
 
     def set_body(self, body: bytes) -> None:
         """Replace the upstream body with raw bytes (parsed again on demand)."""

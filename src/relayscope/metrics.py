@@ -66,7 +66,9 @@ CACHE_HITS = Counter(
     "relayscope_cache_hits", "Requests answered from the response cache.", ["provider"]
 )
 RATE_LIMITED = Counter(
-    "relayscope_rate_limited", "Requests refused by a rate-limit policy.", ["provider"]
+    "relayscope_rate_limited",
+    "Requests refused with 429, by a gateway rate-limit policy or by the provider.",
+    ["provider"],
 )
 REDIS_ERRORS = Counter(
     "relayscope_redis_errors",

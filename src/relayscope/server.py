@@ -32,6 +32,7 @@ from relayscope.alerts.service import AlertsService
 from relayscope.analytics import routes as analytics_routes
 from relayscope.api import create_api
 from relayscope.auth.keys import KeyResolver
+from relayscope.auth.watch import KeyWatch
 from relayscope.cache import api as cache_api
 from relayscope.cache.build import create_cache_eraser
 from relayscope.cache.stage import CacheStage
@@ -101,6 +102,7 @@ class Gateway:
         )
         self.registry = ProviderRegistry(overrides=settings.provider_base_urls)
         self.keys = KeyResolver(self.store.lookup_key, ttl=settings.key_cache_ttl)
+        self.key_watch = KeyWatch(self.store, self.keys, interval=settings.key_poll_interval)
         self._http_session = http_session
         self.upstream = Upstream()
         self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
@@ -147,6 +149,7 @@ class Gateway:
                 client_body_timeout=settings.client_body_timeout,
             ),
             request_ids=RequestIds(strict=settings.strict_headers),
+            strict_headers=settings.strict_headers,
         )
         self.api = create_api(
             store=self.store,
@@ -199,6 +202,7 @@ class Gateway:
             if start is not None:
                 await start()
         self.writer.start()
+        self.key_watch.start()
         await self.governance.start()
         self.alerts.start()
         self._drain_on_sigterm()
@@ -208,6 +212,7 @@ class Gateway:
 
     async def stop(self) -> None:
         self.ready = False
+        await self.key_watch.stop()
         await self.governance.stop()
         for stage in self.stages:
             aclose = getattr(stage, "aclose", None)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -86,3 +87,30 @@ def test_a_repeated_warning_is_logged_once_per_interval_with_a_count(caplog):
         "store down (refused) (and 999 more like it in the last 10 s)",
         "store down (refused) (and 999 more like it in the last 10 s)",
     ]
+
+
+async def test_forget_drops_a_keys_answer_and_an_answer_that_raced_it():
+    key, other = new_key(), new_key()
+    principals = {hash_key(key): Principal("org", "k1"), hash_key(other): Principal("org", "k2")}
+    revoked: set[str] = set()
+    slow = asyncio.Event()
+
+    async def lookup(key_hash: str):
+        principal = principals[key_hash]
+        if principal.key_id == "k2" and not slow.is_set():
+            await slow.wait()  # a lookup that read the key before it was revoked
+            return principal
+        return None if principal.key_id in revoked else principal
+
+    resolver = KeyResolver(lookup, ttl=60)
+    await resolver.resolve(f"Bearer {key}", "H")
+    assert resolver.cached_roles() == {"k1": "proxy"}
+    racing = asyncio.create_task(resolver.resolve(f"Bearer {other}", "H"))
+    await asyncio.sleep(0)
+    revoked.add("k1")
+    resolver.forget({"k1"})
+    slow.set()
+    assert (await racing).key_id == "k2", "answered, but not cached: it may predate a change"
+    assert resolver.cached_roles() == {}
+    with pytest.raises(Unauthorized, match="revoked"):
+        await resolver.resolve(f"Bearer {key}", "H")

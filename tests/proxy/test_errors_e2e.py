@@ -77,7 +77,6 @@ def test_orgs_cannot_read_each_others_records(gateway, fake):
 @pytest.mark.parametrize(
     ("header", "value", "mentions"),
     [
-        ("Helicone-Request-Id", "not-a-uuid", "Helicone-Request-Id"),
         ("Helicone-User-Id", "u" * 300, "Helicone-User-Id"),
         ("Helicone-Session-Path", "no-leading-slash", "Helicone-Session-Path"),
         ("Helicone-Property-Feature", "x" * 5000, "Helicone-Property-Feature"),

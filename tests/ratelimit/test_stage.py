@@ -174,29 +174,6 @@ def test_per_user_quotas_through_the_sdk(sdk, fake):
     assert fake.calls == 2
 
 
-def test_sdks_get_a_bad_request_error_for_a_bad_policy(rl_gateway, rl_org, sdk, fake):
-    with pytest.raises(openai.BadRequestError) as caught:
-        ask(sdk, **{POLICY: "10;w=60;s=user"})
-    assert "Helicone-RateLimit-Policy" in caught.value.message
-    assert "no Helicone-User-Id header" in caught.value.message
-    with (
-        anthropic.Anthropic(
-            base_url=f"{rl_gateway.url}/anthropic",
-            api_key="sk-ant-provider",
-            default_headers={**rl_org.auth, POLICY: "10;w=0"},
-            max_retries=0,
-        ) as client,
-        pytest.raises(anthropic.BadRequestError) as refused,
-    ):
-        client.messages.create(
-            model="claude-3-5-haiku-latest",
-            max_tokens=50,
-            messages=[{"role": "user", "content": "hi"}],
-        )
-    assert "between 1 and 31536000" in refused.value.message
-    assert fake.calls == 0
-
-
 @pytest.mark.parametrize("policy", ["2;w=60", "2;w=60;u=org", "2;w=60;u=request"])
 def test_without_a_segment_the_whole_org_shares_the_quota(rl_gateway, rl_org, fake, policy):
     statuses = [
@@ -226,17 +203,20 @@ def test_without_a_segment_the_whole_org_shares_the_quota(rl_gateway, rl_org, fa
         ("10;w=60;s=team", "no Helicone-Property-team header"),
     ],
 )
-def test_bad_policies_are_refused_with_400_naming_the_header(
+def test_bad_policies_are_skipped_with_a_warning_naming_the_header(
     rl_gateway, rl_org, fake, policy, problem
 ):
+    """Helicone proxies such a request without the limit; so does the gateway, and says
+    why (a 400 only with RELAYSCOPE_STRICT_HEADERS, tests/test_compat_headers_e2e.py)."""
     response = rl_gateway.chat(rl_org, {POLICY: policy})
-    assert response.status_code == 400
-    error = response.json()["error"]
-    assert error["message"].startswith("Invalid Helicone-RateLimit-Policy header: ")
-    assert problem in error["message"]
-    assert error["param"] == "Helicone-RateLimit-Policy"
-    assert fake.calls == 0
+    assert response.status_code == 200
+    warning = response.headers["helicone-warning"]
+    assert warning.startswith("Helicone-RateLimit-Policy: ")
+    assert problem in warning and warning.endswith("proxied without this policy")
+    assert fake.calls == 1
     assert not any(name in response.headers for name in RATE_HEADERS)
+    record = rl_gateway.record(rl_org, response.headers["helicone-id"])
+    assert record["warnings"] == [warning]
 
 
 def test_capacity_returns_when_retry_after_says(rl_gateway, rl_org, fake):

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from relayscope.errors import ServiceUnavailable, Unauthorized
@@ -75,6 +75,8 @@ class KeyResolver:
         self._max = max_entries
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lookup_failed = ThrottledWarning(log)
+        self._generation = 0
+        """Bumped by every ``forget``: a lookup that started before it is not cached."""
 
     async def resolve(self, header_value: str | None, header: str) -> Principal:
         key = parse_bearer(header_value, header)
@@ -83,6 +85,7 @@ class KeyResolver:
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
+            generation = self._generation
             try:
                 principal = await self._lookup(hash_key(key))
             except Exception as exc:  # any store failure: the driver's errors vary
@@ -94,10 +97,32 @@ class KeyResolver:
                 # Ask the store again a TTL later, not on every request meanwhile.
                 self._cache[key] = (now + self._ttl, cached[1])
                 return _allowed(cached[1], header)
+            if generation != self._generation:
+                # A key was revoked or changed meanwhile: this answer may predate it.
+                return _allowed(principal, header)
             if len(self._cache) >= self._max:
                 self._cache.clear()
             self._cache[key] = (now + self._ttl, principal)
         return _allowed(principal, header)
+
+    def cached_roles(self) -> dict[str, str]:
+        """The role of every key whose answer is cached, by key id."""
+        return {p.key_id: p.role for _, p in self._cache.values() if p is not None}
+
+    def forget(self, key_ids: Collection[str] | None = None) -> None:
+        """Drop the cached answers for ``key_ids`` (None: all), so the next request with
+        one of those keys asks the store: how a revocation takes effect before the TTL."""
+        self._generation += 1
+        if key_ids is None:
+            self._cache.clear()
+            return
+        stale = [
+            key
+            for key, (_, principal) in self._cache.items()
+            if principal is not None and principal.key_id in key_ids
+        ]
+        for key in stale:
+            del self._cache[key]
 
 
 def _allowed(principal: Principal | None, header: str) -> Principal:

@@ -349,7 +349,9 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
         prompt_id=inputs["prompt_id"],
         prompt_version=inputs["prompt_version"],
         prompt_variables=inputs["prompt_variables"],
-        rate_limited=inputs["rate_limited"],
+        # Refused for its rate, by a gateway policy or by the provider (whose 429
+        # is as much a rate limit to the client, and to analytics).
+        rate_limited=inputs["rate_limited"] or status == 429,
         error=error,
         request_body=inputs["request_body"],
         response_body=response_body,

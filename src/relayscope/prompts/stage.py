@@ -23,6 +23,7 @@ from relayscope.context import Context, ProxyResponse
 from relayscope.errors import BadRequest, InvalidHeader, ServiceUnavailable
 from relayscope.prompts.assemble import apply_inline, assemble, inline_template
 from relayscope.prompts.catalog import PromptCatalog
+from relayscope.prompts.errors import PromptNotFound
 from relayscope.prompts.spec import MAX_VERSION, PROMPT_ID, SpecError, check_selector
 from relayscope.prompts.template import MissingVariables, Template
 from relayscope.types import CallNext
@@ -35,6 +36,8 @@ VERSION_HEADER = "Helicone-Prompt-Version"
 _ID = ID_HEADER.lower()
 _VARIABLES = VARIABLES_HEADER.lower()
 _VERSION = VERSION_HEADER.lower()
+MAX_TAG = 200
+"""Longest prompt id a log record keeps as a tag."""
 
 
 class PromptStage:
@@ -57,20 +60,22 @@ class PromptStage:
 
     async def _apply(self, ctx: Context, raw_id: str) -> None:
         prompt_id = raw_id.strip()
-        if not PROMPT_ID.fullmatch(prompt_id):
-            raise InvalidHeader(ID_HEADER, "a prompt id is 1-128 letters, digits, '.', '_' or '-'")
-        ctx.prompt_id = prompt_id
         variables = parse_variables(ctx.helicone.get(_VARIABLES))
-        ctx.prompt_variables = variables
         selector = parse_version(ctx.helicone.get(_VERSION))
         body = ctx.json
-        if not isinstance(body, dict):
-            raise BadRequest(
-                f"{ID_HEADER} needs a JSON object request body (a chat request)",
-                param=ID_HEADER,
-            )
-        inline = inline_template(body)
+        inline = inline_template(body) if isinstance(body, dict) else None
+        if not PROMPT_ID.fullmatch(prompt_id):
+            if inline is not None or not _taggable(prompt_id) or ctx.strict_headers:
+                raise InvalidHeader(
+                    ID_HEADER, "a prompt id is 1-128 letters, digits, '.', '_' or '-'"
+                )
+            # No stored prompt has such an id: one the gateway has never seen.
+            self._unknown(ctx, prompt_id, variables)
+            return
+        ctx.prompt_id = prompt_id
+        ctx.prompt_variables = variables
         if inline is not None:
+            assert isinstance(body, dict)
             template, tail = inline
             ctx.set_json(apply_inline(body, _fill(template, variables, prompt_id), tail))
             ctx.prompt_version = await self._register(ctx, prompt_id, template)
@@ -83,14 +88,35 @@ class PromptStage:
                     id_param=ID_HEADER,
                     version_param=VERSION_HEADER,
                 )
+            except PromptNotFound:
+                if ctx.strict_headers:
+                    raise
+                self._unknown(ctx, prompt_id, variables)
+                return
             except (SQLAlchemyError, OSError) as exc:
                 log.warning("could not read prompt %r: %s", prompt_id, exc)
                 raise ServiceUnavailable("The prompt store is unavailable; retry later") from exc
+            if not isinstance(body, dict):
+                raise BadRequest(
+                    f"{ID_HEADER} needs a JSON object request body (a chat request)",
+                    param=ID_HEADER,
+                )
             ctx.prompt_version = version.version
             filled = _fill(version.template, variables, prompt_id)
             ctx.set_json(assemble(body, version, filled, ctx.target.format))
         if ctx.prompt_version is not None:
             ctx.response_headers.append((b"helicone-prompt-version", b"%d" % ctx.prompt_version))
+
+    @staticmethod
+    def _unknown(ctx: Context, prompt_id: str, variables: dict[str, Any]) -> None:
+        """Helicone forwards a request naming a prompt it does not hold, and tags it."""
+        ctx.prompt_id = prompt_id
+        ctx.prompt_variables = variables
+        ctx.warn(
+            ID_HEADER,
+            "no prompt with this id in this org and no {{...}} template in the body; "
+            "forwarded unchanged, tagged with the id",
+        )
 
     async def _register(self, ctx: Context, prompt_id: str, template: Template) -> int | None:
         try:
@@ -101,6 +127,11 @@ class PromptStage:
             # The request itself needs nothing from the store: serve it, unversioned.
             log.warning("could not register inline prompt %r: %s", prompt_id, exc)
             return None
+
+
+def _taggable(prompt_id: str) -> bool:
+    """Whether a record can keep ``prompt_id`` as its tag (the column holds 200)."""
+    return 0 < len(prompt_id) <= MAX_TAG and prompt_id.isprintable()
 
 
 def parse_variables(raw: str | None) -> dict[str, Any]:

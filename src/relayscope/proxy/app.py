@@ -16,6 +16,7 @@ from relayscope.context import Context, ProxyResponse
 from relayscope.errors import (
     GatewayError,
     HeadersTooLarge,
+    InvalidHeader,
     ServiceUnavailable,
     error_response,
     reused_id_problem,
@@ -70,13 +71,15 @@ class ProxyApp:
         pipeline: CallNext,
         limits: Limits | None = None,
         request_ids: RequestIds | None = None,
+        strict_headers: bool = False,
     ) -> None:
         self.router = router
         self.keys = keys
         self.pipeline = pipeline
         self.limits = limits or Limits()
         self.body_limits = self.limits.body
-        self.request_ids = request_ids or RequestIds()
+        self.request_ids = request_ids or RequestIds(strict=strict_headers)
+        self.strict_headers = strict_headers
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -141,7 +144,13 @@ class ProxyApp:
         target = self.router.route(path, helicone)
         principal = await self.keys.resolve(helicone.get("helicone-auth"), "Helicone-Auth")
         tags = parse_tags(helicone)
-        chosen_id = client_request_id(helicone)
+        unusable_id = False
+        try:
+            chosen_id = client_request_id(helicone)
+        except InvalidHeader:
+            if self.strict_headers:
+                raise
+            chosen_id, unusable_id = None, True  # Helicone makes its own id then: so does this
         omit_request = flag(helicone, "Helicone-Omit-Request")
         omit_response = flag(helicone, "Helicone-Omit-Response")
         limit = self.limits.max_body_bytes
@@ -169,7 +178,11 @@ class ProxyApp:
             tags=tags,
             omit_request=omit_request,
             omit_response=omit_response,
+            strict_headers=self.strict_headers,
         )
+        if unusable_id:
+            logged_as = f"this request is logged as {ids.request_id}"
+            ctx.tolerate("Helicone-Request-Id", "must be a UUID", logged_as)
         if ids.replaced is not None:
             ctx.warn("Helicone-Request-Id", reused_id_problem(ids.replaced, ids.request_id))
         if tags.user_id is None and b'"user' in body:

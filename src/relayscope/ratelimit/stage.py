@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from relayscope.capture import parse_usage
 from relayscope.context import Context, ProxyResponse
-from relayscope.errors import InvalidHeader, RateLimited, ServiceUnavailable
+from relayscope.errors import RateLimited, ServiceUnavailable
 from relayscope.logs.cost import cost_usd
 from relayscope.proxy.tags import PROPERTY_PREFIX, property_name
 from relayscope.ratelimit.book import PolicyBook
@@ -85,6 +85,8 @@ class RateLimitStage:
         if header is None and not standing:
             return await call_next(ctx)
         bound = bind(ctx, header, standing)
+        if not bound:
+            return await call_next(ctx)
         outcomes = await self._decide(ctx.org_id, bound)
         if outcomes is None:
             return await call_next(ctx)
@@ -150,28 +152,42 @@ class RateLimitStage:
 
 
 def bind(ctx: Context, header: str | None, standing: Sequence[StandingPolicy]) -> list[Bound]:
-    """The counters the request must fit in; InvalidHeader for a bad policy header."""
+    """The counters the request must fit in.
+
+    A policy header Helicone would skip (malformed, or segmented by a header the
+    request lacks) is skipped with a warning, or refused (400) with strict headers.
+    """
     bound = []
     if header is not None:
-        try:
-            policy = parse_policy(header.strip())
-        except PolicyError as exc:
-            raise InvalidHeader(HEADER, str(exc)) from None
-        value = segment_value(ctx, policy)
-        if policy.segment is not None and not value:
-            raise InvalidHeader(
-                HEADER,
-                f"s={policy.segment} counts per {policy.segment_header()} value, "
-                f"but the request has no {policy.segment_header()} header",
-            )
-        counter = _SEP.join(("h", policy.unit, policy.segment or "", value or ""))
-        bound.append(Bound(policy, _check(policy, counter)))
+        own = _header_policy(ctx, header)
+        if own is not None:
+            bound.append(own)
     for item in standing:
         # Without its segment header, a request shares one counter with the others
         # that lack it: leaving the header out must not escape the operator's policy.
         counter = _SEP.join(("p", item.id, segment_value(ctx, item.policy) or ""))
         bound.append(Bound(item.policy, _check(item.policy, counter)))
     return bound
+
+
+def _header_policy(ctx: Context, header: str) -> Bound | None:
+    skipped = "proxied without this policy"
+    try:
+        policy = parse_policy(header.strip())
+    except PolicyError as exc:
+        ctx.tolerate(HEADER, str(exc), skipped)
+        return None
+    value = segment_value(ctx, policy)
+    if policy.segment is not None and not value:
+        ctx.tolerate(
+            HEADER,
+            f"s={policy.segment} counts per {policy.segment_header()} value, "
+            f"but the request has no {policy.segment_header()} header",
+            skipped,
+        )
+        return None
+    counter = _SEP.join(("h", policy.unit, policy.segment or "", value or ""))
+    return Bound(policy, _check(policy, counter))
 
 
 def _check(policy: Policy, counter: str) -> Check:

@@ -9,7 +9,7 @@ import json
 import re
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -60,6 +60,8 @@ _COLUMNS = [c.name for c in requests.c]
 _COLUMN_LIST = ", ".join(f'"{name}"' for name in _COLUMNS)
 _CONNECT_TIMEOUT = 5.0
 _MIGRATION_LOCK = 0x52_53_4D_49  # any constant shared by every replica: "RSMI"
+KEYS_CHANNEL = "relayscope_keys"
+"""Postgres NOTIFY channel: a gateway key's id, once it is revoked or its role changed."""
 
 WriteHook = Callable[[Connection, Sequence[LogRecord]], None]
 """Runs inside ``insert_requests``' transaction with the records it actually added
@@ -201,6 +203,7 @@ class SqlStore:
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=_now())
             )
+            await self._key_changed(conn, key_id, result.rowcount)
         return result.rowcount > 0
 
     async def set_key_role(self, key_id: str, role: str) -> bool:
@@ -212,7 +215,32 @@ class SqlStore:
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(role=role)
             )
+            await self._key_changed(conn, key_id, result.rowcount)
         return result.rowcount > 0
+
+    async def _key_changed(self, conn: AsyncConnection, key_id: str, changed: int) -> None:
+        """Tell every gateway on this Postgres that ``key_id`` changed (``auth.watch``).
+
+        Postgres delivers the notification when the transaction commits, and only then.
+        SQLite has no such channel: gateways on it poll ``key_states`` instead.
+        """
+        if changed and self.dialect == "postgresql":
+            await conn.execute(select(func.pg_notify(KEYS_CHANNEL, key_id)))
+
+    async def key_states(self, key_ids: Collection[str]) -> dict[str, str | None]:
+        """The role of each of ``key_ids`` (None: revoked); unknown ids are left out."""
+        ids = list(key_ids)
+        states: dict[str, str | None] = {}
+        async with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                rows = await conn.execute(
+                    select(api_keys.c.id, api_keys.c.role, api_keys.c.revoked_at).where(
+                        api_keys.c.id.in_(ids[start : start + 500])
+                    )
+                )
+                for row in rows:
+                    states[row.id] = None if row.revoked_at is not None else row.role
+        return states
 
     async def lookup_key(self, key_hash: str) -> Principal | None:
         query = select(api_keys.c.id, api_keys.c.org_id, api_keys.c.role).where(
