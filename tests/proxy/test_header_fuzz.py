@@ -25,16 +25,71 @@ TAG_HEADERS = [
 ]
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.sampled_from(TAG_HEADERS), header_values, max_size=6))
-def test_tags_parse_or_name_the_header(headers):
+def _clean(value: str, limit: int) -> bool:
+    return len(value) <= limit and all(ord(c) >= 0x20 and c != "\x7f" for c in value)
+
+
+def reference_tags(headers: dict[str, str]) -> dict[str, object] | None:
+    """What parse_tags must return, written without the module's regexes: None when
+    the headers must be refused."""
+    out: dict[str, object] = {}
+    for field in ("user-id", "session-id", "session-name", "request-name"):
+        value = headers.get(f"helicone-{field}")
+        if value is not None and not _clean(value, 256):
+            return None
+        out[field] = value
+    path = headers.get("helicone-session-path")
+    if path is not None and not (_clean(path, 1024) and path[:1] == "/"):
+        return None
+    out["session-path"] = path
+    properties: dict[str, str] = {}
+    for header, value in headers.items():
+        if not header.startswith("helicone-property-"):
+            continue
+        name = "".join(c.lower() if "A" <= c <= "Z" else c for c in header[18:])
+        if not name or not _clean(name, 128) or not _clean(value, 4096):
+            return None
+        properties[name] = value
+    if len(properties) > 64:
+        return None
+    if out["request-name"] is not None:
+        properties.setdefault("helicone-request-name", str(out["request-name"]))
+    out["properties"] = properties
+    return out
+
+
+property_names = st.one_of(
+    st.sampled_from(["Feature", "feature", "FEATURE", "", "tier", "Ünïcode", "a\x01b", "x" * 129]),
+    st.text(st.characters(codec="latin-1"), max_size=10),
+)
+tag_headers = st.dictionaries(
+    st.one_of(
+        st.sampled_from(TAG_HEADERS),
+        property_names.map(lambda name: "helicone-property-" + name),
+    ),
+    st.one_of(header_values, st.sampled_from(["/a/b", "a/b", "/", "x" * 257, "ok"])),
+    max_size=8,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(tag_headers)
+def test_tags_parse_exactly_as_the_reference_or_name_the_header(headers):
+    expected = reference_tags(headers)
     try:
         tags = parse_tags(headers)
     except InvalidHeader as exc:
+        assert expected is None, f"{headers!r} refused ({exc.message}), the reference takes it"
         assert exc.status == 400 and exc.header.lower().startswith("helicone-")
         assert exc.header in exc.message
         return
-    assert tags.user_id == headers.get("helicone-user-id")
+    assert expected is not None, f"{headers!r} parsed, the reference refuses it"
+    assert tags.user_id == expected["user-id"]
+    assert tags.session_id == expected["session-id"]
+    assert tags.session_path == expected["session-path"]
+    assert tags.session_name == expected["session-name"]
+    assert tags.request_name == expected["request-name"]
+    assert tags.properties == expected["properties"]
 
 
 HEX = "0123456789abcdefABCDEF"
