@@ -75,6 +75,8 @@ class Timed:
     total_s: float
     body: bytes
     keep_alive: bool
+    headers: dict[str, str] = field(default_factory=dict)
+    """Lower-case names."""
 
 
 class BlockingConnection:
@@ -119,7 +121,7 @@ class BlockingConnection:
         total = time.perf_counter() - start
         if not head.keep_alive:
             self.close()
-        return Timed(head.status, ttfb, total, body, head.keep_alive)
+        return Timed(head.status, ttfb, total, body, head.keep_alive, head.headers)
 
     def _read_body(self, head: Head) -> bytes:
         if head.chunked:

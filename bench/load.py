@@ -87,8 +87,13 @@ class LoadGenerator:
         self.wrk = wrk
         self.tool = "wrk" if wrk else "python"
 
-    def run(self, endpoint: Endpoint, body_file: Path, spec: LoadSpec) -> LoadResult:
+    def run(
+        self, endpoint: Endpoint, body_file: Path, spec: LoadSpec, ids_file: Path | None = None
+    ) -> LoadResult:
+        """One load phase; with ``ids_file``, 2xx answers' ids go to ``<ids_file>*.ids``."""
         env = {**os.environ, "BENCH_BODY_FILE": str(body_file)}
+        if ids_file is not None:
+            env["BENCH_IDS_FILE"] = str(ids_file)
         timeout = spec.duration_s + 60
         headers = [a for h in endpoint.header_args() for a in ("-H", h)]
         if self.wrk:
@@ -123,6 +128,8 @@ class LoadGenerator:
                 str(spec.duration_s),
                 *headers,
             ]
+            if ids_file is not None:
+                argv += ["--ids-file", str(ids_file)]
         raw = _run(argv, env, timeout, self.tool)
         duration = raw["duration_us"] / 1e6
         errs = raw["socket_errors"]
@@ -142,7 +149,11 @@ class LoadGenerator:
 
 
 def run_ttfb(
-    endpoint: Endpoint, body_file: Path, requests: int, max_seconds: float
+    endpoint: Endpoint,
+    body_file: Path,
+    requests: int,
+    max_seconds: float,
+    ids_file: Path | None = None,
 ) -> dict[str, Any]:
     argv = [
         sys.executable,
@@ -162,4 +173,6 @@ def run_ttfb(
         str(max_seconds),
         *[a for h in endpoint.header_args() for a in ("-H", h)],
     ]
+    if ids_file is not None:
+        argv += ["--ids-file", str(ids_file)]
     return _run(argv, dict(os.environ), max_seconds + 30, "ttfb client")

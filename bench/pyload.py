@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from bench.http1 import build_request, parse_head, parse_header_args
+from bench.ids import ID_HEADER
 from bench.stats import percentile
 
 
@@ -27,10 +28,13 @@ class Counters:
         self.non2xx = 0
         self.bytes = 0
         self.errors = {"connect": 0, "read": 0, "write": 0, "timeout": 0}
+        self.ids: list[str] = []
+        """The Helicone-Id of every 2xx answer (bench/ids.py)."""
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int, bool]:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int, bool, str | None]:
     head = parse_head((await reader.readuntil(b"\r\n\r\n"))[:-4])
+    request_id = head.headers.get(ID_HEADER)
     size = 0
     if head.chunked:
         while True:
@@ -43,8 +47,8 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int, bool]:
         size = len(await reader.readexactly(head.content_length))
     else:
         size = len(await reader.read())
-        return head.status, size, False
-    return head.status, size, head.keep_alive
+        return head.status, size, False, request_id
+    return head.status, size, head.keep_alive, request_id
 
 
 async def _connection(
@@ -66,7 +70,9 @@ async def _connection(
         start = time.perf_counter()
         try:
             writer.write(raw)
-            status, size, keep_alive = await asyncio.wait_for(_read_response(reader), timeout)
+            status, size, keep_alive, request_id = await asyncio.wait_for(
+                _read_response(reader), timeout
+            )
         except TimeoutError:
             c.errors["timeout"] += 1
             keep_alive = False
@@ -78,6 +84,8 @@ async def _connection(
             c.bytes += size
             if not 200 <= status <= 299:
                 c.non2xx += 1
+            elif request_id:
+                c.ids.append(request_id)
         if not keep_alive:
             writer.close()
             writer = reader = None
@@ -99,6 +107,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         )
     )
     duration = time.monotonic() - start
+    if args.ids_file:
+        Path(f"{args.ids_file}.ids").write_text("".join(f"{i}\n" for i in c.ids))
     lat = sorted(c.latencies_us)
     result: dict[str, object] = {
         "requests": len(lat),
@@ -124,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--timeout", type=float, default=5.0)
+    ap.add_argument("--ids-file", help="write 2xx answers' Helicone-Id to <this>.ids")
     args = ap.parse_args(argv)
     try:
         import uvloop

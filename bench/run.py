@@ -18,6 +18,7 @@ from typing import Any
 
 from bench import history, meta, provision, report
 from bench.http1 import BlockingConnection, Endpoint, build_request
+from bench.ids import ID_HEADER, lost_by_id, read_answered
 from bench.load import ROOT, LoadError, LoadGenerator, LoadSpec, run_ttfb
 from bench.procs import (
     Managed,
@@ -70,7 +71,7 @@ def log(msg: str) -> None:
     print(f"[bench] {msg}", flush=True)
 
 
-def probe(endpoint: Endpoint) -> None:
+def probe(endpoint: Endpoint, ids_dir: Path | None = None) -> None:
     """One request that must succeed before a target is measured."""
     conn = BlockingConnection(endpoint.host, endpoint.port, timeout=30)
     try:
@@ -82,6 +83,8 @@ def probe(endpoint: Endpoint) -> None:
         conn.close()
     if r.status != 200 or b'"choices"' not in r.body:
         raise StartError(f"probe request got HTTP {r.status}: {r.body[:300]!r}")
+    if ids_dir is not None and ID_HEADER in r.headers:
+        (ids_dir / "probe.ids").write_text(r.headers[ID_HEADER] + "\n")
 
 
 def upstream_completions(port: int) -> int:
@@ -100,7 +103,9 @@ def wait_records(
 
     The expected count is what the upstream saw from this target (exact, and it
     includes requests wrk abandoned in flight when its duration ended), or what
-    the clients completed if that is larger.
+    the clients completed if that is larger. These totals are for the report only:
+    losses are counted by id (``bench.ids.lost_by_id``), since a request abandoned
+    in flight is still logged and would hide a lost one from any count.
     """
     start = last_change = time.monotonic()
     last: int | None = None
@@ -121,7 +126,7 @@ def wait_records(
         "records": last,
         "requests": expected,
         "client_completed": completed,
-        "lost": max(0, expected - records),
+        "short": max(0, expected - records),
         "extra": max(0, records - expected),
         "wait_s": round(time.monotonic() - start, 2),
     }
@@ -157,20 +162,37 @@ def measure(
     with ExitStack() as stack:
         running: Running = target.start(ctx, rundir, stack)
         ep = running.endpoint
-        probe(ep)
+        ids_dir: Path | None = None
+        if running.stored_ids is not None:
+            ids_dir = rundir / "ids"
+            ids_dir.mkdir()
+
+        def ids(phase: str) -> Path | None:
+            return ids_dir / phase if ids_dir is not None else None
+
+        probe(ep, ids_dir)
         sent = 1
-        warm = gen.run(ep, bodies.plain, LoadSpec(1, 4, opts.warmup_s))
-        unloaded = gen.run(ep, bodies.plain, LoadSpec(1, 1, opts.duration_s))
+        warm = gen.run(ep, bodies.plain, LoadSpec(1, 4, opts.warmup_s), ids("warmup"))
+        unloaded = gen.run(ep, bodies.plain, LoadSpec(1, 1, opts.duration_s), ids("unloaded"))
         cpu_pids = [running.rss_pid, *running.extra_rss_pids] if running.rss_pid else []
         cpu_before = sum(tree_cpu_seconds(pid) for pid in cpu_pids)
         saturated = gen.run(
-            ep, bodies.plain, LoadSpec(opts.threads, opts.connections, opts.duration_s)
+            ep,
+            bodies.plain,
+            LoadSpec(opts.threads, opts.connections, opts.duration_s),
+            ids("saturated"),
         )
         cpu_used = sum(tree_cpu_seconds(pid) for pid in cpu_pids) - cpu_before
         rss = tree_rss_mib(running.rss_pid) if running.rss_pid else None
         if rss is not None:
             rss += sum(tree_rss_mib(pid) for pid in running.extra_rss_pids)
-        ttfb = run_ttfb(ep, bodies.stream, opts.ttfb_requests, max(30.0, opts.duration_s * 3))
+        ttfb = run_ttfb(
+            ep,
+            bodies.stream,
+            opts.ttfb_requests,
+            max(30.0, opts.duration_s * 3),
+            ids("ttfb"),
+        )
         sent += warm.requests + unloaded.requests + saturated.requests + int(ttfb["sent"])
         result: dict[str, Any] = {
             "startup_s": round(running.startup_s, 2),
@@ -192,6 +214,9 @@ def measure(
                 sent,
                 opts.records_deadline_s,
             )
+        if running.stored_ids is not None and ids_dir is not None:
+            by_id = lost_by_id(read_answered(ids_dir), running.stored_ids, opts.records_deadline_s)
+            result.setdefault("records", {}).update(by_id)
         return result
 
 
@@ -207,7 +232,10 @@ def _brief(run: dict[str, Any]) -> str:
     )
     if "records" in run:
         r = run["records"]
-        text += f", records {r['records']}/{r['requests']} (lost {r['lost']})"
+        text += (
+            f", records {r.get('records')}/{r.get('requests')}, "
+            f"{r.get('answered_2xx')} answered ids, lost {r.get('lost')} by id"
+        )
     return text
 
 

@@ -19,11 +19,13 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -132,6 +134,37 @@ def start_gateway(
     if not key:
         raise StartError("could not obtain a gateway key (keys create / serve output)")
     return proc, port, key, env
+
+
+def read_api(port: int, key: str, started: datetime) -> dict[str, Any] | None:
+    """What the read APIs say once the queue drained: the summary over whole hours
+    around the run (answered from the rollups) and every id the explorer lists."""
+    headers = {"Authorization": f"Bearer {key}"}
+
+    def get(path: str, params: dict[str, Any]) -> Any:
+        url = f"http://{HOST}:{port}{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=120) as r:
+            return json.loads(r.read())
+
+    def iso(moment: datetime) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
+    hour = started.replace(minute=0, second=0, microsecond=0)
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    try:
+        summary = get("/api/analytics/summary", {"from": iso(hour), "to": iso(end)})["data"]
+        listed: list[str] = []
+        cursor = None
+        while True:
+            page = get("/api/requests", {"limit": 1000, **({"cursor": cursor} if cursor else {})})
+            listed += [r["id"] for r in page["data"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+    except (OSError, ValueError, KeyError) as exc:
+        log(f"could not read the API after the drain: {exc}")
+        return None
+    return {"summary_requests": int(summary["requests"]), "listed": listed}
 
 
 def probe(port: int, key: str) -> list[str]:
@@ -372,6 +405,7 @@ def run(o: Options) -> int:
             stack.callback(store.up)
             _fake, fake_url = start_fake(stack, workdir, o.chunk_delay_ms)
             gateway, port, key, _env = start_gateway(stack, workdir, cmd, store, fake_url, o)
+            started = datetime.now(UTC)
             probe_ids = probe(port, key)
             idle_rss = tree_rss_mib(gateway.pid)
             plan_file = workdir / "plan.json"
@@ -422,10 +456,12 @@ def run(o: Options) -> int:
             all_ids = {r["rid"] for r in rows} | set(probe_ids)
             seen = {r["hid"] for r in rows if r.get("hid")} | set(probe_ids)
             drained: dict[str, Any] = {}
+            api: dict[str, Any] | None = None
             if soak.crash is None and gateway.alive():
                 log(f"load done ({len(rows)} requests); waiting for the log queue and spool")
                 drained = wait_drained(store, seen, spool, o.drain_deadline)
                 soak.sample(gateway, t0, spool)
+                api = read_api(port, key, started)
             else:
                 soak.crash = soak.crash or f"gateway exited with {gateway.proc.returncode}"
             live_rows = store.rows() or []
@@ -453,6 +489,7 @@ def run(o: Options) -> int:
                 gateway_log=gateway_log,
                 store_kind=store.kind,
                 loadavg=(load_before, os.getloadavg()),
+                api=api,
             )
     except (StartError, OSError) as exc:
         log(f"soak failed: {exc}{_log_tails(workdir)}"[-4000:])

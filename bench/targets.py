@@ -34,6 +34,8 @@ class Running:
     endpoint: Endpoint
     rss_pid: int | None
     count_records: Callable[[], int | None] | None = None
+    stored_ids: Callable[[], set[str] | None] | None = None
+    """Every request id in the target's store (None: cannot be read right now)."""
     startup_s: float = 0.0
     extra_rss_pids: tuple[int, ...] = ()
 
@@ -165,6 +167,21 @@ def _sqlite_counter(path: Path) -> Callable[[], int | None]:
     return count
 
 
+def _sqlite_ids(path: Path) -> Callable[[], set[str] | None]:
+    def ids() -> set[str] | None:
+        if not path.exists():
+            return None
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            ) as db:
+                return {str(row[0]) for row in db.execute("SELECT id FROM requests")}
+        except sqlite3.Error:
+            return None
+
+    return ids
+
+
 def _psql(psql: str, db: str, sql: str, timeout: float = 30) -> str:
     proc = subprocess.run(
         [psql, "-h", HOST, "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
@@ -186,6 +203,16 @@ def _postgres_counter(psql: str, db: str) -> Callable[[], int | None]:
             return None
 
     return count
+
+
+def _postgres_ids(psql: str, db: str) -> Callable[[], set[str] | None]:
+    def ids() -> set[str] | None:
+        try:
+            return set(_psql(psql, db, "SELECT id FROM requests", 60).split())
+        except (StartError, subprocess.TimeoutExpired):
+            return None
+
+    return ids
 
 
 KEY_LINE = re.compile(r"key", re.IGNORECASE)
@@ -268,22 +295,23 @@ class RelayScope(Target):
 
     def _database(
         self, ctx: Context, rundir: Path, stack: ExitStack
-    ) -> tuple[str, Callable[[], int | None]]:
+    ) -> tuple[str, Callable[[], int | None], Callable[[], set[str] | None]]:
         if not self.postgres:
             path = rundir / "relayscope.db"
-            return f"sqlite:///{path}", _sqlite_counter(path)
+            return f"sqlite:///{path}", _sqlite_counter(path), _sqlite_ids(path)
         assert ctx.tools.psql
         psql = ctx.tools.psql
         self._seq += 1
         db = f"relayscope_bench_{os.getpid()}_{self._seq}_{secrets.token_hex(3)}"
         _psql(psql, "postgres", f'CREATE DATABASE "{db}"')
         stack.callback(_psql, psql, "postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        return f"postgresql://postgres@{HOST}:5432/{db}", _postgres_counter(psql, db)
+        url = f"postgresql://postgres@{HOST}:5432/{db}"
+        return url, _postgres_counter(psql, db), _postgres_ids(psql, db)
 
     def start(self, ctx: Context, rundir: Path, stack: ExitStack) -> Running:
         assert ctx.tools.relayscope
         cmd = ctx.tools.relayscope
-        url, counter = self._database(ctx, rundir, stack)
+        url, counter, ids = self._database(ctx, rundir, stack)
         env = self._env(ctx, url, stack)
         port = free_port()
         argv = [*cmd, "serve", "--host", HOST, "--port", str(port)]
@@ -312,6 +340,7 @@ class RelayScope(Target):
             Endpoint(HOST, port, "/openai/v1/chat/completions", headers),
             proc.pid,
             count_records=counter,
+            stored_ids=ids,
             startup_s=waited,
         )
 
@@ -366,7 +395,7 @@ class RelayScopeReplicas(RelayScope):
     def start(self, ctx: Context, rundir: Path, stack: ExitStack) -> Running:
         assert ctx.tools.relayscope
         cmd = ctx.tools.relayscope
-        url, counter = self._database(ctx, rundir, stack)
+        url, counter, ids = self._database(ctx, rundir, stack)
         env = self._env(ctx, url, stack)
         ports: list[int] = []
         procs: list[Managed] = []
@@ -395,6 +424,7 @@ class RelayScopeReplicas(RelayScope):
             Endpoint(HOST, lb_port, "/openai/v1/chat/completions", headers),
             nginx.pid,
             count_records=counter,
+            stored_ids=ids,
             startup_s=waited + nginx_s,
             extra_rss_pids=tuple(p.pid for p in procs),
         )

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from bench.http1 import BlockingConnection, build_request, parse_header_args
+from bench.ids import ID_HEADER
 from bench.stats import percentile
 
 
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--requests", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--max-seconds", type=float, default=60.0)
+    ap.add_argument("--ids-file", help="write 2xx answers' Helicone-Id to <this>.ids")
     args = ap.parse_args(argv)
 
     raw = build_request(
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     ttfb: list[float] = []
     total: list[float] = []
     sent = errors = incomplete = 0
+    ids: list[str] = []
     deadline = time.monotonic() + args.max_seconds
     for i in range(args.warmup + args.requests):
         if time.monotonic() > deadline:
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
             errors += 1
             conn.close()
             continue
+        if 200 <= r.status <= 299 and ID_HEADER in r.headers:
+            ids.append(r.headers[ID_HEADER])
         if r.status != 200:
             errors += 1
         elif b"[DONE]" not in r.body:
@@ -55,6 +60,8 @@ def main(argv: list[str] | None = None) -> None:
             ttfb.append(r.ttfb_s * 1000)
             total.append(r.total_s * 1000)
     conn.close()
+    if args.ids_file:
+        Path(f"{args.ids_file}.ids").write_text("".join(f"{i}\n" for i in ids))
     ttfb.sort()
     total.sort()
     result = {

@@ -2,6 +2,9 @@
 -- Env: BENCH_BODY_FILE (request body). Headers come from wrk's -H flags.
 -- The response() callback costs about 3% of wrk's throughput; it is needed because
 -- wrk's own status error count only covers statuses >= 400.
+-- With BENCH_IDS_FILE set, each thread also writes the Helicone-Id of every 2xx answer
+-- to <BENCH_IDS_FILE>.<thread>.ids (buffered; flushed when wrk exits), so that losses
+-- are counted by id (bench/ids.py).
 
 local body_file = os.getenv("BENCH_BODY_FILE")
 if body_file then
@@ -12,18 +15,29 @@ end
 wrk.method = "POST"
 
 local threads = {}
+local ids_prefix = os.getenv("BENCH_IDS_FILE")
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_number", #threads)
 end
 
 function init(args)
   non2xx = 0
+  if ids_prefix then
+    ids = assert(io.open(ids_prefix .. "." .. thread_number .. ".ids", "w"))
+    ids:setvbuf("full")
+  end
 end
 
 function response(status, headers, body)
   if status < 200 or status > 299 then
     non2xx = non2xx + 1
+  elseif ids then
+    local id = headers["helicone-id"] or headers["Helicone-Id"]
+    if id then
+      ids:write(id, "\n")
+    end
   end
 end
 

@@ -207,3 +207,14 @@ async def test_private_targets_are_refused_at_delivery_unless_allowed(receiver):
         await notifier.aclose()
     assert not delivery.ok and "target refused" in delivery.error
     assert receiver.at("/private") == []
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_a_redirect_is_never_followed(notifier, receiver, status):
+    """Documented: "Redirects are not followed". A followed redirect would reach
+    ``receiver.location`` (as a POST, or a GET after a 303); a 3xx is final."""
+    receiver.fail_next(1, status=status)
+    target = channel("webhook", url=f"{receiver.url}/moved-{status}", secret=SECRET)
+    delivery = await notifier.send(target, firing())
+    assert not delivery.ok and delivery.attempts == 1 and delivery.status == status
+    assert [r.path for r in receiver.received] == [f"/moved-{status}"]

@@ -83,6 +83,45 @@ def test_summary_filters_use_the_same_filters_as_the_explorer(gateway, seeded):
         assert data["cost_usd"] == pytest.approx(sum(r.cost_usd or 0 for r in chosen)), params
 
 
+def test_summary_search_counts_only_the_records_that_match(gateway):
+    """The seeded dataset's bodies all say "hello", so a search there excludes nothing;
+    here each word is in some records only, and the summary must count just those."""
+    org = gateway.new_org()
+
+    def chat(at_minute: int, content: str, answer: str, cost: float):
+        return ds.make(
+            org.org_id,
+            DAY + timedelta(minutes=at_minute),
+            request_body=f'{{"messages": [{{"role": "user", "content": "{content}"}}]}}',
+            response_body=f'{{"choices": [{{"message": {{"content": "{answer}"}}}}]}}',
+            cost_usd=cost,
+            prompt_tokens=at_minute,
+        )
+
+    records = [
+        chat(1, "Plan a trip to Lisbon", "Pack sunscreen", 1.0),
+        chat(2, "Plan a trip to Paris", "Pack an umbrella", 2.0),
+        chat(3, "What is in Lisbon harbour", "Ships", 4.0),
+        chat(4, "Tell me a joke", "No", 8.0),
+    ]
+    ds.insert(gateway.database_url, records)
+    for search, chosen in [
+        ("lisbon", [0, 2]),
+        ("paris", [1]),
+        ("PACK", [0, 1]),  # in the answers only
+        ("trip lisbon", [0]),  # every word must match
+        ("madrid", []),
+        (None, [0, 1, 2, 3]),
+    ]:
+        params = {} if search is None else {"search": search}
+        data = get(gateway, org, "/api/analytics/summary", **params)["data"]
+        assert data["requests"] == len(chosen), search
+        assert data["cost_usd"] == pytest.approx(sum(records[i].cost_usd for i in chosen)), search
+        assert data["prompt_tokens"] == sum(records[i].prompt_tokens for i in chosen), search
+        listed = get(gateway, org, "/api/requests", **params)["data"]
+        assert sorted(r["id"] for r in listed) == sorted(records[i].id for i in chosen), search
+
+
 def test_org_scoping(gateway, seeded):
     org, other, records = seeded
     data = get(gateway, org, "/api/analytics/summary")["data"]

@@ -134,6 +134,53 @@ async def test_an_unreadable_spool_line_is_quarantined_and_the_rest_replayed(sto
     assert [e["record"]["id"] for e in quarantined if "record" in e] == [bad_row.id]
 
 
+MALFORMED_LINES = [
+    b"[]",
+    b"null",
+    b"{}",
+    b'{"created_at": 5}',
+    b'{"created_at": "yesterday"}',
+    b'{"id": "x", "org_id": "org-a", "created_at": "2026-01-01T00:00:00+00:00"}',
+    b'{"id": 7, "org_id": ["org-a"], "created_at": "2026-01-01T00:00:00+00:00",'
+    b' "provider": "openai", "path": "/v1", "status": "200", "latency_ms": "fast"}',
+    b'{"id": "naive", "org_id": "org-a", "created_at": "2026-01-01T00:00:00",'
+    b' "provider": "openai", "path": "/v1", "status": 200, "latency_ms": 1.0,'
+    b' "properties": "not an object", "request_body": {"deep": [1, [2, [3]]]}}',
+    b"\xff\xfe not utf-8",
+    b"[" * 2000 + b"]" * 2000,
+    b'{"id": "big", "created_at": "2026-01-01T00:00:00+00:00", "status": 1e999}',
+]
+
+
+@pytest.mark.parametrize("line", MALFORMED_LINES, ids=lambda line: repr(line[:30]))
+async def test_no_spool_line_stops_the_writer(store, tmp_path, line):
+    """Whatever one spool line holds, the writer keeps running (no restart needed),
+    stores the file's good records and every record submitted afterwards, and leaves
+    the spool empty: the line is a dead letter or a stored record, never a file
+    handed back on every start."""
+    spool = Spool(tmp_path / "spool")
+    good = [record("org-b") for _ in range(4)]
+    path = spool.write(good)
+    lines = path.read_bytes().splitlines()
+    path.write_bytes(b"\n".join([*lines[:2], line, *lines[2:]]) + b"\n")
+    path.rename(path.with_suffix(".claimed-999999999"))  # left by a process that died
+
+    writer = LogWriter(store, spool, flush_interval=0.01, retry_interval=0.05)
+    writer.start()
+
+    async def replayed() -> bool:
+        return await stored_ids(store, "org-b") == {r.id for r in good}
+
+    await async_wait_until(replayed, timeout=10)
+    after = record("org-b")
+    writer.submit(lambda: after)
+    await writer.drain(timeout=10)
+    await writer.close()
+    assert after.id in await stored_ids(store, "org-b")
+    assert writer.stats.restarts == 0
+    assert not list(spool.directory.iterdir())
+
+
 class LeakingStore:
     """The real store, but its next insert raises CancelledError although nothing
     cancelled the writer (as a library can leak one from a future it cancelled)."""

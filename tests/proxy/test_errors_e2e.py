@@ -136,6 +136,20 @@ def test_provider_errors_pass_through_exactly_and_are_logged(gateway, org, fake)
     assert record["error"] == "Rate limit reached"
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_provider_redirect_is_passed_back_never_followed(gateway, org, fake, status):
+    """Documented: "Redirects are never followed". The fake provider redirects to
+    itself: a followed redirect would show as a second request there."""
+    elsewhere = f"{fake.url}/v1/chat/completions?followed=1"
+    fake.enqueue(Behaviour(status=status, body=b"moved", headers={"location": elsewhere}))
+    response = post(gateway, headers=org.auth, json=CHAT, follow_redirects=False)
+    assert response.status_code == status
+    assert response.headers["location"] == elsewhere
+    assert [r.path for r in fake.requests] == ["/v1/chat/completions"]
+    record = gateway.record(org, response.headers["helicone-id"])
+    assert record["status"] == status
+
+
 def test_sdk_sees_provider_error_as_the_provider_sent_it(gateway, org, fake):
     fake.enqueue(Behaviour(status=500))
     with (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
@@ -124,17 +125,49 @@ def test_streaming_passes_chunks_and_logs_the_assembled_message(gateway, org, cl
     assert "stream_options" not in record["request_body"]
 
 
-def test_streaming_client_that_asks_for_usage_gets_it(gateway, org, client):
-    chunks = list(
-        client.chat.completions.create(
-            model="gpt-4o-mini",
-            messages=[{"role": "user", "content": "count"}],
-            stream=True,
-            stream_options={"include_usage": True},
-        )
+PROVIDER_USAGE = {"prompt_tokens": 1234, "completion_tokens": 567, "total_tokens": 1801}
+"""What the fake provider reports in its usage chunk: far from any count of the text."""
+
+
+@pytest.mark.parametrize("client_asks", [True, False])
+def test_stream_tokens_and_cost_come_from_the_providers_usage_chunk(
+    gateway, org, client, fake, client_asks
+):
+    """The record's tokens are the provider's usage chunk, not a count of the text,
+    and its cost is that usage priced; whether or not the client asked to see it."""
+    options = {"stream_options": {"include_usage": True}} if client_asks else {}
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "count to three"}],
+        stream=True,
+        extra_headers={"x-fake-usage": json.dumps(PROVIDER_USAGE)},
+        **options,
     )
+    chunks = list(raw.parse())
     usage_chunks = [c for c in chunks if c.usage is not None]
-    assert len(usage_chunks) == 1 and usage_chunks[0].usage.total_tokens > 0
+    if client_asks:
+        assert len(usage_chunks) == 1
+        seen = usage_chunks[0].usage
+        assert seen is not None
+        usage = {
+            "prompt_tokens": seen.prompt_tokens,
+            "completion_tokens": seen.completion_tokens,
+            "total_tokens": seen.total_tokens,
+        }
+        assert usage == PROVIDER_USAGE, "the client sees the provider's chunk as sent"
+    else:
+        assert usage_chunks == []
+        assert fake.requests[-1].json["stream_options"] == {"include_usage": True}
+        usage = PROVIDER_USAGE
+
+    record = gateway.record(org, raw.headers["helicone-id"])
+    assert (record["prompt_tokens"], record["completion_tokens"]) == (
+        usage["prompt_tokens"],
+        usage["completion_tokens"],
+    )
+    assert record["cost_usd"] == pytest.approx(
+        price("gpt-4o-mini", usage["prompt_tokens"], usage["completion_tokens"])
+    )
 
 
 def test_embeddings_are_logged_with_tokens(gateway, org, client):

@@ -76,17 +76,33 @@ async def test_cents_charges_and_expiry(clients, redis_prefix):
 
 
 async def test_unreachable_redis_fails_fast_then_is_skipped_for_a_while():
-    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}")
+    """Skipped means not contacted: counted by connections, not by a wall-clock bound
+    (a "< 10 ms" bound here flaked on a shared 2-core machine; the cost of a skipped
+    decision is a benchmark figure, not a test's)."""
+    connections = 0
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.close()  # a Redis that accepts and drops every connection
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = Redis.from_url(f"redis://127.0.0.1:{port}", retry=None)
     limiter = RedisLimiter(client, "test:", retry_interval=30)
     try:
         with pytest.raises(BackendUnavailable, match="Redis"):
             await limiter.decide("org", [Check("c", 1, 60, 1)])
-        started = time.perf_counter()
-        with pytest.raises(BackendUnavailable, match="retry interval"):
-            await limiter.decide("org", [Check("c", 1, 60, 1)])
-        assert time.perf_counter() - started < 0.01
+        tried = connections
+        assert tried >= 1
+        for _ in range(5):
+            with pytest.raises(BackendUnavailable, match="retry interval"):
+                await limiter.decide("org", [Check("c", 1, 60, 1)])
+        assert connections == tried, "Redis was contacted within the retry interval"
     finally:
         await client.aclose()
+        server.close()
+        await server.wait_closed()
 
 
 # --- two real gateway processes sharing one store and one Redis -------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 import anthropic
 import httpx
@@ -15,12 +16,13 @@ from relayscope.context import Context, ProxyResponse, Target
 from relayscope.errors import RateLimited, ServiceUnavailable
 from relayscope.ratelimit.book import PolicyBook
 from relayscope.ratelimit.limiter import MemoryLimiter
-from relayscope.ratelimit.policy import format_number
+from relayscope.ratelimit.policy import format_number, parse_policy
 from relayscope.ratelimit.redis_limiter import RedisLimiter
+from relayscope.ratelimit.repository import StandingPolicy
 from relayscope.ratelimit.stage import RateLimitStage
 from relayscope.testing.contexts import chat_context
 from relayscope.testing.process import free_port
-from relayscope.testing.waiting import wait_until
+from relayscope.testing.waiting import async_wait_until, wait_until
 
 from .conftest import CHAT
 
@@ -350,3 +352,62 @@ async def test_counters_record_admissions_refusals_and_backend_failures():
             )
     finally:
         await down.aclose()
+
+
+class PolicyStore:
+    """Standing policies as the book reads them; ``down`` makes every read fail."""
+
+    def __init__(self, policies: list[StandingPolicy]) -> None:
+        self.policies = policies
+        self.down = True
+        self.reads = 0
+
+    async def load(self) -> list[StandingPolicy]:
+        self.reads += 1
+        if self.down:
+            raise OSError("store unreachable")
+        return list(self.policies)
+
+
+def unlimited_context() -> Context:
+    """A request with no policy header: only the org's standing policy can limit it."""
+    target = Target(None, "http://upstream/v1/chat/completions", "openai", "custom")
+    return chat_context({}, b"{}", target=target)
+
+
+@pytest.mark.parametrize("fail_closed", [True, False])
+async def test_standing_policies_never_read_are_not_taken_for_no_policies(fail_closed):
+    """A first read of the standing policies that failed used to leave an empty
+    snapshot marked fresh: every org looked policy-free, FAIL_CLOSED or not."""
+    ctx = unlimited_context()
+    now = datetime.now(UTC)
+    one_per_minute = StandingPolicy("p1", ctx.org_id, None, parse_policy("1;w=60"), now, now)
+    store = PolicyStore([one_per_minute])
+    stage = RateLimitStage(
+        limiter=MemoryLimiter(), book=PolicyBook(store.load, ttl=60), fail_closed=fail_closed
+    )
+    for _ in range(3):
+        assert stage.applies(unlimited_context())
+        if fail_closed:
+            with pytest.raises(ServiceUnavailable) as refused:
+                await stage(unlimited_context(), answer)
+            assert refused.value.status == 503 and refused.value.code == "rate_limit_unavailable"
+        else:
+            assert (await stage(unlimited_context(), answer)).status == 200
+    assert store.reads == 1, "a failing first read is retried at most once a second"
+    expected = (0, 3) if fail_closed else (3, 0)
+    assert (stage.counters.failed_open, stage.counters.failed_closed) == expected
+
+    store.down = False
+
+    async def read_again() -> bool:  # once the retry second has passed
+        try:
+            await stage(unlimited_context(), answer)  # admitted: the quota's one request
+        except ServiceUnavailable:
+            assert fail_closed
+        return store.reads == 2
+
+    await async_wait_until(read_again, timeout=10)
+    with pytest.raises(RateLimited):
+        await stage(unlimited_context(), answer)
+    assert store.reads == 2

@@ -154,3 +154,20 @@ def test_webhooks_api_validates_masks_and_deletes(hooked_gateway, team, gateway,
         private = default.post("/api/webhooks", json={"url": url, "secret": SECRET})
     assert private.status_code == 400 and private.json()["error"]["param"] == "url"
     assert "RELAYSCOPE_ALERTS_ALLOW_PRIVATE_TARGETS" in private.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirecting_receiver_is_not_followed(hooked_gateway, team, sdk, status):
+    """Documented: redirects are never followed. A followed one would reach
+    ``receiver.location``; the 3xx is final (not retried either)."""
+    with WebhookReceiver() as receiver:
+        add_webhook(hooked_gateway, team, url=f"{receiver.url}/hook")
+        receiver.fail_next(1, status=status)
+        first = chat(sdk, "one")
+        (redirected,) = receiver.wait_for("/hook", 1)
+        assert redirected.status == status and redirected.json()["data"]["id"] == first
+        # A later delivery completes after the first one's answer was handled.
+        second = chat(sdk, "two")
+        hits = receiver.wait_for("/hook", 2)
+        assert [h.json()["data"]["id"] for h in hits] == [first, second]
+        assert [h.path for h in receiver.received] == ["/hook", "/hook"]

@@ -27,12 +27,28 @@ called before the user's records are deleted."""
 @dataclass(frozen=True, kw_only=True)
 class GovernanceSettings:
     retention_days: int = setting(
-        0, "Default days to keep request records for orgs without their own (0: forever)."
+        0,
+        "Default days to keep request records for orgs without their own (0: forever; "
+        "clamped to at most 36500, and a negative value means forever).",
     )
     retention_interval: float = setting(3600.0, "Seconds between retention sweeps.")
     rules_refresh_interval: float = setting(
         5.0, "Seconds between reloads of redaction rules (changes made by other processes)."
     )
+
+
+def retention_period(days: int) -> timedelta | None:
+    """How long records are kept, for a retention of ``days``; None: forever.
+
+    Clamped to 1..MAX_RETENTION_DAYS, wherever the value comes from (the API refuses
+    others, but a value stored before the cap existed, or the environment variable,
+    may hold anything): a negative one would put the cut-off in the future and delete
+    every record, a huge one would overflow the date arithmetic and stop every sweep.
+    Zero or less means "keep forever" (the default's documented meaning of 0).
+    """
+    if days < 1:
+        return None
+    return timedelta(days=min(days, MAX_RETENTION_DAYS))
 
 
 class Governance:
@@ -65,15 +81,14 @@ class Governance:
         per_org = await self.repo.retention()
         deleted: dict[str, int] = {}
         for org_id, days in per_org.items():
-            # Clamped: a value stored before the cap existed must not break every org's sweep.
-            keep = timedelta(days=min(days, MAX_RETENTION_DAYS))
-            deleted[org_id] = await self.repo.delete_requests(org_id, before=now - keep)
-        if self.settings.retention_days:
+            keep = retention_period(days)
+            if keep is not None:
+                deleted[org_id] = await self.repo.delete_requests(org_id, before=now - keep)
+        default = retention_period(self.settings.retention_days)
+        if default is not None:
             for org_id in await self.repo.org_ids():
                 if org_id not in per_org:
-                    deleted[org_id] = await self.repo.delete_requests(
-                        org_id, before=now - timedelta(days=self.settings.retention_days)
-                    )
+                    deleted[org_id] = await self.repo.delete_requests(org_id, before=now - default)
         return {org: n for org, n in deleted.items() if n}
 
     async def delete_user(self, org_id: str, user_id: str) -> dict[str, int]:

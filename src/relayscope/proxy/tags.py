@@ -17,6 +17,9 @@ MAX_PROPERTY_VALUE = 4096
 MAX_PROPERTIES = 64
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", re.ASCII)
+_OWS = " \t"
+"""HTTP's optional white space around a header value: nothing else is trimmed."""
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 REQUEST_NAME_PROPERTY = "helicone-request-name"
 _HEADER_NAMES = {
@@ -104,14 +107,22 @@ def _valid_id(value: str) -> bool:
 
 
 def client_request_id(helicone: dict[str, str]) -> str | None:
-    """The client's ``Helicone-Request-Id`` (a UUID, in canonical form), if it sent one."""
+    """The client's ``Helicone-Request-Id`` (a UUID, in canonical form), if it sent one.
+
+    Only the hyphenated 8-4-4-4-12 hex form is taken. ``uuid.UUID`` alone is too
+    lenient for a header: it also takes braces, ``urn:uuid:`` prefixes, hyphens
+    anywhere, and whatever ``int(x, 16)`` takes (underscores, signs, non-ASCII digits),
+    so two different strings could name one stored id.
+    """
     value = helicone.get("helicone-request-id")
     if value is None:
         return None
-    try:
-        return str(uuid.UUID(value.strip()))
-    except ValueError:
-        raise InvalidHeader("Helicone-Request-Id", "must be a UUID") from None
+    value = value.strip(_OWS)
+    if not _UUID.fullmatch(value):
+        raise InvalidHeader(
+            "Helicone-Request-Id", "must be a UUID, e.g. 123e4567-e89b-12d3-a456-426614174000"
+        )
+    return str(uuid.UUID(value))
 
 
 def flag(helicone: dict[str, str], header: str) -> bool:
@@ -119,7 +130,7 @@ def flag(helicone: dict[str, str], header: str) -> bool:
     value = helicone.get(header.lower())
     if value is None:
         return False
-    lowered = value.strip().lower()
+    lowered = value.strip(_OWS).lower()
     if lowered not in ("true", "false"):
         raise InvalidHeader(header, f"must be 'true' or 'false', got {value[:40]!r}")
     return lowered == "true"

@@ -20,8 +20,8 @@ class RateLimitSettings:
     )
     fail_closed: bool = setting(
         False,
-        "When Redis cannot be reached, refuse requests under a policy with 503 instead of "
-        "serving them unlimited.",
+        "When Redis cannot be reached (or the standing policies have never been read), "
+        "refuse requests under a policy with 503 instead of serving them unlimited.",
     )
     redis_timeout: float = setting(
         1.0, "Seconds a Redis rate-limit decision may take before Redis counts as unreachable."

@@ -18,7 +18,7 @@ from relayscope.context import Context, ProxyResponse
 from relayscope.errors import RateLimited, ServiceUnavailable
 from relayscope.logs.cost import cost_usd
 from relayscope.proxy.tags import PROPERTY_PREFIX, property_name
-from relayscope.ratelimit.book import PolicyBook
+from relayscope.ratelimit.book import PoliciesUnknown, PolicyBook
 from relayscope.ratelimit.limiter import (
     BackendUnavailable,
     Check,
@@ -81,7 +81,7 @@ class RateLimitStage:
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         header = ctx.helicone.get(_HEADER_KEY)
-        standing = await self._book.policies(ctx.org_id, ctx.key_id)
+        standing = await self._standing(ctx)
         if header is None and not standing:
             return await call_next(ctx)
         bound = bind(ctx, header, standing)
@@ -111,6 +111,22 @@ class RateLimitStage:
         else:
             response.stream = self._charging(ctx, charged, response.status, response.stream)
         return response
+
+    async def _standing(self, ctx: Context) -> Sequence[StandingPolicy]:
+        try:
+            return await self._book.policies(ctx.org_id, ctx.key_id)
+        except PoliciesUnknown as exc:
+            self.counters.backend_errors += 1
+            if self._fail_closed:
+                self.counters.failed_closed += 1
+                raise ServiceUnavailable(
+                    "Rate limiting is unavailable (the standing rate-limit policies cannot "
+                    "be read from the store) and the gateway is set to refuse requests until "
+                    "they can be (RELAYSCOPE_RATELIMIT_FAIL_CLOSED).",
+                    code="rate_limit_unavailable",
+                ) from exc
+            self.counters.failed_open += 1
+            return ()
 
     async def _decide(self, org_id: str, bound: Sequence[Bound]) -> list[Outcome] | None:
         try:

@@ -35,7 +35,7 @@ class Received:
 
 
 class WebhookReceiver:
-    """Records every POST; answers 200 unless told otherwise with ``fail_next``."""
+    """Records every POST (and GET); answers 200 unless told otherwise with ``fail_next``."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -45,6 +45,9 @@ class WebhookReceiver:
         self._script: list[int] = []
         self.delay = 0.0
         """Seconds to wait before answering each POST (a slow receiver)."""
+        self.location = "/redirected"
+        """The ``Location`` sent with a scripted 3xx answer: a redirect followed would
+        arrive there (as a POST, or a GET after a 303)."""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,6 +67,24 @@ class WebhookReceiver:
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", receiver.location)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def do_GET(self) -> None:
+                with receiver._lock:
+                    receiver._received.append(
+                        Received(
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            b"",
+                            200,
+                            time.monotonic(),
+                        )
+                    )
+                self.send_response(200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
