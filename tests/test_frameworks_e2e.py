@@ -212,3 +212,26 @@ def test_litellm_apps_with_different_provider_keys_never_share_cached_answers(ga
 
     assert [ask("sk-app-one"), ask("sk-app-one"), ask("sk-app-two")] == ["MISS", "HIT", "MISS"]
     assert fake.calls == 2
+
+
+def test_litellm_anthropic_is_logged_with_its_tokens_and_the_body_user(gateway, org, fake, user):
+    """litellm's Anthropic route: its ``user`` goes out as ``metadata.user_id``, which
+    the gateway takes for the user when no header names one."""
+    response = litellm.completion(
+        model="anthropic/claude-3-5-haiku-latest",
+        api_base=f"{gateway.url}/anthropic",
+        api_key="sk-ant-framework",
+        messages=[{"role": "user", "content": "Name a colour"}],
+        max_tokens=32,
+        user=user,
+        extra_headers={**org.auth, "Helicone-Property-Feature": "colours"},
+        num_retries=0,
+    )
+    assert fake.requests[-1].path == "/v1/messages"
+    record = _only_record_of(gateway, org, user)
+    assert record["provider"] == "anthropic"
+    assert (record["prompt_tokens"], record["completion_tokens"]) == (
+        response.usage.prompt_tokens,
+        response.usage.completion_tokens,
+    )
+    assert record["properties"] == {"feature": "colours"}

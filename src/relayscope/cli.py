@@ -202,8 +202,8 @@ def keys_revoke(key_id: str) -> None:
 @click.argument("key_id")
 @click.argument("role", type=click.Choice([ADMIN, PROXY]))
 def keys_role(key_id: str, role: str) -> None:
-    """Make an active key an admin key or a proxy key (takes effect within the key
-    cache's TTL, RELAYSCOPE_KEY_CACHE_TTL)."""
+    """Make an active key an admin key or a proxy key (every gateway sharing the store
+    applies it within a second)."""
     if not with_store(lambda store: store.set_key_role(key_id, role)):
         raise click.ClickException(f"no active key with id {key_id!r}")
     click.echo(f"key {key_id} is now a {role} key")

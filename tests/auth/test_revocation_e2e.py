@@ -1,4 +1,5 @@
-"""A revoked key stops working within a second, although answers are cached for a minute.
+"""A revoked key stops working within a second, although answers are cached for a minute;
+a key made a proxy key loses its admin rights as fast.
 
 Real gateway processes, each caching key answers for 60 s: two replicas sharing a new
 Postgres database (told by NOTIFY), and one gateway on SQLite (which polls). The key
@@ -27,18 +28,35 @@ def status(client: httpx.Client, url: str, org: OrgKey) -> int:
     return client.post(f"{url}/openai/v1/chat/completions", headers=org.auth, json=CHAT).status_code
 
 
-def revoke(store_url: str, key_id: str) -> float:
-    """Revoke ``key_id``; the time it was committed."""
+def revoke(store_url: str, key_id: str, *, role: str | None = None) -> float:
+    """Revoke ``key_id`` (or give it ``role``); the time it was committed."""
 
     async def run() -> float:
         store = SqlStore(store_url)
         try:
-            assert await store.revoke_key(key_id)
+            if role is None:
+                assert await store.revoke_key(key_id)
+            else:
+                assert await store.set_key_role(key_id, role)
             return time.monotonic()
         finally:
             await store.close()
 
     return asyncio.run(run())
+
+
+def manage(client: httpx.Client, url: str, org: OrgKey) -> int:
+    """An admin-only call: 404 for an admin key (no such policy), 403 for a proxy key."""
+    return client.delete(f"{url}/api/rate-limits/none", headers=org.bearer).status_code
+
+
+def demoted_within_a_second(urls: list[str], org: OrgKey, store_url: str) -> None:
+    with httpx.Client(timeout=5) as client:
+        assert [manage(client, url, org) for url in urls] == [404] * len(urls)
+        revoke(store_url, org.key_id, role="proxy")
+        wait_until(
+            lambda: [manage(client, url, org) for url in urls] == [403] * len(urls), timeout=1.0
+        )
 
 
 def refused_within_a_second(urls: list[str], org: OrgKey, store_url: str) -> float:
@@ -56,6 +74,7 @@ def refused_within_a_second(urls: list[str], org: OrgKey, store_url: str) -> flo
 def test_revocation_reaches_every_replica_on_postgres_within_a_second(replicas, fake):
     group = replicas(env=LONG_CACHE)
     org = create_org(group.store_url)
+    demoted_within_a_second(group.urls, org, group.store_url)
     refused_within_a_second(group.urls, org, group.store_url)
     # The openai SDK sees the same refusal on both replicas.
     for url in group.urls:
@@ -72,4 +91,5 @@ def test_revocation_reaches_a_sqlite_gateway_within_a_second(tmp_path, fake_serv
     env = {**fake_provider_env(fake_server.url), **LONG_CACHE}
     with GatewayProcess(tmp_path, env) as gateway:
         org = create_org(gateway.database_url)
+        demoted_within_a_second([gateway.url], org, gateway.database_url)
         refused_within_a_second([gateway.url], org, gateway.database_url)

@@ -40,8 +40,6 @@ class KeyWatch:
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
         self._trouble = ThrottledWarning(log)
-        self.listening = asyncio.Event()
-        """Set while notifications are being received (Postgres)."""
 
     def start(self) -> None:
         run = self._listen if self._store.dialect == "postgresql" else self._poll
@@ -57,9 +55,8 @@ class KeyWatch:
         while True:
             try:
                 await self._listen_once()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # any failure to listen: the driver's errors vary
                 self._trouble.warning("cannot listen for key revocations (%s); retrying", exc)
-            self.listening.clear()
             await asyncio.sleep(RECONNECT_AFTER)
 
     async def _listen_once(self) -> None:
@@ -70,7 +67,6 @@ class KeyWatch:
             await conn.add_listener(KEYS_CHANNEL, self._notified)
             # Whatever changed before this point was never heard: ask again.
             self._resolver.forget()
-            self.listening.set()
             await lost.wait()
         finally:
             if not conn.is_closed():
