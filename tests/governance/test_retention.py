@@ -91,3 +91,11 @@ async def test_a_stored_per_org_retention_is_clamped_and_other_orgs_still_swept(
     await governance.enforce_retention(now=NOW)
     assert await kept_ages(store, "org-odd", odd) == kept
     assert await kept_ages(store, "org-other", other) == [0, 2]
+
+
+@pytest.mark.parametrize(("days", "kept"), [(-1, "forever"), (10**12, "36500 days")])
+def test_an_out_of_range_default_is_named_in_a_warning(caplog, days, kept):
+    with caplog.at_level("WARNING", logger="relayscope.governance"):
+        Governance(GovernanceRepository(None), GovernanceSettings(retention_days=days))  # type: ignore[arg-type]
+    assert f"RELAYSCOPE_GOVERNANCE_RETENTION_DAYS={days} is out of range" in caplog.text
+    assert f"kept {kept}" in caplog.text

@@ -55,6 +55,16 @@ class Governance:
     def __init__(self, repo: GovernanceRepository, settings: GovernanceSettings) -> None:
         self.repo = repo
         self.settings = settings
+        days = settings.retention_days
+        if days < 0 or days > MAX_RETENTION_DAYS:
+            kept = "forever" if days < 0 else f"{MAX_RETENTION_DAYS} days"
+            log.warning(
+                "RELAYSCOPE_GOVERNANCE_RETENTION_DAYS=%d is out of range (0 to %d): "
+                "records are kept %s",
+                days,
+                MAX_RETENTION_DAYS,
+                kept,
+            )
         self.rules = RedactionRules()
         self._deletion_hooks: dict[str, DeletionHook] = {}
         self._task: asyncio.Task[None] | None = None
