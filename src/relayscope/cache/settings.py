@@ -43,8 +43,8 @@ class CacheSettings:
     )
     semantic: bool = setting(
         True,
-        "Honour Helicone-Cache-Semantic: true (needs the relayscope[semantic] extra; "
-        "without it such requests use the exact cache only).",
+        "Honour Helicone-Cache-Semantic: true (false: such requests use the exact cache "
+        "only and get Helicone-Cache-Semantic: unavailable).",
     )
     semantic_preload: bool = setting(
         False, "Load the embedding model at start-up instead of on the first semantic request."
