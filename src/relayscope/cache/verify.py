@@ -3,21 +3,24 @@
 An embedding says two prompts are *about* the same thing; it does not say they ask the
 same question: "Convert 5 km to miles." and "Convert 5 miles to km." are nearly the
 same vector. So a candidate found by similarity is served only when the two last user
-turns also agree, word for word, on what changes an answer:
+turns (whole, never cut) also agree on what changes an answer:
 
-- numbers, ids, dates and times, quoted strings and code (``like this``);
-- negation (not, never, without, don't, ...), counted on each side;
-- names: capitalised words, languages, programming languages, units, currencies,
-  days and months, audiences (children, adults, beginners, ...), ordinals, and words
-  that have an opposite (increase/decrease, buy/sell, before/after, ...): any of them
-  present on one side only refuses the candidate;
-- the order of the anchors both sides share (numbers, names, and the words right after
-  "from", "to", "than", "into", "vs", ...), so swapped directions and roles are refused;
 - the natural language of the prompt;
-- a content word added or dropped on one side with nothing in its place.
+- numbers, ids, dates and times, quoted strings and code (``like this``), in order;
+- negation (not, never, without, don't, un-, non-), counted on each side;
+- names: capitalised words and acronyms, and the members of closed classes where any
+  difference changes the answer (languages, programming languages, units, currencies,
+  days, months, seasons, audiences such as children/adults/beginners, ordinals);
+- opposites: a word on one side whose opposite is on the other (increase/decrease,
+  buy/sell, before/after, cheapest/most expensive...);
+- the order of the anchors both sides share (numbers, names, and the words after
+  "from", "to", "than", "into", "vs", a determiner or a preposition), so swapped
+  directions and roles are refused;
+- a content word added or dropped on one side with nothing in its place (an option);
+- one noun swapped for another with everything else equal (another drug, food, job).
 
-Each rule is cheap (one pass over both texts, microseconds) and errs on refusing:
-a refused paraphrase costs one upstream call, a wrong answer costs much more.
+Each rule is one pass over both texts (tens of microseconds, cached per text) and errs
+on refusing: a refused paraphrase costs one upstream call, a wrong answer much more.
 """
 
 from __future__ import annotations
@@ -28,22 +31,36 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 
-# Contractions first, so that "don't" counts as a negation and "what's" loses nothing.
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+def _pairs(text: str) -> frozenset[frozenset[str]]:
+    return frozenset(frozenset(pair.split("/")) for pair in text.split())
+
+
+# Contractions first, so that "don't" counts as a negation and "what's" loses nothing.
 _CONTRACTIONS = (
-    (re.compile(r"\bcan[\u2019']t\b"), "can not"),
-    (re.compile(r"\bwon[\u2019']t\b"), "will not"),
-    (re.compile(r"\bshan[\u2019']t\b"), "shall not"),
-    (re.compile(r"n[\u2019']t\b"), " not"),
-    (re.compile(r"[\u2019']re\b"), " are"),
-    (re.compile(r"[\u2019']ve\b"), " have"),
-    (re.compile(r"[\u2019']ll\b"), " will"),
-    (re.compile(r"[\u2019']d\b"), " would"),
-    (re.compile(r"[\u2019']m\b"), " am"),
+    (re.compile(r"\bcan[\u2019']t\b", re.I), "can not"),
+    (re.compile(r"\bwon[\u2019']t\b", re.I), "will not"),
+    (re.compile(r"\bshan[\u2019']t\b", re.I), "shall not"),
+    (re.compile(r"n[\u2019']t\b", re.I), " not"),
+    (re.compile(r"[\u2019']re\b", re.I), " are"),
+    (re.compile(r"[\u2019']ve\b", re.I), " have"),
+    (re.compile(r"[\u2019']ll\b", re.I), " will"),
+    (re.compile(r"[\u2019']d\b", re.I), " would"),
+    (re.compile(r"[\u2019']m\b", re.I), " am"),
     (re.compile(r"\b(it|that|what|there|here|who|how|where|when)[\u2019']s\b", re.I), r"\1 is"),
+    (re.compile(r"\bnon-", re.I), "non "),
+    # "What's the best way to X?" asks "how do I X?".
+    (
+        re.compile(
+            r"\b(?:the |a )?(?:best|right|proper|correct|good|easiest|simplest|recommended) "
+            r"(?:way|method|approach) (?:to|of)\b",
+            re.I,
+        ),
+        "how to",
+    ),
 )
 _POSSESSIVE = re.compile(r"\b([A-Za-z]\w*)[\u2019']s\s+([A-Za-z]\w*)")
 _QUOTED = re.compile(r"\"([^\"]+)\"|\u201c([^\u201d]+)\u201d|`([^`]+)`|(?<!\w)'([^']+)'(?!\w)")
@@ -52,12 +69,9 @@ _TOKEN = re.compile(
 )
 _HAS_DIGIT = re.compile(r"\d")
 
-NEGATIONS = _words(
-    """
-    not no never none nobody nothing neither nor without cannot nowhere exclude
-    excluding except avoid non
-    """
-)
+NEGATIONS = _words("not no never none nobody nothing neither nor without cannot nowhere non")
+_NOT_UN = _words("under until unit union universe university unique uniform understand unless")
+
 STOPWORDS = _words(
     """
     a an the this that these those is are was were be been being am do does did
@@ -66,108 +80,130 @@ STOPWORDS = _words(
     here of in on at by for with about as into onto from to again further then once
     so than too very can could will would shall should may might must just also only
     any some all each every both other such own and or but if because while until
-    whether please kindly tell me give show let know want need like would could
-    really actually quick quickly briefly exactly way get explain describe say help
-    is it's i'm hey hi hello thanks thank okay ok um something anything someone
-    anyone go going one ones thing things use using used make made
+    whether please kindly tell give show let know want need like really actually
+    quickly briefly exactly way get explain describe say help hey hi hello thanks thank
+    okay ok um something anything someone anyone go going ones thing things use using
+    used make made
     """
 )
-# Words after which the next content word takes a role (source, target, comparison).
-_ROLE_MARKERS = _words(
-    """
-    from to into than vs versus over against onto toward towards
-    """
-)
-_DETERMINERS = _words(
-    """
-    the a an my your our their his her its this that these those
-    """
+_SUBJECTS = _words("i you we they to please can could should do does did will would let")
+"""A content word right after one of these is taken as a verb (for the one-word swap)."""
+_ROLE_MARKERS = _words("from to into than vs versus against onto toward towards between")
+"""After these the next content word takes a role: source, target, the compared."""
+_NOUN_MARKERS = _words(
+    "the a an my your our their his her its this that these those of for with in on at by about"
 )
 
 _FILLERS = _words(
     """
     city really simply basically actually exactly quickly briefly please kindly just
     typical usually normally generally common standard usual main actual current
+    step process method reason role purpose function formula idea tip kind type
+    work happen mean example detail information guide instruction share provide list
+    name suggest recommend offer look feel
     """
 )
-"""Content words whose presence on one side only changes no answer."""
+"""Words of the question's framing: present on one side only, they change no answer."""
 
-_LEXICON_TEXT = """
-english spanish french german italian portuguese dutch russian chinese mandarin cantonese
-japanese korean arabic hindi bengali turkish polish swedish norwegian danish finnish greek
-hebrew latin vietnamese thai indonesian ukrainian czech romanian hungarian swahili persian
-python javascript typescript java kotlin scala rust go golang ruby php perl swift c c++ c#
-csharp haskell elixir erlang clojure lua r matlab julia bash powershell sql postgres
-postgresql mysql sqlite mongodb redis html css react vue angular svelte django flask
-rails spring node nodejs deno dart fortran cobol assembly zig
-km kilometer kilometre mile meter metre feet foot inch inches cm centimeter mm yard
-kg kilogram gram g lb lbs pound ounce oz ton tonne liter litre ml milliliter gallon
-quart pint cup cups tablespoon teaspoon celsius fahrenheit kelvin degree degrees
-second minute hour day week month year decade century
-dollar usd euro eur yen jpy pound gbp rupee inr yuan cny franc peso bitcoin btc
-monday tuesday wednesday thursday friday saturday sunday weekend weekday
-january february march april may june july august september october november december
-today tomorrow yesterday tonight morning afternoon evening night noon midnight
-spring summer autumn fall winter
-am pm utc gmt est pst cet
-adult grownup child kid toddler baby infant newborn teen teenager senior elderly
-beginner novice expert professional student teacher parent doctor nurse patient
-pregnant man woman men women boy girl male female dog cat puppy kitten
-first second third fourth fifth sixth seventh eighth ninth tenth last final penultimate
-next previous prior following latest earliest oldest newest
-zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
-fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy
-eighty ninety hundred thousand million billion trillion half quarter double triple
-dozen single pair couple
-increase decrease raise lower rise fall grow shrink gain lose win loss profit
-buy sell purchase lend borrow give take send receive import export upload download
-push pull encrypt decrypt compress decompress zip unzip encode decode serialize
-deserialize enable disable allow block accept reject approve deny include exclude
-add remove insert delete create destroy install uninstall open close start stop
-begin end enter exit login logout sign mount unmount lock unlock connect disconnect
-before after early late earlier later above below over under inside outside
-up down left right top bottom front back north south east west
-hot cold warm cool big small large tiny huge little long short tall high low wide
-narrow thick thin heavy light fast slow quick cheap expensive rich poor old new
-young ancient modern easy hard difficult simple complex safe dangerous unsafe
-healthy unhealthy good bad better worse best worst positive negative true false
-correct incorrect right wrong legal illegal possible impossible
-more less most least many few maximum minimum max min ascending descending
-majority minority plus minus multiply divide sum difference product
-advantage disadvantage pro con benefit risk strength weakness
-input output source destination sender recipient buyer seller employer employee
-landlord tenant client server parent child predator prey winner loser
-wet dry light dark full empty same different similar opposite
-vegan vegetarian kosher halal gluten organic raw cooked
-internal external public private local remote global
-monthly weekly daily yearly annual hourly
-red orange yellow green blue purple black white grey gray brown pink
-"""
-LEXICON = frozenset(_LEXICON_TEXT.split())
-"""Words that change the answer when they appear on one side only, or move."""
-
-SYNONYMS = frozenset(
-    frozenset(pair.split("/"))
-    for pair in _words(
-        """
-        movie/film car/automobile buy/purchase begin/start end/finish big/large
-        small/little fix/repair error/bug picture/photo photo/image picture/image
-        job/work help/assist mistake/error shop/store fast/quick quick/rapid
-        answer/reply kid/child house/home speak/talk sick/ill phone/telephone
-        tv/television bike/bicycle doctor/physician
-        """
-    )
+CLASSES = _words(
+    """
+    english spanish french german italian portuguese dutch russian chinese mandarin
+    cantonese japanese korean arabic hindi bengali turkish polish swedish norwegian
+    danish finnish greek hebrew latin vietnamese thai indonesian ukrainian czech
+    romanian hungarian swahili persian
+    python javascript typescript java kotlin scala rust golang ruby php perl swift c++
+    c# csharp haskell elixir erlang clojure lua matlab julia bash powershell sql postgres
+    postgresql mysql sqlite mongodb redis html css react vue angular svelte django flask
+    rails node nodejs deno dart fortran cobol assembly zig json yaml xml csv toml
+    km kilometer kilometre mile meter metre foot inch cm centimeter mm millimeter yard
+    kg kilogram gram lb pound ounce oz ton tonne liter litre ml milliliter gallon quart
+    pint cup tablespoon teaspoon celsius fahrenheit kelvin
+    second minute hour day week month year decade century
+    dollar usd euro eur yen jpy gbp rupee inr yuan cny franc peso bitcoin btc
+    monday tuesday wednesday thursday friday saturday sunday weekend weekday
+    january february april june july august september october november december
+    today tomorrow yesterday tonight morning afternoon evening night noon midnight
+    spring summer autumn winter am pm utc gmt est pst cet
+    adult grownup child kid toddler baby infant newborn teen teenager senior elderly
+    retiree beginner novice expert professional student teacher parent pregnant man
+    woman boy girl male female grandmother grandfather nephew niece son daughter
+    employee customer dog cat puppy kitten
+    first second third fourth fifth sixth seventh eighth ninth tenth last final
+    penultimate next previous prior latest earliest
+    eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen
+    twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million
+    billion trillion half quarter double triple dozen
+    red orange yellow green blue purple black white grey gray brown pink
+    """
 )
-"""Common synonyms a one-word swap may use (checked before refusing it)."""
+"""Closed classes: any member on one side only changes the answer."""
+
+OPPOSITES = _pairs(
+    """
+    increase/decrease raise/lower rise/drop grow/shrink gain/lose win/lose profit/loss
+    buy/sell lend/borrow send/receive import/export upload/download push/pull
+    encrypt/decrypt compress/decompress zip/unzip encode/decode serialize/deserialize
+    enable/disable allow/block accept/reject approve/deny include/exclude add/remove
+    insert/delete create/destroy install/uninstall open/close start/stop begin/end
+    enter/exit login/logout mount/unmount lock/unlock connect/disconnect
+    before/after early/late above/below inside/outside in/out up/down over/under
+    left/right top/bottom front/back north/south east/west hot/cold warm/cool
+    big/small large/small tiny/huge long/short tall/short high/low wide/narrow
+    thick/thin heavy/light fast/slow cheap/expensive rich/poor old/new old/young
+    ancient/modern easy/hard easy/difficult simple/complex safe/dangerous
+    healthy/unhealthy good/bad better/worse best/worst positive/negative true/false
+    correct/incorrect right/wrong legal/illegal possible/impossible more/less
+    most/least many/few maximum/minimum max/min ascending/descending plus/minus
+    multiply/divide advantage/disadvantage pro/con benefit/risk benefit/drawback
+    strength/weakness input/output source/destination sender/recipient buyer/seller
+    employer/employee landlord/tenant client/server predator/prey winner/loser
+    wet/dry light/dark full/empty same/different similar/different internal/external
+    public/private local/remote strong/weak stronger/weaker formal/informal
+    """
+)
+_OPPOSITE: dict[str, frozenset[str]] = {}
+for _pair in OPPOSITES:
+    for _word in _pair:
+        _OPPOSITE[_word] = _OPPOSITE.get(_word, frozenset()) | (_pair - {_word})
+
+SYNONYMS = _pairs(
+    """
+    movie/film car/automobile buy/purchase begin/start end/finish fix/repair
+    error/bug picture/photo photo/image picture/image job/work help/assist
+    mistake/error shop/store answer/reply house/home speak/talk sick/ill
+    phone/telephone tv/television bike/bicycle doctor/physician
+    """
+)
+"""Common synonyms a one-word noun swap may use (checked before refusing it)."""
 
 # Very common words of a few languages other than English, to tell the prompt's language.
 _LANGUAGES = {
-    "en": _words("the is are what how why which of and to in for with you your can do does"),
+    "en": STOPWORDS,
     "es": _words("el la los las es qué cómo por para con una uno del que cuál dónde puedo"),
-    "fr": _words("le la les est que comment pour avec une des du est-ce quel quelle où je"),
-    "de": _words("der die das ist wie was warum für mit ein eine und ich nicht kann wo"),
+    "fr": _words("le la les est que comment pour avec une des du quel quelle où je dit-on"),
+    "de": _words("der die das ist wie was warum für mit ein eine und ich nicht kann wo mir"),
     "it": _words("il lo la gli è che come perché per con una uno del della dove posso"),
-    "pt": _words("o a os as é que como por para com uma um do da onde posso não"),
+    "pt": _words("o os as é que como por para com uma um do da onde posso não faço"),
+}
+
+_IRREGULAR = {
+    "children": "child",
+    "kids": "kid",
+    "men": "man",
+    "women": "woman",
+    "feet": "foot",
+    "teeth": "tooth",
+    "people": "person",
+    "mice": "mouse",
+    "geese": "goose",
+    "data": "data",
+    "inches": "inch",
+}
+_NUMBER_WORDS = {
+    word: str(value)
+    for value, word in enumerate(
+        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    )
 }
 
 
@@ -179,8 +215,10 @@ class Reading:
     quoted: frozenset[str]
     negations: int
     names: frozenset[str]
+    opposable: frozenset[str]
     anchors: tuple[str, ...]
     content: frozenset[str]
+    verbs: frozenset[str]
     language: str
 
 
@@ -194,34 +232,33 @@ def _stem(word: str) -> str:
     return word
 
 
-_IRREGULAR = {
-    "children": "child",
-    "kids": "kid",
-    "men": "man",
-    "women": "woman",
-    "feet": "foot",
-    "teeth": "tooth",
-    "people": "person",
-    "mice": "mouse",
-    "geese": "goose",
-    "data": "data",
-}
+def _normal(lower: str) -> str:
+    return _IRREGULAR.get(lower) or _stem(lower)
 
 
-def _normal(word: str) -> str:
-    word = word.lower()
-    return _IRREGULAR.get(word) or _stem(word)
+def _base(word: str) -> str:
+    """A comparative or superlative back to its adjective when that one has an opposite:
+    cheapest -> cheap, hottest -> hot, larger -> large, easier -> easy."""
+    if word in _OPPOSITE:
+        return word
+    for suffix, add in (
+        ("iest", "y"),
+        ("ier", "y"),
+        ("est", ""),
+        ("er", ""),
+        ("st", ""),
+        ("r", ""),
+    ):
+        if word.endswith(suffix):
+            root = word[: -len(suffix)] + add
+            if root in _OPPOSITE:
+                return root
+            if len(root) > 2 and root[-1] == root[-2] and root[:-1] in _OPPOSITE:
+                return root[:-1]
+    return word
 
 
-_NUMBER_WORDS = {
-    word: str(value)
-    for value, word in enumerate(
-        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-    )
-}
-
-
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
 def read(text: str) -> Reading:
     """The parts of ``text`` the verification step compares."""
     text = unicodedata.normalize("NFKC", text)
@@ -232,56 +269,60 @@ def read(text: str) -> Reading:
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
     text = _POSSESSIVE.sub(r"\2 of \1", text)
-    matches = list(_TOKEN.finditer(text))
     numbers: list[str] = []
     names: set[str] = set()
+    opposable: set[str] = set()
     anchors: list[str] = []
     content: set[str] = set()
+    verbs: set[str] = set()
     negations = 0
-    role_next = False
-    after_determiner = False
-    for match in matches:
+    previous = ""
+    for match in _TOKEN.finditer(text):
         token = match.group()
         lower = token.lower()
-        starts = _starts_sentence(text, match.start())
+        before, previous = previous, lower
         if _HAS_DIGIT.search(token) or lower in _NUMBER_WORDS:
             value = _NUMBER_WORDS.get(lower, lower.replace(",", ""))
             numbers.append(value)
             anchors.append(value)
-            role_next = False
             continue
-        if token[0] in "#@$€£¥" or ("_" in token) or ("." in token and len(token) > 2):
+        if token[0] in "#@$€£¥" or "_" in token or ("." in token and len(token) > 2):
             names.add(lower)
             anchors.append(lower)
             continue
-        if lower in NEGATIONS or (lower.startswith("un") and _normal(lower[2:]) in LEXICON):
+        if lower in NEGATIONS:
             negations += 1
+            continue
+        if lower.startswith("un") and len(lower) > 5 and lower not in _NOT_UN:
+            if not any(lower.startswith(w) for w in _NOT_UN):
+                negations += 1
+                lower = lower[2:]
         word = _normal(lower)
-        if lower in _ROLE_MARKERS:
-            role_next = True
+        base = _base(word)
+        if base in _OPPOSITE:
+            opposable.add(base)
+        if lower in STOPWORDS or word in STOPWORDS:
             continue
-        if lower in _DETERMINERS:
-            after_determiner = True
-            continue
-        if lower in STOPWORDS or lower in NEGATIONS:
-            continue
-        capitalised = token[0].isupper() and not starts and lower not in STOPWORDS
+        starts = _starts_sentence(text, match.start())
+        capitalised = token[0].isupper() and not starts
         acronym = token.isupper() and len(token) > 1
-        if capitalised or acronym or word in LEXICON or lower in LEXICON:
+        if capitalised or acronym or word in CLASSES or lower in CLASSES:
             names.add(word)
             anchors.append(word)
-        elif role_next or after_determiner:
+        elif before in _ROLE_MARKERS or before in _NOUN_MARKERS:
             anchors.append(word)
+        if starts or before in _SUBJECTS:
+            verbs.add(word)
         content.add(word)
-        role_next = False
-        after_determiner = False
     return Reading(
         numbers=tuple(numbers),
         quoted=quoted,
         negations=negations,
         names=frozenset(names),
+        opposable=frozenset(opposable),
         anchors=tuple(anchors),
         content=frozenset(content),
+        verbs=frozenset(verbs),
         language=_language(text),
     )
 
@@ -290,7 +331,7 @@ def _starts_sentence(text: str, start: int) -> bool:
     i = start - 1
     while i >= 0 and text[i] in " \t":
         i -= 1
-    return i < 0 or text[i] in '.?!:;\n"\u201c(-*•>'
+    return i < 0 or text[i] in '.?!:;\n"\u201c(-*>'
 
 
 def _language(text: str) -> str:
@@ -299,12 +340,9 @@ def _language(text: str) -> str:
     words = re.findall(r"[^\W\d_]+", text.lower())
     if any(ord(ch) > 0x24F for word in words for ch in word):
         return "other-script"
-    counts = {lang: sum(word in common for word in words) for lang, common in _LANG_SETS.items()}
-    best = max(counts, key=lambda lang: counts[lang])
+    counts = {lang: sum(word in common for word in words) for lang, common in _LANGUAGES.items()}
+    best = max(counts, key=lambda lang: (counts[lang], lang == "en"))
     return best if counts[best] else "en"
-
-
-_LANG_SETS = _LANGUAGES
 
 
 def refusal(new: str, cached: str) -> str | None:
@@ -323,21 +361,27 @@ def refusal(new: str, cached: str) -> str | None:
         return "negation"
     if a.names != b.names:
         return "names"
+    only_a, only_b = a.opposable - b.opposable, b.opposable - a.opposable
+    if any(_OPPOSITE[word] & only_b for word in only_a):
+        return "opposite"
     if _shared_order(a.anchors, b.anchors) != _shared_order(b.anchors, a.anchors):
         return "order"
-    only_a = a.content - b.content - _FILLERS
-    only_b = b.content - a.content - _FILLERS
-    if bool(only_a) != bool(only_b):
+    added = a.content - b.content - _FILLERS
+    dropped = b.content - a.content - _FILLERS
+    if bool(added) != bool(dropped):
         return "added or dropped"
-    if len(only_a) == 1 and len(only_b) == 1 and not _variants(*only_a, *only_b):
-        # One content word swapped for another, all else equal: the signature of another
-        # drug, place or thing ("ibuprofen with alcohol" / "with aspirin").
-        return "word swapped"
+    if len(added) == 1 and len(dropped) == 1:
+        (x,), (y,) = added, dropped
+        # One noun swapped for another, all else equal: another drug, place or thing
+        # ("ibuprofen with alcohol" / "with aspirin"). Swapped verbs are paraphrases.
+        verbs = x in a.verbs and y in b.verbs
+        if not verbs and not _variants(x, y):
+            return "word swapped"
     return None
 
 
 def _variants(a: str, b: str) -> bool:
-    """Spelling variants or one word's inflection (colour/color, analyse/analyze)."""
+    """Synonyms, spelling variants or one word's inflections (colour/color)."""
     if frozenset((a, b)) in SYNONYMS:
         return True
     prefix = 0
