@@ -376,7 +376,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--threshold", type=float, default=CacheSettings().default_similarity)
     parser.add_argument("--no-cost", action="store_true", help="skip the cost figures")
     args = parser.parse_args(argv)
-    loadavg = open("/proc/loadavg").read().split()[:3]
+    loadavg = Path("/proc/loadavg").read_text().split()[:3]
     pairs, held_out = load(PAIRS), load(HELD_OUT)
     embedder = Embedder()
     report: dict[str, Any] = {

@@ -293,10 +293,13 @@ def read(text: str) -> Reading:
         if lower in NEGATIONS:
             negations += 1
             continue
-        if lower.startswith("un") and len(lower) > 5 and lower not in _NOT_UN:
-            if not any(lower.startswith(w) for w in _NOT_UN):
-                negations += 1
-                lower = lower[2:]
+        if (
+            lower.startswith("un")
+            and len(lower) > 5
+            and not any(lower.startswith(w) for w in _NOT_UN)
+        ):
+            negations += 1
+            lower = lower[2:]
         word = _normal(lower)
         base = _base(word)
         if base in _OPPOSITE:
