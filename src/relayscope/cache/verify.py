@@ -218,6 +218,8 @@ class Reading:
     opposable: frozenset[str]
     anchors: tuple[str, ...]
     content: frozenset[str]
+    sequence: tuple[str, ...]
+    """The content words in order."""
     verbs: frozenset[str]
     language: str
 
@@ -274,6 +276,7 @@ def read(text: str) -> Reading:
     opposable: set[str] = set()
     anchors: list[str] = []
     content: set[str] = set()
+    sequence: list[str] = []
     verbs: set[str] = set()
     negations = 0
     previous = ""
@@ -317,6 +320,7 @@ def read(text: str) -> Reading:
         if starts or before in _SUBJECTS:
             verbs.add(word)
         content.add(word)
+        sequence.append(word)
     return Reading(
         numbers=tuple(numbers),
         quoted=quoted,
@@ -325,6 +329,7 @@ def read(text: str) -> Reading:
         opposable=frozenset(opposable),
         anchors=tuple(anchors),
         content=frozenset(content),
+        sequence=tuple(sequence),
         verbs=frozenset(verbs),
         language=_language(text),
     )
@@ -369,6 +374,8 @@ def refusal(new: str, cached: str) -> str | None:
         return "opposite"
     if _shared_order(a.anchors, b.anchors) != _shared_order(b.anchors, a.anchors):
         return "order"
+    if a.content == b.content and a.sequence != b.sequence and _swapped(a, b):
+        return "order"
     added = a.content - b.content - _FILLERS
     dropped = b.content - a.content - _FILLERS
     if bool(added) != bool(dropped):
@@ -381,6 +388,31 @@ def refusal(new: str, cached: str) -> str | None:
         if not verbs and not _variants(x, y):
             return "word swapped"
     return None
+
+
+_MAX_SWAP_WORDS = 64
+
+
+def _swapped(a: Reading, b: Reading) -> bool:
+    """The same words in another order, with two of them trading places around a pivot
+    that stays between them: "is tea healthier than coffee" / "is coffee healthier than
+    tea", "the dog chases the cat" / "the cat chases the dog". Words that only move
+    ("job interview tips" / "tips for a job interview") and verbs are let through."""
+    if len(a.sequence) > _MAX_SWAP_WORDS or len(b.sequence) > _MAX_SWAP_WORDS:
+        return True  # long texts in another order: not worth the risk
+    pos_a = {word: i for i, word in reversed(list(enumerate(a.sequence)))}
+    pos_b = {word: i for i, word in reversed(list(enumerate(b.sequence)))}
+    verbs = a.verbs | b.verbs
+    words = [word for word in pos_a if word not in verbs]
+    for i, x in enumerate(words):
+        for y in words[i + 1 :]:
+            if (pos_a[x] < pos_a[y]) == (pos_b[x] < pos_b[y]):
+                continue
+            lo_a, hi_a = sorted((pos_a[x], pos_a[y]))
+            lo_b, hi_b = sorted((pos_b[x], pos_b[y]))
+            if set(a.sequence[lo_a + 1 : hi_a]) & set(b.sequence[lo_b + 1 : hi_b]):
+                return True
+    return False
 
 
 def _variants(a: str, b: str) -> bool:
