@@ -93,6 +93,7 @@ class Model:
         from tokenizers import Tokenizer
 
         started = time.perf_counter()
+        _one_blas_thread()
         self.tokenizer = Tokenizer.from_file(str(files.tokenizer))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
@@ -126,6 +127,17 @@ class Model:
             return np.zeros(DIMENSIONS, dtype=np.float32)
         unit: np.ndarray = vector / norm
         return unit
+
+
+def _one_blas_thread() -> None:
+    """Semantic search is one matrix-vector product per request (20,000 x 384 at most):
+    on a busy server, BLAS threads fighting the gateway for cores triple its latency.
+    numpy is only used by the semantic cache in the gateway, so the limit is global."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a main dependency
+        return
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def default_quantized_dir() -> Path:
