@@ -211,6 +211,13 @@ class Embedder:
                     log.exception("semantic cache model failed to load; semantic matching is off")
         return self._model is not None
 
+    def prepare(self) -> None:
+        """Make the int8 copy in the background (once per install), so the first semantic
+        request does not wait for it; loads nothing into this process."""
+        files = model_files()
+        if files is not None and self._quantized_dir is not None:
+            self._thread.submit(_int8_model, files.model, self._quantized_dir)
+
     def _load_model(self) -> Model:
         files = model_files()
         if files is None:

@@ -56,8 +56,8 @@ class CacheSettings:
     )
     semantic_max_entries: int = setting(
         20_000,
-        "Vectors kept per semantic partition (org, provider, model, parameters); a full "
-        "partition drops the soonest-expiring one. Search time grows with it (~0.2 ms at 10k).",
+        "Vectors kept per semantic partition (org, keys, model, parameters, system prompt "
+        "and earlier turns); a full partition drops the soonest-expiring one.",
     )
     redis_timeout: float = setting(
         0.5, "Seconds a Redis cache call may take before the request bypasses the cache."

@@ -46,8 +46,11 @@ class CacheStage:
 
     async def start(self) -> None:
         await self.backend.start()
-        if self.embedder is not None and self.settings.semantic_preload:
-            await self.embedder.load()
+        if self.embedder is not None:
+            if self.settings.semantic_preload:
+                await self.embedder.load()
+            else:
+                self.embedder.prepare()
 
     async def aclose(self) -> None:
         await self.backend.close()
