@@ -82,3 +82,15 @@ async def test_requests_without_semantic_never_get_the_header():
     request = ctx("plain")
     await cache(request, upstream)
     assert all(name != b"helicone-cache-semantic" for name, _ in request.response_headers)
+
+
+async def test_a_long_last_user_turn_is_matched_exactly_only():
+    cache, upstream = stage(), Upstream()
+    semantic = {"helicone-cache-semantic": "true", "helicone-cache-similarity": "0"}
+    story = "Once upon a time a fox lived by the river and watched the boats. " * 20
+    await cache(ctx(story + "What happens next?", **semantic), upstream)
+    later = ctx(story + "What happened next?", **semantic)
+    await cache(later, upstream)
+    assert not later.cache_hit and upstream.calls == 2
+    assert cache.embedder is not None and not cache.embedder.loaded
+    assert all(name != b"helicone-cache-semantic" for name, _ in later.response_headers)

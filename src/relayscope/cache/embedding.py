@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
+from relayscope.cache import verify
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -127,6 +129,14 @@ class Model:
             return np.zeros(DIMENSIONS, dtype=np.float32)
         unit: np.ndarray = vector / norm
         return unit
+
+
+def _embed_and_read(model: Model, text: str) -> np.ndarray:
+    """The embedding, and the verification step's reading of ``text`` made here too (it
+    is cached), so that checking candidates on the event loop only compares."""
+    vector = model.embed(text)
+    verify.read(text)
+    return vector
 
 
 def _one_blas_thread() -> None:
@@ -238,7 +248,7 @@ class Embedder:
         model = self._model
         assert model is not None
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, model.embed, text)
+        return await loop.run_in_executor(self._thread, _embed_and_read, model, text)
 
     def close(self) -> None:
         self._thread.shutdown(wait=False, cancel_futures=True)

@@ -26,6 +26,9 @@ log = logging.getLogger("relayscope.cache")
 _MISS = [(b"helicone-cache", b"MISS"), (b"helicone-cache-hit", b"false")]
 SEMANTIC_HEADER = b"helicone-cache-semantic"
 UNAVAILABLE = "unavailable"
+MAX_SEMANTIC_CHARS = 1000
+"""Longer last user turns are matched exactly only (the verification step reads a
+prompt whole; 20 kB would take ~35 ms of the event loop; the model reads ~500 characters)."""
 
 
 class CacheStage:
@@ -137,15 +140,18 @@ class CacheStage:
         if not options.semantic:
             return None
         partition = semantic_partition(ctx, options)
-        if partition is None:
-            return None  # no last user turn made of text: the exact cache only
+        text = last_user_text(ctx)
+        if partition is None or len(text) > MAX_SEMANTIC_CHARS:
+            # No last user turn made of text, or one too long to verify on the event
+            # loop (and to embed past its first 128 word pieces): the exact cache only.
+            return None
         values = None
         if self.embedder is not None:
-            values = await self.embedder.embed(last_user_text(ctx))
+            values = await self.embedder.embed(text)
         if values is None:
             self._unavailable(ctx)
             return None
-        return Vector(partition, values, last_user_text(ctx))
+        return Vector(partition, values, text)
 
     def _unavailable(self, ctx: Context) -> None:
         ctx.response_headers.append((SEMANTIC_HEADER, UNAVAILABLE.encode()))

@@ -260,7 +260,7 @@ def _base(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def read(text: str) -> Reading:
     """The parts of ``text`` the verification step compares."""
     text = unicodedata.normalize("NFKC", text)
