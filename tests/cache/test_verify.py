@@ -30,6 +30,9 @@ from relayscope.cache.verify import refusal
         ("Is tea healthier than coffee?", "Is coffee healthier than tea?", "order"),
         ("Draw a map of the park.", "Draw a detailed map of the park.", "added or dropped"),
         ("Can I freeze cooked rice?", "Can I freeze cooked pasta?", "word swapped"),
+        ("How do I merge two branches?", "How do I rebase two branches?", "word swapped"),
+        ("How do I cancel my order?", "How do I track my order?", "word swapped"),
+        ("How do I upgrade my plan?", "How do I downgrade my plan?", "opposite"),
     ],
 )
 def test_near_misses_are_refused_with_the_reason(new, cached, reason):

@@ -159,6 +159,8 @@ OPPOSITES = _pairs(
     employer/employee landlord/tenant client/server predator/prey winner/loser
     wet/dry light/dark full/empty same/different similar/different internal/external
     public/private local/remote strong/weak stronger/weaker formal/informal
+    upgrade/downgrade freeze/thaw freeze/defrost merge/split heat/cool
+    subscribe/unsubscribe follow/unfollow
     """
 )
 _OPPOSITE: dict[str, frozenset[str]] = {}
@@ -172,6 +174,9 @@ SYNONYMS = _pairs(
     error/bug picture/photo photo/image picture/image job/work help/assist
     mistake/error shop/store answer/reply house/home speak/talk sick/ill
     phone/telephone tv/television bike/bicycle doctor/physician
+    write/compose write/draft compose/draft generate/produce create/produce
+    teach/train handle/manage recommend/suggest show/display choose/pick
+    remove/eliminate build/construct discuss/talk reduce/cut
     """
 )
 """Common synonyms a one-word noun swap may use (checked before refusing it)."""
@@ -382,10 +387,10 @@ def refusal(new: str, cached: str) -> str | None:
         return "added or dropped"
     if len(added) == 1 and len(dropped) == 1:
         (x,), (y,) = added, dropped
-        # One noun swapped for another, all else equal: another drug, place or thing
-        # ("ibuprofen with alcohol" / "with aspirin"). Swapped verbs are paraphrases.
-        verbs = x in a.verbs and y in b.verbs
-        if not verbs and not _variants(x, y):
+        # One word swapped for another, all else equal: another drug, place or thing
+        # ("ibuprofen with alcohol" / "with aspirin"), or another action ("merge two
+        # branches" / "rebase two branches"), unless the two are known synonyms.
+        if not _variants(x, y):
             return "word swapped"
     return None
 
