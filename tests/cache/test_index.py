@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from relayscope.cache.index import VectorIndex
 
@@ -47,3 +48,25 @@ def test_a_full_partition_drops_the_soonest_expiring_vector():
     assert len(index) == 2
     assert index.search("p", vectors[1], 0.99, now=0.0) == []
     assert index.search("p", vectors[2], 0.99, now=0.0)[0][0] == "c"
+
+
+def test_large_partitions_shortlist_on_narrow_copies_and_score_exactly():
+    """Past EXACT_UP_TO entries the search shortlists on projected vectors; what it
+    returns is still the exact best match, with its exact score."""
+    from relayscope.cache.index import EXACT_UP_TO
+
+    count = EXACT_UP_TO * 3
+    vectors = random_units(count, dim=384, seed=3)
+    index = VectorIndex(max_per_partition=count)
+    for i, vector in enumerate(vectors):
+        index.add("p", f"k{i}", vector, expires_at=10.0)
+    rng = np.random.default_rng(5)
+    for target in rng.choice(count, size=25, replace=False):
+        query = vectors[target] + rng.normal(0, 0.02, 384).astype(np.float32)
+        query /= np.linalg.norm(query)
+        key, score = index.search("p", query, 0.8, now=0.0)[0]
+        assert key == f"k{target}"
+        assert score == pytest.approx(float(vectors[target] @ query), abs=1e-6)
+    index.remove("k0")
+    assert all(key != "k0" for key, _ in index.search("p", vectors[0], 0.5, now=0.0))
+    assert index.search("p", vectors[1], 0.5, now=11.0) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from relayscope.cache.keys import exact_key, message_text, semantic_partition
+from relayscope.cache.keys import exact_key, last_user_text, semantic_partition
 from relayscope.cache.options import CacheOptions
 from relayscope.context import Context, Tags, Target
 
@@ -85,7 +85,7 @@ def test_ignored_keys_are_left_out():
     assert exact_key(ctx(BODY), ignore) == exact_key(ctx({**BODY, "user": "u2"}), ignore)
 
 
-def test_partitions_ignore_the_messages_only():
+def test_partitions_leave_out_only_the_last_user_turn():
     other_text = {**BODY, "messages": [{"role": "user", "content": "hello"}]}
     assert semantic_partition(ctx(BODY), options()) == semantic_partition(
         ctx(other_text), options()
@@ -95,12 +95,51 @@ def test_partitions_ignore_the_messages_only():
     )
 
 
-def test_message_text_joins_system_and_every_message():
+def turns(system: str | None, earlier: str, last: str, **extra) -> dict:
+    messages = [{"role": "system", "content": system}] if system else []
+    messages += [
+        {"role": "user", "content": earlier},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": last},
+    ]
+    return {"model": "m", "messages": messages, **extra}
+
+
+def test_system_prompt_earlier_turns_tools_and_parameters_must_match_exactly():
+    base = semantic_partition(
+        ctx(turns("be brief", "I use Rust", "how do I read a file?")), options()
+    )
+    assert base == semantic_partition(
+        ctx(turns("be brief", "I use Rust", "how can I read a file?")), options()
+    )
+    for other in (
+        turns("be verbose", "I use Rust", "how do I read a file?"),
+        turns(None, "I use Rust", "how do I read a file?"),
+        turns("be brief", "I use Python", "how do I read a file?"),
+        turns("be brief", "I use Rust", "how do I read a file?", max_tokens=5),
+        turns("be brief", "I use Rust", "how do I read a file?", tools=[{"type": "function"}]),
+    ):
+        assert semantic_partition(ctx(other), options()) != base
+
+
+def test_the_compared_text_is_the_last_user_turn_only():
     body = {
         "system": [{"type": "text", "text": "be brief"}],
         "messages": [
             {"role": "user", "content": "first"},
             {"role": "assistant", "content": [{"type": "text", "text": "second"}]},
+            {"role": "user", "content": [{"type": "text", "text": "third"}]},
         ],
     }
-    assert message_text(ctx(body)) == "be brief\nfirst\nsecond"
+    assert last_user_text(ctx(body)) == "third"
+
+
+def test_a_last_user_turn_with_more_than_text_has_no_partition():
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "what?"}, image]}],
+    }
+    assert semantic_partition(ctx(body), options()) is None
+    assert last_user_text(ctx(body)) == ""
+    assert semantic_partition(ctx({"model": "m", "messages": []}), options()) is None

@@ -61,6 +61,10 @@ async def test_least_recently_used_entries_go_first_when_over_budget():
     assert cache.bytes <= one.size * 3
 
 
+def accept_all(_: CacheEntry) -> bool:
+    return True
+
+
 def unit(values: list[float]) -> np.ndarray:
     vector = np.array(values, dtype=np.float32)
     return vector / np.linalg.norm(vector)
@@ -72,12 +76,22 @@ async def test_nearest_finds_the_most_similar_live_entry_in_its_partition():
     await cache.store("a", 1, entry(b"a"), Vector("p", unit([1, 0, 0])))
     await cache.store("b", 1, entry(b"b", expires_at=clock.now + 1), Vector("p", unit([1, 1, 0])))
     await cache.store("c", 1, entry(b"c"), Vector("q", unit([1, 1, 0.1])))
-    found, score = await cache.nearest(Vector("p", unit([1, 1, 0.1])), 0.5)
+    found, score = await cache.nearest(Vector("p", unit([1, 1, 0.1])), 0.5, accept_all)
     assert found.entry.body == b"b" and score > 0.99
     clock.now += 1
-    found, score = await cache.nearest(Vector("p", unit([1, 1, 0.1])), 0.5)
+    found, score = await cache.nearest(Vector("p", unit([1, 1, 0.1])), 0.5, accept_all)
     assert found.entry.body == b"a" and 0.5 < score < 0.8
-    assert await cache.nearest(Vector("p", unit([0, 0, 1])), 0.5) is None
+    assert await cache.nearest(Vector("p", unit([0, 0, 1])), 0.5, accept_all) is None
+
+
+async def test_a_candidate_the_verification_refuses_is_passed_over_for_the_next():
+    cache = backend()
+    await cache.store("a", 1, entry(b"a"), Vector("p", unit([1, 0, 0])))
+    await cache.store("b", 1, entry(b"b"), Vector("p", unit([1, 1, 0])))
+    query = Vector("p", unit([1, 1, 0.1]))
+    found, _ = await cache.nearest(query, 0.5, lambda e: e.body != b"b")
+    assert found.entry.body == b"a"
+    assert await cache.nearest(query, 0.5, lambda e: False) is None
 
 
 async def test_evicted_entries_leave_the_vector_index():
@@ -85,8 +99,8 @@ async def test_evicted_entries_leave_the_vector_index():
     cache = backend(max_bytes=one.size)
     await cache.store("a", 1, entry(b"x" * 100), Vector("p", unit([1, 0])))
     await cache.store("b", 1, entry(b"y" * 100), Vector("p", unit([0, 1])))
-    assert await cache.nearest(Vector("p", unit([1, 0])), 0.9) is None
-    found, _ = await cache.nearest(Vector("p", unit([0, 1])), 0.9)
+    assert await cache.nearest(Vector("p", unit([1, 0])), 0.9, accept_all) is None
+    found, _ = await cache.nearest(Vector("p", unit([0, 1])), 0.9, accept_all)
     assert found.entry.body == b"y" * 100
 
 

@@ -42,7 +42,7 @@ def test_defaults():
     assert options.bucket_size == 1
     assert options.ttl == 7 * DAY
     assert options.seed == "" and options.ignore_keys == frozenset()
-    assert options.semantic is False and options.similarity == 0.95
+    assert options.semantic is False and options.similarity == 0.85
 
 
 def test_values_are_read():
@@ -103,8 +103,8 @@ def test_a_bucket_above_the_maximum_is_refused_as_in_helicone():
     [
         ({"helicone-cache-bucket-max-size": "-1"}, None, "Helicone-Cache-Bucket-Max-Size", 1),
         ({"helicone-cache-bucket-max-size": "x"}, None, "Helicone-Cache-Bucket-Max-Size", 1),
-        ({"helicone-cache-similarity": "-0.1"}, None, "Helicone-Cache-Similarity", 0.95),
-        ({"helicone-cache-similarity": "nan"}, None, "Helicone-Cache-Similarity", 0.95),
+        ({"helicone-cache-similarity": "-0.1"}, None, "Helicone-Cache-Similarity", 0.85),
+        ({"helicone-cache-similarity": "nan"}, None, "Helicone-Cache-Similarity", 0.85),
         ({"helicone-cache-semantic": "on"}, None, "Helicone-Cache-Semantic", False),
         ({}, b"max-age=-5", "Cache-Control", 7 * DAY),
         ({}, b"s-maxage=soon, max-age=30", "Cache-Control", 30),

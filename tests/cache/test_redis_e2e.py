@@ -6,6 +6,7 @@ import concurrent.futures
 import uuid
 from collections.abc import Iterator
 
+import anthropic
 import httpx
 import pytest
 import redis
@@ -13,7 +14,7 @@ import redis
 from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
 from relayscope.testing.process import GatewayProcess, fake_provider_env, free_port
 
-from .conftest import chat, openai_client
+from .conftest import CACHE, chat, openai_client
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -122,6 +123,72 @@ def test_semantic_matches_are_shared_through_redis(replicas, shared_org, fake):
     assert headers["helicone-cache"] == "HIT" and answer.id == original.id
     assert float(headers["helicone-cache-similarity"]) >= 0.8
     assert fake.calls == 1
+
+
+def test_near_misses_are_refused_across_replicas(replicas, shared_org, fake):
+    """The verification step reads the prompt stored with the entry in Redis."""
+    semantic = {"Helicone-Cache-Semantic": "true", "Helicone-Cache-Similarity": "0"}
+    with (
+        openai_client(replicas[0].url, shared_org.auth) as a,
+        openai_client(replicas[1].url, shared_org.auth) as b,
+    ):
+        chat(a, "Convert 5 km to miles.", extra_headers=semantic)
+        answer, headers = chat(b, "Convert 5 miles to km.", extra_headers=semantic)
+        assert headers["helicone-cache"] == "MISS"
+        assert "5 miles to km" in answer.choices[0].message.content
+        original, _ = chat(a, "How do I unclog a drain?", extra_headers=semantic)
+        again, headers = chat(b, "How can I unclog a drain?", extra_headers=semantic)
+        assert headers["helicone-cache"] == "HIT" and again.id == original.id
+    assert fake.calls == 3
+
+
+def test_anthropic_semantic_hits_and_refusals_across_replicas(replicas, shared_org, fake):
+    semantic = {**CACHE, "Helicone-Cache-Semantic": "true"}
+
+    def ask(process: GatewayProcess, text: str):
+        with anthropic.Anthropic(
+            base_url=f"{process.url}/anthropic",
+            api_key="sk-ant-provider-secret",
+            default_headers=shared_org.auth,
+            max_retries=0,
+        ) as claude:
+            raw = claude.messages.with_raw_response.create(
+                model="claude-3-5-haiku-latest",
+                max_tokens=64,
+                system="Be concise.",
+                messages=[{"role": "user", "content": text}],
+                extra_headers=semantic,
+            )
+            return raw.parse(), raw.headers
+
+    first, _ = ask(replicas[0], "How do I sort a list in Python?")
+    again, headers = ask(replicas[1], "How can I sort a list with Python?")
+    assert headers["helicone-cache"] == "HIT" and again.id == first.id
+    ask(replicas[0], "Is Python faster than Java?")
+    _, headers = ask(replicas[1], "Is Java faster than Python?")
+    assert headers["helicone-cache"] == "MISS"
+    assert fake.calls == 3
+
+
+def test_a_redis_gateway_that_cannot_match_semantically_says_so(tmp_path, fake_server, prefix):
+    env = {
+        **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_REDIS_URL": REDIS_URL,
+        "RELAYSCOPE_REDIS_PREFIX": prefix,
+        "RELAYSCOPE_CACHE_SEMANTIC": "false",
+    }
+    with GatewayProcess(tmp_path, env) as process:
+        org = create_org(process.database_url)
+        semantic = {"Helicone-Cache-Semantic": "true"}
+        with openai_client(process.url, org.auth) as client:
+            _, headers = chat(client, "What is the capital of France?", extra_headers=semantic)
+            assert headers["helicone-cache-semantic"] == "unavailable"
+            _, headers = chat(client, "What is the capital of France?", extra_headers=semantic)
+            assert headers["helicone-cache"] == "HIT"  # exact matching still works
+        record = wait_for_record(process, org, headers["helicone-id"])
+        assert record["cache_hit"] is True
+        first = wait_for_record(process, org, record["cache_source_id"])
+        assert any("unavailable" in warning for warning in first["warnings"])
 
 
 def test_when_redis_is_down_requests_are_served_without_the_cache(tmp_path, fake_server, fake):

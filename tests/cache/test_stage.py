@@ -58,3 +58,39 @@ async def test_the_first_semantic_request_loads_it():
     await cache(hit, upstream)
     assert upstream.calls == 1 and hit.cache_similarity is not None and hit.cache_similarity >= 0.8
     assert cache.stats.org(hit.org_id).semantic_hits == 1
+
+
+async def test_a_model_that_cannot_load_is_reported_on_the_response_and_the_record(
+    monkeypatch, caplog
+):
+    monkeypatch.setattr("relayscope.cache.embedding.model_files", lambda: None)
+    cache, upstream = stage(), Upstream()
+    semantic = {"helicone-cache-semantic": "true"}
+    for text in ("What is the capital of France?", "Which city is the capital of France?"):
+        request = ctx(text, **semantic)
+        await cache(request, upstream)
+        assert (b"helicone-cache-semantic", b"unavailable") in request.response_headers
+        assert any("unavailable" in warning for warning in request.warnings)
+        assert not request.cache_hit
+    assert upstream.calls == 2
+    assert cache.embedder is not None and cache.embedder.failed
+    assert "semantic cache model failed to load" in caplog.text
+
+
+async def test_requests_without_semantic_never_get_the_header():
+    cache, upstream = stage(), Upstream()
+    request = ctx("plain")
+    await cache(request, upstream)
+    assert all(name != b"helicone-cache-semantic" for name, _ in request.response_headers)
+
+
+async def test_a_long_last_user_turn_is_matched_exactly_only():
+    cache, upstream = stage(), Upstream()
+    semantic = {"helicone-cache-semantic": "true", "helicone-cache-similarity": "0"}
+    story = "Once upon a time a fox lived by the river and watched the boats. " * 20
+    await cache(ctx(story + "What happens next?", **semantic), upstream)
+    later = ctx(story + "What happened next?", **semantic)
+    await cache(later, upstream)
+    assert not later.cache_hit and upstream.calls == 2
+    assert cache.embedder is not None and not cache.embedder.loaded
+    assert all(name != b"helicone-cache-semantic" for name, _ in later.response_headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -30,6 +31,12 @@ class Vector:
 
     partition: str
     values: np.ndarray
+    text: str | None = None
+    """The last user turn embedded, kept on the entry for the verification step."""
+
+
+Accept = Callable[[CacheEntry], bool]
+"""Whether a semantic candidate may be served (see ``relayscope.cache.verify``)."""
 
 
 class Backend(Protocol):
@@ -46,8 +53,11 @@ class Backend(Protocol):
         """Put ``entry`` in the first free slot of ``key``, atomically; its index, or
         None when every slot is already taken."""
 
-    async def nearest(self, vector: Vector, threshold: float) -> tuple[Found, float] | None:
-        """The most similar live entry of the partition at or above ``threshold``."""
+    async def nearest(
+        self, vector: Vector, threshold: float, accept: Accept
+    ) -> tuple[Found, float] | None:
+        """The most similar live entry of the partition at or above ``threshold`` that
+        ``accept`` (the verification step) lets through."""
 
 
 def slot_key(key: str, idx: int) -> str:

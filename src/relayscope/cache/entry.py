@@ -23,6 +23,9 @@ class CacheEntry:
     """Unix time after which the entry is gone."""
     user_id: str | None = None
     """``Helicone-User-Id`` of the source request, so deleting a user's data finds it."""
+    prompt: str | None = None
+    """The last user turn a semantic match compared, so a candidate can be verified
+    against the new request's before it is served; None for exact-only entries."""
 
     @property
     def size(self) -> int:
@@ -38,6 +41,7 @@ class CacheEntry:
                 "source_id": self.source_id,
                 "expires_at": self.expires_at,
                 "user_id": self.user_id,
+                "prompt": self.prompt,
             }
         )
         return _HEADER_LEN.pack(len(meta)) + meta + self.body
@@ -55,4 +59,5 @@ class CacheEntry:
             source_id=meta["source_id"],
             expires_at=meta["expires_at"],
             user_id=meta.get("user_id"),  # absent from entries stored by older versions
+            prompt=meta.get("prompt"),
         )

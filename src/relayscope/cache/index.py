@@ -1,10 +1,14 @@
 """Nearest-neighbour search over cached requests' embeddings, one numpy matrix per partition.
 
 A partition holds the requests that may match each other (same org, route, model,
-seed and parameters), so a search is one exact matrix-vector product over that
-partition only: about 0.2 ms for 10,000 entries of 256 dimensions. Exact search
-needs no tuning, no rebuilds and supports O(1) removal, which an approximate index
-(HNSW) would trade for speed that partitions of this size do not need.
+seed, parameters and earlier turns), so a search only reads that partition. Up to
+``EXACT_UP_TO`` entries it is one exact matrix-vector product. Larger partitions keep
+a second, narrower copy of every vector (a fixed random orthonormal projection to
+``COARSE_DIM`` dimensions, a quarter of the bytes): the search reads that copy to
+shortlist ``SHORTLIST`` rows, then scores only those exactly. The product is memory
+bound (20,000 x 384 floats is 30 MB per query), so this cuts the search's time about
+fourfold. The shortlist can only miss a match, never add one: every score returned is
+exact, and the verification step still reads both prompts. No rebuilds, O(1) removal.
 """
 
 from __future__ import annotations
@@ -13,13 +17,30 @@ import numpy as np
 
 _INITIAL_ROWS = 8
 MAX_CANDIDATES = 4
+EXACT_UP_TO = 2048
+COARSE_DIM = 96
+SHORTLIST = 64
+
+_projections: dict[int, np.ndarray] = {}
+
+
+def _projection(dim: int) -> np.ndarray:
+    """A fixed (seeded) random orthonormal map from ``dim`` to ``COARSE_DIM`` dimensions."""
+    projection = _projections.get(dim)
+    if projection is None:
+        gaussian = np.random.default_rng(18).normal(size=(dim, COARSE_DIM))
+        projection = np.linalg.qr(gaussian)[0].astype(np.float32)
+        _projections[dim] = projection
+    return projection
 
 
 class _Partition:
-    __slots__ = ("expires", "keys", "matrix", "rows", "size")
+    __slots__ = ("coarse", "expires", "keys", "matrix", "projection", "rows", "size")
 
     def __init__(self, dim: int) -> None:
         self.matrix = np.empty((_INITIAL_ROWS, dim), dtype=np.float32)
+        self.projection = _projection(dim) if dim > COARSE_DIM else None
+        self.coarse = np.empty((_INITIAL_ROWS, COARSE_DIM), dtype=np.float32)
         self.expires = np.empty(_INITIAL_ROWS, dtype=np.float64)
         self.keys: list[str] = []
         self.rows: dict[str, int] = {}
@@ -30,12 +51,15 @@ class _Partition:
         if row is None:
             if self.size == len(self.matrix):
                 self.matrix = np.concatenate([self.matrix, np.empty_like(self.matrix)])
+                self.coarse = np.concatenate([self.coarse, np.empty_like(self.coarse)])
                 self.expires = np.concatenate([self.expires, np.empty_like(self.expires)])
             row = self.size
             self.size += 1
             self.rows[key] = row
             self.keys.append(key)
         self.matrix[row] = vector
+        if self.projection is not None:
+            self.coarse[row] = vector @ self.projection
         self.expires[row] = expires_at
 
     def remove(self, key: str) -> None:
@@ -44,6 +68,7 @@ class _Partition:
         if row != last:
             moved = self.keys[last]
             self.matrix[row] = self.matrix[last]
+            self.coarse[row] = self.coarse[last]
             self.expires[row] = self.expires[last]
             self.keys[row] = moved
             self.rows[moved] = row
@@ -54,13 +79,24 @@ class _Partition:
         return self.keys[int(np.argmin(self.expires[: self.size]))]
 
     def search(self, query: np.ndarray, threshold: float, now: float) -> list[tuple[str, float]]:
-        scores = self.matrix[: self.size] @ query
-        scores[self.expires[: self.size] <= now] = -np.inf
-        above = np.flatnonzero(scores >= threshold)
-        if len(above) > MAX_CANDIDATES:
-            above = above[np.argpartition(-scores[above], MAX_CANDIDATES)[:MAX_CANDIDATES]]
-        best = sorted(((float(scores[i]), self.keys[i]) for i in above), reverse=True)
-        return [(key, score) for score, key in best]
+        size = self.size
+        if self.projection is None or size <= EXACT_UP_TO:
+            scores = self.matrix[:size] @ query
+            rows = np.flatnonzero(scores >= threshold)
+            scores = scores[rows]
+        else:
+            rough = self.coarse[:size] @ (query @ self.projection)
+            rows = np.argpartition(-rough, SHORTLIST - 1)[:SHORTLIST]
+            scores = self.matrix[rows] @ query
+            above = scores >= threshold
+            rows, scores = rows[above], scores[above]
+        live = self.expires[rows] > now
+        rows, scores = rows[live], scores[live]
+        if len(rows) > MAX_CANDIDATES:
+            best = np.argpartition(-scores, MAX_CANDIDATES - 1)[:MAX_CANDIDATES]
+            rows, scores = rows[best], scores[best]
+        ranked = sorted(zip(scores.tolist(), rows.tolist(), strict=True), reverse=True)
+        return [(self.keys[row], score) for score, row in ranked]
 
 
 class VectorIndex:

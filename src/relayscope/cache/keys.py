@@ -11,9 +11,6 @@ import orjson
 from relayscope.cache.options import CacheOptions
 from relayscope.context import Context
 
-MESSAGE_KEYS = frozenset({"messages", "system"})
-"""Top-level body keys whose text a semantic match compares instead of matching exactly."""
-
 CREDENTIAL_HEADERS = (b"authorization", b"x-api-key", b"api-key", b"x-goog-api-key")
 """Request headers that carry the provider credential (OpenAI, Anthropic, Azure, Google)."""
 
@@ -77,34 +74,67 @@ def exact_key(ctx: Context, options: CacheOptions) -> str:
     return f"{ctx.org_id}:{_digest(ctx, options, canonical_body(ctx, options.ignore_keys))}"
 
 
-def semantic_partition(ctx: Context, options: CacheOptions) -> str:
-    """Requests whose messages may be compared: same org, credentials, route, seed and
-    other parameters."""
-    body = canonical_body(ctx, options.ignore_keys | MESSAGE_KEYS)
-    return f"{ctx.org_id}:{_digest(ctx, options, body)}"
-
-
-def message_text(ctx: Context) -> str:
-    """The request's messages (and Anthropic ``system``) as one text; empty if it has none."""
+def semantic_partition(ctx: Context, options: CacheOptions) -> str | None:
+    """Requests whose last user turns may be compared: same org, credentials, route,
+    seed, and the same body apart from that turn's text (system prompt, earlier turns,
+    model, tools and parameters all match exactly). None when the request has no last
+    user turn made only of text."""
     data = ctx.json
     if not isinstance(data, dict):
-        return ""
-    parts: list[str] = []
-    _collect(data.get("system"), parts)
-    messages = data.get("messages")
-    if isinstance(messages, list):
-        for message in messages:
-            if isinstance(message, dict):
-                _collect(message.get("content"), parts)
-    return "\n".join(part for part in parts if part)
+        return None
+    split = split_last_user_turn(data)
+    if split is None:
+        return None
+    rest, _ = split
+    rest = {key: value for key, value in rest.items() if key not in options.ignore_keys}
+    body = orjson.dumps(rest, option=orjson.OPT_SORT_KEYS)
+    return f"{ctx.org_id}:{_digest(ctx, options, b'semantic-v2:' + body)}"
 
 
-def _collect(content: Any, parts: list[str]) -> None:
+def last_user_text(ctx: Context) -> str:
+    """The text of the request's last user turn; empty when it has none (or it carries
+    more than text, such as an image or a tool result)."""
+    data = ctx.json
+    split = split_last_user_turn(data) if isinstance(data, dict) else None
+    return split[1] if split is not None else ""
+
+
+def split_last_user_turn(body: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+    """``body`` with its last user turn's content blanked, and that turn's text.
+
+    None when there is no user turn, or when its content is not only text: then only
+    the exact cache applies.
+    """
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return None
+    for i in range(len(messages) - 1, -1, -1):
+        message = messages[i]
+        if isinstance(message, dict) and message.get("role") == "user":
+            text = _text_only(message.get("content"))
+            if text is None or not text.strip():
+                return None
+            blanked = [*messages[:i], {**message, "content": None}, *messages[i + 1 :]]
+            return {**body, "messages": blanked}, text
+    return None
+
+
+def _text_only(content: Any) -> str | None:
     if isinstance(content, str):
-        parts.append(content)
-    elif isinstance(content, list):
-        for item in content:
-            if isinstance(item, dict) and isinstance(item.get("text"), str):
-                parts.append(item["text"])
-            elif isinstance(item, str):
-                parts.append(item)
+        return content
+    if not isinstance(content, list):
+        return None
+    parts: list[str] = []
+    for item in content:
+        if isinstance(item, str):
+            parts.append(item)
+        elif (
+            isinstance(item, dict)
+            and item.get("type") in ("text", "input_text")
+            and isinstance(item.get("text"), str)
+            and set(item) <= {"type", "text", "cache_control"}
+        ):
+            parts.append(item["text"])
+        else:
+            return None
+    return "\n".join(parts)

@@ -7,7 +7,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Collection
 
-from relayscope.cache.backend import Found, LazyIndex, Vector, slot_index, slot_key
+from relayscope.cache.backend import Accept, Found, LazyIndex, Vector, slot_index, slot_key
 from relayscope.cache.entry import CacheEntry
 from relayscope.cache.persist import CachePersistence
 from relayscope.cache.stats import CacheStats
@@ -68,11 +68,15 @@ class MemoryBackend:
                 return idx
         return None
 
-    async def nearest(self, vector: Vector, threshold: float) -> tuple[Found, float] | None:
+    async def nearest(
+        self, vector: Vector, threshold: float, accept: Accept
+    ) -> tuple[Found, float] | None:
         now = self._clock()
         for slot, score in self._index.search(vector.partition, vector.values, threshold, now):
             entry = self._live(slot)
             if entry is not None:
+                if not accept(entry):
+                    continue
                 self._slots.move_to_end(slot)
                 return Found(entry, slot_index(slot)), score
             self._index.remove(slot)

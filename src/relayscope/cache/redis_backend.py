@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from relayscope.cache.backend import (
+    Accept,
     CacheUnavailable,
     Found,
     LazyIndex,
@@ -119,15 +120,20 @@ class RedisBackend:
             await self._add_vector(vector, slot_key(key, idx), entry.expires_at, ttl_ms)
         return idx
 
-    async def nearest(self, vector: Vector, threshold: float) -> tuple[Found, float] | None:
+    async def nearest(
+        self, vector: Vector, threshold: float, accept: Accept
+    ) -> tuple[Found, float] | None:
         await self._sync(vector.partition)
         matches = self._index.search(vector.partition, vector.values, threshold, time.time())
         for slot, score in matches:
             key, idx = slot.rsplit(":", 1)
             raw = await self._call(partial(self._redis.get, self._slot(key, int(idx))))
-            if raw is not None:
-                return Found(CacheEntry.loads(_as_bytes(raw)), slot_index(slot)), score
-            self._index.remove(slot)
+            if raw is None:
+                self._index.remove(slot)
+                continue
+            entry = CacheEntry.loads(_as_bytes(raw))
+            if accept(entry):
+                return Found(entry, slot_index(slot)), score
         return None
 
     async def scan(self, org_id: str) -> AsyncIterator[list[tuple[str, CacheEntry]]]:

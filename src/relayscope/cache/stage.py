@@ -13,16 +13,22 @@ from collections.abc import AsyncIterator
 from relayscope.cache.backend import Backend, CacheUnavailable, Found, Vector
 from relayscope.cache.embedding import Embedder
 from relayscope.cache.entry import CacheEntry
-from relayscope.cache.keys import exact_key, message_text, semantic_partition
+from relayscope.cache.keys import exact_key, last_user_text, semantic_partition
 from relayscope.cache.options import CacheOptions, read_request
 from relayscope.cache.settings import CacheSettings
 from relayscope.cache.stats import CacheStats
+from relayscope.cache.verify import same_question
 from relayscope.context import Context, ProxyResponse
 from relayscope.types import CallNext
 
 log = logging.getLogger("relayscope.cache")
 
 _MISS = [(b"helicone-cache", b"MISS"), (b"helicone-cache-hit", b"false")]
+SEMANTIC_HEADER = b"helicone-cache-semantic"
+UNAVAILABLE = "unavailable"
+MAX_SEMANTIC_CHARS = 1000
+"""Longer last user turns are matched exactly only (the verification step reads a
+prompt whole; 20 kB would take ~35 ms of the event loop; the model reads ~500 characters)."""
 
 
 class CacheStage:
@@ -43,11 +49,16 @@ class CacheStage:
 
     async def start(self) -> None:
         await self.backend.start()
-        if self.embedder is not None and self.settings.semantic_preload:
-            await self.embedder.load()
+        if self.embedder is not None:
+            if self.settings.semantic_preload:
+                await self.embedder.load()
+            else:
+                self.embedder.prepare()
 
     async def aclose(self) -> None:
         await self.backend.close()
+        if self.embedder is not None:
+            self.embedder.close()
 
     def applies(self, ctx: Context) -> bool:
         return "helicone-cache-enabled" in ctx.helicone
@@ -68,7 +79,12 @@ class CacheStage:
                 return self._hit(ctx, found, None)
             vector = await self._vector(ctx, options)
             if vector is not None:
-                match = await self.backend.nearest(vector, options.similarity)
+                text = vector.text or ""
+
+                def verified(entry: CacheEntry) -> bool:
+                    return entry.prompt is not None and same_question(text, entry.prompt)
+
+                match = await self.backend.nearest(vector, options.similarity, verified)
                 if match is not None:
                     return self._hit(ctx, *match)
             bypassed = False
@@ -117,24 +133,36 @@ class CacheStage:
         return ProxyResponse(entry.status, list(entry.headers), body=entry.body)
 
     async def _vector(self, ctx: Context, options: CacheOptions) -> Vector | None:
+        """The request's place for semantic matching: its partition (everything but the
+        last user turn, exactly) and that turn's embedding. None when semantic matching
+        is not asked for or does not apply; when it cannot run, the response and the log
+        record say so."""
         if not options.semantic:
             return None
-        if self.embedder is None:
-            if not self._warned_no_semantic:
-                self._warned_no_semantic = True
-                log.warning(
-                    "Helicone-Cache-Semantic requested but the semantic cache is unavailable "
-                    "(install relayscope[semantic] and keep RELAYSCOPE_CACHE_SEMANTIC on); "
-                    "using the exact cache"
-                )
+        partition = semantic_partition(ctx, options)
+        text = last_user_text(ctx)
+        if partition is None or len(text) > MAX_SEMANTIC_CHARS:
+            # No last user turn made of text, or one too long to verify on the event
+            # loop (and to embed past its first 128 word pieces): the exact cache only.
             return None
-        text = message_text(ctx)
-        if not text.strip():
-            return None
-        values = await self.embedder.embed(text)
+        values = None
+        if self.embedder is not None:
+            values = await self.embedder.embed(text)
         if values is None:
+            self._unavailable(ctx)
             return None
-        return Vector(semantic_partition(ctx, options), values)
+        return Vector(partition, values, text)
+
+    def _unavailable(self, ctx: Context) -> None:
+        ctx.response_headers.append((SEMANTIC_HEADER, UNAVAILABLE.encode()))
+        ctx.warn("Helicone-Cache-Semantic", "semantic matching is unavailable, exact cache used")
+        if not self._warned_no_semantic:
+            self._warned_no_semantic = True
+            log.warning(
+                "Helicone-Cache-Semantic requested but semantic matching cannot run "
+                "(RELAYSCOPE_CACHE_SEMANTIC is off, or the embedding model is missing or "
+                "failed to load); using the exact cache"
+            )
 
     async def _store_when_complete(
         self,
@@ -178,6 +206,7 @@ class CacheStage:
             source_id=ctx.request_id,
             expires_at=time.time() + options.ttl,
             user_id=ctx.tags.user_id,
+            prompt=vector.text if vector is not None else None,
         )
         if entry.size > self._max_entry:
             return
