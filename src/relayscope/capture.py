@@ -28,6 +28,7 @@ _USAGE_FIELDS = (
     "completion_tokens",
     "cache_read_tokens",
     "cache_write_tokens",
+    "reasoning_tokens",
 )
 
 

@@ -24,6 +24,7 @@ from relayscope.errors import GatewayError, error_response
 from relayscope.governance.redaction import RedactionRules, redact_record
 from relayscope.logs.cost import cost_usd
 from relayscope.logs.writer import Builder, LogWriter
+from relayscope.providers.formats import body_format
 from relayscope.record import LogRecord
 from relayscope.types import CallNext
 
@@ -223,7 +224,7 @@ def record_inputs(
         "key_id": ctx.key_id,
         "created_at": ctx.created_at or datetime.now(UTC),
         "provider_name": ctx.target.provider_name,
-        "format": ctx.target.format,
+        "format": body_format(ctx.target.format, ctx.method, ctx.target.url),
         "priced": provider is None or provider.pricing_id is not None,
         "pricing_id": provider.pricing_id if provider else None,
         "path": ctx.path,
@@ -331,6 +332,7 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
         total_tokens=parsed.total_tokens,
         cache_read_tokens=parsed.cache_read_tokens,
         cache_write_tokens=parsed.cache_write_tokens,
+        reasoning_tokens=parsed.reasoning_tokens,
         cost_usd=cost,
         user_id=inputs["user_id"],
         session_id=inputs["session_id"],

@@ -31,6 +31,10 @@ def read_usage(data: dict[str, Any], parsed: Any) -> None:
             notes.add(f"{name} {cached} is more than the {prompt} input tokens; dropped")
             cached = None
         parsed.cache_read_tokens = cached
+    output = usage.get("completion_tokens_details") or usage.get("output_tokens_details")
+    if isinstance(output, dict) and output.get("reasoning_tokens") is not None:
+        name = f"usage.{output_key}_details.reasoning_tokens"
+        parsed.reasoning_tokens = fields.token_count(output["reasoning_tokens"], name, notes)
 
 
 def is_usage_only_chunk(data: dict[str, Any]) -> bool:
@@ -73,6 +77,12 @@ def assemble_stream(raw: bytes, parsed_cls: type) -> Any:
             "completion_tokens": parsed.completion_tokens,
             "total_tokens": parsed.total_tokens,
         }
+        if parsed.cache_read_tokens is not None:
+            body["usage"]["prompt_tokens_details"] = {"cached_tokens": parsed.cache_read_tokens}
+        if parsed.reasoning_tokens is not None:
+            body["usage"]["completion_tokens_details"] = {
+                "reasoning_tokens": parsed.reasoning_tokens
+            }
     parsed.body = body
     return parsed
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from starlette.datastructures import Headers
 
-from . import anthropic_wire, openai_wire, tamper
+from . import anthropic_wire, openai_wire, responses_wire, tamper
 from .behaviour import NORMAL, Behaviour, ControlHeaderError, apply_control_headers
 from .conversation import InvalidRequest
 
@@ -39,12 +39,14 @@ class DeliberateAbort(Exception):
 class Route(Enum):
     OPENAI_CHAT = "openai.chat"
     OPENAI_EMBEDDINGS = "openai.embeddings"
+    OPENAI_RESPONSES = "openai.responses"
     ANTHROPIC_MESSAGES = "anthropic.messages"
 
 
 _ROUTE_SUFFIXES = (
     ("/chat/completions", Route.OPENAI_CHAT),
     ("/embeddings", Route.OPENAI_EMBEDDINGS),
+    ("/responses", Route.OPENAI_RESPONSES),
     ("/messages", Route.ANTHROPIC_MESSAGES),
 )
 
@@ -169,7 +171,11 @@ class FakeProviderApp:
             Route.OPENAI_CHAT: self._openai_chat,
             Route.OPENAI_EMBEDDINGS: self._openai_embeddings,
             Route.ANTHROPIC_MESSAGES: self._anthropic_messages,
+            Route.OPENAI_RESPONSES: self._openai_responses,
         }
+        self._responses: dict[str, dict[str, Any]] = {}
+        """Responses made and stored, by id: ``GET``/``DELETE /responses/{id}`` and
+        ``previous_response_id`` find them here."""
 
     def close(self) -> None:
         """Abort pending delays so shutdown is quick. Call on the server's event loop."""
@@ -204,6 +210,9 @@ class FakeProviderApp:
             return _custom(status or 200, behaviour.body)
         if status is not None and status >= 400:
             return _error(anthropic, status, f"fake provider: scripted HTTP {status}")
+        stored = _stored_response_id(scope["path"])
+        if stored is not None and scope["method"] in ("GET", "DELETE"):
+            return self._stored_response(scope["method"], stored)
         if route is None or scope["method"] != "POST":
             message = f"Invalid URL ({scope['method']} {scope['path']})"
             return _error(anthropic, 404, "Not found" if anthropic else message)
@@ -261,6 +270,41 @@ class FakeProviderApp:
             events = anthropic_wire.message_events(reply, **common)
             return _Response(200, _EVENT_STREAM, events=events, headers=request_id)
         return _Response(200, _JSON, anthropic_wire.message_body(reply, **common), None, request_id)
+
+    def _openai_responses(
+        self, payload: Any, behaviour: Behaviour, default_model: str
+    ) -> _Response:
+        previous_id = payload.get("previous_response_id") if isinstance(payload, dict) else None
+        previous = self._responses.get(previous_id) if isinstance(previous_id, str) else None
+        if previous_id is not None and previous is None:
+            message = f"Previous response with id '{previous_id}' not found."
+            return _Response(
+                400, _JSON, openai_wire.error_body(400, message, code="previous_response_not_found")
+            )
+        plan = responses_wire.plan_response(
+            payload, default_model=default_model, tool_call=behaviour.tool_call, previous=previous
+        )
+        ident = next(self._ids)
+        response = responses_wire.response_object(
+            plan, payload, ident=ident, cached_tokens=behaviour.cached_tokens
+        )
+        if response["store"]:
+            self._responses[response["id"]] = response
+        request_id = [(b"x-request-id", b"req_fake%010d" % ident)]
+        if payload.get("stream") is True:
+            events = responses_wire.response_events(response)
+            return _Response(200, _EVENT_STREAM, events=events, headers=request_id)
+        return _Response(200, _JSON, orjson.dumps(response), None, request_id)
+
+    def _stored_response(self, method: str, response_id: str) -> _Response:
+        response = self._responses.get(response_id)
+        if response is None:
+            message = f"Response with id '{response_id}' not found."
+            return _Response(404, _JSON, openai_wire.error_body(404, message))
+        if method == "DELETE":
+            del self._responses[response_id]
+            return _Response(200, _JSON, responses_wire.deleted_body(response_id))
+        return _Response(200, _JSON, orjson.dumps(response))
 
     async def _send(
         self,
@@ -340,6 +384,12 @@ def _speaks_anthropic(route: Route | None, headers: list[tuple[bytes, bytes]]) -
     if route is not None:
         return route is Route.ANTHROPIC_MESSAGES
     return any(name in (b"anthropic-version", b"x-api-key") for name, _ in headers)
+
+
+def _stored_response_id(path: str) -> str | None:
+    """The id in ``.../responses/{id}``, or None for any other path."""
+    head, _, last = path.rstrip("/").rpartition("/")
+    return last if head.endswith("/responses") and last else None
 
 
 def _path_model(path: str) -> str:
