@@ -18,6 +18,7 @@ from starlette.datastructures import Headers
 from . import anthropic_wire, openai_wire, responses_wire, tamper
 from .behaviour import NORMAL, Behaviour, ControlHeaderError, apply_control_headers
 from .conversation import InvalidRequest
+from .resources import Request, Resources
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -173,6 +174,7 @@ class FakeProviderApp:
             Route.ANTHROPIC_MESSAGES: self._anthropic_messages,
             Route.OPENAI_RESPONSES: self._openai_responses,
         }
+        self._resources = Resources()
         self._responses: dict[str, dict[str, Any]] = {}
         """Responses made and stored, by id: ``GET``/``DELETE /responses/{id}`` and
         ``previous_response_id`` find them here."""
@@ -199,17 +201,41 @@ class FakeProviderApp:
             await _drop_connection(scope, receive)
             return
         await self._send(
-            send, self._respond(scope, route, anthropic, payload, behaviour), behaviour, receive
+            send,
+            self._respond(scope, route, anthropic, body, payload, behaviour),
+            behaviour,
+            receive,
         )
 
     def _respond(
-        self, scope: Scope, route: Route | None, anthropic: bool, payload: Any, behaviour: Behaviour
+        self,
+        scope: Scope,
+        route: Route | None,
+        anthropic: bool,
+        body: bytes,
+        payload: Any,
+        behaviour: Behaviour,
     ) -> _Response:
         status = behaviour.status
         if behaviour.body is not None:
             return _custom(status or 200, behaviour.body)
         if status is not None and status >= 400:
             return _error(anthropic, status, f"fake provider: scripted HTTP {status}")
+        headers = Headers(raw=list(scope["headers"]))
+        request = Request(
+            scope["method"],
+            scope["path"],
+            headers.get("content-type", ""),
+            body,
+            payload,
+            anthropic,
+        )
+        try:
+            answer = self._resources.answer(request)
+        except InvalidRequest as exc:
+            return _error(anthropic, 400, str(exc))
+        if answer is not None:
+            return _Response(answer.status, answer.content_type, answer.body)
         stored = _stored_response_id(scope["path"])
         if stored is not None and scope["method"] in ("GET", "DELETE"):
             return self._stored_response(scope["method"], stored)
@@ -265,11 +291,13 @@ class FakeProviderApp:
             "cached_tokens": behaviour.cached_tokens,
             "cache_creation_tokens": behaviour.cache_creation_tokens,
         }
+        thinking = anthropic_wire.thinking_of(payload, reply)
         request_id = [(b"request-id", b"req_fake%010d" % ident)]
         if payload.get("stream") is True:
-            events = anthropic_wire.message_events(reply, **common)
+            events = anthropic_wire.message_events(reply, thinking=thinking, **common)
             return _Response(200, _EVENT_STREAM, events=events, headers=request_id)
-        return _Response(200, _JSON, anthropic_wire.message_body(reply, **common), None, request_id)
+        body = anthropic_wire.message_body(reply, thinking=thinking, **common)
+        return _Response(200, _JSON, body, None, request_id)
 
     def _openai_responses(
         self, payload: Any, behaviour: Behaviour, default_model: str
