@@ -110,11 +110,15 @@ def test_transcription_upload_passes_through_byte_exact_and_logs_metadata(
 def test_raw_multipart_body_reaches_the_provider_unchanged(gateway, org, fake):
     boundary = "relayscope-test-boundary"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\n'
-        "gpt-4o-transcribe\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-        'filename="a.mp3"\r\nContent-Type: audio/mpeg\r\n\r\n'
-    ).encode() + AUDIO + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\n'
+            "gpt-4o-transcribe\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="a.mp3"\r\nContent-Type: audio/mpeg\r\n\r\n'
+        ).encode()
+        + AUDIO
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     response = httpx.post(
         f"{gateway.url}/openai/v1/audio/transcriptions",
         content=body,
@@ -157,8 +161,9 @@ def test_files_and_batches_pass_through_and_are_logged(gateway, org, client):
     assert made.bytes == len(lines) and made.filename == "batch.jsonl"
     record = gateway.record(org, upload.headers["helicone-id"])
     assert record["path"] == "/openai/v1/files"
-    assert f"[RelayScope: {len(lines)} bytes of application/jsonl not logged]" in (
-        record["request_body"]
+    assert (
+        f"[RelayScope: {len(lines)} bytes of application/jsonl not logged]"
+        in (record["request_body"])
     )
     assert record["response_body"]["id"] == made.id
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -242,7 +243,7 @@ def record_inputs(
         and not _unpriced(ctx.target.url),
         "pricing_id": provider.pricing_id if provider else None,
         "path": ctx.path,
-        "model": ctx.model,
+        "model": ctx.model or _path_model(ctx.target.url),
         "status": status,
         "latency_ms": latency_ms,
         "ttft_ms": ttft_ms,
@@ -391,6 +392,17 @@ log keeps its usage, and no cost rather than a wrong one."""
 
 def _unpriced(url: str) -> bool:
     return url.rstrip("/").endswith(_UNPRICED_PATHS)
+
+
+def _path_model(url: str) -> str | None:
+    """The model a Gemini-style path names (``.../models/{model}:generateContent``)."""
+    if ":" not in url:
+        return None
+    found = _MODEL_IN_PATH.search(url)
+    return found.group(1) if found else None
+
+
+_MODEL_IN_PATH = re.compile(r"/models/([^/:]{1,200}):[A-Za-z]+$")
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:

@@ -68,6 +68,8 @@ def parse_response(fmt: str, raw: bytes, *, stream: bool) -> Parsed:
         data = orjson.loads(raw) if raw else None
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         return Parsed(body=raw.decode("utf-8", errors="replace") if raw else None)
+    if fmt == "gemini" and isinstance(data, list):
+        return _settled(gemini.assemble_chunks(data, Parsed))
     parsed = Parsed(body=data)
     if isinstance(data, dict) and fmt != PLAIN:
         module.read_usage(data, parsed)

@@ -12,6 +12,7 @@ text of each candidate's parts is joined, and the last ``usageMetadata`` is the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -39,11 +40,16 @@ def read_usage(data: dict[str, Any], parsed: Any) -> None:
 
 def assemble_stream(raw: bytes, parsed_cls: type) -> Any:
     """The ``GenerateContentResponse`` a non-streaming call would have returned."""
+    return assemble_chunks((orjson.loads(data) for _event, data in iter_events(raw)), parsed_cls)
+
+
+def assemble_chunks(chunks: Iterable[object], parsed_cls: type) -> Any:
+    """The same from chunks already parsed (``streamGenerateContent`` without
+    ``alt=sse`` answers one JSON array of them)."""
     parsed = parsed_cls()
     body: dict[str, Any] = {}
     candidates: dict[int, dict[str, Any]] = {}
-    for _event, data in iter_events(raw):
-        chunk = orjson.loads(data)
+    for chunk in chunks:
         if not isinstance(chunk, dict):
             continue
         for key, value in chunk.items():

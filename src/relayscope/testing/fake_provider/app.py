@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from starlette.datastructures import Headers
 
-from . import anthropic_wire, openai_wire, responses_wire, tamper
+from . import anthropic_wire, gemini_wire, openai_wire, responses_wire, tamper
 from .behaviour import NORMAL, Behaviour, ControlHeaderError, apply_control_headers
 from .conversation import InvalidRequest
 from .resources import Request, Resources
@@ -236,6 +236,8 @@ class FakeProviderApp:
             return _error(anthropic, 400, str(exc))
         if answer is not None:
             return _Response(answer.status, answer.content_type, answer.body)
+        if scope["method"] == "POST" and ":" in scope["path"].rpartition("/")[2]:
+            return self._gemini(scope, payload, behaviour)
         stored = _stored_response_id(scope["path"])
         if stored is not None and scope["method"] in ("GET", "DELETE"):
             return self._stored_response(scope["method"], stored)
@@ -323,6 +325,25 @@ class FakeProviderApp:
             events = responses_wire.response_events(response)
             return _Response(200, _EVENT_STREAM, events=events, headers=request_id)
         return _Response(200, _JSON, orjson.dumps(response), None, request_id)
+
+    def _gemini(self, scope: Scope, payload: Any, behaviour: Behaviour) -> _Response:
+        path = scope["path"]
+        method = path.rpartition(":")[2]
+        if method not in ("generateContent", "streamGenerateContent"):
+            return _Response(404, _JSON, gemini_wire.error_body(404, f"Unknown method {method}"))
+        try:
+            reply, thoughts = gemini_wire.plan(
+                payload, gemini_wire.model_of(path), behaviour.tool_call
+            )
+        except InvalidRequest as exc:
+            return _Response(400, _JSON, gemini_wire.error_body(400, str(exc)))
+        common = {"ident": next(self._ids), "cached_tokens": behaviour.cached_tokens}
+        if method == "generateContent":
+            return _Response(200, _JSON, gemini_wire.content_body(reply, thoughts, **common))
+        chunks = gemini_wire.stream_chunks(reply, thoughts, **common)
+        if b"alt=sse" in scope["query_string"]:
+            return _Response(200, _EVENT_STREAM, events=gemini_wire.sse_events(chunks))
+        return _Response(200, _JSON, orjson.dumps(chunks))
 
     def _stored_response(self, method: str, response_id: str) -> _Response:
         response = self._responses.get(response_id)
