@@ -180,3 +180,46 @@ def test_unknown_previous_response_is_the_providers_400(gateway, org, client):
     with pytest.raises(openai.BadRequestError) as caught:
         client.responses.create(model=MODEL, input="hi", previous_response_id="resp_nope")
     assert "resp_nope" in caught.value.message
+
+
+def test_streamed_response_is_cached_and_the_hit_logged_at_no_cost(gateway, org, client):
+    headers = {"Helicone-Cache-Enabled": "true", "Helicone-Cache-Seed": "responses-cache"}
+
+    def stream_once() -> tuple[str, str, str]:
+        with client.responses.with_streaming_response.create(
+            model=MODEL, input="cache this response", stream=True, extra_headers=headers
+        ) as raw:
+            text = "".join(e.delta for e in raw.parse() if e.type == "response.output_text.delta")
+            return raw.headers["helicone-id"], raw.headers["helicone-cache"], text
+
+    first_id, first_state, first_text = stream_once()
+    first = gateway.record(org, first_id)  # the cache stored the stream before its end
+    hit_id, hit_state, hit_text = stream_once()
+    assert (first_state, hit_state) == ("MISS", "HIT")
+    assert hit_text == first_text
+    hit = gateway.record(org, hit_id)
+    assert hit["cache_hit"] is True and hit["cost_usd"] == 0
+    assert hit["cost_saved_usd"] == pytest.approx(first["cost_usd"])
+    assert hit["prompt_tokens"] == first["prompt_tokens"]
+    assert hit["response_body"]["output"] == first["response_body"]["output"]
+
+
+def test_failed_attempts_are_retried_and_logged(gateway, org, client, fake):
+    fake.enqueue(Behaviour(status=503), Behaviour(status=500))
+    retries = {
+        "Helicone-Retry-Enabled": "true",
+        "Helicone-Retry-Num": "2",
+        "Helicone-Retry-Min-Timeout": "10",
+        "Helicone-Retry-Max-Timeout": "40",
+    }
+    with client.responses.with_streaming_response.create(
+        model=MODEL, input="retry me", stream=True, extra_headers=retries
+    ) as raw:
+        request_id = raw.headers["helicone-id"]
+        completed = list(raw.parse())[-1].response
+    assert fake.calls == 3
+    record = gateway.record(org, request_id)
+    assert [a["status"] for a in record["attempts"]] == [503, 500, 200]
+    assert completed.usage is not None
+    assert record["completion_tokens"] == completed.usage.output_tokens
+    assert record["cost_usd"] == pytest.approx(price(MODEL, completed.usage))
