@@ -200,3 +200,16 @@ def test_message_batches_pass_through_and_are_logged(gateway, org, client):
     assert gateway.record(org, fetched.headers["helicone-id"])["response_body"]["id"] == batch.id
     results = list(client.messages.batches.results(batch.id))
     assert [r.custom_id for r in results] == ["job-0", "job-1"]
+
+
+def test_ttft_is_timed_to_the_first_content_delta(gateway, org, client, fake):
+    # message_start, content_block_start and ping come first, 50 ms apart.
+    fake.enqueue(Behaviour(chunk_delay_s=0.05))
+    with client.messages.stream(
+        model=MODEL, max_tokens=100, messages=[{"role": "user", "content": "time it"}]
+    ) as stream:
+        request_id = stream.response.headers["helicone-id"]
+        stream.get_final_message()
+    record = gateway.record(org, request_id)
+    assert record["ttft_ms"] >= 3 * 50
+    assert record["latency_ms"] > record["ttft_ms"]

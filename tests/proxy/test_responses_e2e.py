@@ -223,3 +223,17 @@ def test_failed_attempts_are_retried_and_logged(gateway, org, client, fake):
     assert completed.usage is not None
     assert record["completion_tokens"] == completed.usage.output_tokens
     assert record["cost_usd"] == pytest.approx(price(MODEL, completed.usage))
+
+
+def test_ttft_is_timed_to_the_first_output_not_the_opening_events(gateway, org, client, fake):
+    # The fake waits 50 ms before each event after the first: the first text delta is
+    # the fifth event (after created, in_progress, output_item.added, content_part.added).
+    fake.enqueue(Behaviour(chunk_delay_s=0.05))
+    with client.responses.with_streaming_response.create(
+        model=MODEL, input="time my first token", stream=True
+    ) as raw:
+        request_id = raw.headers["helicone-id"]
+        list(raw.parse())
+    record = gateway.record(org, request_id)
+    assert record["ttft_ms"] >= 4 * 50
+    assert record["latency_ms"] > record["ttft_ms"]

@@ -72,6 +72,8 @@ class LoggingStage:
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         ctx.created_at = datetime.now(UTC)
         ctx.upstream_body = BodyCapture(self._max_body)
+        # In the client's format: a fallback may be served in another and translated back.
+        first_token = _FIRST_TOKEN.get(body_format(ctx.target.format, ctx.method, ctx.target.url))
         try:
             response = await call_next(ctx)
         except GatewayError as exc:
@@ -90,17 +92,26 @@ class LoggingStage:
         if response.stream is None:
             await self._finish(ctx, response.status, time.perf_counter(), None)
             return response
-        response.stream = self._tee(ctx, response.status, response.stream)
+        response.stream = self._tee(ctx, response.status, response.stream, first_token)
         return response
 
     async def _tee(
-        self, ctx: Context, status: int, stream: AsyncIterator[bytes]
+        self,
+        ctx: Context,
+        status: int,
+        stream: AsyncIterator[bytes],
+        first_token: bytes | None = None,
     ) -> AsyncIterator[bytes]:
-        first_chunk_at = None
+        """Forwards ``stream``, timing its first token: the first chunk, or with
+        ``first_token`` the first chunk that holds it (the first byte if none does)."""
+        first_chunk_at = first_byte_at = None
         try:
             async for chunk in stream:
                 if first_chunk_at is None:
-                    first_chunk_at = time.perf_counter()
+                    now = time.perf_counter()
+                    first_byte_at = first_byte_at or now
+                    if first_token is None or first_token in chunk:
+                        first_chunk_at = now
                 yield chunk
         except (GeneratorExit, asyncio.CancelledError):
             ctx.cancelled = True
@@ -115,7 +126,8 @@ class LoggingStage:
                 await aclose()
             # Runs before the proxy sends the stream's end: the client's last byte
             # leaves only once the record is journaled.
-            await self._finish(ctx, status, time.perf_counter(), first_chunk_at)
+            first = first_chunk_at if first_chunk_at is not None else first_byte_at
+            await self._finish(ctx, status, time.perf_counter(), first)
 
     async def _finish(
         self, ctx: Context, status: int, ended: float, first_chunk: float | None
@@ -384,6 +396,10 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
         redact_record(record, redact)
     return record.without_nul()
 
+
+_FIRST_TOKEN = {"responses": b'.delta"', "anthropic": b'"content_block_delta"'}
+"""What the first event with output holds, for formats whose streams open with events
+that carry none (``response.created``, ``message_start``): TTFT is timed to it."""
 
 _UNPRICED_PATHS = ("/audio/transcriptions", "/audio/translations", "/audio/speech")
 """Audio is billed by duration, characters or audio tokens at their own rates: the
