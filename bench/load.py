@@ -142,7 +142,11 @@ class LoadGenerator:
 
 
 def run_ttfb(
-    endpoint: Endpoint, body_file: Path, requests: int, max_seconds: float
+    endpoint: Endpoint,
+    body_file: Path,
+    requests: int,
+    max_seconds: float,
+    done_marker: str = "[DONE]",
 ) -> dict[str, Any]:
     argv = [
         sys.executable,
@@ -160,6 +164,8 @@ def run_ttfb(
         str(requests),
         "--max-seconds",
         str(max_seconds),
+        "--done-marker",
+        done_marker,
         *[a for h in endpoint.header_args() for a in ("-H", h)],
     ]
     return _run(argv, dict(os.environ), max_seconds + 30, "ttfb client")
