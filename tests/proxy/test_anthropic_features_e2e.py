@@ -3,6 +3,8 @@ caching, token counting, betas and message batches, through a real gateway."""
 
 from __future__ import annotations
 
+import uuid
+
 import anthropic
 import pytest
 from genai_prices import Usage, calc_price
@@ -213,3 +215,28 @@ def test_ttft_is_timed_to_the_first_content_delta(gateway, org, client, fake):
     record = gateway.record(org, request_id)
     assert record["ttft_ms"] >= 3 * 50
     assert record["latency_ms"] > record["ttft_ms"]
+
+
+def test_a_cached_prefix_is_written_once_then_read(gateway, org, client):
+    context = f"project notes {uuid.uuid4()} " + "lorem ipsum " * 50
+    kwargs = {
+        "model": MODEL,
+        "max_tokens": 100,
+        "system": [{"type": "text", "text": context, "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": "first question"}],
+    }
+    first = client.messages.with_raw_response.create(**kwargs)
+    second = client.messages.with_raw_response.create(**kwargs)
+    wrote, read = first.parse().usage, second.parse().usage
+    assert wrote.cache_creation_input_tokens > 0 and not wrote.cache_read_input_tokens
+    assert read.cache_read_input_tokens == wrote.cache_creation_input_tokens
+    assert not read.cache_creation_input_tokens
+
+    written = gateway.record(org, first.headers["helicone-id"])
+    reused = gateway.record(org, second.headers["helicone-id"])
+    assert written["cache_write_tokens"] == wrote.cache_creation_input_tokens
+    assert reused["cache_read_tokens"] == read.cache_read_input_tokens
+    assert written["prompt_tokens"] == reused["prompt_tokens"]
+    assert written["cost_usd"] == pytest.approx(price(wrote))
+    assert reused["cost_usd"] == pytest.approx(price(read))
+    assert reused["cost_usd"] < written["cost_usd"]

@@ -111,6 +111,35 @@ def signature_of(thinking: str) -> str:
     return base64.b64encode(hashlib.sha256(thinking.encode()).digest()).decode()
 
 
+def cache_prefix(payload: Any) -> tuple[str, int] | None:
+    """The prompt prefix up to the last ``cache_control`` breakpoint: its digest and its
+    tokens (counted as ``prompt_tokens`` counts them), or None without a breakpoint."""
+    if not isinstance(payload, Mapping):
+        return None
+    system = payload.get("system")
+    messages = payload.get("messages")
+    messages = messages if isinstance(messages, list) else []
+    tools = payload.get("tools")
+    tools = tools if isinstance(tools, list) else []
+    last = None
+    for index, message in enumerate(messages):
+        if isinstance(message, Mapping) and _has_breakpoint(message.get("content")):
+            last = index
+    if last is None and not (_has_breakpoint(system) or _has_breakpoint(tools)):
+        return None
+    kept = messages[: last + 1] if last is not None else []
+    texts = [content_text(system)] if system else []
+    texts += [content_text(m.get("content")) for m in kept if isinstance(m, Mapping)]
+    digest = hashlib.sha256(orjson.dumps([tools, system, kept])).hexdigest()
+    return digest, prompt_tokens(texts)
+
+
+def _has_breakpoint(value: Any) -> bool:
+    return isinstance(value, list) and any(
+        isinstance(part, Mapping) and part.get("cache_control") is not None for part in value
+    )
+
+
 def count_tokens_body(payload: Any) -> bytes:
     """``/v1/messages/count_tokens``: what the request's input would cost, in tokens."""
     messages = require_messages(payload)

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -175,6 +175,8 @@ class FakeProviderApp:
             Route.OPENAI_RESPONSES: self._openai_responses,
         }
         self._resources = Resources()
+        self._prompt_cache: set[str] = set()
+        """Digests of the Anthropic prompt prefixes cached so far (``cache_control``)."""
         self._responses: dict[str, dict[str, Any]] = {}
         """Responses made and stored, by id: ``GET``/``DELETE /responses/{id}`` and
         ``previous_response_id`` find them here."""
@@ -293,6 +295,15 @@ class FakeProviderApp:
             "cached_tokens": behaviour.cached_tokens,
             "cache_creation_tokens": behaviour.cache_creation_tokens,
         }
+        prefix = anthropic_wire.cache_prefix(payload)
+        if prefix is not None and not (behaviour.cached_tokens or behaviour.cache_creation_tokens):
+            # Prompt caching as Anthropic does it: the prefix up to the last breakpoint is
+            # written on first sight and read after; input_tokens counts the rest.
+            digest, tokens = prefix
+            key = "cached_tokens" if digest in self._prompt_cache else "cache_creation_tokens"
+            self._prompt_cache.add(digest)
+            common[key] = min(tokens, reply.prompt_tokens)
+            reply = replace(reply, prompt_tokens=reply.prompt_tokens - common[key])
         thinking = anthropic_wire.thinking_of(payload, reply)
         request_id = [(b"request-id", b"req_fake%010d" % ident)]
         if payload.get("stream") is True:
