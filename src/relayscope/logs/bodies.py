@@ -61,6 +61,7 @@ def multipart_summary(body: bytes, content_type: str) -> str:
         out.append(f"--{found.group(1)}\r\n{headers}\r\n")
         if not separator:
             continue
+        out.append("\r\n")
         part_type = re.search(r"content-type:\s*([^\r\n]+)", headers, re.IGNORECASE)
         if "filename=" in headers or (part_type and is_binary(part_type.group(1))):
             out.append(binary_marker(part_type.group(1) if part_type else None, len(content)))
