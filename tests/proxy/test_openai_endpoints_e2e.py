@@ -182,3 +182,20 @@ def test_files_and_batches_pass_through_and_are_logged(gateway, org, client):
     deleted = client.files.with_raw_response.delete(made.id)
     assert deleted.parse().deleted is True
     assert gateway.record(org, deleted.headers["helicone-id"])["response_body"]["deleted"] is True
+
+
+def test_a_streamed_transcription_is_assembled_with_its_usage(gateway, org, client):
+    with client.audio.transcriptions.with_streaming_response.create(
+        model="gpt-4o-transcribe", file=("speech.wav", AUDIO, "audio/wav"), stream=True
+    ) as raw:
+        request_id = raw.headers["helicone-id"]
+        events = list(raw.parse())
+    text = "".join(e.delta for e in events if e.type == "transcript.text.delta")
+    done = events[-1]
+    assert done.type == "transcript.text.done" and done.text == text
+    record = gateway.record(org, request_id)
+    assert record["stream"] is True
+    assert record["response_body"]["text"] == text
+    assert record["prompt_tokens"] == done.usage.input_tokens
+    assert record["completion_tokens"] == done.usage.output_tokens
+    assert record["cost_usd"] is None

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from relayscope.providers.formats import anthropic, gemini, openai, responses
+from relayscope.providers.formats import anthropic, audio, gemini, openai, responses
 from relayscope.providers.formats.fields import TOKEN_LIMIT, Notes, bounded_sum
 
 
@@ -35,7 +35,8 @@ class Parsed:
         return total if total <= TOKEN_LIMIT else None
 
 
-_MODULES = {"anthropic": anthropic, "gemini": gemini, "responses": responses}
+_MODULES = {"anthropic": anthropic, "audio": audio, "gemini": gemini, "responses": responses}
+_AUDIO_PATHS = ("/audio/transcriptions", "/audio/translations", "/audio/speech")
 
 PLAIN = "plain"
 """The format of a reply that reports no billable usage (a list, a retrieval, a
@@ -54,6 +55,8 @@ def body_format(provider_format: str, method: str, path: str) -> str:
         return "gemini"
     if provider_format == "openai" and path.rstrip("/").endswith("/responses"):
         return "responses"
+    if provider_format == "openai" and path.rstrip("/").endswith(_AUDIO_PATHS):
+        return "audio"
     return provider_format
 
 

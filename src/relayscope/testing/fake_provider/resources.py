@@ -24,6 +24,7 @@ JSON = b"application/json"
 AUDIO = b"audio/mpeg"
 TEXT = b"text/plain; charset=utf-8"
 JSONL = b"application/binary"
+EVENT_STREAM = b"text/event-stream; charset=utf-8"
 SPEECH_BYTES_PER_CHARACTER = 1024
 """Size of the fake's speech: large enough for tests of the log's body cap."""
 OPENAI_MODELS = ("gpt-4o-mini", "gpt-4o", "o3-mini", "text-embedding-3-small")
@@ -232,6 +233,8 @@ class Resources:
         digest = hashlib.sha256(audio).hexdigest()
         if fields.get("response_format") == b"text":
             return Answer(200, TEXT, text.encode())
+        if fields.get("stream") == b"true":
+            return Answer(200, EVENT_STREAM, _transcript_events(text, len(audio)))
         body: dict[str, Any] = {"text": text, "sha256": digest}
         if model.startswith("gpt-4o"):
             words = count_words(text)
@@ -315,6 +318,25 @@ class Resources:
             return _not_found(found.group(1))
         batch["status"] = "cancelling"
         return _json(batch)
+
+
+def _transcript_events(text: str, audio_bytes: int) -> bytes:
+    """A streamed transcription (``gpt-4o-transcribe`` with ``stream=true``)."""
+    words = text.split(" ")
+    pieces = [word if n == 0 else " " + word for n, word in enumerate(words)]
+    audio_tokens = audio_bytes // 1000 + 1
+    usage = {
+        "type": "tokens",
+        "input_tokens": audio_tokens,
+        "input_token_details": {"text_tokens": 0, "audio_tokens": audio_tokens},
+        "output_tokens": len(words),
+        "total_tokens": audio_tokens + len(words),
+    }
+    events: list[dict[str, Any]] = [
+        {"type": "transcript.text.delta", "delta": piece} for piece in pieces
+    ]
+    events.append({"type": "transcript.text.done", "text": text, "usage": usage})
+    return b"".join(b"data: " + orjson.dumps(event) + b"\n\n" for event in events)
 
 
 def _not_found(ident: str) -> Answer:
