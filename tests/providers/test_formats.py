@@ -197,3 +197,15 @@ def test_retrievals_are_plain_and_never_billed_again():
     assert body_format("openai", "POST", "https://g/v1beta/models/m:generateContent") == "gemini"
     body = orjson.dumps({"usage": {"input_tokens": 5, "output_tokens": 2}, "model": "gpt-4o"})
     assert parse_response(PLAIN, body, stream=False).prompt_tokens is None
+
+
+def test_a_legacy_completions_stream_is_a_text_completion():
+    raw = sse(
+        {"id": "c", "model": "gpt-3.5-turbo-instruct", "choices": [{"index": 0, "text": "Hel"}]},
+        {"id": "c", "choices": [{"index": 0, "text": "lo", "finish_reason": "stop"}]},
+        {"id": "c", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}},
+    )
+    parsed = parse_response("openai", raw, stream=True)
+    assert parsed.body["object"] == "text_completion"
+    assert parsed.body["choices"] == [{"index": 0, "text": "Hello", "finish_reason": "stop"}]
+    assert (parsed.prompt_tokens, parsed.completion_tokens) == (3, 2)
