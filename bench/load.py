@@ -154,6 +154,7 @@ def run_ttfb(
     requests: int,
     max_seconds: float,
     ids_file: Path | None = None,
+    done_marker: str = "[DONE]",
 ) -> dict[str, Any]:
     argv = [
         sys.executable,
@@ -171,6 +172,8 @@ def run_ttfb(
         str(requests),
         "--max-seconds",
         str(max_seconds),
+        "--done-marker",
+        done_marker,
         *[a for h in endpoint.header_args() for a in ("-H", h)],
     ]
     if ids_file is not None:

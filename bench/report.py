@@ -68,6 +68,21 @@ def summarize(runs: list[Run]) -> dict[str, dict[str, Any]]:
                     _get(direct.get(r["repeat"], {}), "ttfb", f"ttfb_{p}_ms"),
                 )
             )
+        for p in ("p50", "p99"):
+            s[f"responses_ttfb_{p}_ms"] = med(
+                lambda r, p=p: _get(r, "responses_ttfb", f"ttfb_{p}_ms")
+            )
+            s[f"responses_ttfb_overhead_{p}_ms"] = med(
+                lambda r, p=p: _diff(
+                    _get(r, "responses_ttfb", f"ttfb_{p}_ms"),
+                    _get(direct.get(r["repeat"], {}), "responses_ttfb", f"ttfb_{p}_ms"),
+                )
+            )
+        s["responses_errors"] = sum(
+            int((r.get("responses_ttfb") or {}).get("errors", 0))
+            + int((r.get("responses_ttfb") or {}).get("incomplete", 0))
+            for r in mine
+        )
         s["stream_total_p50_ms"] = med(lambda r: _get(r, "ttfb", "total_p50_ms"))
         s["rps"] = med(lambda r: _get(r, "saturated", "rps"))
         s["saturated_p50_ms"] = med(lambda r: _get(r, "saturated", "p50_ms"))
@@ -247,6 +262,22 @@ def goals(
     out = [
         _goal("overhead P50 <= 1 ms", rs.get("overhead_p50_ms"), 1.0, "ms", False, no_rs),
         _goal("overhead P99 <= 5 ms", rs.get("overhead_p99_ms"), 5.0, "ms", False, no_rs),
+        _goal(
+            "Responses API stream TTFT overhead P50 <= 1 ms",
+            rs.get("responses_ttfb_overhead_p50_ms"),
+            1.0,
+            "ms",
+            False,
+            no_rs,
+        ),
+        _goal(
+            "Responses API stream TTFT overhead P99 <= 5 ms",
+            rs.get("responses_ttfb_overhead_p99_ms"),
+            5.0,
+            "ms",
+            False,
+            no_rs,
+        ),
     ]
     for name in (RELAYSCOPE, *WORKERS):
         if name in summary or name == RELAYSCOPE:
@@ -343,6 +374,25 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {_triple(s, 'ttfb_overhead_{p}_ms', ('p50', 'p99'))} | {_f(s.get('rss_mib'), 1)} "
             f"| {_f(s.get('cpu_us_per_request'), 0)} | {records} | {s['errors']} |"
         )
+    lines += [
+        "",
+        "## Streaming: chat completions and the Responses API",
+        "",
+        "Time to the first streamed byte, the same targets in the same repeats.",
+        "",
+        "| Target | Chat TTFB P50 / P99 ms | Chat overhead P50 / P99 ms "
+        "| Responses TTFB P50 / P99 ms | Responses overhead P50 / P99 ms "
+        "| Responses errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {_triple(s, 'ttfb_{p}_ms', ('p50', 'p99'))} "
+        f"| {_triple(s, 'ttfb_overhead_{p}_ms', ('p50', 'p99'))} "
+        f"| {_triple(s, 'responses_ttfb_{p}_ms', ('p50', 'p99'))} "
+        f"| {_triple(s, 'responses_ttfb_overhead_{p}_ms', ('p50', 'p99'))} "
+        f"| {s.get('responses_errors', 0)} |"
+        for name, s in result["summary"].items()
+    ]
     lines += ["", "## Ratios", "", "| Ratio | Value |", "|---|---|"]
     lines += [f"| {k} | {_f(val, 2)} |" for k, val in result["ratios"].items()]
     lines += ["", "## Issue #4 targets", "", *goal_table(result, result["goals"])]

@@ -38,6 +38,9 @@ STREAM_REQUEST = (
     b'"stream":true,"stream_options":{"include_usage":true}}'
 )
 
+RESPONSES_STREAM_REQUEST = b'{"model":"gpt-4o-mini","input":"Say hello.","stream":true}'
+CHAT_SUFFIX = "chat/completions"
+
 
 @dataclass
 class Options:
@@ -65,6 +68,18 @@ class Options:
 class Bodies:
     plain: Path
     stream: Path
+    responses_stream: Path | None = None
+
+
+def responses_endpoint(endpoint: Endpoint) -> Endpoint | None:
+    """The same target's Responses API route (None when its path is not a chat one)."""
+    path, _, query = endpoint.path.partition("?")
+    if not path.endswith(CHAT_SUFFIX):
+        return None
+    path = path.removesuffix(CHAT_SUFFIX) + "responses"
+    return Endpoint(
+        endpoint.host, endpoint.port, path + (f"?{query}" if query else ""), endpoint.headers
+    )
 
 
 def log(msg: str) -> None:
@@ -194,12 +209,25 @@ def measure(
             ids("ttfb"),
         )
         sent += warm.requests + unloaded.requests + saturated.requests + int(ttfb["sent"])
+        # The Responses API's stream, right after the chat one on the same target.
+        responses_ep = responses_endpoint(ep)
+        responses_ttfb = None
+        if responses_ep is not None and bodies.responses_stream is not None:
+            responses_ttfb = run_ttfb(
+                responses_ep,
+                bodies.responses_stream,
+                opts.ttfb_requests,
+                max(30.0, opts.duration_s * 3),
+                done_marker="response.completed",
+            )
+            sent += int(responses_ttfb["sent"])
         result: dict[str, Any] = {
             "startup_s": round(running.startup_s, 2),
             "unloaded": unloaded.as_dict(),
             "saturated": saturated.as_dict(),
             "warmup_requests": warm.requests,
             "ttfb": ttfb,
+            "responses_ttfb": responses_ttfb,
             "rss_mib": rss,
             "cpu_us_per_request": (
                 round(cpu_used * 1e6 / saturated.requests, 1)
@@ -298,9 +326,15 @@ def run(opts: Options) -> int:
     load_before = os.getloadavg()
     facts = meta.collect(tools)
     workdir = Path(tempfile.mkdtemp(prefix="relayscope-bench-"))
-    bodies = Bodies(workdir / "request.json", workdir / "stream-request.json")
+    bodies = Bodies(
+        workdir / "request.json",
+        workdir / "stream-request.json",
+        workdir / "responses-stream-request.json",
+    )
     bodies.plain.write_bytes(REQUEST)
     bodies.stream.write_bytes(STREAM_REQUEST)
+    assert bodies.responses_stream is not None
+    bodies.responses_stream.write_bytes(RESPONSES_STREAM_REQUEST)
     runs: list[dict[str, Any]] = []
     try:
         with upstream(opts, workdir, tools) as ctx:

@@ -1,6 +1,7 @@
 """Streaming time-to-first-byte client, run as its own process by the runner.
 
-Sends N sequential streaming chat completions over one keep-alive connection
+Sends N sequential streaming requests (chat completions, or Responses API calls) over
+one keep-alive connection
 (blocking socket, TCP_NODELAY) and times, per request, the first byte of the
 response body (the first SSE event) and the end of the stream.
 Prints one `BENCH_JSON {...}` line.
@@ -29,6 +30,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--max-seconds", type=float, default=60.0)
     ap.add_argument("--ids-file", help="write 2xx answers' Helicone-Id to <this>.ids")
+    ap.add_argument(
+        "--done-marker",
+        default="[DONE]",
+        help="bytes that end a complete stream (response.completed for the Responses API)",
+    )
     args = ap.parse_args(argv)
 
     raw = build_request(
@@ -54,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
             ids.append(r.headers[ID_HEADER])
         if r.status != 200:
             errors += 1
-        elif b"[DONE]" not in r.body:
+        elif args.done_marker.encode() not in r.body:
             incomplete += 1
         elif i >= args.warmup:
             ttfb.append(r.ttfb_s * 1000)

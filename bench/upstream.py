@@ -1,8 +1,9 @@
 """Minimal, fast OpenAI-compatible upstream for benchmarks.
 
 A raw asyncio protocol (uvloop + httptools when available) that answers
-`POST */chat/completions` with pre-serialized bytes, so that nearly all of the
-latency measured through a proxy is the proxy's own.
+`POST */chat/completions` and `POST */responses` (OpenAI's Responses API) with
+pre-serialized bytes, so that nearly all of the latency measured through a proxy is
+the proxy's own.
 """
 
 from __future__ import annotations
@@ -90,6 +91,61 @@ def stream_events(model: str, include_usage: bool) -> list[bytes]:
     return events
 
 
+RESPONSE_ID = "resp_bench000000000000000000000000"
+RESPONSE_USAGE = {
+    "input_tokens": 12,
+    "input_tokens_details": {"cached_tokens": 0},
+    "output_tokens": len(CONTENT_PIECES),
+    "output_tokens_details": {"reasoning_tokens": 0},
+    "total_tokens": 12 + len(CONTENT_PIECES),
+}
+
+
+def response_object(model: str, done: bool) -> dict[str, Any]:
+    message = {
+        "id": "msg_bench",
+        "type": "message",
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": CONTENT, "annotations": []}],
+    }
+    return {
+        "id": RESPONSE_ID,
+        "object": "response",
+        "created_at": CREATED,
+        "status": "completed" if done else "in_progress",
+        "model": model,
+        "output": [message] if done else [],
+        "usage": RESPONSE_USAGE if done else None,
+    }
+
+
+def response_events(model: str) -> list[bytes]:
+    """A Responses API stream as OpenAI frames it: named events, one delta per piece."""
+    at = {"item_id": "msg_bench", "output_index": 0}
+    part = {"type": "output_text", "text": "", "annotations": []}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": response_object(model, False)},
+        {"type": "response.in_progress", "response": response_object(model, False)},
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {"id": "msg_bench", "type": "message", "role": "assistant", "content": []},
+        },
+        {"type": "response.content_part.added", **at, "content_index": 0, "part": part},
+        *(
+            {"type": "response.output_text.delta", **at, "content_index": 0, "delta": piece}
+            for piece in CONTENT_PIECES
+        ),
+        {"type": "response.output_text.done", **at, "content_index": 0, "text": CONTENT},
+        {"type": "response.completed", "response": response_object(model, True)},
+    ]
+    return [
+        b"event: %s\ndata: %s\n\n" % (e["type"].encode(), _dumps({**e, "sequence_number": n}))
+        for n, e in enumerate(events)
+    ]
+
+
 def _http_chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
@@ -115,6 +171,7 @@ class Responses:
     def __init__(self) -> None:
         self._json: dict[str, bytes] = {}
         self._stream: dict[tuple[str, bool], list[bytes]] = {}
+        self._responses: dict[str, list[bytes]] = {}
         self.health = json_response(b'{"status":"ok"}')
         self.not_found = json_response(b'{"error":{"message":"not found"}}', b"404 Not Found")
         self.bad_request = json_response(b'{"error":{"message":"bad json"}}', b"400 Bad Request")
@@ -129,11 +186,23 @@ class Responses:
         key = (model, include_usage)
         events = self._stream.get(key)
         if events is None:
-            events = [_http_chunk(e) for e in stream_events(model, include_usage)]
-            events[0] = SSE_HEAD + b"\r\n" + events[0]
-            events[-1] += b"0\r\n\r\n"
+            events = _framed(stream_events(model, include_usage))
             self._stream[key] = events
         return events
+
+    def response_stream(self, model: str) -> list[bytes]:
+        events = self._responses.get(model)
+        if events is None:
+            events = self._responses[model] = _framed(response_events(model))
+        return events
+
+
+def _framed(events: list[bytes]) -> list[bytes]:
+    """SSE events as HTTP/1.1 chunks, the head before the first, the end after the last."""
+    chunks = [_http_chunk(e) for e in events]
+    chunks[0] = SSE_HEAD + b"\r\n" + chunks[0]
+    chunks[-1] += b"0\r\n\r\n"
+    return chunks
 
 
 class Stats:
@@ -178,9 +247,9 @@ class UpstreamProtocol(asyncio.Protocol):
         keep_alive = self.parser.should_keep_alive()
         path = self.url.split(b"?", 1)[0]
         method = self.parser.get_method()
-        if method == b"POST" and path.endswith(b"/chat/completions"):
+        if method == b"POST" and path.endswith((b"/chat/completions", b"/responses")):
             Stats.completions += 1
-            self._completion(transport, keep_alive)
+            self._completion(transport, keep_alive, path.endswith(b"/responses"))
             return
         if method == b"GET" and path in (b"/healthz", b"/health", b"/"):
             self._send(transport, self.responses.health, keep_alive)
@@ -199,7 +268,9 @@ class UpstreamProtocol(asyncio.Protocol):
         transport.write(head + b"\r\n" + CLOSE + b"\r\n" + rest if sep else data)
         transport.close()
 
-    def _completion(self, transport: asyncio.Transport, keep_alive: bool) -> None:
+    def _completion(
+        self, transport: asyncio.Transport, keep_alive: bool, responses_api: bool = False
+    ) -> None:
         try:
             req = _loads(b"".join(self.body))
             model = str(req.get("model") or "gpt-4o-mini")
@@ -209,8 +280,11 @@ class UpstreamProtocol(asyncio.Protocol):
         if not req.get("stream"):
             self._send(transport, self.responses.completion(model), keep_alive)
             return
-        opts = req.get("stream_options") or {}
-        events = self.responses.stream(model, bool(opts.get("include_usage")))
+        if responses_api:
+            events = self.responses.response_stream(model)
+        else:
+            opts = req.get("stream_options") or {}
+            events = self.responses.stream(model, bool(opts.get("include_usage")))
         if self.chunk_delay <= 0:
             self._send(transport, b"".join(events), keep_alive)
             return

@@ -28,6 +28,7 @@ _USAGE_FIELDS = (
     "completion_tokens",
     "cache_read_tokens",
     "cache_write_tokens",
+    "reasoning_tokens",
 )
 
 
@@ -156,7 +157,7 @@ def parse_captured(fmt: str, body: BodyCapture, *, stream: bool) -> Parsed:
     tail = body.tail()
     # With a gap, the tail's first event began in it: only the events after it are whole.
     ending = tail[event_end(tail, 0) :] if body.gap else head[complete:] + tail
-    _take_usage(parsed, parse_response(fmt, ending, stream=True))
+    _take_usage(parsed, _stream_ending(fmt, ending, tail))
     return parsed
 
 
@@ -172,8 +173,18 @@ def parse_usage(fmt: str, body: BodyCapture, *, stream: bool) -> Parsed:
     start = head[: event_start(head, min(TAIL, len(head)))]
     ending = body.tail() if body.truncated else head[-TAIL:]
     parsed = parse_response(fmt, start, stream=True)
-    _take_usage(parsed, parse_response(fmt, ending[event_end(ending, 0) :], stream=True))
+    _take_usage(parsed, _stream_ending(fmt, ending[event_end(ending, 0) :], ending))
     return parsed
+
+
+def _stream_ending(fmt: str, events: bytes, raw_end: bytes) -> Parsed:
+    """Usage from a stream's last complete events; for the Responses API, whose usage
+    rides on a final event that repeats the whole output (longer than what is kept of
+    the end when the output is long), from the usage object near the end instead."""
+    ending = parse_response(fmt, events, stream=True)
+    if fmt == "responses" and ending.prompt_tokens is None:
+        return _usage_near_the_end(fmt, raw_end)
+    return ending
 
 
 def _usage_near_the_end(fmt: str, tail: bytes) -> Parsed:

@@ -81,6 +81,8 @@ class Context:
     """What the log keeps of the raw bytes the upstream (or the cache) produced."""
     upstream_stream: bool = False
     """The response came as server-sent events."""
+    response_type: str | None = None
+    """The response's ``Content-Type`` (binary ones are logged as metadata only)."""
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     """``Helicone-*`` headers stages add to the client's response."""
     warnings: list[str] = field(default_factory=list)

@@ -59,6 +59,9 @@ class LogRecord:
     """Size of the request body when the stored copy was cut to the log's limit."""
     response_body_bytes: int | None = None
     """Size of the response body when the stored copy was cut to the log's limit."""
+    reasoning_tokens: int | None = None
+    """Output tokens the model spent thinking, where the provider reports them (OpenAI
+    ``reasoning_tokens``, Gemini ``thoughtsTokenCount``); already in ``completion_tokens``."""
 
     def to_row(self) -> dict[str, Any]:
         # Shallow on purpose: dataclasses.asdict deep-copies and dominated batch writes.

@@ -16,8 +16,14 @@ from relayscope.store.schema import requests
 from relayscope.store.sql import SqlStore
 
 BEFORE = "0009_dashboard"
-# Columns added after 0009 (by 0010 and 0012), which a store at 0009 does not have.
-NEW_COLUMNS = ("record_uid", "warnings", "request_body_bytes", "response_body_bytes")
+# Columns added after 0009 (by 0010, 0012 and 0014), which a store at 0009 does not have.
+NEW_COLUMNS = (
+    "record_uid",
+    "warnings",
+    "request_body_bytes",
+    "response_body_bytes",
+    "reasoning_tokens",
+)
 
 
 def old_record(org_id: str, body: str) -> LogRecord:

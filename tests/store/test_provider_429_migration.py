@@ -50,8 +50,14 @@ async def test_upgrading_marks_provider_429s_and_recounts_the_rollups(store_url)
             *(make_record(org.id, at[n], status=429, user_id="u1") for n in (2, 3, 4)),
             *(make_record(org.id, at[n], status=status) for n, status in ((5, 200), (6, 500))),
         ]
+        # The store reads and writes every column it knows; those added after BEFORE
+        # are there only while it does, before the upgrade.
+        async with store.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE requests ADD COLUMN reasoning_tokens INTEGER"))
         assert await store.insert_requests(records) == len(records)
         assert await rate_limited(store, org.id) == (2, 2)
+        async with store.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE requests DROP COLUMN reasoning_tokens"))
 
         await store.migrate()
 

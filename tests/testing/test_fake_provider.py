@@ -427,7 +427,7 @@ class TestRouting:
         assert openai_style.status_code == 404
         assert openai_style.json()["error"]["type"] == "invalid_request_error"
         assert "/v1/completions" in openai_style.json()["error"]["message"]
-        anthropic_style = http.get("/v1/models", headers={"anthropic-version": "2023-06-01"})
+        anthropic_style = http.get("/v1/skills", headers={"anthropic-version": "2023-06-01"})
         assert anthropic_style.status_code == 404
         assert anthropic_style.json() == {
             "type": "error",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, cast
 
 import orjson
 
@@ -22,8 +23,10 @@ from relayscope.context import Context, ProxyResponse
 from relayscope.errors import GatewayError, error_response
 from relayscope.governance.redaction import RedactionRules, redact_record
 from relayscope.ids import random_uuid
+from relayscope.logs.bodies import binary_marker, is_binary, is_multipart, multipart_summary
 from relayscope.logs.cost import cost_usd
 from relayscope.logs.writer import Builder, LogWriter
+from relayscope.providers.formats import Parsed, body_format
 from relayscope.record import LogRecord
 from relayscope.types import CallNext
 
@@ -69,6 +72,8 @@ class LoggingStage:
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         ctx.created_at = datetime.now(UTC)
         ctx.upstream_body = BodyCapture(self._max_body)
+        # In the client's format: a fallback may be served in another and translated back.
+        first_token = _FIRST_TOKEN.get(body_format(ctx.target.format, ctx.method, ctx.target.url))
         try:
             response = await call_next(ctx)
         except GatewayError as exc:
@@ -82,20 +87,31 @@ class LoggingStage:
             ctx.error = "client disconnected before the response started"
             self._submit(ctx, CLIENT_CLOSED, time.perf_counter(), None)
             raise
+        else:
+            ctx.response_type = _header(response.headers, b"content-type")
         if response.stream is None:
             await self._finish(ctx, response.status, time.perf_counter(), None)
             return response
-        response.stream = self._tee(ctx, response.status, response.stream)
+        response.stream = self._tee(ctx, response.status, response.stream, first_token)
         return response
 
     async def _tee(
-        self, ctx: Context, status: int, stream: AsyncIterator[bytes]
+        self,
+        ctx: Context,
+        status: int,
+        stream: AsyncIterator[bytes],
+        first_token: bytes | None = None,
     ) -> AsyncIterator[bytes]:
-        first_chunk_at = None
+        """Forwards ``stream``, timing its first token: the first chunk, or with
+        ``first_token`` the first chunk that holds it (the first byte if none does)."""
+        first_chunk_at = first_byte_at = None
         try:
             async for chunk in stream:
                 if first_chunk_at is None:
-                    first_chunk_at = time.perf_counter()
+                    now = time.perf_counter()
+                    first_byte_at = first_byte_at or now
+                    if first_token is None or first_token in chunk:
+                        first_chunk_at = now
                 yield chunk
         except (GeneratorExit, asyncio.CancelledError):
             ctx.cancelled = True
@@ -110,7 +126,8 @@ class LoggingStage:
                 await aclose()
             # Runs before the proxy sends the stream's end: the client's last byte
             # leaves only once the record is journaled.
-            await self._finish(ctx, status, time.perf_counter(), first_chunk_at)
+            first = first_chunk_at if first_chunk_at is not None else first_byte_at
+            await self._finish(ctx, status, time.perf_counter(), first)
 
     async def _finish(
         self, ctx: Context, status: int, ended: float, first_chunk: float | None
@@ -208,6 +225,8 @@ class RecordInputs(TypedDict):
     prompt_variables: dict[str, Any] | None
     rate_limited: bool
     warnings: list[str]
+    response_type: NotRequired[str | None]
+    """The response's content type (entries journaled before it existed lack it)."""
 
 
 def record_inputs(
@@ -216,6 +235,14 @@ def record_inputs(
     provider = ctx.target.provider
     tags = ctx.tags
     captured = ctx.upstream_body
+    request_type = _header(ctx.headers, b"content-type")
+    if ctx.omit_request:
+        request_body = None
+    elif is_multipart(request_type):
+        assert request_type is not None
+        request_body = multipart_summary(ctx.client_body, request_type)
+    else:
+        request_body = _capped_text(ctx.client_body, captured.limit)
     return {
         "request_id": ctx.request_id,
         "record_uid": ctx.record_uid or random_uuid(),
@@ -223,11 +250,12 @@ def record_inputs(
         "key_id": ctx.key_id,
         "created_at": ctx.created_at or datetime.now(UTC),
         "provider_name": ctx.target.provider_name,
-        "format": ctx.target.format,
-        "priced": provider is None or provider.pricing_id is not None,
+        "format": body_format(ctx.target.format, ctx.method, ctx.target.url),
+        "priced": (provider is None or provider.pricing_id is not None)
+        and not _unpriced(ctx.target.url),
         "pricing_id": provider.pricing_id if provider else None,
         "path": ctx.path,
-        "model": ctx.model,
+        "model": ctx.model or _path_model(ctx.target.url),
         "status": status,
         "latency_ms": latency_ms,
         "ttft_ms": ttft_ms,
@@ -237,7 +265,7 @@ def record_inputs(
         "response_size": captured.size,
         "upstream_stream": ctx.upstream_stream,
         "wants_stream": ctx.wants_stream,
-        "request_body": None if ctx.omit_request else _capped_text(ctx.client_body, captured.limit),
+        "request_body": request_body,
         "request_body_bytes": len(ctx.client_body),
         "omit_response": ctx.omit_response,
         "error": ctx.error,
@@ -258,13 +286,14 @@ def record_inputs(
         "prompt_variables": ctx.prompt_variables,
         "rate_limited": ctx.rate_limited,
         "warnings": list(ctx.warnings),
+        "response_type": ctx.response_type,
     }
 
 
 def inputs_from_json(entry: dict[str, Any]) -> RecordInputs:
     """Inputs read back from the journal (fields this version does not know are
     ignored). ValueError when the entry is not usable."""
-    missing = _INPUT_FIELDS - entry.keys()
+    missing = RecordInputs.__required_keys__ - entry.keys()
     if missing:
         raise ValueError(f"journal entry without {', '.join(sorted(missing))}")
     values = {k: v for k, v in entry.items() if k in _INPUT_FIELDS}
@@ -285,7 +314,9 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
         inputs["response_size"],
     )
     stream = inputs["upstream_stream"]
-    parsed = parse_captured(inputs["format"], captured, stream=stream)
+    response_type = inputs.get("response_type")
+    binary = is_binary(response_type)
+    parsed = Parsed() if binary else parse_captured(inputs["format"], captured, stream=stream)
     status = inputs["status"]
     cost = None
     if inputs["priced"] and status < 400:
@@ -310,7 +341,9 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
         metrics.UPSTREAM_FIELDS_REFUSED.labels(inputs["provider_name"]).inc()
     redact = redaction.for_org(inputs["org_id"]) if redaction else None
     response_body = None if inputs["omit_response"] else _as_text(parsed.body)
-    if response_body is not None and captured.truncated and not stream:
+    if binary and not inputs["omit_response"]:
+        response_body = binary_marker(response_type, captured.size)
+    elif response_body is not None and captured.truncated and not stream:
         response_body += _marker(captured.size, limit)
     request_size = inputs["request_body_bytes"]
     ttft_ms = inputs["ttft_ms"]
@@ -331,6 +364,7 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
         total_tokens=parsed.total_tokens,
         cache_read_tokens=parsed.cache_read_tokens,
         cache_write_tokens=parsed.cache_write_tokens,
+        reasoning_tokens=parsed.reasoning_tokens,
         cost_usd=cost,
         user_id=inputs["user_id"],
         session_id=inputs["session_id"],
@@ -358,11 +392,42 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
         record_uid=inputs["record_uid"],
         warnings=inputs["warnings"],
         request_body_bytes=request_size if request_size > limit else None,
-        response_body_bytes=captured.size if captured.truncated else None,
+        response_body_bytes=captured.size if captured.truncated or binary else None,
     )
     if redact:
         redact_record(record, redact)
     return record.without_nul()
+
+
+_FIRST_TOKEN = {"responses": b'.delta"', "anthropic": b'"content_block_delta"'}
+"""What the first event with output holds, for formats whose streams open with events
+that carry none (``response.created``, ``message_start``): TTFT is timed to it."""
+
+_UNPRICED_PATHS = ("/audio/transcriptions", "/audio/translations", "/audio/speech")
+"""Audio is billed by duration, characters or audio tokens at their own rates: the
+log keeps its usage, and no cost rather than a wrong one."""
+
+
+def _unpriced(url: str) -> bool:
+    return url.rstrip("/").endswith(_UNPRICED_PATHS)
+
+
+def _path_model(url: str) -> str | None:
+    """The model a Gemini-style path names (``.../models/{model}:generateContent``)."""
+    if ":" not in url:
+        return None
+    found = _MODEL_IN_PATH.search(url)
+    return found.group(1) if found else None
+
+
+_MODEL_IN_PATH = re.compile(r"/models/([^/:]{1,200}):[A-Za-z]+$")
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _provider_error(body: object, status: int) -> str:

@@ -17,6 +17,7 @@ from relayscope.capture import parse_usage
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import RateLimited, ServiceUnavailable
 from relayscope.logs.cost import cost_usd
+from relayscope.providers.formats import body_format
 from relayscope.proxy.tags import PROPERTY_PREFIX, property_name
 from relayscope.ratelimit.book import PoliciesUnknown, PolicyBook
 from relayscope.ratelimit.limiter import (
@@ -246,7 +247,8 @@ def price_cents(ctx: Context, status: int) -> float:
     provider = ctx.target.provider
     if status >= 400 or ctx.cache_hit or (provider is not None and provider.pricing_id is None):
         return 0.0  # a cache hit is logged at cost 0, and spends nothing either
-    parsed = parse_usage(ctx.target.format, ctx.upstream_body, stream=ctx.upstream_stream)
+    fmt = body_format(ctx.target.format, ctx.method, ctx.target.url)
+    parsed = parse_usage(fmt, ctx.upstream_body, stream=ctx.upstream_stream)
     usd = cost_usd(
         provider.pricing_id if provider else None,
         parsed.model or ctx.model,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from yarl import URL
@@ -24,10 +24,14 @@ from relayscope.providers.translate import (
     openai_to_anthropic_request,
 )
 from relayscope.providers.translate.requests import ANTHROPIC_VERSION
+from relayscope.providers.translate.responses_api import responses_to_chat_request
 from relayscope.proxy.routing import Router
 from relayscope.proxy.urls import Origin, origin_of
 from relayscope.retry.fallbacks import DEFAULT_ON_CODES, GATEWAY, SEED, Codes, Entry
 from relayscope.retry.provider_keys import ProviderKeys
+
+ClientFormat = Format | Literal["responses"]
+"""What the client speaks: a chat format, or OpenAI's Responses API."""
 
 CHAT_PATHS = {"gemini": "/v1beta/openai/chat/completions"}
 """Chat endpoint paths that differ from the format's usual one."""
@@ -48,7 +52,7 @@ class Route:
     api_key: str | None = field(default=None, repr=False)
     same_scope: bool = True
     """Same provider as the routed request: the client's own credentials may go along."""
-    client_format: Format | None = None
+    client_format: ClientFormat | None = None
     """Set when the target speaks another format than the client: translate both ways."""
     on_codes: Codes = DEFAULT_ON_CODES
 
@@ -157,9 +161,14 @@ def _seed_route(index: int, entry: Entry, ctx: Context, router: Router) -> Route
     if provider.format != primary.format and chat is None:
         raise InvalidHeader(
             SEED,
-            f"provider {provider.name!r} speaks another format; only chat completions and "
-            "messages requests can be translated",
+            f"provider {provider.name!r} speaks another format; only chat completions, "
+            "Responses API and messages requests can be translated",
         )
+    client_format: ClientFormat | None = None
+    if chat == "responses":
+        client_format = "responses"
+    elif provider.format != primary.format:
+        client_format = primary.format
     if chat is not None:
         path = CHAT_PATHS.get(
             provider.name,
@@ -177,7 +186,7 @@ def _seed_route(index: int, entry: Entry, ctx: Context, router: Router) -> Route
         headers=entry.headers,
         api_key=entry.api_key,
         same_scope=False,
-        client_format=primary.format if provider.format != primary.format else None,
+        client_format=client_format,
         on_codes=entry.on_codes,
     )
 
@@ -192,9 +201,11 @@ def _origin(url: str) -> Origin | None:
     return origin_of(URL(url, encoded=True))
 
 
-def _chat_format(target: Target) -> Format | None:
+def _chat_format(target: Target) -> ClientFormat | None:
     if target.format == "openai" and target.url.endswith("/chat/completions"):
         return "openai"
+    if target.format == "openai" and target.url.endswith("/responses"):
+        return "responses"
     if target.format == "anthropic" and target.url.endswith("/messages"):
         return "anthropic"
     return None
@@ -221,7 +232,15 @@ def _body(route: Route, base: Base, anthropic_max_tokens: int) -> bytes:
     data = dict(base.json)
     provider = route.target.provider
     try:
-        if route.client_format == "openai":
+        if route.client_format == "responses":
+            assert route.model is not None
+            usage = provider is None or provider.stream_usage_option
+            data = responses_to_chat_request(data, model=route.model, stream_usage=usage)
+            if route.target.format == "anthropic":
+                data = openai_to_anthropic_request(
+                    data, model=route.model, default_max_tokens=anthropic_max_tokens
+                )
+        elif route.client_format == "openai":
             assert route.model is not None
             data = openai_to_anthropic_request(
                 data, model=route.model, default_max_tokens=anthropic_max_tokens

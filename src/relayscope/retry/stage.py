@@ -13,8 +13,9 @@ import orjson
 from relayscope.config import Settings
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import GatewayError, UpstreamError
-from relayscope.providers.registry import ProviderRegistry
+from relayscope.providers.registry import Format, ProviderRegistry
 from relayscope.providers.translate import translate_body, translate_stream
+from relayscope.providers.translate.responses_api import chat_stream_to_responses, chat_to_response
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.retry.attempts import Outcome, record_skip, with_retries
 from relayscope.retry.fallbacks import GATEWAY, SEED, parse_fallback_headers
@@ -144,6 +145,25 @@ def _warn(ctx: Context, notes: list[str], failure: GatewayError | ProxyResponse)
         failure.body = _with_note(failure.body, said)
 
 
+def _to_responses(response: ProxyResponse, served: Format) -> None:
+    """A chat completions (or, through it, Anthropic) answer as the Responses API's."""
+    if response.stream is None:
+        body = translate_body(response.body, response.status, served=served, client="openai")
+        if response.status < 400:
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                data = None
+            if isinstance(data, dict):
+                body = orjson.dumps(chat_to_response(data))
+        response.body = body
+        return
+    stream = response.stream
+    if served != "openai":
+        stream = translate_stream(stream, served=served, client="openai", include_usage=True)
+    response.stream = chat_stream_to_responses(stream)
+
+
 def _with_note(body: bytes, note: str) -> bytes:
     try:
         doc = orjson.loads(body)
@@ -167,6 +187,9 @@ def _apply(ctx: Context, route: Route, prepared: Prepared) -> None:
 def _translate(response: ProxyResponse, route: Route, client_json: Any) -> None:
     assert route.client_format is not None
     served, client = route.target.format, route.client_format
+    if client == "responses":
+        _to_responses(response, served)
+        return
     if response.stream is None:
         response.body = translate_body(response.body, response.status, served=served, client=client)
         return

@@ -81,8 +81,9 @@ COLUMNS: dict[str, str] = {
     "warnings": "Array(String)",
     "request_body_bytes": "Nullable(Int64)",
     "response_body_bytes": "Nullable(Int64)",
+    "reasoning_tokens": "Nullable(Int64)",
 }
-_ADDED_COLUMNS = ("request_body_bytes", "response_body_bytes")
+_ADDED_COLUMNS = ("request_body_bytes", "response_body_bytes", "reasoning_tokens")
 """Added after the table's first version: tables made before get them at start-up."""
 _JSON_TEXT = ("attempts", "prompt_variables")  # JSON documents stored as text
 _LIST_COLUMNS = [c for c in COLUMNS if c not in ("request_body", "response_body")]

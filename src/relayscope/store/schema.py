@@ -95,6 +95,7 @@ requests = Table(
     Column("warnings", JsonDocument, nullable=False, server_default="[]"),
     Column("request_body_bytes", BigInteger),
     Column("response_body_bytes", BigInteger),
+    Column("reasoning_tokens", Integer),
     # A Helicone-Request-Id is the client's: unique within its org only.
     PrimaryKeyConstraint("org_id", "id", name="pk_requests"),
     Index("ix_requests_org_created", "org_id", "created_at", "id"),

@@ -22,6 +22,7 @@ def fake_provider_env(fake_url: str) -> dict[str, str]:
         "RELAYSCOPE_OPENAI_BASE_URL": fake_url,
         "RELAYSCOPE_ANTHROPIC_BASE_URL": fake_url,
         "RELAYSCOPE_GROQ_BASE_URL": fake_url + "/openai",
+        "RELAYSCOPE_GEMINI_BASE_URL": fake_url,
         "RELAYSCOPE_AZURE_BASE_URL": fake_url,
         "RELAYSCOPE_TARGET_ALLOWLIST": fake_url,
         "RELAYSCOPE_KEY_CACHE_TTL": "0.2",

@@ -1,5 +1,5 @@
 """Wire formats: usage extraction and stream reconstruction per API family."""
 
-from relayscope.providers.formats.base import Parsed, parse_response
+from relayscope.providers.formats.base import PLAIN, Parsed, body_format, parse_response
 
-__all__ = ["Parsed", "parse_response"]
+__all__ = ["PLAIN", "Parsed", "body_format", "parse_response"]

@@ -94,3 +94,7 @@ def _apply_delta(block: dict[str, Any], delta: dict[str, Any]) -> None:
         block["text"] = (fields.text(block.get("text")) or "") + delta["text"]
     elif kind == "thinking_delta" and fields.text(delta.get("thinking")) is not None:
         block["thinking"] = (fields.text(block.get("thinking")) or "") + delta["thinking"]
+    elif kind == "signature_delta" and fields.text(delta.get("signature")) is not None:
+        block["signature"] = (fields.text(block.get("signature")) or "") + delta["signature"]
+    elif kind == "citations_delta" and isinstance(delta.get("citation"), dict):
+        block.setdefault("citations", []).append(delta["citation"])

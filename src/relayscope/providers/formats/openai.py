@@ -31,6 +31,10 @@ def read_usage(data: dict[str, Any], parsed: Any) -> None:
             notes.add(f"{name} {cached} is more than the {prompt} input tokens; dropped")
             cached = None
         parsed.cache_read_tokens = cached
+    output = usage.get("completion_tokens_details") or usage.get("output_tokens_details")
+    if isinstance(output, dict) and output.get("reasoning_tokens") is not None:
+        name = f"usage.{output_key}_details.reasoning_tokens"
+        parsed.reasoning_tokens = fields.token_count(output["reasoning_tokens"], name, notes)
 
 
 def is_usage_only_chunk(data: dict[str, Any]) -> bool:
@@ -38,8 +42,11 @@ def is_usage_only_chunk(data: dict[str, Any]) -> bool:
 
 
 def assemble_stream(raw: bytes, parsed_cls: type) -> Any:
-    """Rebuild the ``chat.completion`` object a non-streaming call would have returned."""
+    """Rebuild the ``chat.completion`` object a non-streaming call would have returned
+    (a ``text_completion`` for the legacy ``/completions`` route, whose chunks carry
+    ``choices[].text`` instead of a delta)."""
     parsed = parsed_cls()
+    kind = "chat.completion"
     message: dict[str, Any] = {"role": "assistant", "content": None}
     choices: dict[int, dict[str, Any]] = {}
     head: dict[str, Any] = {}
@@ -57,6 +64,16 @@ def assemble_stream(raw: bytes, parsed_cls: type) -> Any:
             index = fields.index(choice.get("index", 0)) if isinstance(choice, dict) else None
             if index is None:
                 continue
+            text = fields.text(choice.get("text"))
+            if text is not None and "delta" not in choice:
+                kind = "text_completion"
+                slot = choices.setdefault(
+                    index, {"index": index, "text": "", "finish_reason": None}
+                )
+                slot["text"] = (fields.text(slot.get("text")) or "") + text
+                if fields.text(choice.get("finish_reason")):
+                    slot["finish_reason"] = choice["finish_reason"]
+                continue
             slot = choices.setdefault(
                 index,
                 {"index": index, "message": dict(message), "finish_reason": None},
@@ -65,7 +82,7 @@ def assemble_stream(raw: bytes, parsed_cls: type) -> Any:
             _merge_delta(slot["message"], delta if isinstance(delta, dict) else {})
             if fields.text(choice.get("finish_reason")):
                 slot["finish_reason"] = choice["finish_reason"]
-    body = {**head, "object": "chat.completion"}
+    body = {**head, "object": kind}
     body["choices"] = [choices[i] for i in sorted(choices)]
     if parsed.prompt_tokens is not None:
         body["usage"] = {
@@ -73,6 +90,12 @@ def assemble_stream(raw: bytes, parsed_cls: type) -> Any:
             "completion_tokens": parsed.completion_tokens,
             "total_tokens": parsed.total_tokens,
         }
+        if parsed.cache_read_tokens is not None:
+            body["usage"]["prompt_tokens_details"] = {"cached_tokens": parsed.cache_read_tokens}
+        if parsed.reasoning_tokens is not None:
+            body["usage"]["completion_tokens_details"] = {
+                "reasoning_tokens": parsed.reasoning_tokens
+            }
     parsed.body = body
     return parsed
 

@@ -17,6 +17,13 @@ Endpoints (POST, matched by path suffix so every provider's prefix works, e.g.
     One unit-length vector per input (string, list of strings, token array(s)),
     derived from SHA-256 of the input; 8 dims unless ``dimensions`` is given;
     ``encoding_format: "base64"`` returns little-endian float32, as the SDK expects.
+``.../responses`` (OpenAI Responses API)
+    JSON ``response``, or with ``"stream": true`` named events from ``response.created``
+    through ``response.output_text.delta`` (one per word) to ``response.completed``
+    (``.incomplete`` when ``max_output_tokens`` cuts it), which carries the usage.
+    ``reasoning`` adds a reasoning item (summary deltas when asked) and reasoning
+    tokens; tools give a ``function_call`` item; ``previous_response_id`` must name a
+    stored response. ``GET``/``DELETE .../responses/{id}`` read and delete stored ones.
 ``.../messages`` (Anthropic)
     JSON ``message``, or with ``"stream": true`` named events ``event: NAME\\ndata: {json}\\n\\n``:
     ``message_start`` (usage.output_tokens 1), ``content_block_start``, ``ping``,

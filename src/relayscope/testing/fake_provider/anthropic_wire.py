@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -93,6 +95,60 @@ def _tool_call(
     )
 
 
+THINKING_PREFIX = "Let me think about: "
+
+
+def thinking_of(payload: Any, reply: Reply) -> str | None:
+    """The thinking text of a request with extended thinking on (None when off)."""
+    thinking = payload.get("thinking") if isinstance(payload, Mapping) else None
+    if not isinstance(thinking, Mapping) or thinking.get("type") not in ("enabled", "adaptive"):
+        return None
+    return THINKING_PREFIX + reply.text.removeprefix("Echo: ")
+
+
+def signature_of(thinking: str) -> str:
+    """A stand-in for the opaque signature Anthropic puts on a thinking block."""
+    return base64.b64encode(hashlib.sha256(thinking.encode()).digest()).decode()
+
+
+def cache_prefix(payload: Any) -> tuple[str, int] | None:
+    """The prompt prefix up to the last ``cache_control`` breakpoint: its digest and its
+    tokens (counted as ``prompt_tokens`` counts them), or None without a breakpoint."""
+    if not isinstance(payload, Mapping):
+        return None
+    system = payload.get("system")
+    messages = payload.get("messages")
+    messages = messages if isinstance(messages, list) else []
+    tools = payload.get("tools")
+    tools = tools if isinstance(tools, list) else []
+    last = None
+    for index, message in enumerate(messages):
+        if isinstance(message, Mapping) and _has_breakpoint(message.get("content")):
+            last = index
+    if last is None and not (_has_breakpoint(system) or _has_breakpoint(tools)):
+        return None
+    kept = messages[: last + 1] if last is not None else []
+    texts = [content_text(system)] if system else []
+    texts += [content_text(m.get("content")) for m in kept if isinstance(m, Mapping)]
+    digest = hashlib.sha256(orjson.dumps([tools, system, kept])).hexdigest()
+    return digest, prompt_tokens(texts)
+
+
+def _has_breakpoint(value: Any) -> bool:
+    return isinstance(value, list) and any(
+        isinstance(part, Mapping) and part.get("cache_control") is not None for part in value
+    )
+
+
+def count_tokens_body(payload: Any) -> bytes:
+    """``/v1/messages/count_tokens``: what the request's input would cost, in tokens."""
+    messages = require_messages(payload)
+    texts = [content_text(message.get("content")) for message in messages]
+    system = payload.get("system")
+    counted = [content_text(system), *texts] if system else texts
+    return orjson.dumps({"input_tokens": prompt_tokens(counted)})
+
+
 def _usage(
     reply: Reply, output_tokens: int, cached_tokens: int, cache_creation_tokens: int
 ) -> dict[str, Any]:
@@ -138,8 +194,17 @@ def _tool_block(call: ToolCall, ident: int, arguments: dict[str, Any]) -> dict[s
     }
 
 
+def _output_tokens(reply: Reply, thinking: str | None) -> int:
+    return reply.completion_tokens + (len(thinking.split()) if thinking else 0)
+
+
 def message_body(
-    reply: Reply, *, ident: int, cached_tokens: int, cache_creation_tokens: int
+    reply: Reply,
+    *,
+    ident: int,
+    cached_tokens: int,
+    cache_creation_tokens: int,
+    thinking: str | None = None,
 ) -> bytes:
     call = reply.tool_call
     block = (
@@ -147,8 +212,14 @@ def message_body(
         if call is not None
         else {"type": "text", "text": reply.text}
     )
-    body = _message(reply, ident, [block], _stop_reason(reply))
-    body["usage"] = _usage(reply, reply.completion_tokens, cached_tokens, cache_creation_tokens)
+    blocks = [block]
+    if thinking is not None:
+        blocks.insert(
+            0, {"type": "thinking", "thinking": thinking, "signature": signature_of(thinking)}
+        )
+    body = _message(reply, ident, blocks, _stop_reason(reply))
+    output = _output_tokens(reply, thinking)
+    body["usage"] = _usage(reply, output, cached_tokens, cache_creation_tokens)
     return orjson.dumps(body)
 
 
@@ -156,7 +227,26 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
-def _block_events(reply: Reply, ident: int) -> list[bytes]:
+def _thinking_events(thinking: str) -> list[bytes]:
+    opening = {"type": "thinking", "thinking": "", "signature": ""}
+    words = thinking.split(" ")
+    deltas: list[dict[str, Any]] = [
+        {"type": "thinking_delta", "thinking": word if n == 0 else " " + word}
+        for n, word in enumerate(words)
+    ]
+    deltas.append({"type": "signature_delta", "signature": signature_of(thinking)})
+    start = {"type": "content_block_start", "index": 0, "content_block": opening}
+    return [
+        _event("content_block_start", start),
+        *(
+            _event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": d})
+            for d in deltas
+        ),
+        _event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+    ]
+
+
+def _block_events(reply: Reply, ident: int, index: int = 0) -> list[bytes]:
     call = reply.tool_call
     if call is None:
         opening: dict[str, Any] = {"type": "text", "text": ""}
@@ -167,20 +257,27 @@ def _block_events(reply: Reply, ident: int) -> list[bytes]:
             {"type": "input_json_delta", "partial_json": fragment}
             for fragment in ["", *call.fragments()]
         ]
-    start = {"type": "content_block_start", "index": 0, "content_block": opening}
+    start = {"type": "content_block_start", "index": index, "content_block": opening}
     return [
         _event("content_block_start", start),
         _event("ping", {"type": "ping"}),
         *(
-            _event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": d})
+            _event(
+                "content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}
+            )
             for d in deltas
         ),
-        _event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        _event("content_block_stop", {"type": "content_block_stop", "index": index}),
     ]
 
 
 def message_events(
-    reply: Reply, *, ident: int, cached_tokens: int, cache_creation_tokens: int
+    reply: Reply,
+    *,
+    ident: int,
+    cached_tokens: int,
+    cache_creation_tokens: int,
+    thinking: str | None = None,
 ) -> list[bytes]:
     """SSE events in Anthropic's order: message_start, content block, message_delta, stop."""
     started = _message(reply, ident, [], None)
@@ -188,11 +285,14 @@ def message_events(
     finished = {
         "type": "message_delta",
         "delta": {"stop_reason": _stop_reason(reply), "stop_sequence": None},
-        "usage": {"output_tokens": reply.completion_tokens},
+        "usage": {"output_tokens": _output_tokens(reply, thinking)},
     }
+    blocks = _block_events(reply, ident)
+    if thinking is not None:
+        blocks = _thinking_events(thinking) + _block_events(reply, ident, index=1)
     return [
         _event("message_start", {"type": "message_start", "message": started}),
-        *_block_events(reply, ident),
+        *blocks,
         _event("message_delta", finished),
         _event("message_stop", {"type": "message_stop"}),
     ]

@@ -8,16 +8,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
 import orjson
 from starlette.datastructures import Headers
 
-from . import anthropic_wire, openai_wire, tamper
+from . import anthropic_wire, gemini_wire, openai_wire, responses_wire, tamper
 from .behaviour import NORMAL, Behaviour, ControlHeaderError, apply_control_headers
 from .conversation import InvalidRequest
+from .resources import Request, Resources
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -39,12 +40,14 @@ class DeliberateAbort(Exception):
 class Route(Enum):
     OPENAI_CHAT = "openai.chat"
     OPENAI_EMBEDDINGS = "openai.embeddings"
+    OPENAI_RESPONSES = "openai.responses"
     ANTHROPIC_MESSAGES = "anthropic.messages"
 
 
 _ROUTE_SUFFIXES = (
     ("/chat/completions", Route.OPENAI_CHAT),
     ("/embeddings", Route.OPENAI_EMBEDDINGS),
+    ("/responses", Route.OPENAI_RESPONSES),
     ("/messages", Route.ANTHROPIC_MESSAGES),
 )
 
@@ -169,7 +172,14 @@ class FakeProviderApp:
             Route.OPENAI_CHAT: self._openai_chat,
             Route.OPENAI_EMBEDDINGS: self._openai_embeddings,
             Route.ANTHROPIC_MESSAGES: self._anthropic_messages,
+            Route.OPENAI_RESPONSES: self._openai_responses,
         }
+        self._resources = Resources()
+        self._prompt_cache: set[str] = set()
+        """Digests of the Anthropic prompt prefixes cached so far (``cache_control``)."""
+        self._responses: dict[str, dict[str, Any]] = {}
+        """Responses made and stored, by id: ``GET``/``DELETE /responses/{id}`` and
+        ``previous_response_id`` find them here."""
 
     def close(self) -> None:
         """Abort pending delays so shutdown is quick. Call on the server's event loop."""
@@ -193,17 +203,46 @@ class FakeProviderApp:
             await _drop_connection(scope, receive)
             return
         await self._send(
-            send, self._respond(scope, route, anthropic, payload, behaviour), behaviour, receive
+            send,
+            self._respond(scope, route, anthropic, body, payload, behaviour),
+            behaviour,
+            receive,
         )
 
     def _respond(
-        self, scope: Scope, route: Route | None, anthropic: bool, payload: Any, behaviour: Behaviour
+        self,
+        scope: Scope,
+        route: Route | None,
+        anthropic: bool,
+        body: bytes,
+        payload: Any,
+        behaviour: Behaviour,
     ) -> _Response:
         status = behaviour.status
         if behaviour.body is not None:
             return _custom(status or 200, behaviour.body)
         if status is not None and status >= 400:
             return _error(anthropic, status, f"fake provider: scripted HTTP {status}")
+        headers = Headers(raw=list(scope["headers"]))
+        request = Request(
+            scope["method"],
+            scope["path"],
+            headers.get("content-type", ""),
+            body,
+            payload,
+            anthropic,
+        )
+        try:
+            answer = self._resources.answer(request)
+        except InvalidRequest as exc:
+            return _error(anthropic, 400, str(exc))
+        if answer is not None:
+            return _Response(answer.status, answer.content_type, answer.body)
+        if scope["method"] == "POST" and ":" in scope["path"].rpartition("/")[2]:
+            return self._gemini(scope, payload, behaviour)
+        stored = _stored_response_id(scope["path"])
+        if stored is not None and scope["method"] in ("GET", "DELETE"):
+            return self._stored_response(scope["method"], stored)
         if route is None or scope["method"] != "POST":
             message = f"Invalid URL ({scope['method']} {scope['path']})"
             return _error(anthropic, 404, "Not found" if anthropic else message)
@@ -256,11 +295,76 @@ class FakeProviderApp:
             "cached_tokens": behaviour.cached_tokens,
             "cache_creation_tokens": behaviour.cache_creation_tokens,
         }
+        prefix = anthropic_wire.cache_prefix(payload)
+        if prefix is not None and not (behaviour.cached_tokens or behaviour.cache_creation_tokens):
+            # Prompt caching as Anthropic does it: the prefix up to the last breakpoint is
+            # written on first sight and read after; input_tokens counts the rest.
+            digest, tokens = prefix
+            key = "cached_tokens" if digest in self._prompt_cache else "cache_creation_tokens"
+            self._prompt_cache.add(digest)
+            common[key] = min(tokens, reply.prompt_tokens)
+            reply = replace(reply, prompt_tokens=reply.prompt_tokens - common[key])
+        thinking = anthropic_wire.thinking_of(payload, reply)
         request_id = [(b"request-id", b"req_fake%010d" % ident)]
         if payload.get("stream") is True:
-            events = anthropic_wire.message_events(reply, **common)
+            events = anthropic_wire.message_events(reply, thinking=thinking, **common)
             return _Response(200, _EVENT_STREAM, events=events, headers=request_id)
-        return _Response(200, _JSON, anthropic_wire.message_body(reply, **common), None, request_id)
+        body = anthropic_wire.message_body(reply, thinking=thinking, **common)
+        return _Response(200, _JSON, body, None, request_id)
+
+    def _openai_responses(
+        self, payload: Any, behaviour: Behaviour, default_model: str
+    ) -> _Response:
+        previous_id = payload.get("previous_response_id") if isinstance(payload, dict) else None
+        previous = self._responses.get(previous_id) if isinstance(previous_id, str) else None
+        if previous_id is not None and previous is None:
+            message = f"Previous response with id '{previous_id}' not found."
+            return _Response(
+                400, _JSON, openai_wire.error_body(400, message, code="previous_response_not_found")
+            )
+        plan = responses_wire.plan_response(
+            payload, default_model=default_model, tool_call=behaviour.tool_call, previous=previous
+        )
+        ident = next(self._ids)
+        response = responses_wire.response_object(
+            plan, payload, ident=ident, cached_tokens=behaviour.cached_tokens
+        )
+        if response["store"]:
+            self._responses[response["id"]] = response
+        request_id = [(b"x-request-id", b"req_fake%010d" % ident)]
+        if payload.get("stream") is True:
+            events = responses_wire.response_events(response)
+            return _Response(200, _EVENT_STREAM, events=events, headers=request_id)
+        return _Response(200, _JSON, orjson.dumps(response), None, request_id)
+
+    def _gemini(self, scope: Scope, payload: Any, behaviour: Behaviour) -> _Response:
+        path = scope["path"]
+        method = path.rpartition(":")[2]
+        if method not in ("generateContent", "streamGenerateContent"):
+            return _Response(404, _JSON, gemini_wire.error_body(404, f"Unknown method {method}"))
+        try:
+            reply, thoughts = gemini_wire.plan(
+                payload, gemini_wire.model_of(path), behaviour.tool_call
+            )
+        except InvalidRequest as exc:
+            return _Response(400, _JSON, gemini_wire.error_body(400, str(exc)))
+        common = {"ident": next(self._ids), "cached_tokens": behaviour.cached_tokens}
+        if method == "generateContent":
+            return _Response(200, _JSON, gemini_wire.content_body(reply, thoughts, **common))
+        chunks = gemini_wire.stream_chunks(reply, thoughts, **common)
+        if b"alt=sse" in scope["query_string"]:
+            return _Response(200, _EVENT_STREAM, events=gemini_wire.sse_events(chunks))
+        return _Response(200, _JSON, orjson.dumps(chunks))
+
+    def _stored_response(self, method: str, response_id: str) -> _Response:
+        response = self._responses.get(response_id)
+        if response is None:
+            message = f"Response with id '{response_id}' not found."
+            return _Response(404, _JSON, openai_wire.error_body(404, message))
+        if method == "DELETE":
+            del self._responses[response_id]
+            return _Response(200, _JSON, responses_wire.deleted_body(response_id))
+        return _Response(200, _JSON, orjson.dumps(response))
 
     async def _send(
         self,
@@ -340,6 +444,12 @@ def _speaks_anthropic(route: Route | None, headers: list[tuple[bytes, bytes]]) -
     if route is not None:
         return route is Route.ANTHROPIC_MESSAGES
     return any(name in (b"anthropic-version", b"x-api-key") for name, _ in headers)
+
+
+def _stored_response_id(path: str) -> str | None:
+    """The id in ``.../responses/{id}``, or None for any other path."""
+    head, _, last = path.rstrip("/").rpartition("/")
+    return last if head.endswith("/responses") and last else None
 
 
 def _path_model(path: str) -> str:

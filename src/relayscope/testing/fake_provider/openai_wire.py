@@ -43,11 +43,12 @@ _ERRORS: dict[int, tuple[str, str | None]] = {
 }
 
 
-def error_body(status: int, message: str) -> bytes:
-    kind, code = _ERRORS.get(status) or (
+def error_body(status: int, message: str, *, code: str | None = None) -> bytes:
+    kind, default_code = _ERRORS.get(status) or (
         "server_error" if status >= 500 else "invalid_request_error",
         None,
     )
+    code = code or default_code
     return orjson.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
 
 
