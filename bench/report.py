@@ -12,6 +12,8 @@ from bench.stats import median
 
 PCTS = ("p50", "p95", "p99")
 RELAYSCOPE = "relayscope"
+NO_JOURNAL = "relayscope-no-journal"
+"""The same gateway without its crash journal: what the journal costs, side by side."""
 WORKERS = {"relayscope-w2": 2, "relayscope-2-replicas-nginx": 2}
 CACHE_TARGETS = ("relayscope-cache-hit-memory", "relayscope-cache-hit-redis")
 # feature target -> (plain baseline, overhead limit ms)
@@ -277,6 +279,25 @@ def goals(
             "ms",
             False,
             no_rs,
+        ),
+    ]
+    rps, unjournaled = rs.get("rps"), summary.get(NO_JOURNAL, {}).get("rps")
+    out += [
+        _goal(
+            "crash journal: overhead P50 <= 0.5 ms",
+            rs.get("overhead_p50_ms"),
+            0.5,
+            "ms",
+            False,
+            no_rs,
+        ),
+        _goal(
+            "crash journal: throughput >= 90% of the same gateway without it",
+            rps / unjournaled if rps is not None and unjournaled else None,
+            0.9,
+            "x",
+            True,
+            f"relayscope or {NO_JOURNAL} not measured",
         ),
     ]
     for name in (RELAYSCOPE, *WORKERS):

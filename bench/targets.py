@@ -23,6 +23,7 @@ from bench.procs import (
     wait_until,
 )
 from bench.provision import Tools
+from bench.report import NO_JOURNAL
 
 HOST = "127.0.0.1"
 JSON = {"Content-Type": "application/json"}
@@ -269,8 +270,10 @@ class RelayScope(Target):
         headers: dict[str, str] | None = None,
         redis: bool = False,
         feature: str = "",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
+        self.extra_env = env or {}
         self.workers = workers
         self.postgres = postgres
         self.headers = headers or {}
@@ -353,6 +356,7 @@ class RelayScope(Target):
             prefix = f"relayscope-bench-{os.getpid()}-{secrets.token_hex(4)}:"
             env.update({"RELAYSCOPE_REDIS_URL": REDIS_URL, "RELAYSCOPE_REDIS_PREFIX": prefix})
             stack.callback(_redis_cleanup, prefix)
+        env.update(self.extra_env)
         return env
 
     @staticmethod
@@ -515,6 +519,11 @@ def all_targets() -> dict[str, Target]:
         RelayScope("relayscope"),
         RelayScope("relayscope-postgres", postgres=True),
         RelayScope("relayscope-w2", workers=2),
+        RelayScope(
+            NO_JOURNAL,
+            env={"RELAYSCOPE_JOURNAL_ENABLED": "false"},
+            feature="no crash journal (what the journal costs)",
+        ),
         LiteLLM(),
         *feature_targets(),
     ]

@@ -175,6 +175,12 @@ class Settings:
     store_write_timeout: float = setting(
         5.0, "Seconds a batch write may take before it is spooled to disk instead."
     )
+    journal_enabled: bool = setting(
+        True,
+        "Journal each finished request to data_dir/journal before its answer completes, so "
+        "a crash loses no record (false: records wait in memory until stored, and a crash "
+        "loses those).",
+    )
     journal_fsync_interval: float = setting(
         0.1,
         "Seconds between fsyncs of the log journal (data_dir/journal): a power loss loses "

@@ -88,7 +88,11 @@ class Gateway:
 
             self.tracer = otlp_recorder(settings.otel)
             observers.append(self.tracer)
-        self.journal = Journal(settings.journal_dir, fsync_interval=settings.journal_fsync_interval)
+        self.journal = (
+            Journal(settings.journal_dir, fsync_interval=settings.journal_fsync_interval)
+            if settings.journal_enabled
+            else None
+        )
         self.writer = LogWriter(
             self.logs,
             Spool(settings.spool_dir),
@@ -196,7 +200,8 @@ class Gateway:
         self.upstream.session = self._http_session or make_session(*timeouts)
         if not self.settings.target_allow_private_networks:
             self.upstream.guarded_session = make_session(*timeouts, guarded=True)
-        self.journal.open()  # before the logging stage's start replays dead journals
+        if self.journal is not None:
+            self.journal.open()  # before the logging stage's start replays dead journals
         for stage in self.stages:
             start = getattr(stage, "start", None)
             if start is not None:
@@ -219,7 +224,8 @@ class Gateway:
             if aclose is not None:
                 await aclose()
         await self.writer.close()
-        await asyncio.to_thread(self.journal.close)
+        if self.journal is not None:
+            await asyncio.to_thread(self.journal.close)
         await self.alerts.stop()
         if self.tracer is not None:
             await asyncio.to_thread(self.tracer.shutdown)
