@@ -278,8 +278,39 @@ def main(argv: list[str] | None = None) -> int:
     (a.results_dir / "dashboard.json").write_text(json.dumps(result, indent=2) + "\n")
     md = markdown(result)
     (a.results_dir / "dashboard.md").write_text(md)
+    if a.results_dir == BENCH_DIR / "results":
+        DOCS.write_text(render_docs(DOCS.read_text(), result))
     print(md)
     return 0
+
+
+DOCS = ROOT / "docs" / "dashboard.md"
+DOCS_START, DOCS_END = "<!-- timings:start -->", "<!-- timings:end -->"
+
+
+def docs_table(result: dict[str, Any]) -> str:
+    """docs/dashboard.md's timing table: every query of the committed run, missed
+    ones included, with the run's date and the machine's load."""
+    config, seed = result["config"], result["seed"]
+    load = ", ".join(str(x) for x in config["loadavg_before"])
+    lines = [
+        f"Run of {result['timestamp'][:10]} (`bench/results/dashboard.json`), "
+        f"{seed['rows']:,} requests over 30 days, through the gateway's HTTP API on "
+        f"{config['cores']} cores (load average {load} before it): first call and median "
+        f"of {config['repeats']} more, target under {config['limit_ms']:,.0f} ms.",
+        "",
+        "| Query | first | median | under the target |",
+        "|---|---|---|---|",
+    ]
+    for q in result["queries"]:
+        verdict = "yes" if q["met"] else "**no**"
+        lines.append(f"| {q['query']} | {q['first_ms']:,} ms | {q['median_ms']:,} ms | {verdict} |")
+    return "\n".join(lines)
+
+
+def render_docs(text: str, result: dict[str, Any]) -> str:
+    start, end = text.index(DOCS_START) + len(DOCS_START), text.index(DOCS_END)
+    return f"{text[:start]}\n{docs_table(result)}\n{text[end:]}"
 
 
 if __name__ == "__main__":
