@@ -102,7 +102,15 @@ def test_what_cannot_be_translated_is_named_in_the_record(gateway, org, oai, fak
             model="gpt-4o", input="hi", extra_headers=to("anthropic", CLAUDE), extra_body=extra
         )
     assert fake.calls == 1  # the fallback was never sent
-    record = gateway.record(org, caught.value.response.headers["helicone-id"])
+    # The primary's error is the answer (the request was valid for it), and it says
+    # why the fallback was not tried, naming the field.
+    answer = caught.value.response
+    assert any(
+        field in warning and "cannot be translated" in warning
+        for warning in answer.headers.get_list("helicone-warning")
+    )
+    assert field in answer.json()["error"]["message"]
+    record = gateway.record(org, answer.headers["helicone-id"])
     skipped = record["attempts"][-1]
     assert skipped["provider"] == "anthropic"
     assert f"{field}" in skipped["error"] and "cannot be translated" in skipped["error"]

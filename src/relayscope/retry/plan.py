@@ -78,6 +78,10 @@ class Unusable(Exception):
     """This route cannot be tried (no credentials, untranslatable request); try the next."""
 
 
+class Untranslatable(Unusable):
+    """The request uses something this route's wire format cannot express."""
+
+
 class NoCredentials(Unusable):
     """No credential for this route's provider: none in the entry, none stored for the org."""
 
@@ -250,7 +254,7 @@ def _body(route: Route, base: Base, anthropic_max_tokens: int) -> bytes:
             usage = provider is None or provider.stream_usage_option
             data = anthropic_to_openai_request(data, model=route.model, stream_usage=usage)
     except TranslationError as exc:
-        raise Unusable(
+        raise Untranslatable(
             f"cannot translate the request for {route.target.provider_name}: {exc}"
         ) from exc
     if route.model is not None:

@@ -24,6 +24,7 @@ from relayscope.retry.plan import (
     NoCredentials,
     Prepared,
     Route,
+    Untranslatable,
     Unusable,
     plan_routes,
     prepare,
@@ -65,6 +66,7 @@ class RetryStage:
         ctx.attempts = []
         served: tuple[Route, Outcome] | None = None
         uncredentialed: list[tuple[Route, str]] = []
+        untranslatable: list[str] = []
         try:
             for route in routes:
                 try:
@@ -79,6 +81,8 @@ class RetryStage:
                     record_skip(ctx, route.index, route.target.provider_name, str(exc))
                     if isinstance(exc, NoCredentials):
                         uncredentialed.append((route, exc.provider))
+                    elif isinstance(exc, Untranslatable):
+                        untranslatable.append(f"entry {route.index} was not tried: {exc}")
                     continue
                 if served is not None:
                     await served[1].discard()
@@ -95,7 +99,7 @@ class RetryStage:
             raise
         sent = sum(1 for a in ctx.attempts if a["latency_ms"] is not None)
         ctx.response_headers.append((b"helicone-retry-attempts", str(max(0, sent - 1)).encode()))
-        notes = _skipped_notes(uncredentialed)
+        notes = _skipped_notes(uncredentialed) + untranslatable
         if served is None:
             error = UpstreamError("No fallback route could be tried: " + ctx.attempts[-1]["error"])
             _warn(ctx, notes, error)
