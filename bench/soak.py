@@ -46,6 +46,9 @@ from bench.soakplan import Plan, make_plan
 from bench.soakstore import PostgresStore, SoakStore, SqliteStore
 from bench.targets import HOST, RelayScope, _key_from_serve_output
 
+SOAK_REMEMBERED_IDS = 2_000
+"""Client ids the soak's gateway remembers (RELAYSCOPE_REQUEST_IDS_REMEMBERED)."""
+
 FAKE_URL = re.compile(r"listening on (http://\S+)")
 PROBE_OPENAI = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"probe"}]}'
 PROBE_ANTHROPIC = (
@@ -124,6 +127,10 @@ def start_gateway(
         "RELAYSCOPE_OPENAI_BASE_URL": fake_url,
         "RELAYSCOPE_ANTHROPIC_BASE_URL": fake_url,
         "RELAYSCOPE_CLIENT_BODY_TIMEOUT": str(o.client_body_timeout),
+        # Every soak request sends its own id: with the default bound (100,000) the
+        # memory of recent ids would still be filling up when the run ends, by design.
+        # A small bound lets the growth checks see what is not bounded.
+        "RELAYSCOPE_REQUEST_IDS_REMEMBERED": str(SOAK_REMEMBERED_IDS),
         "SOAK_MEMSTATS": str(workdir / "memstats.jsonl"),
     }
     port = free_port()

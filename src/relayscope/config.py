@@ -160,6 +160,11 @@ class Settings:
         "a non-UUID Helicone-Request-Id or an unusable Helicone-RateLimit-Policy (400), an "
         "unknown Helicone-Prompt-Id (404), a reused Helicone-Request-Id (409).",
     )
+    request_ids_remembered: int = setting(
+        100_000,
+        "Client-chosen Helicone-Request-Ids each process remembers to catch a reuse at once "
+        "(about 250 bytes each); older reuses are caught when the record is stored.",
+    )
     upstream_connect_timeout: float = setting(10.0, "Seconds to connect to a provider.")
     upstream_read_timeout: float = setting(
         600.0, "Seconds to wait for a provider's response bytes (504 beyond)."

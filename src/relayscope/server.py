@@ -152,7 +152,9 @@ class Gateway:
                 max_concurrency=settings.max_concurrency,
                 client_body_timeout=settings.client_body_timeout,
             ),
-            request_ids=RequestIds(strict=settings.strict_headers),
+            request_ids=RequestIds(
+                strict=settings.strict_headers, remembered=settings.request_ids_remembered
+            ),
             strict_headers=settings.strict_headers,
         )
         self.api = create_api(
