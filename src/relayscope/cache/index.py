@@ -86,7 +86,8 @@ class _Partition:
             scores = scores[rows]
         else:
             rough = self.coarse[:size] @ (query @ self.projection)
-            rows = np.argpartition(-rough, SHORTLIST - 1)[:SHORTLIST]
+            # The SHORTLIST highest rough scores (partitioning in place: no negated copy).
+            rows = rough.argpartition(size - SHORTLIST)[size - SHORTLIST :]
             scores = self.matrix[rows] @ query
             above = scores >= threshold
             rows, scores = rows[above], scores[above]
