@@ -18,7 +18,8 @@ embeddings queue instead of fighting the event loop for cores. The thread is a
 dedicated one fed by a queue (``_Worker``): a lookup costs one hand-off each way and
 nothing else. The last ``RECENT`` texts' vectors are kept (read-only arrays), so a
 prompt asked again, in another partition or after its entry expired, is not embedded
-again.
+again. The verification step reads a prompt only when a candidate is found for it (on
+the event loop, tens of microseconds, cached): most lookups find none.
 """
 
 from __future__ import annotations
@@ -42,8 +43,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import platformdirs
-
-from relayscope.cache import verify
 
 if TYPE_CHECKING:
     import numpy as np
@@ -139,14 +138,6 @@ class Model:
             return np.zeros(DIMENSIONS, dtype=np.float32)
         vector /= norm
         return vector
-
-
-def _embed_and_read(model: Model, text: str) -> np.ndarray:
-    """The embedding, and the verification step's reading of ``text`` made here too (it
-    is cached), so that checking candidates on the event loop only compares."""
-    vector = model.embed(text)
-    verify.read(text)
-    return vector
 
 
 class _Worker:
@@ -333,7 +324,13 @@ class Embedder:
             return vector
         model = self._model
         assert model is not None
-        vector = await self._thread.run(lambda: _embed_and_read(model, text))
+        try:
+            vector = await self._thread.run(lambda: model.embed(text))
+        except Exception:
+            # One prompt the model cannot take, or a closed embedder: this request goes
+            # on with the exact cache and is told so; the thread serves the next one.
+            log.exception("semantic cache: embedding failed; exact cache used for this request")
+            return None
         vector.flags.writeable = False  # shared by every request with this text
         self._recent[text] = vector
         if len(self._recent) > RECENT:
