@@ -266,11 +266,17 @@ def commit() -> str | None:
     try:
         head = subprocess.run(
             ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(HERE), "status", "--porcelain", "--", "../src", "."],
-            capture_output=True, text=True, timeout=10, check=True,
+            ["git", "-C", str(HERE), "status", "--porcelain", "--", "../src", ".", ":!results"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

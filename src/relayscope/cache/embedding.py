@@ -25,6 +25,7 @@ the event loop, tens of microseconds, cached): most lookups find none.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -183,7 +184,7 @@ class _Worker:
             call, loop, future = item
             try:
                 result = call()
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
+            except BaseException as exc:  # handed to the waiting request, whatever it is
                 if loop is None or future is None:
                     log.warning("semantic cache: background task failed: %s", exc)
                 else:
@@ -207,10 +208,8 @@ def _settle(
         else:
             future.set_exception(error)
 
-    try:
+    with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for the result
         loop.call_soon_threadsafe(settle)
-    except RuntimeError:  # the loop is closed: nobody waits for this result
-        pass
 
 
 def _one_blas_thread() -> None:
@@ -318,14 +317,14 @@ class Embedder:
     async def embed(self, text: str) -> np.ndarray | None:
         if self._model is None and not await self.load():
             return None
-        vector = self._recent.get(text)
-        if vector is not None:
+        kept = self._recent.get(text)
+        if kept is not None:
             self._recent.move_to_end(text)
-            return vector
+            return kept
         model = self._model
         assert model is not None
         try:
-            vector = await self._thread.run(lambda: model.embed(text))
+            vector: np.ndarray = await self._thread.run(lambda: model.embed(text))
         except Exception:
             # One prompt the model cannot take, or a closed embedder: this request goes
             # on with the exact cache and is told so; the thread serves the next one.
