@@ -38,6 +38,24 @@ def _projection(dim: int) -> np.ndarray:
     return projection
 
 
+def _top(scores: np.ndarray, count: int) -> np.ndarray:
+    """The rows of the ``count`` highest ``scores`` (any order), as a full partition
+    would give them, in a fifth of its time: a cut taken from every 16th score keeps,
+    in all likelihood, a few hundred rows and so all of the top ``count`` (whenever
+    at least ``count`` rows reach the cut, the ``count``-th highest score does too);
+    those few are partitioned. When fewer reach it, the full partition is used."""
+    size = len(scores)
+    sample = scores[::16]
+    above = min(len(sample) - 1, count // 8 + 4)  # about twice ``count`` rows expected
+    cut = np.partition(sample, len(sample) - above)[len(sample) - above]
+    rows = np.flatnonzero(scores >= cut)
+    if len(rows) >= count:
+        picked: np.ndarray = rows[scores[rows].argpartition(len(rows) - count)[len(rows) - count :]]
+        return picked
+    top: np.ndarray = scores.argpartition(size - count)[size - count :]
+    return top
+
+
 class _Partition:
     __slots__ = ("coarse", "expires", "keys", "matrix", "projection", "rows", "size")
 
@@ -90,8 +108,7 @@ class _Partition:
             scores = scores[rows]
         else:
             rough = self.coarse[:size] @ (query @ self.projection)
-            # The SHORTLIST highest rough scores (partitioning in place: no negated copy).
-            rows = rough.argpartition(size - SHORTLIST)[size - SHORTLIST :]
+            rows = _top(rough, SHORTLIST)
             scores = self.matrix[rows] @ query
             above = scores >= threshold
             rows, scores = rows[above], scores[above]
