@@ -266,16 +266,20 @@ def calibration_ms() -> float:
 
 
 def commit() -> str | None:
+    """The code measured: the last commit that changed the gateway's source or this
+    bench (not one that only changed docs or results), "-dirty" when either has
+    uncommitted changes. Runs are judged per code commit."""
+    scope = ["--", "../src", ".", ":!results"]
     try:
         head = subprocess.run(
-            ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(HERE), "log", "-1", "--format=%h", *scope],
             capture_output=True,
             text=True,
             timeout=10,
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(HERE), "status", "--porcelain", "--", "../src", ".", ":!results"],
+            ["git", "-C", str(HERE), "status", "--porcelain", *scope],
             capture_output=True,
             text=True,
             timeout=10,
@@ -283,7 +287,7 @@ def commit() -> str | None:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    return head + ("-dirty" if dirty else "")
+    return (head + ("-dirty" if dirty else "")) or None
 
 
 HISTORY_FIGURES = (
@@ -520,7 +524,7 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             f"## Judged over runs (bench/results/{SEMANTIC_HISTORY}, every run kept)",
             "",
-            f"Semantic lookup adds, P50, median over the {len(adds)} run(s) of commit "
+            f"Semantic lookup adds, P50, median over the {len(adds)} run(s) of code commit "
             f"{report['commit']}: **{median:.3f} ms** (runs: "
             f"{', '.join(f'{a:.2f}' for a in adds)}; {sum(a <= BUDGET_MS for a in adds)} of "
             f"{len(adds)} within budget): budget ≤ {BUDGET_MS:g} ms, **{verdict}**.",
