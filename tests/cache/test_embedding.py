@@ -77,6 +77,7 @@ async def test_a_failing_embedding_fails_that_request_only(embedder):
 
 async def test_the_worker_thread_survives_errors_and_cancelled_waiters():
     worker = _Worker("test-worker")
+    assert not worker.alive  # started by the first call only
     try:
 
         def boom() -> None:

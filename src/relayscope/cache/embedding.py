@@ -155,7 +155,13 @@ class _Worker:
         ] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._closed = False
-        self._thread.start()
+
+    def _put(self, item: tuple[Any, Any, Any]) -> None:
+        # Started on first use: a gateway whose requests never ask for semantic
+        # matching never has the thread.
+        if self._thread.ident is None:
+            self._thread.start()
+        self._queue.put(item)
 
     def run(self, call: Callable[[], Any]) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
@@ -163,17 +169,18 @@ class _Worker:
         if self._closed:
             future.set_exception(RuntimeError("the embedder is closed"))
         else:
-            self._queue.put((call, loop, future))
+            self._put((call, loop, future))
         return future
 
     def submit(self, call: Callable[[], Any]) -> None:
         """Run ``call`` on the thread, not waiting for it (its errors are logged)."""
         if not self._closed:
-            self._queue.put((call, None, None))
+            self._put((call, None, None))
 
     def close(self) -> None:
         self._closed = True
-        self._queue.put(None)
+        if self._thread.ident is not None:
+            self._queue.put(None)
 
     @property
     def alive(self) -> bool:
