@@ -513,7 +513,9 @@ class TestScriptedFailures:
         with http.stream("POST", "/v1/chat/completions", json=chat_body("a b", stream=True)) as r:
             for _ in r.iter_lines():
                 arrivals.append(time.perf_counter())
-        assert arrivals[-1] - arrivals[0] >= 0.04 * 4
+        # Four gaps at least; the event loop may run a timer up to its clock resolution
+        # early, and the client reads the first line a little after it was sent.
+        assert arrivals[-1] - arrivals[0] >= 0.04 * 3.5
 
     def test_cut_stream_is_an_incomplete_chunked_body(
         self, fake: FakeProvider, http: httpx.Client

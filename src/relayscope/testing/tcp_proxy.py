@@ -38,7 +38,9 @@ class TcpProxy:
         self._call(self._stop())
 
     def close(self) -> None:
-        self.stop()
+        # Every relay ends (and closes its sockets) before the loop does: a socket left
+        # to the garbage collector is a ResourceWarning in whichever test runs then.
+        self._call(self._shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
@@ -66,15 +68,30 @@ class TcpProxy:
             writer.transport.abort()
         self._writers.clear()
 
+    async def _shutdown(self) -> None:
+        await self._stop()
+        relays = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in relays:
+            task.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
+
     async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        self._writers.add(client_w)
+        server_w: asyncio.StreamWriter | None = None
         try:
-            server_r, server_w = await asyncio.open_connection(*self.target)
-        except OSError:
-            client_w.transport.abort()
-            return
-        self._writers |= {client_w, server_w}
-        await asyncio.gather(_pipe(client_r, server_w), _pipe(server_r, client_w))
-        self._writers -= {client_w, server_w}
+            try:
+                server_r, server_w = await asyncio.open_connection(*self.target)
+            except OSError:
+                return
+            self._writers.add(server_w)
+            if self._server is None:
+                return  # stopped while this connection was being made: cut it too
+            await asyncio.gather(_pipe(client_r, server_w), _pipe(server_r, client_w))
+        finally:
+            for writer in (client_w, server_w):
+                if writer is not None:
+                    writer.transport.abort()
+                    self._writers.discard(writer)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
