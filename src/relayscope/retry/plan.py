@@ -230,6 +230,21 @@ async def prepare(
     )
 
 
+def refuse_untranslatable(
+    routes: list[Route], entries: list[Entry], base: Base, anthropic_max_tokens: int
+) -> None:
+    """Strict headers: a 400 naming the field, before any attempt, when a fallback
+    entry that needs translation cannot express the request."""
+    header = entries[0].header if entries else SEED
+    for route in routes:
+        if route.client_format is None:
+            continue
+        try:
+            _body(route, base, anthropic_max_tokens)
+        except Untranslatable as exc:
+            raise InvalidHeader(header, f"entry {route.index}: {exc}") from exc
+
+
 def _body(route: Route, base: Base, anthropic_max_tokens: int) -> bytes:
     if route.client_format is None and route.model is None and not route.body_override:
         return base.body

@@ -28,6 +28,7 @@ from relayscope.retry.plan import (
     Unusable,
     plan_routes,
     prepare,
+    refuse_untranslatable,
 )
 from relayscope.retry.policy import NO_RETRIES, parse_retry_headers
 from relayscope.retry.provider_keys import ProviderKeys
@@ -63,6 +64,8 @@ class RetryStage:
             return await call_next(ctx)
         routes = plan_routes(ctx, entries, self._router)
         base = Base(ctx.target, ctx.headers, ctx.body, ctx.json, ctx.query)
+        if ctx.strict_headers:
+            refuse_untranslatable(routes, entries, base, self._anthropic_max_tokens)
         ctx.attempts = []
         served: tuple[Route, Outcome] | None = None
         uncredentialed: list[tuple[Route, str]] = []
