@@ -22,7 +22,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -151,34 +151,39 @@ async def build_gateway(
     ``stages`` are the pipeline's stage builders, outermost first.
     """
     async with AsyncExitStack() as stack:
-        enter = stack.enter_async_context
+
+        async def enter(name: str, part: AbstractAsyncContextManager[_T]) -> _T:
+            return await stack.enter_async_context(_logged(name, part))
+
         store = await enter(
-            _migrated(open_store(settings.store_url, pool_size=settings.database_pool_size))
+            "store",
+            _migrated(open_store(settings.store_url, pool_size=settings.database_pool_size)),
         )
         logs: LogStore = store
         if settings.logs_url:
-            logs = await enter(_migrated(open_log_store(settings.logs_url)))
-        redis = await enter(_redis(settings.redis_url)) if settings.redis_url else None
+            logs = await enter("log store", _migrated(open_log_store(settings.logs_url)))
+        redis = await enter("redis", _redis(settings.redis_url)) if settings.redis_url else None
         observers: list[Observer] = [metrics.observe_record]
         if settings.otel.enabled:
             from relayscope.tracing.spans import otlp_recorder
 
             tracer = otlp_recorder(settings.otel)
-            stack.push_async_callback(asyncio.to_thread, tracer.shutdown)
+            await enter("tracer", _running(_nothing, lambda: asyncio.to_thread(tracer.shutdown)))
             observers.append(tracer)
         upstream = await enter(
+            "upstream",
             open_upstream(
                 transport or TcpTransport(),
                 connect_timeout=settings.upstream_connect_timeout,
                 read_timeout=settings.upstream_read_timeout,
                 guard=not settings.target_allow_private_networks,
-            )
+            ),
         )
         journal = None
         if settings.journal_enabled:
             journal = Journal(settings.journal_dir, fsync_interval=settings.journal_fsync_interval)
             await enter(
-                _running("journal", _sync(journal.open), lambda: asyncio.to_thread(journal.close))
+                "journal", _running(_sync(journal.open), lambda: asyncio.to_thread(journal.close))
             )
         writer = LogWriter(
             logs,
@@ -191,7 +196,7 @@ async def build_gateway(
             dead_letters=DeadLetters(dead_letter_dir(settings.data_dir)),
             journal=journal,
         )
-        await enter(_running("log writer", _sync(writer.start), writer.close))
+        await enter("log writer", _running(_sync(writer.start), writer.close))
         keys = KeyResolver(store.lookup_key, ttl=settings.key_cache_ttl)
         governance = Governance(GovernanceRepository(store.engine), settings.governance)
         provider_keys = ProviderKeys(
@@ -214,9 +219,9 @@ async def build_gateway(
         )
         pipeline = default_stages(settings, services, stages)
         for stage in pipeline:  # the logging stage's start replays dead processes' journals
-            await enter(_running(type(stage).__name__, stage.start, stage.aclose))
+            await enter(type(stage).__name__, _running(stage.start, stage.aclose))
         key_watch = KeyWatch(store, keys, interval=settings.key_poll_interval)
-        await enter(_running("key watch", _sync(key_watch.start), key_watch.stop))
+        await enter("key watch", _running(_sync(key_watch.start), key_watch.stop))
         governance.on_delete_user(
             "cache_entries",
             create_cache_eraser(
@@ -227,9 +232,9 @@ async def build_gateway(
                 redis_prefix=settings.redis_prefix,
             ).delete_user,
         )
-        await enter(_running("governance", governance.start, governance.stop))
+        await enter("governance", _running(governance.start, governance.stop))
         alerts = AlertsService(settings.alerts, store.engine, writer)
-        await enter(_running("alerts", _sync(alerts.start), alerts.stop))
+        await enter("alerts", _running(_sync(alerts.start), alerts.stop))
         api = create_api(
             ApiServices(
                 store=store,
@@ -304,17 +309,25 @@ def _api_body_limits(settings: Settings) -> BodyLimits:
 
 
 @asynccontextmanager
+async def _logged(name: str, part: AbstractAsyncContextManager[_T]) -> AsyncIterator[_T]:
+    async with part as value:
+        log.debug("started %s", name)
+        try:
+            yield value
+        finally:
+            log.debug("stopping %s", name)
+
+
+@asynccontextmanager
 async def _running(
-    name: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[object]]
+    start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[object]]
 ) -> AsyncIterator[None]:
     """A part that runs between ``start`` and ``stop``; stopped only if it started."""
     await start()
-    log.debug("started %s", name)
     try:
         yield
     finally:
         await stop()
-        log.debug("stopped %s", name)
 
 
 def _sync(call: Callable[[], object]) -> Callable[[], Awaitable[None]]:
@@ -324,11 +337,16 @@ def _sync(call: Callable[[], object]) -> Callable[[], Awaitable[None]]:
     return run
 
 
+async def _nothing() -> None:
+    return None
+
+
 class _Migratable(Protocol):
     async def migrate(self) -> None: ...
     async def close(self) -> None: ...
 
 
+_T = TypeVar("_T")
 _S = TypeVar("_S", bound=_Migratable)
 
 
@@ -337,11 +355,9 @@ async def _migrated(store: _S) -> AsyncIterator[_S]:
     """A store, its schema migrated; closed on exit even if migrating failed."""
     try:
         await store.migrate()
-        log.debug("started %s", type(store).__name__)
         yield store
     finally:
         await store.close()
-        log.debug("stopped %s", type(store).__name__)
 
 
 @asynccontextmanager
@@ -351,7 +367,6 @@ async def _redis(url: str) -> AsyncIterator[Redis]:
         yield redis
     finally:
         await redis.aclose()
-        log.debug("stopped redis")
 
 
 async def json_reply(send: Send, status: int, payload: object) -> None:
