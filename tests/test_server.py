@@ -8,6 +8,8 @@ import time
 
 import httpx
 
+from relayscope.config import Settings
+from relayscope.server import ServedGateway
 from relayscope.testing.orgs import create_org
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 from relayscope.testing.stores import stored_ids
@@ -22,6 +24,18 @@ def test_ready_and_live_once_started(gateway):
     assert ready.json() == {"status": "ready", "pid": ready.json()["pid"]}
     assert ready.json()["pid"] != os.getpid()
     assert httpx.get(f"{gateway.url}/healthz").json() == {"status": "ok"}
+
+
+async def test_before_its_lifespan_starts_it_the_served_app_is_live_but_not_ready(tmp_path):
+    app = ServedGateway(Settings(data_dir=tmp_path))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert (ready.status_code, ready.json()["status"]) == (503, "starting")
+        proxied = await client.post("/openai/v1/chat/completions", json=CHAT)
+        assert proxied.status_code == 503
 
 
 def test_sigterm_turns_readiness_off_while_requests_still_succeed(tmp_path, fake_server, store_url):
