@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import MutableMapping
+from typing import Any
 
 import httpx
 
+from relayscope.cache.settings import CacheSettings
 from relayscope.config import Settings
 from relayscope.server import ServedGateway
 from relayscope.testing.orgs import create_org
@@ -36,6 +39,26 @@ async def test_before_its_lifespan_starts_it_the_served_app_is_live_but_not_read
         assert (ready.status_code, ready.json()["status"]) == (503, "starting")
         proxied = await client.post("/openai/v1/chat/completions", json=CHAT)
         assert proxied.status_code == 503
+
+
+async def test_a_gateway_that_cannot_start_fails_the_lifespan_with_the_reason(tmp_path):
+    app = ServedGateway(Settings(data_dir=tmp_path, cache=CacheSettings(backend="redis")))
+    received = [{"type": "lifespan.startup"}]
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return received.pop()
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    await app({"type": "lifespan"}, receive, send)
+    assert sent == [
+        {
+            "type": "lifespan.startup.failed",
+            "message": "RELAYSCOPE_CACHE_BACKEND=redis needs RELAYSCOPE_REDIS_URL",
+        }
+    ]
 
 
 def test_sigterm_turns_readiness_off_while_requests_still_succeed(tmp_path, fake_server, store_url):

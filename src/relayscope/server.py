@@ -52,8 +52,11 @@ class ServedGateway:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.start()
-                except Exception as exc:
-                    log.exception("start-up failed")
+                # A setting only a part can check raises SystemExit with its message;
+                # escaping the lifespan, it would read to uvicorn as "no lifespan support"
+                # and the server would run without a gateway.
+                except (Exception, SystemExit) as exc:
+                    log.error("start-up failed: %s", exc, exc_info=isinstance(exc, Exception))
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})

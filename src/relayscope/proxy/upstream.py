@@ -44,8 +44,8 @@ class Transport(Protocol):
     """
 
     def connector(self, *, guarded: bool) -> aiohttp.BaseConnector:
-        """A new connector; ``guarded`` ones must refuse hosts that resolve to internal
-        addresses (the SSRF guard, ``proxy/ssrf.py``)."""
+        """A new connector. A ``guarded`` one refuses hosts that resolve to internal
+        addresses (the SSRF guard, ``proxy/ssrf.py``) if the transport resolves names."""
         ...
 
 

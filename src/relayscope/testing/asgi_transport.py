@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -75,7 +76,7 @@ class AsgiTransport:
 class _SocketPairConnector(aiohttp.BaseConnector):
     # Overrides the hook aiohttp's own Unix and named-pipe connectors override: a new
     # connection for ``req``; pooling, limits and keep-alive stay BaseConnector's.
-    def __init__(self, accept: Any) -> None:
+    def __init__(self, accept: Callable[[socket.socket], Awaitable[None]]) -> None:
         super().__init__(limit=1000)
         self._accept = accept
 
