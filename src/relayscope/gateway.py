@@ -235,7 +235,8 @@ async def build_gateway(
         await enter("governance", _running(governance.start, governance.stop))
         alerts = AlertsService(settings.alerts, store.engine, writer)
         await enter("alerts", _running(_sync(alerts.start), alerts.stop))
-        api = create_api(
+        api = _api(
+            settings,
             ApiServices(
                 store=store,
                 keys=keys,
@@ -247,18 +248,6 @@ async def build_gateway(
                 alerts=alerts,
                 dead_letters=writer.dead_letters,
             ),
-            routes=[
-                *governance_api.routes,
-                *provider_keys_api.routes,
-                *cache_api.routes,
-                *prompts_api.routes(),
-                *alerts_api.routes,
-                *webhooks_api.routes,
-                *rate_limits_api.routes,
-                *analytics_routes.routes,
-                *logs_api.routes,
-            ],
-            body_limits=_api_body_limits(settings),
         )
         gateway = Gateway(
             settings=settings,
@@ -280,6 +269,24 @@ async def build_gateway(
         )
         log.info("gateway ready (pid %s, store %s)", os.getpid(), store.dialect)
         yield gateway
+
+
+def _api(settings: Settings, services: ApiServices) -> Starlette:
+    return create_api(
+        services,
+        routes=[
+            *governance_api.routes,
+            *provider_keys_api.routes,
+            *cache_api.routes,
+            *prompts_api.routes(),
+            *alerts_api.routes,
+            *webhooks_api.routes,
+            *rate_limits_api.routes,
+            *analytics_routes.routes,
+            *logs_api.routes,
+        ],
+        body_limits=_api_body_limits(settings),
+    )
 
 
 def _proxy(settings: Settings, keys: KeyResolver, pipeline: CallNext) -> ProxyApp:
