@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, TypedDict, cast
 
 import orjson
 
@@ -141,7 +141,16 @@ class LoggingStage:
         return build
 
 
-class RecordInputs(TypedDict):
+class _LaterInputs(TypedDict, total=False):
+    # Not ``NotRequired``: under ``from __future__ import annotations`` Python 3.11's
+    # TypedDict does not see it, and counted these keys as required.
+    response_type: str | None
+    """The response's content type (entries journaled before it existed lack it)."""
+    price_usd: float | None
+    """The upstream price, when something on the request path already computed it."""
+
+
+class RecordInputs(_LaterInputs):
     """What a finished request's log record is built from, as JSON can hold it.
 
     Taken from the context on the event loop when the request ends (cheap: no
@@ -191,10 +200,6 @@ class RecordInputs(TypedDict):
     prompt_variables: dict[str, Any] | None
     rate_limited: bool
     warnings: list[str]
-    response_type: NotRequired[str | None]
-    """The response's content type (entries journaled before it existed lack it)."""
-    price_usd: NotRequired[float | None]
-    """The upstream price, when something on the request path already computed it."""
 
 
 def record_inputs(
