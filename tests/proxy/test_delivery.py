@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import aiohttp
 import pytest
@@ -19,12 +19,12 @@ CHUNKS = [b"data: one\n\n", b"data: two\n\n", b"data: [DONE]\n\n"]
 class Ending:
     """A pipeline answering with a stream, whose end callback notes each call."""
 
-    def __init__(self, stream: AsyncIterator[bytes] | None = None) -> None:
+    def __init__(self, stream: AsyncGenerator[bytes, None] | None = None) -> None:
         self.ends: list[tuple[int | None, bool, str | None]] = []
         self.closed = asyncio.Event()
         self._stream = stream
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         try:
             for chunk in CHUNKS:
                 yield chunk
@@ -37,7 +37,7 @@ class Ending:
 
         ctx.on_stream_end(ended)
         stream = self._stream if self._stream is not None else self.chunks()
-        return ProxyResponse(200, [], stream=stream)  # type: ignore[arg-type]
+        return ProxyResponse(200, [], stream=stream)
 
 
 async def test_a_stream_that_ends_normally_ends_the_request_once_before_its_last_byte():
@@ -60,7 +60,7 @@ async def test_a_client_that_hangs_up_mid_stream_ends_it_once_and_closes_the_ups
 
 
 async def test_an_upstream_cut_mid_stream_ends_the_request_once_with_its_error():
-    async def cut() -> AsyncIterator[bytes]:
+    async def cut() -> AsyncGenerator[bytes, None]:
         yield CHUNKS[0]
         raise aiohttp.ClientPayloadError("Response payload is not completed")
 
@@ -75,7 +75,7 @@ async def test_an_upstream_cut_mid_stream_ends_the_request_once_with_its_error()
 async def test_a_cancelled_request_ends_once_and_closes_the_upstream():
     waiting = asyncio.Event()
 
-    async def slow() -> AsyncIterator[bytes]:
+    async def slow() -> AsyncGenerator[bytes, None]:
         yield CHUNKS[0]
         waiting.set()
         await asyncio.Future()  # the model is thinking

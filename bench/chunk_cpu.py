@@ -1,0 +1,179 @@
+"""CPU per streamed chunk on the gateway's event loop, in-process, paired across trees.
+
+``python -m bench.chunk_cpu`` measures the source on ``sys.path``;
+``python -m bench.chunk_cpu --compare OLD_SRC NEW_SRC`` runs it for each tree in
+alternation (same machine, same load), ``--rounds`` times, and prints the medians.
+
+One measurement: an in-process gateway (logging on, SQLite) in front of the fake
+provider (its own thread), ``--streams`` concurrent streamed chats at a time, driven
+by raw ASGI calls. The figure is the event loop thread's CPU time (``thread_time``:
+the fake provider's and the log writer's threads are not in it) per chunk sent,
+taken as the slope between long and short streams, so that what a request costs
+whatever its length (routing, the record, the upstream connection) is left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SHORT_WORDS = 4
+LONG_WORDS = 400
+
+
+async def _measure(streams: int, repeats: int, usage: bool) -> dict[str, float]:
+    import aiohttp
+    import orjson
+
+    from relayscope.config import Settings
+    from relayscope.testing.fake_provider import FakeProvider
+    from relayscope.testing.inprocess import InProcessGateway
+
+    with tempfile.TemporaryDirectory() as tmp, FakeProvider(chunk_delay_s=0.0005) as fake:
+        env = {
+            "RELAYSCOPE_OPENAI_BASE_URL": fake.url,
+            "RELAYSCOPE_DATABASE_URL": f"sqlite:///{tmp}/relayscope.db",
+            "RELAYSCOPE_LOG_FLUSH_INTERVAL": "0.05",
+        }
+        settings = Settings.from_env(env, data_dir=Path(tmp))
+        async with InProcessGateway(settings, aiohttp.ThreadedResolver()) as gw:
+
+            def body(words: int) -> bytes:
+                text = " ".join(f"w{i}" for i in range(words))
+                payload: dict[str, Any] = {
+                    "model": "gpt-4o-mini",
+                    "stream": True,
+                    "messages": [{"role": "user", "content": text}],
+                }
+                if usage:
+                    payload["stream_options"] = {"include_usage": True}
+                return orjson.dumps(payload)
+
+            headers = {"Authorization": "Bearer sk-bench", "Content-Type": "application/json"}
+
+            async def batch(words: int) -> tuple[float, int]:
+                payload = body(words)
+                cpu = time.thread_time()
+                replies = await asyncio.gather(
+                    *(
+                        gw.call_chunks("/openai/v1/chat/completions", headers, payload)
+                        for _ in range(streams)
+                    )
+                )
+                cpu = time.thread_time() - cpu
+                await gw.gateway.writer.drain(timeout=60)
+                return cpu, sum(replies)
+
+            await batch(SHORT_WORDS)  # warm-up: connections, caches, imports
+            await batch(LONG_WORDS)
+            gc.collect()
+            slopes, per_chunk = [], []
+            for _ in range(repeats):
+                short_cpu, short_chunks = await batch(SHORT_WORDS)
+                long_cpu, long_chunks = await batch(LONG_WORDS)
+                slopes.append((long_cpu - short_cpu) / (long_chunks - short_chunks))
+                per_chunk.append(long_cpu / long_chunks)
+            return {
+                "us_per_chunk": statistics.median(slopes) * 1e6,
+                "us_per_chunk_all_in": statistics.median(per_chunk) * 1e6,
+                "chunks_per_long_stream": long_chunks / streams,
+            }
+
+
+def _one(args: argparse.Namespace) -> None:
+    import relayscope.testing.inprocess as inprocess
+
+    _add_chunk_counting_call(inprocess)
+    result = asyncio.run(_measure(args.streams, args.repeats, args.usage))
+    print(json.dumps(result))
+
+
+def _add_chunk_counting_call(inprocess: Any) -> None:
+    """``InProcessGateway.call_chunks``: one raw ASGI call, counting body messages only
+    (the client keeps nothing, so its own cost stays out of the figure)."""
+
+    async def call_chunks(self: Any, path: str, headers: dict[str, str], body: bytes) -> int:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": [
+                (k.lower().encode(), v.encode())
+                for k, v in {"helicone-auth": self.auth, **headers}.items()
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8080),
+        }
+        pending = [{"type": "http.request", "body": body, "more_body": False}]
+        count = 0
+
+        async def receive() -> dict[str, Any]:
+            if pending:
+                return pending.pop()
+            await asyncio.Future()
+            raise AssertionError("unreachable")
+
+        async def send(message: Any) -> None:
+            nonlocal count
+            if message.get("more_body"):
+                count += 1
+
+        await self.gateway.proxy(scope, receive, send)
+        return count
+
+    inprocess.InProcessGateway.call_chunks = call_chunks
+
+
+def _compare(args: argparse.Namespace) -> None:
+    trees = {"old": args.compare[0], "new": args.compare[1]}
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+    for round_ in range(args.rounds):
+        order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
+        for name in order:
+            env = {**os.environ, "PYTHONPATH": f"{trees[name]}{os.pathsep}{Path.cwd()}"}
+            command = [sys.executable, "-m", "bench.chunk_cpu", "--streams", str(args.streams)]
+            command += ["--repeats", str(args.repeats)] + (["--usage"] if args.usage else [])
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(name, results[name][-1], file=sys.stderr)
+    summary = {
+        name: {
+            key: round(statistics.median(r[key] for r in runs), 2)
+            for key in ("us_per_chunk", "us_per_chunk_all_in", "chunks_per_long_stream")
+        }
+        for name, runs in results.items()
+    }
+    print(json.dumps({"usage_asked": args.usage, "streams": args.streams, **summary}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--streams", type=int, default=20, help="concurrent streams per batch")
+    ap.add_argument("--repeats", type=int, default=5, help="short/long batch pairs per run")
+    ap.add_argument("--usage", action="store_true", help="the client asks for usage itself")
+    ap.add_argument("--compare", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
+    ap.add_argument("--rounds", type=int, default=4, help="runs per tree with --compare")
+    args = ap.parse_args()
+    if args.compare:
+        _compare(args)
+    else:
+        _one(args)
+
+
+if __name__ == "__main__":
+    main()
