@@ -5,17 +5,19 @@
 alternation (same machine, same load), ``--rounds`` times, and prints the medians.
 
 One measurement: an in-process gateway (logging on, SQLite) in front of the fake
-provider (its own thread), ``--streams`` concurrent streamed chats at a time, driven
-by raw ASGI calls. The figure is the event loop thread's CPU time (``thread_time``:
-the fake provider's and the log writer's threads are not in it) per chunk sent,
-taken as the slope between long and short streams, so that what a request costs
-whatever its length (routing, the record, the upstream connection) is left out.
+provider (its own process, one event every ``--chunk-delay-ms``), ``--streams``
+concurrent streamed chats at a time, driven by raw ASGI calls. The figure is the
+event loop thread's CPU time (``thread_time``: the log writer's threads are not in
+it) per chunk sent, taken as the slope between long and short streams, so that what
+a request costs whatever its length (routing, the record, the upstream connection)
+is left out.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +34,33 @@ SHORT_WORDS = 4
 LONG_WORDS = 400
 
 
-async def _measure(streams: int, repeats: int, usage: bool) -> dict[str, float]:
+@contextlib.contextmanager
+def _fake_provider(chunk_delay_ms: float) -> Iterator[str]:
+    """The fake provider in its own process: its CPU and its GIL are not the gateway's."""
+    command = [sys.executable, "-m", "relayscope.testing.fake_provider", "--port", "0"]
+    command += ["--chunk-delay-ms", str(chunk_delay_ms)]
+    fake = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert fake.stdout is not None
+        line = fake.stdout.readline()
+        yield line.rsplit(" ", 1)[-1].strip()
+    finally:
+        fake.terminate()
+        fake.wait(timeout=10)
+
+
+async def _measure(
+    streams: int, repeats: int, usage: bool, chunk_delay_ms: float
+) -> dict[str, float]:
     import aiohttp
     import orjson
 
     from relayscope.config import Settings
-    from relayscope.testing.fake_provider import FakeProvider
     from relayscope.testing.inprocess import InProcessGateway
 
-    with tempfile.TemporaryDirectory() as tmp, FakeProvider(chunk_delay_s=0.0005) as fake:
+    with tempfile.TemporaryDirectory() as tmp, _fake_provider(chunk_delay_ms) as fake_url:
         env = {
-            "RELAYSCOPE_OPENAI_BASE_URL": fake.url,
+            "RELAYSCOPE_OPENAI_BASE_URL": fake_url,
             "RELAYSCOPE_DATABASE_URL": f"sqlite:///{tmp}/relayscope.db",
             "RELAYSCOPE_LOG_FLUSH_INTERVAL": "0.05",
         }
@@ -94,7 +113,7 @@ def _one(args: argparse.Namespace) -> None:
     import relayscope.testing.inprocess as inprocess
 
     _add_chunk_counting_call(inprocess)
-    result = asyncio.run(_measure(args.streams, args.repeats, args.usage))
+    result = asyncio.run(_measure(args.streams, args.repeats, args.usage, args.chunk_delay_ms))
     print(json.dumps(result))
 
 
@@ -147,7 +166,13 @@ def _compare(args: argparse.Namespace) -> None:
         for name in order:
             env = {**os.environ, "PYTHONPATH": f"{trees[name]}{os.pathsep}{Path.cwd()}"}
             command = [sys.executable, "-m", "bench.chunk_cpu", "--streams", str(args.streams)]
-            command += ["--repeats", str(args.repeats)] + (["--usage"] if args.usage else [])
+            command += [
+                "--repeats",
+                str(args.repeats),
+                "--chunk-delay-ms",
+                str(args.chunk_delay_ms),
+            ]
+            command += ["--usage"] if args.usage else []
             out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(name, results[name][-1], file=sys.stderr)
@@ -166,6 +191,7 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=20, help="concurrent streams per batch")
     ap.add_argument("--repeats", type=int, default=5, help="short/long batch pairs per run")
     ap.add_argument("--usage", action="store_true", help="the client asks for usage itself")
+    ap.add_argument("--chunk-delay-ms", type=float, default=2.0, help="the upstream's pace")
     ap.add_argument("--compare", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
     ap.add_argument("--rounds", type=int, default=4, help="runs per tree with --compare")
     args = ap.parse_args()
