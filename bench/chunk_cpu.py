@@ -32,6 +32,11 @@ from typing import Any
 
 SHORT_WORDS = 4
 LONG_WORDS = 400
+STAGES = {
+    "Helicone-Retry-Enabled": "true",
+    "Helicone-RateLimit-Policy": "100000000;w=3600;u=cents",
+}
+"""``--stages``: the stream-end work of retries and a rate limit by cost on every request."""
 
 
 @contextlib.contextmanager
@@ -50,7 +55,7 @@ def _fake_provider(chunk_delay_ms: float) -> Iterator[str]:
 
 
 async def _measure(
-    streams: int, repeats: int, usage: bool, chunk_delay_ms: float
+    streams: int, repeats: int, usage: bool, chunk_delay_ms: float, stages: bool
 ) -> dict[str, float]:
     import aiohttp
     import orjson
@@ -79,6 +84,8 @@ async def _measure(
                 return orjson.dumps(payload)
 
             headers = {"Authorization": "Bearer sk-bench", "Content-Type": "application/json"}
+            if stages:
+                headers |= STAGES
 
             async def batch(words: int) -> tuple[float, int]:
                 payload = body(words)
@@ -113,7 +120,9 @@ def _one(args: argparse.Namespace) -> None:
     import relayscope.testing.inprocess as inprocess
 
     _add_chunk_counting_call(inprocess)
-    result = asyncio.run(_measure(args.streams, args.repeats, args.usage, args.chunk_delay_ms))
+    result = asyncio.run(
+        _measure(args.streams, args.repeats, args.usage, args.chunk_delay_ms, args.stages)
+    )
     print(json.dumps(result))
 
 
@@ -173,6 +182,7 @@ def _compare(args: argparse.Namespace) -> None:
                 str(args.chunk_delay_ms),
             ]
             command += ["--usage"] if args.usage else []
+            command += ["--stages"] if args.stages else []
             out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(name, results[name][-1], file=sys.stderr)
@@ -183,7 +193,8 @@ def _compare(args: argparse.Namespace) -> None:
         }
         for name, runs in results.items()
     }
-    print(json.dumps({"usage_asked": args.usage, "streams": args.streams, **summary}))
+    shape = {"usage_asked": args.usage, "stages": args.stages, "streams": args.streams}
+    print(json.dumps({**shape, **summary}))
 
 
 def main() -> None:
@@ -191,6 +202,9 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=20, help="concurrent streams per batch")
     ap.add_argument("--repeats", type=int, default=5, help="short/long batch pairs per run")
     ap.add_argument("--usage", action="store_true", help="the client asks for usage itself")
+    ap.add_argument(
+        "--stages", action="store_true", help="retries and a u=cents rate limit on each request"
+    )
     ap.add_argument("--chunk-delay-ms", type=float, default=2.0, help="the upstream's pace")
     ap.add_argument("--compare", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
     ap.add_argument("--rounds", type=int, default=4, help="runs per tree with --compare")
