@@ -30,8 +30,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 SHORT_WORDS = 4
-LONG_WORDS = 400
+LONG_WORDS = 300
 STAGES = {
     "Helicone-Retry-Enabled": "true",
     "Helicone-RateLimit-Policy": "100000000;w=3600;u=cents",
@@ -120,6 +122,7 @@ def _one(args: argparse.Namespace) -> None:
     import relayscope.testing.inprocess as inprocess
 
     _add_chunk_counting_call(inprocess)
+    uvloop.install()  # the server's loop (``relayscope serve`` runs uvicorn on uvloop)
     result = asyncio.run(
         _measure(args.streams, args.repeats, args.usage, args.chunk_delay_ms, args.stages)
     )
@@ -199,13 +202,13 @@ def _compare(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--streams", type=int, default=20, help="concurrent streams per batch")
+    ap.add_argument("--streams", type=int, default=50, help="concurrent streams per batch")
     ap.add_argument("--repeats", type=int, default=5, help="short/long batch pairs per run")
     ap.add_argument("--usage", action="store_true", help="the client asks for usage itself")
     ap.add_argument(
         "--stages", action="store_true", help="retries and a u=cents rate limit on each request"
     )
-    ap.add_argument("--chunk-delay-ms", type=float, default=2.0, help="the upstream's pace")
+    ap.add_argument("--chunk-delay-ms", type=float, default=5.0, help="the upstream's pace")
     ap.add_argument("--compare", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
     ap.add_argument("--rounds", type=int, default=4, help="runs per tree with --compare")
     args = ap.parse_args()
