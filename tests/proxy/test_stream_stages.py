@@ -1,5 +1,5 @@
 """Streams through a whole in-process gateway, in front of the fake provider, with the
-real openai SDK: every stage that needs a stream's end hears it once, through the
+real openai and anthropic SDKs: every stage that needs a stream's end hears it once, through the
 Context's end callbacks, and a chunk meets at most one layer between the upstream and
 the client."""
 
@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import anthropic
 import httpx
+import httpx2
 import openai
 import orjson
 import pytest
@@ -260,3 +262,26 @@ async def test_a_retried_stream_is_the_upstream_stream_read_ahead_not_a_layer(gw
     assert streams.seen == [["UpstreamStream"]]
     logged = await record(gw, request_id)
     assert [a["status"] for a in logged.attempts or []] == [500, 200]
+
+
+async def test_an_anthropic_stream_goes_from_the_upstream_stream_to_the_client(gw, pricing):
+    streams = Streams(gw)
+    request_id = str(uuid.uuid4())
+    sdk = anthropic.AsyncAnthropic(
+        base_url="http://gateway/anthropic",
+        api_key="sk-ant-test",
+        default_headers={"Helicone-Auth": gw.auth, "Helicone-Request-Id": request_id, **CENTS},
+        max_retries=0,
+        http_client=httpx2.AsyncClient(transport=httpx2.ASGITransport(app=gw.gateway.proxy)),
+    )
+    async with sdk.messages.stream(
+        model="claude-3-5-haiku-latest",
+        max_tokens=200,
+        messages=[{"role": "user", "content": QUESTION}],
+    ) as stream:
+        final = await stream.get_final_message()
+    assert streams.seen == [["UpstreamStream"]]
+    logged = await record(gw, request_id)
+    assert logged.completion_tokens == final.usage.output_tokens
+    assert logged.ttft_ms is not None and logged.cost_usd is not None and logged.cost_usd > 0
+    assert len(pricing) == 1 and pricing[0] != threading.main_thread().name
