@@ -186,7 +186,9 @@ def _compare(args: argparse.Namespace) -> None:
             ]
             command += ["--usage"] if args.usage else []
             command += ["--stages"] if args.stages else []
-            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            out = subprocess.run(command, env=env, capture_output=True, text=True)
+            if out.returncode != 0:
+                sys.exit(f"{name} ({trees[name]}) failed:\n{out.stderr}")
             results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(name, results[name][-1], file=sys.stderr)
     summary = {
