@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from relayscope.capture import BodyCapture
 from relayscope.errors import WARNING_HEADER, InvalidHeader, helicone_warning
 from relayscope.providers.registry import Format, Provider
+
+log = logging.getLogger("relayscope")
+
+StreamEnd = Callable[[], Awaitable[None]]
+"""A callback for the end of a request (``Context.on_stream_end``)."""
 
 
 @dataclass(slots=True)
@@ -42,6 +49,16 @@ class Target:
     against internal addresses (a client-chosen origin always goes through it)."""
 
 
+class ByteStream(Protocol):
+    """Chunks as they arrive, closable before their end (an async generator is one)."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    def __anext__(self) -> Awaitable[bytes]: ...
+
+    def aclose(self) -> Awaitable[object]: ...
+
+
 @dataclass(slots=True)
 class ProxyResponse:
     """A response on its way back to the client: whole (``body``) or as a ``stream``."""
@@ -49,8 +66,16 @@ class ProxyResponse:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes = b""
-    stream: AsyncIterator[bytes] | None = None
-    """Chunks to forward as they arrive; closing it releases the upstream."""
+    stream: ByteStream | None = None
+    """Chunks to forward as they arrive; closing it (``aclose``) releases the upstream."""
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """What the upstream call cost, priced once per request (``logs.price``)."""
+
+    usd: float | None
+    """None: no known price (an unknown model, an error, no usage)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -113,6 +138,17 @@ class Context:
     """A rate-limit policy refused the request (429)."""
     strict_headers: bool = False
     """``RELAYSCOPE_STRICT_HEADERS``: what ``tolerate`` would warn about is a 400 instead."""
+    status: int | None = None
+    """The status the client was sent; None while (or if never) a response starts."""
+    first_token: bytes | None = None
+    """What the first chunk with output holds (None: the first chunk is the first token)."""
+    first_byte_at: float | None = None
+    """When a stream's first chunk went to the client (``perf_counter``)."""
+    first_token_at: float | None = None
+    """When the first chunk holding ``first_token`` went to the client."""
+    price: Price | None = None
+    """The upstream call's price once computed, shared by whatever needs it."""
+    _on_end: list[StreamEnd] = field(default_factory=list)
     _json: object = None
 
     @property
@@ -124,6 +160,35 @@ class Context:
             except orjson.JSONDecodeError:
                 self._json = False
         return None if self._json is False else self._json
+
+    def on_stream_end(self, callback: StreamEnd) -> None:
+        """Have ``callback`` awaited once when the request ends, however it ends: its
+        response (whole or streamed) sent, the client gone, the upstream broken, or the
+        task cancelled. ``ctx.status``, ``ctx.error`` and ``ctx.cancelled`` say how.
+
+        Callbacks run in reverse order of registration, like an exit stack: a stage
+        that registers before ``call_next`` hears after the stages inside it. They run
+        before the response's last byte is sent.
+        """
+        self._on_end.append(callback)
+
+    async def end_stream(self) -> None:
+        """Run the ``on_stream_end`` callbacks (the proxy does, once per request).
+
+        One failing callback does not stop the others; a cancellation arriving while
+        one runs is raised after the rest have run.
+        """
+        callbacks, self._on_end = self._on_end, []
+        cancelled: asyncio.CancelledError | None = None
+        for callback in reversed(callbacks):
+            try:
+                await callback()
+            except asyncio.CancelledError as exc:
+                cancelled = exc
+            except Exception:
+                log.exception("a stream-end callback of request %s failed", self.request_id)
+        if cancelled is not None:
+            raise cancelled
 
     def warn(self, header: str, problem: str) -> None:
         """Tell the client (a ``Helicone-Warning`` response header) and the log record

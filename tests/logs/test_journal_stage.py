@@ -22,7 +22,8 @@ from relayscope.logs.stage import (
 )
 from relayscope.logs.writer import LogWriter
 from relayscope.store.sql import SqlStore
-from relayscope.testing.contexts import chat_context
+from relayscope.testing.contexts import chat_context, respond_in_process
+from relayscope.types import CallNext
 
 ANSWER = orjson.dumps(
     {
@@ -71,17 +72,26 @@ async def answer(ctx: Context) -> ProxyResponse:
     return ProxyResponse(200, [], body=ANSWER)
 
 
-async def test_a_response_is_journaled_before_the_stage_returns_it(store, journal, tmp_path):
+def through(stage: LoggingStage, call_next: CallNext) -> CallNext:
+    return lambda ctx: stage(ctx, call_next)
+
+
+async def test_a_response_is_journaled_before_it_is_sent(store, journal, tmp_path):
     writer = LogWriter(store, Spool(tmp_path / "spool"), journal=journal)
     stage = LoggingStage(writer)
     small = request()
-    await stage(small, answer)
-    assert journaled_ids(journal) == [small.request_id]
+    sent = await respond_in_process(
+        small, through(stage, answer), observe=lambda: journaled_ids(journal)
+    )
+    assert sent.body == ANSWER
+    assert sent.observed == [[small.request_id]]
 
-    # A large body is serialised on a worker thread, still before the stage returns.
+    # A large body is serialised on a worker thread, still before the body is sent.
     large = request(client_body=b'{"x": "' + b"a" * JOURNAL_OFF_LOOP_BYTES + b'"}')
-    await stage(large, answer)
-    assert journaled_ids(journal) == [small.request_id, large.request_id]
+    sent = await respond_in_process(
+        large, through(stage, answer), observe=lambda: journaled_ids(journal)
+    )
+    assert sent.observed == [[small.request_id, large.request_id]]
     assert writer.queue_depth == 2
 
 
@@ -98,12 +108,12 @@ async def test_a_stream_is_journaled_before_its_end_is_sent(store, journal, tmp_
         ctx.upstream_stream = True
         return ProxyResponse(200, [], stream=chunks())
 
-    response = await stage(ctx, streamed)
-    assert response.stream is not None
-    received = [chunk async for chunk in response.stream]
-    # The proxy sends the stream's end only after the iteration above has finished.
-    assert len(received) == 2
-    assert journaled_ids(journal) == [ctx.request_id]
+    sent = await respond_in_process(
+        ctx, through(stage, streamed), observe=lambda: journaled_ids(journal)
+    )
+    # Not journaled while the chunks go out; journaled before the stream's end does.
+    assert sent.chunks == [b"data: {}\n\n", b"data: [DONE]\n\n", b""]
+    assert sent.observed == [[], [], [ctx.request_id]]
 
 
 async def test_stored_records_are_released_from_the_journal(store, journal, tmp_path):
@@ -112,7 +122,7 @@ async def test_stored_records_are_released_from_the_journal(store, journal, tmp_
     writer.start()
     try:
         for _ in range(5):
-            await stage(request(), answer)
+            await respond_in_process(request(), through(stage, answer))
         assert journal.pending == 5
         await writer.drain(timeout=10)
         assert journal.pending == 0
@@ -126,7 +136,8 @@ async def test_the_record_built_from_the_journal_is_the_record_built_without(tmp
     ctx.tags.user_id = "u-1"
     ctx.tags.properties = {"feature": "chat"}
     ctx.attempts = [{"provider": "openai", "status": 200}]
-    await LoggingStage(LogWriter(None, Spool(tmp_path)))(ctx, answer)  # type: ignore[arg-type]
+    stage = LoggingStage(LogWriter(None, Spool(tmp_path)))  # type: ignore[arg-type]
+    await respond_in_process(ctx, through(stage, answer))
     inputs = record_inputs(ctx, 200, 12.5, None)
     replayed = inputs_from_json(orjson.loads(orjson.dumps(inputs)))
     assert replayed == inputs

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from relayscope.cache.backend import Backend, CacheUnavailable, Found, Vector
 from relayscope.cache.embedding import Embedder
@@ -103,9 +103,14 @@ class CacheStage(Stage):
             if ctx.error is None:
                 await self._store(ctx, key, options, vector, response.status, headers, False)
             return response
-        response.stream = self._store_when_complete(
-            ctx, response.stream, key, options, vector, response.status, headers
-        )
+        status = response.status
+
+        async def store_if_complete() -> None:
+            # Never a partial stream: one the client left, or the upstream broke off.
+            if ctx.error is None and not ctx.cancelled:
+                await self._store(ctx, key, options, vector, status, headers, True)
+
+        ctx.on_stream_end(store_if_complete)
         return response
 
     def _hit(self, ctx: Context, found: Found, similarity: float | None) -> ProxyResponse:
@@ -164,27 +169,6 @@ class CacheStage(Stage):
                 "failed to load); using the exact cache"
             )
 
-    async def _store_when_complete(
-        self,
-        ctx: Context,
-        stream: AsyncIterator[bytes],
-        key: str,
-        options: CacheOptions,
-        vector: Vector | None,
-        status: int,
-        headers: tuple[tuple[bytes, bytes], ...],
-    ) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in stream:
-                yield chunk
-            # Only reached when the upstream stream ended normally: never a partial one.
-            if ctx.error is None and not ctx.cancelled:
-                await self._store(ctx, key, options, vector, status, headers, True)
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
-
     async def _store(
         self,
         ctx: Context,
@@ -219,7 +203,7 @@ class CacheStage(Stage):
             self.stats.org(ctx.org_id).stores += 1
 
 
-async def _replay(body: bytes) -> AsyncIterator[bytes]:
+async def _replay(body: bytes) -> AsyncGenerator[bytes, None]:
     yield body
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import orjson
 
@@ -24,7 +22,7 @@ from relayscope.errors import GatewayError, error_response
 from relayscope.governance.redaction import RedactionRules, redact_record
 from relayscope.ids import random_uuid
 from relayscope.logs.bodies import binary_marker, is_binary, is_multipart, multipart_summary
-from relayscope.logs.cost import cost_usd
+from relayscope.logs.price import logged_model, priced, pricing_id, upstream_price
 from relayscope.logs.writer import Builder, LogWriter
 from relayscope.providers.formats import Parsed, body_format
 from relayscope.record import LogRecord
@@ -77,7 +75,12 @@ class LoggingStage(Stage):
         ctx.created_at = datetime.now(UTC)
         ctx.upstream_body = BodyCapture(self._max_body)
         # In the client's format: a fallback may be served in another and translated back.
-        first_token = _FIRST_TOKEN.get(body_format(ctx.target.format, ctx.method, ctx.target.url))
+        ctx.first_token = _FIRST_TOKEN.get(
+            body_format(ctx.target.format, ctx.method, ctx.target.url)
+        )
+        # Registered first, so it runs last: after the other stages' end callbacks
+        # (a rate limit's pricing, which the record then shares).
+        ctx.on_stream_end(lambda: self._finish(ctx))
         try:
             response = await call_next(ctx)
         except GatewayError as exc:
@@ -85,63 +88,26 @@ class LoggingStage(Stage):
             status, headers, body = error_response(exc)
             ctx.upstream_body.replace(body)
             ctx.upstream_stream = False
-            response = ProxyResponse(status, headers, body=body)
-        except asyncio.CancelledError:
-            ctx.cancelled = True
-            ctx.error = "client disconnected before the response started"
-            self._submit(ctx, CLIENT_CLOSED, time.perf_counter(), None)
-            raise
-        else:
-            ctx.response_type = _header(response.headers, b"content-type")
-        if response.stream is None:
-            await self._finish(ctx, response.status, time.perf_counter(), None)
-            return response
-        response.stream = self._tee(ctx, response.status, response.stream, first_token)
+            return ProxyResponse(status, headers, body=body)
+        ctx.response_type = _header(response.headers, b"content-type")
         return response
 
-    async def _tee(
-        self,
-        ctx: Context,
-        status: int,
-        stream: AsyncIterator[bytes],
-        first_token: bytes | None = None,
-    ) -> AsyncIterator[bytes]:
-        """Forwards ``stream``, timing its first token: the first chunk, or with
-        ``first_token`` the first chunk that holds it (the first byte if none does)."""
-        first_chunk_at = first_byte_at = None
-        try:
-            async for chunk in stream:
-                if first_chunk_at is None:
-                    now = time.perf_counter()
-                    first_byte_at = first_byte_at or now
-                    if first_token is None or first_token in chunk:
-                        first_chunk_at = now
-                yield chunk
-        except (GeneratorExit, asyncio.CancelledError):
-            ctx.cancelled = True
-            ctx.error = ctx.error or "client disconnected before the response completed"
-            raise
-        except Exception as exc:
-            ctx.error = ctx.error or f"{exc.__class__.__name__}: {exc}"
-            raise
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            # Runs before the proxy sends the stream's end: the client's last byte
-            # leaves only once the record is journaled.
-            first = first_chunk_at if first_chunk_at is not None else first_byte_at
-            await self._finish(ctx, status, time.perf_counter(), first)
+    async def _finish(self, ctx: Context) -> None:
+        """``_submit``, serialising large bodies for the journal on a worker thread.
 
-    async def _finish(
-        self, ctx: Context, status: int, ended: float, first_chunk: float | None
-    ) -> None:
-        """``_submit``, serialising large bodies for the journal on a worker thread."""
+        Runs when the request ends (``Context.on_stream_end``), before the client's
+        last byte is sent: that byte leaves only once the record is journaled.
+        """
+        ended = time.perf_counter()
+        status = ctx.status
+        if status is None:  # no response was started
+            status = CLIENT_CLOSED if ctx.cancelled else 500
+        first = ctx.first_token_at if ctx.first_token_at is not None else ctx.first_byte_at
         size = min(len(ctx.client_body), self._max_body) + ctx.upstream_body.kept
         if self._journal is None or ctx.cancelled or size < JOURNAL_OFF_LOOP_BYTES:
-            self._submit(ctx, status, ended, first_chunk)
+            self._submit(ctx, status, ended, first)
             return
-        inputs = await asyncio.to_thread(self._journaled, ctx, status, ended, first_chunk)
+        inputs = await asyncio.to_thread(self._journaled, ctx, status, ended, first)
         self._writer.submit(self._builder(inputs))
 
     def _submit(self, ctx: Context, status: int, ended: float, first_chunk: float | None) -> None:
@@ -179,7 +145,16 @@ class LoggingStage(Stage):
         return build
 
 
-class RecordInputs(TypedDict):
+class _LaterInputs(TypedDict, total=False):
+    # Not ``NotRequired``: under ``from __future__ import annotations`` Python 3.11's
+    # TypedDict does not see it, and counted these keys as required.
+    response_type: str | None
+    """The response's content type (entries journaled before it existed lack it)."""
+    price_usd: float | None
+    """The upstream price, when something on the request path already computed it."""
+
+
+class RecordInputs(_LaterInputs):
     """What a finished request's log record is built from, as JSON can hold it.
 
     Taken from the context on the event loop when the request ends (cheap: no
@@ -229,14 +204,11 @@ class RecordInputs(TypedDict):
     prompt_variables: dict[str, Any] | None
     rate_limited: bool
     warnings: list[str]
-    response_type: NotRequired[str | None]
-    """The response's content type (entries journaled before it existed lack it)."""
 
 
 def record_inputs(
     ctx: Context, status: int, latency_ms: float, ttft_ms: float | None
 ) -> RecordInputs:
-    provider = ctx.target.provider
     tags = ctx.tags
     captured = ctx.upstream_body
     request_type = _header(ctx.headers, b"content-type")
@@ -247,7 +219,7 @@ def record_inputs(
         request_body = multipart_summary(ctx.client_body, request_type)
     else:
         request_body = _capped_text(ctx.client_body, captured.limit)
-    return {
+    inputs: RecordInputs = {
         "request_id": ctx.request_id,
         "record_uid": ctx.record_uid or random_uuid(),
         "org_id": ctx.org_id,
@@ -255,11 +227,10 @@ def record_inputs(
         "created_at": ctx.created_at or datetime.now(UTC),
         "provider_name": ctx.target.provider_name,
         "format": body_format(ctx.target.format, ctx.method, ctx.target.url),
-        "priced": (provider is None or provider.pricing_id is not None)
-        and not _unpriced(ctx.target.url),
-        "pricing_id": provider.pricing_id if provider else None,
+        "priced": priced(ctx),
+        "pricing_id": pricing_id(ctx),
         "path": ctx.path,
-        "model": ctx.model or _path_model(ctx.target.url),
+        "model": logged_model(ctx),
         "status": status,
         "latency_ms": latency_ms,
         "ttft_ms": ttft_ms,
@@ -292,6 +263,9 @@ def record_inputs(
         "warnings": list(ctx.warnings),
         "response_type": ctx.response_type,
     }
+    if ctx.price is not None:
+        inputs["price_usd"] = ctx.price.usd
+    return inputs
 
 
 def inputs_from_json(entry: dict[str, Any]) -> RecordInputs:
@@ -322,15 +296,11 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
     binary = is_binary(response_type)
     parsed = Parsed() if binary else parse_captured(inputs["format"], captured, stream=stream)
     status = inputs["status"]
-    cost = None
-    if inputs["priced"] and status < 400:
-        cost = cost_usd(
-            inputs["pricing_id"],
-            parsed.model or inputs["model"],
-            input_tokens=parsed.prompt_tokens,
-            output_tokens=parsed.completion_tokens,
-            cache_read_tokens=parsed.cache_read_tokens,
-            cache_write_tokens=parsed.cache_write_tokens,
+    if "price_usd" in inputs:
+        cost = inputs["price_usd"]
+    else:
+        cost = upstream_price(
+            inputs["pricing_id"], inputs["model"], status, parsed, priced=inputs["priced"]
         )
     cost_saved = None
     if inputs["cache_hit"]:
@@ -406,25 +376,6 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
 _FIRST_TOKEN = {"responses": b'.delta"', "anthropic": b'"content_block_delta"'}
 """What the first event with output holds, for formats whose streams open with events
 that carry none (``response.created``, ``message_start``): TTFT is timed to it."""
-
-_UNPRICED_PATHS = ("/audio/transcriptions", "/audio/translations", "/audio/speech")
-"""Audio is billed by duration, characters or audio tokens at their own rates: the
-log keeps its usage, and no cost rather than a wrong one."""
-
-
-def _unpriced(url: str) -> bool:
-    return url.rstrip("/").endswith(_UNPRICED_PATHS)
-
-
-def _path_model(url: str) -> str | None:
-    """The model a Gemini-style path names (``.../models/{model}:generateContent``)."""
-    if ":" not in url:
-        return None
-    found = _MODEL_IN_PATH.search(url)
-    return found.group(1) if found else None
-
-
-_MODEL_IN_PATH = re.compile(r"/models/([^/:]{1,200}):[A-Za-z]+$")
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:

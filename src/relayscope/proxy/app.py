@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from relayscope import types
 from relayscope.auth.keys import KeyResolver
-from relayscope.context import Context, ProxyResponse
+from relayscope.context import Context
 from relayscope.errors import (
     GatewayError,
     HeadersTooLarge,
@@ -22,6 +22,7 @@ from relayscope.errors import (
     reused_id_problem,
 )
 from relayscope.proxy.body import BodyLimits, ClientGone, read_body, too_large
+from relayscope.proxy.delivery import respond, send_whole
 from relayscope.proxy.request_ids import RequestIds
 from relayscope.proxy.routing import Router
 from relayscope.proxy.tags import body_user_id, client_request_id, flag, parse_tags
@@ -84,7 +85,7 @@ class ProxyApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.in_flight >= self.limits.max_concurrency:
-            await _send_whole(send, *error_response(_busy()))
+            await send_whole(send, *error_response(_busy()))
             return
         self.in_flight += 1
         try:
@@ -96,7 +97,7 @@ class ProxyApp:
         try:
             ctx = await self._context(scope, receive)
         except GatewayError as exc:
-            await _send_whole(send, *error_response(exc))
+            await send_whole(send, *error_response(exc))
             return
         except ClientGone:
             return
@@ -109,7 +110,7 @@ class ProxyApp:
         watcher = DisconnectWatcher(receive, task)
         timer = asyncio.get_running_loop().call_later(_WATCH_AFTER, watcher.start)
         try:
-            await self._respond(ctx, send)
+            await respond(ctx, self.pipeline, send)
         except asyncio.CancelledError:
             if not watcher.hung_up:
                 raise
@@ -191,42 +192,6 @@ class ProxyApp:
             # byte search spares the JSON parse for the bodies that cannot have one.)
             tags.user_id = body_user_id(ctx.json)
         return ctx
-
-    async def _respond(self, ctx: Context, send: Send) -> None:
-        response = await self.pipeline(ctx)
-        headers = response.headers
-        headers.extend(ctx.response_headers)
-        headers.append((b"helicone-id", ctx.request_id.encode()))
-        status_word = b"success" if response.status < 400 else b"error"
-        headers.append((b"helicone-status", status_word))
-        if response.stream is None:
-            await _send_whole(send, response.status, headers, response.body)
-            return
-        await _send_stream(send, response, headers)
-
-
-async def _send_whole(
-    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
-) -> None:
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_stream(
-    send: Send, response: ProxyResponse, headers: list[tuple[bytes, bytes]]
-) -> None:
-    stream = response.stream
-    assert stream is not None
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    try:
-        async for chunk in stream:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
-    await send({"type": "http.response.body", "body": b""})
 
 
 _WATCH_AFTER = 0.05

@@ -8,12 +8,13 @@ sees it, because it reads the upstream's raw bytes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import orjson
 
-from relayscope.context import Context, ProxyResponse
+from relayscope.context import ByteStream, Context, ProxyResponse
 from relayscope.providers.formats.sse import EventSplitter, event_end, event_start
 from relayscope.types import CallNext, Stage
 
@@ -54,9 +55,13 @@ _USAGE_OBJECT = (b'"usage":{', b'"usage": {')
 """How usage objects are spelt: compact (OpenAI) and with Python's default separators."""
 
 
-async def strip_usage_chunks(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def strip_usage_chunks(stream: ByteStream) -> AsyncGenerator[bytes, None]:
+    # A wrapper, not a stream-end callback: it holds back and drops bytes the client
+    # would otherwise get. Per chunk it costs a byte search or two (no JSON parse
+    # unless the chunk holds a usage object), and only streams it injected usage into
+    # pass through it.
     events = EventSplitter()
-    try:
+    async with aclosing(stream):
         async for chunk in stream:
             for kept in _without_usage_only_events(events.feed_run(chunk)):
                 yield kept
@@ -65,10 +70,6 @@ async def strip_usage_chunks(stream: AsyncIterator[bytes]) -> AsyncIterator[byte
         rest = events.rest()
         if rest:
             yield rest
-    finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
 
 def _without_usage_only_events(run: bytes) -> list[bytes]:

@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
+from relayscope.capture import BodyCapture
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import InvalidHeader, UpstreamError, UpstreamTimeout
 from relayscope.proxy.ssrf import BlockedAddress, GuardedResolver
@@ -121,7 +122,7 @@ class Upstream:
         ctx.upstream_body.reset()
         if response.content_type == "text/event-stream":
             ctx.upstream_stream = True
-            return ProxyResponse(response.status, headers, stream=_relay(ctx, response))
+            return ProxyResponse(response.status, headers, stream=UpstreamStream(ctx, response))
         try:
             body = await response.read()
         except TimeoutError as exc:
@@ -150,16 +151,57 @@ def _payload(body: bytes) -> bytes | io.BytesIO | None:
     return body or None
 
 
-async def _relay(ctx: Context, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in response.content.iter_any():
-            ctx.upstream_body.add(chunk)
-            yield chunk
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        ctx.error = f"upstream stream broke: {exc.__class__.__name__}: {exc}"
-        raise
-    finally:
-        response.close()
+class UpstreamStream:
+    """The provider's streamed body, chunk by chunk as it arrives, each chunk captured
+    for the log and the cache (``ctx.upstream_body``) on its way.
+
+    An iterator object rather than an async generator: ``peek`` lets the retry stage
+    read the first chunk ahead without stacking another layer, so a chunk passes
+    through nothing else between the socket and the client.
+    """
+
+    __slots__ = ("_capture", "_ctx", "_first", "_response")
+
+    def __init__(self, ctx: Context, response: aiohttp.ClientResponse) -> None:
+        self._ctx = ctx
+        self._capture: BodyCapture = ctx.upstream_body
+        self._response = response
+        self._first: bytes | None = None
+
+    def __aiter__(self) -> UpstreamStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        first = self._first
+        if first is not None:
+            self._first = None
+            return first
+        try:
+            chunk = await self._response.content.readany()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self._ctx.error = f"upstream stream broke: {exc.__class__.__name__}: {exc}"
+            self._response.close()
+            raise
+        if not chunk:
+            self._response.close()
+            raise StopAsyncIteration
+        self._capture.add(chunk)
+        return chunk
+
+    async def peek(self) -> bool:
+        """Read the first chunk ahead (the next ``__anext__`` returns it); False when
+        the stream is already over. Raises what reading raises, the stream closed."""
+        try:
+            self._first = await self.__anext__()
+        except StopAsyncIteration:
+            return False
+        except BaseException:
+            self._response.close()
+            raise
+        return True
+
+    async def aclose(self) -> None:
+        self._response.close()
 
 
 @asynccontextmanager

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from relayscope.capture import parse_usage
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import RateLimited, ServiceUnavailable
-from relayscope.logs.cost import cost_usd
-from relayscope.providers.formats import body_format
+from relayscope.logs.price import priced, request_price
 from relayscope.proxy.tags import PROPERTY_PREFIX, property_name
 from relayscope.ratelimit.book import PoliciesUnknown, PolicyBook
 from relayscope.ratelimit.limiter import (
@@ -107,10 +105,11 @@ class RateLimitStage(Stage):
         charged = [b.check for b in bound if not b.policy.per_request]
         if not charged:
             return response
+        status = response.status
         if response.stream is None:
-            await self._charge(ctx, charged, response.status)
+            await self._charge(ctx, charged, status)
         else:
-            response.stream = self._charging(ctx, charged, response.status, response.stream)
+            ctx.on_stream_end(lambda: self._charge(ctx, charged, status))
         return response
 
     async def _standing(self, ctx: Context) -> Sequence[StandingPolicy]:
@@ -146,20 +145,8 @@ class RateLimitStage(Stage):
             self.counters.failed_open += 1
             return None
 
-    async def _charging(
-        self, ctx: Context, checks: list[Check], status: int, stream: AsyncIterator[bytes]
-    ) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in stream:
-                yield chunk
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        await self._charge(ctx, checks, status)
-
     async def _charge(self, ctx: Context, checks: list[Check], status: int) -> None:
-        cents = price_cents(ctx, status)
+        cents = await price_cents(ctx, status)
         if not cents:
             return
         try:
@@ -242,21 +229,11 @@ def headers(policy: Policy, outcome: Outcome) -> list[tuple[bytes, bytes]]:
     ]
 
 
-def price_cents(ctx: Context, status: int) -> float:
-    """What the request cost, in cents, priced as its log record will be (0 if unknown)."""
-    provider = ctx.target.provider
-    if status >= 400 or ctx.cache_hit or (provider is not None and provider.pricing_id is None):
+async def price_cents(ctx: Context, status: int) -> float:
+    """What the request cost, in cents, priced as its log record is (0 if unknown)."""
+    if status >= 400 or ctx.cache_hit or not priced(ctx):
         return 0.0  # a cache hit is logged at cost 0, and spends nothing either
-    fmt = body_format(ctx.target.format, ctx.method, ctx.target.url)
-    parsed = parse_usage(fmt, ctx.upstream_body, stream=ctx.upstream_stream)
-    usd = cost_usd(
-        provider.pricing_id if provider else None,
-        parsed.model or ctx.model,
-        input_tokens=parsed.prompt_tokens,
-        output_tokens=parsed.completion_tokens,
-        cache_read_tokens=parsed.cache_read_tokens,
-        cache_write_tokens=parsed.cache_write_tokens,
-    )
+    usd = await request_price(ctx, status)
     if usd is None:
         log.debug("request %s has no known price; it costs nothing against u=cents", ctx.request_id)
         return 0.0

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 
 import aiohttp
 import orjson
 
-from relayscope.context import Context, ProxyResponse
+from relayscope.context import ByteStream, Context, ProxyResponse
 from relayscope.errors import GatewayError, UpstreamError
+from relayscope.proxy.upstream import UpstreamStream
 from relayscope.retry.fallbacks import Codes
 from relayscope.retry.policy import RETRYABLE_STATUSES, RetryPolicy, retry_after_s
 from relayscope.types import CallNext
@@ -41,7 +43,7 @@ class Outcome:
     async def discard(self) -> None:
         """Release an answer that will not be sent (its upstream connection)."""
         if self.response is not None and self.response.stream is not None:
-            await _aclose(self.response.stream)
+            await self.response.stream.aclose()
 
 
 async def with_retries(
@@ -129,33 +131,29 @@ def _error_text(response: ProxyResponse) -> str:
     return f"provider answered HTTP {response.status}"
 
 
-async def _peeked(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _peeked(stream: ByteStream) -> ByteStream:
+    """``stream``, its first chunk read ahead (closed if reading it fails)."""
+    if isinstance(stream, UpstreamStream):
+        await stream.peek()
+        return stream
+    # Another terminal (a test's): one layer to hold the chunk read ahead.
     try:
         first = await anext(stream)
     except StopAsyncIteration:
-        return _chain(None, stream)
+        return stream
     except BaseException:
-        await _aclose(stream)
+        await stream.aclose()
         raise
     return _chain(first, stream)
 
 
-async def _chain(first: bytes | None, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    try:
-        if first is not None:
-            yield first
+async def _chain(first: bytes, rest: ByteStream) -> AsyncGenerator[bytes, None]:
+    async with aclosing(rest):
+        yield first
         async for chunk in rest:
             yield chunk
-    finally:
-        await _aclose(rest)
 
 
-async def _failing(exc: BaseException) -> AsyncIterator[bytes]:
+async def _failing(exc: BaseException) -> AsyncGenerator[bytes, None]:
     raise exc
     yield b""  # makes this an async generator
-
-
-async def _aclose(stream: AsyncIterator[bytes]) -> None:
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()

@@ -1,12 +1,17 @@
-"""Pipeline contexts for driving one stage in-process, without a proxy in front."""
+"""Pipeline contexts for driving one stage in-process, without a proxy in front, and
+``respond_in_process`` to send its answer (and end the request) as the proxy does."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from relayscope.context import Context, Tags, Target
+from relayscope.proxy.delivery import respond
+from relayscope.types import CallNext
 
 CHAT_PATH = "/openai/v1/chat/completions"
 UPSTREAM = Target(None, "http://upstream/v1/chat/completions", "openai", "openai")
@@ -41,3 +46,47 @@ def chat_context(
     }
     values.update(fields)
     return Context(**values)
+
+
+@dataclass
+class Sent:
+    """What the proxy sent a client for one request (``respond_in_process``)."""
+
+    status: int | None = None
+    chunks: list[bytes] = field(default_factory=list)
+    """Each body message's bytes, in order (a stream's chunks, then its empty end)."""
+    observed: list[object] = field(default_factory=list)
+    """What ``observe`` returned as each body message was sent."""
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+async def respond_in_process(
+    ctx: Context,
+    pipeline: CallNext,
+    *,
+    observe: Callable[[], object] | None = None,
+    gone_after: int | None = None,
+) -> Sent:
+    """Run ``ctx`` through ``pipeline`` and send the answer as the proxy does (the
+    request's end callbacks included) to a client that keeps what it gets.
+
+    ``observe`` is called as each body message is sent (to see what was done before
+    it); ``gone_after``: the client's connection fails after that many body messages.
+    """
+    sent = Sent()
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            sent.status = message["status"]
+            return
+        if gone_after is not None and len(sent.chunks) >= gone_after:
+            raise OSError("the client hung up")
+        sent.chunks.append(message.get("body", b""))
+        if observe is not None:
+            sent.observed.append(observe())
+
+    await respond(ctx, pipeline, send)
+    return sent

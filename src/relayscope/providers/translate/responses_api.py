@@ -12,13 +12,17 @@ Reasoning items are left out: a chat model reasons afresh and cannot read them.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from relayscope.providers.formats.sse import EventSplitter, iter_events
 from relayscope.providers.translate.requests import TranslationError
+
+if TYPE_CHECKING:
+    from relayscope.context import ByteStream
 
 _COPIED: tuple[str, ...] = (
     "temperature",
@@ -242,11 +246,12 @@ def _usage(usage: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def chat_stream_to_responses(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def chat_stream_to_responses(stream: ByteStream) -> AsyncGenerator[bytes, None]:
     """Chat completion chunks re-framed as Responses API events."""
+    # A wrapper, not a stream-end callback: every chunk's bytes change on their way.
     events = EventSplitter()
     writer = _ResponseEvents()
-    try:
+    async with aclosing(stream):
         async for chunk in stream:
             out = b"".join(
                 writer.chunk(data) for raw in events.feed(chunk) for _, data in iter_events(raw)
@@ -254,10 +259,6 @@ async def chat_stream_to_responses(stream: AsyncIterator[bytes]) -> AsyncIterato
             if out:
                 yield out
         yield writer.end()
-    finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
 
 class _ResponseEvents:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -18,22 +19,26 @@ from relayscope.providers.translate.responses import (
     openai_usage,
 )
 
+if TYPE_CHECKING:
+    from relayscope.context import ByteStream
+
 LARGEST_EVENT = 16 * 1024 * 1024
 """An event is translated whole, so it is held until it ends: up to this size."""
 
 
 async def translate_stream(
-    stream: AsyncIterator[bytes], *, served: Format, client: Format, include_usage: bool
-) -> AsyncIterator[bytes]:
+    stream: ByteStream, *, served: Format, client: Format, include_usage: bool
+) -> AsyncGenerator[bytes, None]:
     """Re-frame ``stream`` from the ``served`` format into the ``client`` format.
 
     ``include_usage``: an OpenAI client asked for (or was given) the final usage chunk.
     """
+    # A wrapper, not a stream-end callback: every chunk's bytes change on their way.
     translator: _Translator = (
         _AnthropicToOpenAI(include_usage) if client == "openai" else _OpenAIToAnthropic()
     )
     events = EventSplitter()
-    try:
+    async with aclosing(stream):
         async for chunk in stream:
             out = b"".join(
                 b"".join(translator.event(e, d))
@@ -49,10 +54,6 @@ async def translate_stream(
         tail = b"".join(translator.end())
         if tail:
             yield tail
-    finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
 
 class _Translator:
