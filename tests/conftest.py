@@ -3,6 +3,11 @@
 Every test that uses a store runs once per backend (SQLite, Postgres): the
 session-wide ``store_backend`` parameter reaches it through ``gateway``,
 ``store_urls`` or ``store_url``. ``--stores sqlite`` (or ``postgres``) runs one.
+
+Markers (``-m "not e2e"`` and so on) are set here from what a test uses: ``e2e`` when
+one of its fixtures starts a gateway process (every such fixture requests
+``e2e_process``; a test that starts one itself carries the mark), ``postgres`` when it
+runs on a Postgres store.
 """
 
 from __future__ import annotations
@@ -27,6 +32,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=",".join(BACKENDS),
         help="Comma-separated store backends to run store-using tests on (default: all).",
     )
+
+
+POSTGRES_FIXTURES = frozenset({"postgres_databases", "postgres_url", "postgres_db"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "e2e_process" in fixtures:
+            item.add_marker(pytest.mark.e2e)
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and "postgres" in callspec.params.values()
+        if on_postgres or fixtures & POSTGRES_FIXTURES:
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def e2e_process() -> None:
+    """Requested by every fixture that starts a gateway process, so that the tests using
+    it are marked ``e2e``."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -99,7 +124,10 @@ def fake(fake_server: FakeProvider) -> Iterator[FakeProvider]:
 
 @pytest.fixture(scope="session")
 def gateway(
-    tmp_path_factory: pytest.TempPathFactory, fake_server: FakeProvider, store_urls: StoreUrls
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_server: FakeProvider,
+    store_urls: StoreUrls,
+    e2e_process: None,
 ) -> Iterator[Gateway]:
     data_dir = tmp_path_factory.mktemp("gateway")
     env = {
@@ -120,6 +148,7 @@ def replicas(
     tmp_path_factory: pytest.TempPathFactory,
     fake_server: FakeProvider,
     postgres_databases: PostgresDatabases,
+    e2e_process: None,
 ) -> Iterator[Callable[..., Replicas]]:
     """Starts gateway replicas sharing a new Postgres database and a Redis prefix:
     ``replicas(count=2, env={...})``. All are stopped, and their keys and database

@@ -23,7 +23,7 @@ MESSAGES = [{"role": "user", "content": "Summarise the meeting notes"}]
 
 
 @pytest.fixture(scope="module")
-def strict(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def strict(e2e_process, tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_STRICT_HEADERS": "true"}
     process = GatewayProcess(tmp_path_factory.mktemp("strict"), env)
     try:

@@ -7,6 +7,7 @@ import signal
 import time
 
 import httpx
+import pytest
 
 from relayscope.testing.orgs import create_org
 from relayscope.testing.process import GatewayProcess, fake_provider_env
@@ -24,6 +25,7 @@ def test_ready_and_live_once_started(gateway):
     assert httpx.get(f"{gateway.url}/healthz").json() == {"status": "ok"}
 
 
+@pytest.mark.e2e
 def test_sigterm_turns_readiness_off_while_requests_still_succeed(tmp_path, fake_server, store_url):
     env = {
         **fake_provider_env(fake_server.url),

@@ -212,7 +212,7 @@ class _Sink(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory, fake_server, store_urls: StoreUrls) -> Iterator[Sweep]:
+def gateway(e2e_process, tmp_path_factory, fake_server, store_urls: StoreUrls) -> Iterator[Sweep]:
     """A gateway of its own, whose webhook and alert targets go to a local sink (not the
     shared fake provider, whose call counts other tests assert). The alert evaluator is
     off: it would change A's rule states while the sweep compares A's answers."""

@@ -69,6 +69,7 @@ def dashboard_cookie(client: httpx.Client, key: str) -> str:
     return f"relayscope_session={signed_in.cookies['relayscope_session']}"
 
 
+@pytest.mark.e2e
 def test_api_and_dashboard_answer_503_while_the_store_is_down(tmp_path, fake_server, outage):
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_DATABASE_URL": outage.gateway_url}
     with GatewayProcess(tmp_path, env) as gateway:

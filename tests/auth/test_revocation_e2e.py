@@ -87,6 +87,7 @@ def test_revocation_reaches_every_replica_on_postgres_within_a_second(replicas, 
             client.chat.completions.create(**CHAT)
 
 
+@pytest.mark.e2e
 def test_revocation_reaches_a_sqlite_gateway_within_a_second(tmp_path, fake_server, fake):
     env = {**fake_provider_env(fake_server.url), **LONG_CACHE}
     with GatewayProcess(tmp_path, env) as gateway:

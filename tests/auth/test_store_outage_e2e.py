@@ -70,6 +70,7 @@ def store_down(name: str) -> None:
     )
 
 
+@pytest.mark.e2e
 def test_known_keys_keep_working_and_new_keys_get_503_while_the_store_is_down(
     tmp_path, fake_server, postgres_db
 ):

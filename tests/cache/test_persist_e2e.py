@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from relayscope.testing.orgs import create_org, wait_for_record
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 from relayscope.testing.waiting import wait_until
 
 from .conftest import chat, openai_client
+
+pytestmark = pytest.mark.e2e
 
 
 def test_entries_survive_a_restart_when_persisted(tmp_path, fake_server, fake):

@@ -30,7 +30,9 @@ def prefix() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory, fake_server, prefix) -> Iterator[tuple[GatewayProcess, ...]]:
+def replicas(
+    e2e_process, tmp_path_factory, fake_server, prefix
+) -> Iterator[tuple[GatewayProcess, ...]]:
     shared = tmp_path_factory.mktemp("replicas")
     env = {
         **fake_provider_env(fake_server.url),
@@ -170,6 +172,7 @@ def test_anthropic_semantic_hits_and_refusals_across_replicas(replicas, shared_o
     assert fake.calls == 3
 
 
+@pytest.mark.e2e
 def test_a_redis_gateway_that_cannot_match_semantically_says_so(tmp_path, fake_server, prefix):
     env = {
         **fake_provider_env(fake_server.url),
@@ -191,6 +194,7 @@ def test_a_redis_gateway_that_cannot_match_semantically_says_so(tmp_path, fake_s
         assert any("unavailable" in warning for warning in first["warnings"])
 
 
+@pytest.mark.e2e
 def test_when_redis_is_down_requests_are_served_without_the_cache(tmp_path, fake_server, fake):
     env = {
         **fake_provider_env(fake_server.url),

@@ -132,7 +132,7 @@ def test_anthropic_paraphrase_hits_and_near_miss_is_refused(claude, fake):
 
 
 @pytest.fixture(scope="module")
-def without_semantic(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def without_semantic(e2e_process, tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
     """A gateway whose operator turned semantic matching off: it cannot run."""
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_CACHE_SEMANTIC": "false"}
     with GatewayProcess(tmp_path_factory.mktemp("no-semantic"), env) as process:

@@ -140,6 +140,7 @@ def test_export_is_json_lines_of_the_callers_org(gateway, fake):
     assert {line["org_id"] for line in lines} == {org.org_id}
 
 
+@pytest.mark.e2e
 def test_retention_deletes_old_records_in_the_background(tmp_path, fake_server):
     env = {
         **fake_provider_env(fake_server.url),
@@ -164,6 +165,7 @@ def test_retention_deletes_old_records_in_the_background(tmp_path, fake_server):
         wait_for_record(gateway, keep_all, untouched[0])
 
 
+@pytest.mark.e2e
 def test_cli_delete_and_export(tmp_path, fake_server):
     with GatewayProcess(tmp_path, fake_provider_env(fake_server.url)) as gateway:
         org = create_org(gateway.database_url, f"cli-{uuid.uuid4().hex[:6]}")

@@ -9,6 +9,8 @@ import pytest
 from relayscope.testing.orgs import create_org, wait_for_record
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 
+pytestmark = pytest.mark.e2e
+
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 
 

@@ -84,7 +84,10 @@ class Gateway:
 
 @pytest.fixture(scope="module")
 def gateway(
-    tmp_path_factory: pytest.TempPathFactory, fake_server: FakeProvider, store_urls: StoreUrls
+    e2e_process,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_server: FakeProvider,
+    store_urls: StoreUrls,
 ) -> Iterator[Gateway]:
     data_dir = tmp_path_factory.mktemp("upstream-fields")
     url = store_urls.new(data_dir)

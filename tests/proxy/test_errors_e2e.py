@@ -166,7 +166,7 @@ def test_sdk_sees_provider_error_as_the_provider_sent_it(gateway, org, fake):
 
 
 @pytest.fixture(scope="module")
-def strict_gateway(tmp_path_factory, fake_server, store_urls):
+def strict_gateway(e2e_process, tmp_path_factory, fake_server, store_urls):
     """A gateway with tight limits and one provider pointing at a closed port."""
     data_dir = tmp_path_factory.mktemp("strict")
     env = {
@@ -212,7 +212,7 @@ def test_oversized_body_is_413(strict_gateway, fake):
 
 
 @pytest.fixture(scope="module")
-def named_target_gateway(tmp_path_factory, fake_server):
+def named_target_gateway(e2e_process, tmp_path_factory, fake_server):
     """Allowlists the fake provider by host name (localhost), not by IP."""
     env = {
         **fake_provider_env(fake_server.url),
@@ -231,6 +231,7 @@ def test_allowlisted_name_resolving_to_an_internal_address_is_refused(named_targ
     assert fake.calls == 0
 
 
+@pytest.mark.e2e
 def test_operator_can_allow_private_networks_explicitly(tmp_path, fake):
     env = {
         **fake_provider_env(fake.url),

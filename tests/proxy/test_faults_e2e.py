@@ -113,6 +113,7 @@ def redis_relay() -> Iterator[tuple[TcpProxy, str]]:
             client.delete(*keys)
 
 
+@pytest.mark.e2e
 def test_requests_are_served_while_redis_is_down_and_the_cache_returns_with_it(
     tmp_path, fake_server, fake, redis_relay
 ):
@@ -179,6 +180,7 @@ def outage(store_url: str) -> Iterator[Outage]:
     outage.close()
 
 
+@pytest.mark.e2e
 def test_store_outage_under_concurrent_load_loses_and_doubles_nothing(
     tmp_path, fake_server, outage
 ):

@@ -39,7 +39,7 @@ def sendable(value: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def everything_on(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def everything_on(e2e_process, tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
     env = {
         **fake_provider_env(fake_server.url),
         **{f"RELAYSCOPE_{p.name.upper()}_BASE_URL": fake_server.url for p in PROVIDERS},

@@ -44,7 +44,7 @@ def test_omit_header_with_a_bad_value_is_400(gateway, org, fake):
 
 
 @pytest.fixture(scope="module")
-def tight(tmp_path_factory, fake_server):
+def tight(e2e_process, tmp_path_factory, fake_server):
     env = {
         **fake_provider_env(fake_server.url),
         "RELAYSCOPE_MAX_CONCURRENCY": "2",
@@ -83,6 +83,7 @@ def test_beyond_the_concurrency_limit_requests_get_503_with_retry_after(tight, f
     wait_for_record(tight, org, ok.headers["helicone-id"])
 
 
+@pytest.mark.e2e
 def test_a_slow_client_gets_408_and_does_not_block_others(tmp_path, fake):
     import socket
     import time

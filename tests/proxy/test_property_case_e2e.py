@@ -31,7 +31,9 @@ Send = Callable[..., httpx.Response]
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory, fake_server, store_urls: StoreUrls) -> Iterator[GatewayProcess]:
+def gateway(
+    e2e_process, tmp_path_factory, fake_server, store_urls: StoreUrls
+) -> Iterator[GatewayProcess]:
     data_dir = tmp_path_factory.mktemp("property-case")
     env = {
         **fake_provider_env(fake_server.url),

@@ -94,7 +94,9 @@ def other(org: OrgKey, first: OrgKey, second: OrgKey) -> OrgKey:
 
 
 @pytest.fixture(scope="module")
-def strict_gateway(tmp_path_factory, fake_server, store_urls) -> Iterator[GatewayProcess]:
+def strict_gateway(
+    e2e_process, tmp_path_factory, fake_server, store_urls
+) -> Iterator[GatewayProcess]:
     data_dir = tmp_path_factory.mktemp("strict-headers")
     env = {
         **fake_provider_env(fake_server.url),

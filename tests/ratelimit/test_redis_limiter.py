@@ -109,7 +109,7 @@ async def test_unreachable_redis_fails_fast_then_is_skipped_for_a_while():
 
 
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory, fake_server):
+def replicas(e2e_process, tmp_path_factory, fake_server):
     tmp_path = tmp_path_factory.mktemp("replicas")
     prefix = f"test-{uuid.uuid4().hex}:"
     env = gateway_env(
@@ -210,6 +210,7 @@ def test_standing_policies_are_shared_by_replicas(replicas, fake):
 # --- Redis unreachable ------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_unreachable_redis_fails_open_by_default(tmp_path, fake_server, fake):
     env = gateway_env(fake_server.url, RELAYSCOPE_REDIS_URL=f"redis://127.0.0.1:{free_port()}")
     with GatewayProcess(tmp_path, env) as gateway:
@@ -223,6 +224,7 @@ def test_unreachable_redis_fails_open_by_default(tmp_path, fake_server, fake):
         assert "rate limiting cannot reach Redis" in gateway.log()
 
 
+@pytest.mark.e2e
 def test_unreachable_redis_refuses_with_503_when_fail_closed(tmp_path, fake_server, fake):
     port = free_port()
     env = gateway_env(

@@ -202,7 +202,7 @@ def test_no_attempt_is_made_after_the_client_hangs_up(gateway, org, fake):
 
 
 @pytest.fixture(scope="module")
-def impatient_gateway(tmp_path_factory, fake_server):
+def impatient_gateway(e2e_process, tmp_path_factory, fake_server):
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_UPSTREAM_READ_TIMEOUT": "0.5"}
     with GatewayProcess(tmp_path_factory.mktemp("impatient"), env) as process:
         yield process

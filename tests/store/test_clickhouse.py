@@ -34,6 +34,7 @@ def rows(server: ClickHouseHttp, sql: str) -> list[dict]:
     return [orjson.loads(line) for line in server.query(sql).splitlines()]
 
 
+@pytest.mark.e2e
 def test_a_gateway_logs_to_clickhouse_and_the_explorer_reads_from_it(
     tmp_path, fake_server, clickhouse
 ):
@@ -100,6 +101,7 @@ def test_a_gateway_logs_to_clickhouse_and_the_explorer_reads_from_it(
     assert inserts and all("FORMAT JSONEachRow" in s for s in inserts)
 
 
+@pytest.mark.e2e
 def test_wrong_clickhouse_credentials_stop_the_gateway_at_start(tmp_path, fake_server, clickhouse):
     wrong = clickhouse.url().replace(":s3cret@", ":wrong@")
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_LOGS_URL": wrong}

@@ -133,6 +133,7 @@ class Collector:
         self.server.server_close()
 
 
+@pytest.mark.e2e
 def test_a_gateway_exports_one_span_per_request_over_otlp(tmp_path, fake_server):
     collector = Collector()
     env = {

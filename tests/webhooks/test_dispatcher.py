@@ -20,7 +20,7 @@ SECRET = "whsec-request-hooks-0123"
 
 
 @pytest.fixture(scope="module")
-def hooked_gateway(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def hooked_gateway(e2e_process, tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
     env = {
         **fake_provider_env(fake_server.url),
         "RELAYSCOPE_ALERTS_ALLOW_PRIVATE_TARGETS": "true",
