@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import openai
 import orjson
 import pytest
+from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
+from relayscope.cli import main
 from relayscope.retry.crypto import SecretBox
 from relayscope.testing.fake_provider import Behaviour
 from relayscope.testing.stores import store_contents
@@ -108,16 +108,21 @@ def test_api_needs_a_gateway_key(gateway):
     assert httpx.get(f"{gateway.url}/api/provider-keys", timeout=10).status_code == 401
 
 
-def cli(gateway, *args: str, stdin: str = "", check: bool = True):
-    return subprocess.run(
-        [sys.executable, "-m", "relayscope", "provider-keys", *args],
-        env=gateway.process.env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=check,
-        timeout=60,
-    )
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def cli(gateway, *args: str, stdin: str = "", check: bool = True) -> Result:
+    """The real command with the gateway's environment, in this process (a subprocess per
+    call costs seconds of start-up on a busy machine)."""
+    outcome = CliRunner(env=gateway.process.env).invoke(main, ["provider-keys", *args], input=stdin)
+    if outcome.exception and not isinstance(outcome.exception, SystemExit):
+        raise outcome.exception
+    result = Result(outcome.exit_code, outcome.stdout, outcome.stderr)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
 
 
 def test_cli_sets_lists_and_deletes_keys_used_by_the_running_gateway(gateway, org, oai, fake):
