@@ -15,16 +15,17 @@ from relayscope.providers.registry import ProviderRegistry
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.retry.stage import RetryStage
 from relayscope.testing.contexts import chat_context
-from relayscope.types import CallNext
+from relayscope.types import CallNext, Stage
 
 
-class Recorder:
+class Recorder(Stage):
     """A stage that notes its name on the way in, optionally only for some requests."""
 
     def __init__(self, name: str, seen: list[str], applies_to: str | None = None) -> None:
-        self.name, self.seen = name, seen
-        if applies_to is not None:
-            self.applies = lambda ctx: applies_to in ctx.helicone
+        self.name, self.seen, self.applies_to = name, seen, applies_to
+
+    def applies(self, ctx: Context) -> bool:
+        return self.applies_to is None or self.applies_to in ctx.helicone
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         self.seen.append(self.name)

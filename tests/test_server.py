@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import MutableMapping
+from typing import Any
 
 import httpx
 import pytest
 
+from relayscope.cache.settings import CacheSettings
+from relayscope.config import Settings
+from relayscope.server import ServedGateway
 from relayscope.testing.orgs import create_org
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 from relayscope.testing.stores import stored_ids
@@ -23,6 +28,38 @@ def test_ready_and_live_once_started(gateway):
     assert ready.json() == {"status": "ready", "pid": ready.json()["pid"]}
     assert ready.json()["pid"] != os.getpid()
     assert httpx.get(f"{gateway.url}/healthz").json() == {"status": "ok"}
+
+
+async def test_before_its_lifespan_starts_it_the_served_app_is_live_but_not_ready(tmp_path):
+    app = ServedGateway(Settings(data_dir=tmp_path))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert (ready.status_code, ready.json()["status"]) == (503, "starting")
+        proxied = await client.post("/openai/v1/chat/completions", json=CHAT)
+        assert proxied.status_code == 503
+
+
+async def test_a_gateway_that_cannot_start_fails_the_lifespan_with_the_reason(tmp_path):
+    app = ServedGateway(Settings(data_dir=tmp_path, cache=CacheSettings(backend="redis")))
+    received = [{"type": "lifespan.startup"}]
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return received.pop()
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    await app({"type": "lifespan"}, receive, send)
+    assert sent == [
+        {
+            "type": "lifespan.startup.failed",
+            "message": "RELAYSCOPE_CACHE_BACKEND=redis needs RELAYSCOPE_REDIS_URL",
+        }
+    ]
 
 
 @pytest.mark.e2e

@@ -1,28 +1,29 @@
 """The ordered stages a proxied request passes through, built once at start-up.
 
-``default_stages`` is the one place that sets the order. A feature that is off is
-left out of the chain instead of being checked on every request.
+``STAGES`` is the one place that sets the order. Each entry is a stage module's
+``build(settings, services)``, which returns None for a feature that is off: that
+feature is left out of the chain instead of being checked on every request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
-from relayscope.cache.build import create_cache_stage
+from relayscope.cache import build as cache
 from relayscope.cache.stats import CacheStats
 from relayscope.config import Settings
 from relayscope.governance.redaction import RedactionRules
-from relayscope.logs.stage import LoggingStage
+from relayscope.logs import stage as logs
 from relayscope.logs.writer import LogWriter
+from relayscope.prompts import stage as prompts
 from relayscope.prompts.catalog import PromptCatalog
-from relayscope.prompts.stage import PromptStage
-from relayscope.proxy.stream_usage import StreamUsageStage
-from relayscope.ratelimit.stage import build_stage as rate_limit_stage
+from relayscope.proxy import stream_usage
+from relayscope.ratelimit import stage as ratelimit
+from relayscope.retry import stage as retry
 from relayscope.retry.provider_keys import ProviderKeys
-from relayscope.retry.stage import RetryStage
 from relayscope.store.base import Store
 from relayscope.types import CallNext, Stage
 
@@ -45,30 +46,24 @@ class Services:
     """Prompt look-ups, shared with the API so its writes invalidate the stage's cache."""
 
 
-def default_stages(settings: Settings, services: Services) -> list[Stage]:
-    """Outermost first: logging sees every outcome, including other stages' refusals."""
-    stages: list[Stage] = [
-        LoggingStage(
-            services.writer, services.redaction, max_body_bytes=settings.log_max_body_bytes
-        ),
-        *([PromptStage(services.prompts)] if settings.prompts.enabled and services.prompts else []),
-    ]
-    if settings.ratelimit.enabled:
-        stages.append(rate_limit_stage(settings, services))
-    stages.append(StreamUsageStage())
-    if settings.cache.enabled:
-        stages.append(
-            create_cache_stage(
-                settings.cache,
-                store=services.store,
-                redis=services.redis,
-                redis_prefix=settings.redis_prefix,
-                stats=services.cache_stats,
-            )
-        )
-    if settings.retry.enabled:
-        stages.append(RetryStage.from_settings(settings, services.provider_keys))
-    return stages
+StageBuilder = Callable[[Settings, Services], Stage | None]
+"""A stage module's ``build``: the stage as configured, or None when its feature is off."""
+
+STAGES: tuple[StageBuilder, ...] = (
+    logs.build,  # outermost: sees every outcome, including other stages' refusals
+    prompts.build,
+    ratelimit.build,
+    stream_usage.build,
+    cache.build,
+    retry.build,  # innermost: each attempt is one real upstream call
+)
+
+
+def default_stages(
+    settings: Settings, services: Services, builders: Sequence[StageBuilder] = STAGES
+) -> list[Stage]:
+    """The stages ``builders`` make for ``settings``, outermost first."""
+    return [stage for make in builders if (stage := make(settings, services)) is not None]
 
 
 def build(stages: Sequence[Stage], terminal: CallNext) -> CallNext:
@@ -82,7 +77,7 @@ def build(stages: Sequence[Stage], terminal: CallNext) -> CallNext:
 def _bind(stage: Stage, call_next: CallNext) -> CallNext:
     # Plain functions handing back the stage's coroutine: an ``async def`` wrapper
     # would add a frame that every suspension of the request passes through.
-    applies = getattr(stage, "applies", None)
-    if applies is None:
+    if type(stage).applies is Stage.applies:  # always applies: no per-request check
         return lambda ctx: stage(ctx, call_next)
+    applies = stage.applies
     return lambda ctx: stage(ctx, call_next) if applies(ctx) else call_next(ctx)

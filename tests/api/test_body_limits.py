@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from relayscope.api import create_api
+from relayscope.api import ApiServices, create_api
 from relayscope.api.nul import RefuseNul
 from relayscope.auth.keys import KeyResolver
 from relayscope.dashboard import create_dashboard
@@ -80,7 +80,9 @@ class Client:
 
 def apps(store: SqlStore, limits: BodyLimits | None = None) -> dict[str, ASGIApp]:
     extra = {} if limits is None else {"body_limits": limits}
-    api = create_api(store=store, keys=KeyResolver(store.lookup_key), **extra)
+    api = create_api(
+        ApiServices(store=store, keys=KeyResolver(store.lookup_key), logs=store), **extra
+    )
     return {
         "/api/redaction-rules": api,
         "/dashboard/signin": create_dashboard(store=store, api=api, **extra),

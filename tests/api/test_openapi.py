@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from openapi_spec_validator import validate
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from relayscope.api.openapi import OPENAPI_PATH, document
 from relayscope.config import Settings
-from relayscope.server import Gateway
+from relayscope.gateway import build_gateway
 
 
 def api_operations(tmp_path) -> set[tuple[str, str]]:
     """(path, method) of every route of the API app the gateway builds."""
-    gateway = Gateway(Settings(data_dir=tmp_path))
+
+    async def routes() -> list[BaseRoute]:
+        async with build_gateway(Settings(data_dir=tmp_path)) as gateway:
+            return list(gateway.api.routes)
+
     found, unknown = set(), []
-    for route in gateway.api.routes:
+    for route in asyncio.run(routes()):
         if not isinstance(route, Route):
             unknown.append(repr(route))
             continue

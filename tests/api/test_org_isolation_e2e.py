@@ -32,6 +32,7 @@ are held to the secrets and 5xx rules, not compared byte for byte.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import threading
@@ -44,11 +45,11 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from relayscope.api.openapi import document
 from relayscope.config import Settings
-from relayscope.server import Gateway
+from relayscope.gateway import build_gateway
 from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import OrgKey
 from relayscope.testing.process import fake_provider_env
@@ -312,14 +313,14 @@ def org_a(gateway: Sweep, fake_server) -> OrgA:
 
 def gateway_routes(tmp_path) -> list[tuple[str, str, str]]:
     """(surface, method, path) of every route of the API app and the dashboard app."""
-    gateway = Gateway(Settings(data_dir=tmp_path))
-    surfaces = {"api": gateway.api}
-    dashboard = getattr(gateway, "dashboard", None)
-    if dashboard is not None:
-        surfaces["dashboard"] = dashboard
+
+    async def surfaces() -> dict[str, list[BaseRoute]]:
+        async with build_gateway(Settings(data_dir=tmp_path)) as gateway:
+            return {"api": list(gateway.api.routes), "dashboard": list(gateway.dashboard.routes)}
+
     found, unknown = [], []
-    for surface, app in surfaces.items():
-        for route in app.routes:
+    for surface, routes in asyncio.run(surfaces()).items():
+        for route in routes:
             if isinstance(route, Route):
                 methods = sorted((route.methods or {"GET"}) - {"HEAD"})
                 found.extend(

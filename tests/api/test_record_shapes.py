@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from relayscope.api import create_api
+from relayscope.api import ApiServices, create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.record import LogRecord
 from relayscope.store.sql import SqlStore
@@ -45,7 +45,7 @@ async def test_a_body_nested_too_deep_to_reencode_comes_back_as_text(store):
             )
         ]
     )
-    api = create_api(store=store, keys=KeyResolver(store.lookup_key))
+    api = create_api(ApiServices(store=store, keys=KeyResolver(store.lookup_key), logs=store))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=api), base_url="http://gateway"
     ) as client:

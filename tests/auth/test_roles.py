@@ -20,7 +20,7 @@ from relayscope.api.openapi import document
 from relayscope.auth.keys import ADMIN, PROXY, hash_key
 from relayscope.cli import main
 from relayscope.config import Settings
-from relayscope.server import Gateway
+from relayscope.gateway import Gateway, build_gateway
 from relayscope.store import migrate
 from relayscope.store.sql import SqlStore
 
@@ -77,10 +77,8 @@ def example_body(method: str, path: str) -> bytes:
 
 @pytest.fixture
 async def gateway(tmp_path) -> AsyncIterator[Gateway]:
-    gateway = Gateway(Settings(data_dir=tmp_path))
-    await gateway.store.migrate()
-    yield gateway
-    await gateway.store.close()
+    async with build_gateway(Settings(data_dir=tmp_path)) as gateway:
+        yield gateway
 
 
 async def keys_of_one_org(store: SqlStore) -> tuple[str, str]:
@@ -148,16 +146,14 @@ async def test_a_proxy_key_cannot_lift_its_own_rate_limit(gateway):
         assert (await client.get("/api/requests", headers=as_proxy)).status_code == 200
 
 
-def test_the_openapi_description_marks_exactly_the_admin_operations(tmp_path):
-    gateway = Gateway(Settings(data_dir=tmp_path))
+async def test_the_openapi_description_marks_exactly_the_admin_operations(gateway):
     for method, path in api_routes(gateway):
         operation = document()["paths"][path][method.lower()]
         documented = "403" in operation["responses"]
         assert documented == (not proxy_may_call(method, path)), f"{method} {path}"
 
 
-def test_the_dashboard_has_no_action_but_signing_in_and_out(tmp_path):
-    gateway = Gateway(Settings(data_dir=tmp_path))
+async def test_the_dashboard_has_no_action_but_signing_in_and_out(gateway):
     for route in gateway.dashboard.routes:
         if isinstance(route, Mount):
             assert route.path == "/dashboard/static"

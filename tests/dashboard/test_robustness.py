@@ -13,7 +13,7 @@ import httpx
 import orjson
 import pytest
 
-from relayscope.api import create_api
+from relayscope.api import ApiServices, create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.dashboard import create_dashboard
 from relayscope.prompts.api import routes as prompts_routes
@@ -101,10 +101,13 @@ async def signed_in(store: SqlStore) -> tuple[httpx.AsyncClient, str]:
     org = await store.ensure_org("acme")
     _info, key = await store.create_key(org.id)
     api = create_api(
-        store=store,
-        keys=KeyResolver(store.lookup_key),
+        ApiServices(
+            store=store,
+            keys=KeyResolver(store.lookup_key),
+            logs=store,
+            prompts=PromptCatalog(PromptRepository(store.engine)),
+        ),
         routes=prompts_routes(),
-        state={"prompts": PromptCatalog(PromptRepository(store.engine))},
     )
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_dashboard(store=store, api=api)),

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from relayscope.api import create_api
+from relayscope.api import ApiServices, create_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.dashboard import create_dashboard
 from relayscope.prompts.api import routes as prompts_routes
@@ -22,10 +22,13 @@ from relayscope.store.sql import SqlStore
 def prompts_api(store: SqlStore) -> Starlette:
     """The real API app with the prompts routes, as the gateway serves it."""
     return create_api(
-        store=store,
-        keys=KeyResolver(store.lookup_key),
+        ApiServices(
+            store=store,
+            keys=KeyResolver(store.lookup_key),
+            logs=store,
+            prompts=PromptCatalog(PromptRepository(store.engine)),
+        ),
         routes=prompts_routes(),
-        state={"prompts": PromptCatalog(PromptRepository(store.engine))},
     )
 
 

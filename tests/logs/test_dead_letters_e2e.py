@@ -22,9 +22,9 @@ from click.testing import CliRunner
 
 from relayscope.cli import main
 from relayscope.config import Settings
+from relayscope.gateway import Gateway, build_gateway
 from relayscope.logs.spool import Spool
 from relayscope.record import LogRecord
-from relayscope.server import Gateway
 from relayscope.store.sql import SqlStore
 from relayscope.testing.fake_provider import FakeProvider
 from relayscope.testing.orgs import OrgKey, create_org
@@ -79,10 +79,8 @@ async def gateway(fake, store_url, tmp_path, orgs) -> AsyncIterator[Gateway]:
     )
     path = spool.pending()[0]
     path.write_bytes(path.read_bytes() + b'{"org_id": "' + first.org_id.encode() + b'", "id": 1}\n')
-    gateway = Gateway(Settings.from_env(env(fake, store_url, tmp_path)))
-    await gateway.start()
-    yield gateway
-    await gateway.stop()
+    async with build_gateway(Settings.from_env(env(fake, store_url, tmp_path))) as gateway:
+        yield gateway
 
 
 def client(gateway: Gateway, headers: dict[str, str] | None = None) -> httpx.AsyncClient:

@@ -14,6 +14,7 @@ from relayscope.alerts.rules import RuleSpec, invalid, parse_rule
 from relayscope.api import params
 from relayscope.api.auth import admin, principal
 from relayscope.api.requests import json_response
+from relayscope.api.services import api_services, available
 from relayscope.errors import BadRequest, NotFound
 from relayscope.store.sql import decode_cursor
 
@@ -22,8 +23,7 @@ if TYPE_CHECKING:
 
 
 def _service(request: Request) -> AlertsService:
-    service: AlertsService = request.app.state.alerts
-    return service
+    return available(api_services(request).alerts, "Alerts")
 
 
 async def json_body(request: Request) -> Any:

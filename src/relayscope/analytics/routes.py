@@ -10,10 +10,11 @@ from relayscope.analytics import service
 from relayscope.analytics.repository import Analytics
 from relayscope.api.auth import principal
 from relayscope.api.requests import json_response
+from relayscope.api.services import api_services
 
 
 def _analytics(request: Request) -> Analytics:
-    return Analytics(request.app.state.store.engine)
+    return Analytics(api_services(request).store.engine)  # type: ignore[attr-defined]
 
 
 async def summary(request: Request) -> Response:

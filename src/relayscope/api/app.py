@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -14,11 +13,10 @@ from starlette.routing import BaseRoute, Route
 
 from relayscope.api import openapi, requests
 from relayscope.api.nul import RefuseNul
+from relayscope.api.services import ApiServices
 from relayscope.api.unavailable import exception_handlers
-from relayscope.auth.keys import KeyResolver
 from relayscope.errors import GatewayError, NotFound
 from relayscope.proxy.body import API_BODY_LIMITS, BodyLimits, BoundedBody
-from relayscope.store.base import LogStore, Store
 
 
 async def _gateway_error(_request: Request, exc: Exception) -> Response:
@@ -45,18 +43,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_api(
+    services: ApiServices,
     *,
-    store: Store,
-    keys: KeyResolver,
-    logs: LogStore | None = None,
     routes: Sequence[BaseRoute] = (),
-    state: Mapping[str, Any] | None = None,
     body_limits: BodyLimits = API_BODY_LIMITS,
 ) -> Starlette:
-    """The API app; features contribute their ``routes`` and the ``state`` they read.
+    """The API app over ``services``; features contribute their ``routes``.
 
-    ``logs`` is where request records live when not in ``store`` (ClickHouse). Request
-    bodies are read within ``body_limits`` before any route runs.
+    Request bodies are read within ``body_limits`` before any route runs.
     """
     app = Starlette(
         routes=[
@@ -74,9 +68,5 @@ def create_api(
         },
         middleware=[Middleware(BoundedBody, limits=body_limits), Middleware(RefuseNul)],
     )
-    app.state.store = store
-    app.state.logs = logs or store
-    app.state.keys = keys
-    for name, value in (state or {}).items():
-        setattr(app.state, name, value)
+    app.state.services = services
     return app

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from relayscope.auth.keys import KeyResolver, Principal
+from relayscope.api.services import api_services
+from relayscope.auth.keys import Principal
 from relayscope.errors import Forbidden
 
 INTERNAL = "relayscope.principal"
@@ -45,7 +46,7 @@ async def _caller(request: Request) -> Principal:
     injected = request.scope.get(INTERNAL)
     if isinstance(injected, Principal):
         return injected
-    resolver: KeyResolver = request.app.state.keys
+    resolver = api_services(request).keys
     return await resolver.resolve(request.headers.get("authorization"), "Authorization")
 
 

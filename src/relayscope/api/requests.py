@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from relayscope.api import params
 from relayscope.api.auth import principal
+from relayscope.api.services import api_services
 from relayscope.errors import NotFound
 from relayscope.proxy.tags import property_name
 from relayscope.record import LogRecord
@@ -118,13 +119,14 @@ async def list_requests(request: Request) -> Response:
     params.reject_unknown(query, _FILTERS, ("property.",))
     filters = parse_filter(query)
     limit = params.integer(query, "limit", default=50, low=1, high=1000)
+    assert limit is not None  # it has a default
     cursor = query.get("cursor")
     if cursor is not None:
         try:
             decode_cursor(cursor)
         except ValueError:
             raise params.bad("cursor", "not a cursor this API returned") from None
-    page = await request.app.state.logs.list_requests(
+    page = await api_services(request).logs.list_requests(
         who.org_id, filters, limit=limit, cursor=cursor
     )
     return json_response(
@@ -137,7 +139,7 @@ async def list_requests(request: Request) -> Response:
 
 async def get_request(request: Request) -> Response:
     who = await principal(request)
-    record = await request.app.state.logs.get_request(who.org_id, request.path_params["id"])
+    record = await api_services(request).logs.get_request(who.org_id, request.path_params["id"])
     if record is None:
         raise NotFound(f"No request with id {request.path_params['id']!r}")
     return json_response({"data": record_json(record, bodies=True)})

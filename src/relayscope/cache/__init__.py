@@ -2,5 +2,5 @@
 
 ``stage.CacheStage`` answers hits and stores responses; ``memory.MemoryBackend`` and
 ``redis_backend.RedisBackend`` keep entries; ``embedding`` and ``index`` make the
-semantic cache; ``build.create_cache_stage`` puts them together from settings.
+semantic cache; ``build.build`` puts them together from settings.
 """

@@ -8,12 +8,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from relayscope.api.auth import principal
-from relayscope.cache.stats import CacheStats
+from relayscope.api.services import api_services, available
 
 
 async def stats(request: Request) -> Response:
     who = await principal(request)
-    counters: CacheStats = request.app.state.cache_stats
+    counters = available(api_services(request).cache_stats, "Cache statistics")
     body = orjson.dumps({"data": counters.as_dict(who.org_id)})
     return Response(body, media_type="application/json")
 

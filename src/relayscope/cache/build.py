@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,20 +18,26 @@ from relayscope.cache.stage import CacheStage
 from relayscope.cache.stats import CacheStats
 from relayscope.store.base import Store
 
+if TYPE_CHECKING:
+    from relayscope.config import Settings
+    from relayscope.pipeline import Services
+
 BACKENDS = ("auto", "memory", "redis")
 
 
-def create_cache_stage(
-    settings: CacheSettings,
-    *,
-    store: Store,
-    redis: Redis | None,
-    redis_prefix: str,
-    stats: CacheStats,
-) -> CacheStage:
-    backend = _backend(settings, store=store, redis=redis, redis_prefix=redis_prefix, stats=stats)
-    embedder = embedding.Embedder() if settings.semantic and embedding.available() else None
-    return CacheStage(settings, backend, stats=stats, embedder=embedder)
+def build(settings: Settings, services: Services) -> CacheStage | None:
+    options = settings.cache
+    if not options.enabled:
+        return None
+    backend = _backend(
+        options,
+        store=services.store,
+        redis=services.redis,
+        redis_prefix=settings.redis_prefix,
+        stats=services.cache_stats,
+    )
+    embedder = embedding.Embedder() if options.semantic and embedding.available() else None
+    return CacheStage(options, backend, stats=services.cache_stats, embedder=embedder)
 
 
 def _backend(

@@ -19,7 +19,7 @@ from relayscope.cache.settings import CacheSettings
 from relayscope.cache.stats import CacheStats
 from relayscope.cache.verify import same_question
 from relayscope.context import Context, ProxyResponse
-from relayscope.types import CallNext
+from relayscope.types import CallNext, Stage
 
 log = logging.getLogger("relayscope.cache")
 
@@ -31,7 +31,7 @@ MAX_SEMANTIC_CHARS = 1000
 prompt whole; 20 kB would take ~35 ms of the event loop; the model reads ~500 characters)."""
 
 
-class CacheStage:
+class CacheStage(Stage):
     def __init__(
         self,
         settings: CacheSettings,

@@ -12,14 +12,14 @@ from starlette.routing import Route
 
 from relayscope.api.auth import admin, principal
 from relayscope.api.requests import json_response, record_json
+from relayscope.api.services import api_services, available
 from relayscope.errors import BadRequest, NotFound
 from relayscope.governance.redaction import REPLACEMENT, Rule, validate
 from relayscope.governance.service import MAX_RETENTION_DAYS, Governance
 
 
 def _governance(request: Request) -> Governance:
-    governance: Governance = request.app.state.governance
-    return governance
+    return available(api_services(request).governance, "Governance settings")
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from relayscope.api import params
 from relayscope.api.auth import principal
 from relayscope.api.requests import json_response
-from relayscope.logs.deadletters import DeadLetters
+from relayscope.api.services import api_services, available
 
 MAX_LIMIT = 1000
 
@@ -22,7 +22,7 @@ async def list_dead_letters(request: Request) -> Response:
     params.reject_unknown(query, {"limit"})
     limit = params.integer(query, "limit", default=100, low=1, high=MAX_LIMIT)
     assert limit is not None
-    letters: DeadLetters = request.app.state.dead_letters
+    letters = available(api_services(request).dead_letters, "Dead letters")
     entries = await asyncio.to_thread(letters.entries, who.org_id, limit=limit)
     return json_response({"data": entries})
 

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, NotRequired, TypedDict, cast
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
 import orjson
 
@@ -28,7 +28,11 @@ from relayscope.logs.cost import cost_usd
 from relayscope.logs.writer import Builder, LogWriter
 from relayscope.providers.formats import Parsed, body_format
 from relayscope.record import LogRecord
-from relayscope.types import CallNext
+from relayscope.types import CallNext, Stage
+
+if TYPE_CHECKING:
+    from relayscope.config import Settings
+    from relayscope.pipeline import Services
 
 log = logging.getLogger("relayscope.logs")
 
@@ -41,7 +45,7 @@ JOURNAL_OFF_LOOP_BYTES = 256 * 1024
 """Requests whose bodies weigh more are journaled on a worker thread, not the loop."""
 
 
-class LoggingStage:
+class LoggingStage(Stage):
     def __init__(
         self,
         writer: LogWriter,
@@ -458,3 +462,10 @@ def _capped_text(body: bytes, limit: int) -> str:
 
 def _marker(size: int, limit: int) -> str:
     return f"\n[RelayScope: body truncated, first {limit} of {size} bytes logged]"
+
+
+def build(settings: Settings, services: Services) -> LoggingStage:
+    """Always on: every request is logged."""
+    return LoggingStage(
+        services.writer, services.redaction, max_body_bytes=settings.log_max_body_bytes
+    )

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from relayscope.api import params
 from relayscope.api.auth import principal, reader
+from relayscope.api.services import api_services, available
 from relayscope.errors import BadRequest
 from relayscope.prompts.assemble import assemble
 from relayscope.prompts.catalog import PromptCatalog
@@ -53,8 +54,7 @@ def _json(payload: Any, status: int = 200) -> Response:
 
 
 def _catalog(request: Request) -> PromptCatalog:
-    catalog: PromptCatalog = request.app.state.prompts
-    return catalog
+    return available(api_services(request).prompts, "Prompts")
 
 
 def _invalid(exc: SpecError) -> BadRequest:

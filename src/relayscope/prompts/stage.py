@@ -14,7 +14,7 @@ in a background task, is what lets the log record name the version it produced.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,7 +26,11 @@ from relayscope.prompts.catalog import PromptCatalog
 from relayscope.prompts.errors import PromptNotFound
 from relayscope.prompts.spec import MAX_VERSION, PROMPT_ID, SpecError, check_selector
 from relayscope.prompts.template import MissingVariables, Template
-from relayscope.types import CallNext
+from relayscope.types import CallNext, Stage
+
+if TYPE_CHECKING:
+    from relayscope.config import Settings
+    from relayscope.pipeline import Services
 
 log = logging.getLogger("relayscope.prompts")
 
@@ -40,7 +44,7 @@ MAX_TAG = 200
 """Longest prompt id a log record keeps as a tag."""
 
 
-class PromptStage:
+class PromptStage(Stage):
     def __init__(self, catalog: PromptCatalog) -> None:
         self._catalog = catalog
 
@@ -168,3 +172,9 @@ def _fill(template: Template, variables: dict[str, Any], prompt_id: str) -> Temp
             f"missing variable{plural} {names} required by prompt {prompt_id!r}",
             code="missing_prompt_variable",
         ) from None
+
+
+def build(settings: Settings, services: Services) -> PromptStage | None:
+    if not settings.prompts.enabled or services.prompts is None:
+        return None
+    return PromptStage(services.prompts)

@@ -9,15 +9,20 @@ sees it, because it reads the upstream's raw bytes.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import orjson
 
 from relayscope.context import Context, ProxyResponse
 from relayscope.providers.formats.sse import EventSplitter, event_end, event_start
-from relayscope.types import CallNext
+from relayscope.types import CallNext, Stage
+
+if TYPE_CHECKING:
+    from relayscope.config import Settings
+    from relayscope.pipeline import Services
 
 
-class StreamUsageStage:
+class StreamUsageStage(Stage):
     async def __call__(self, ctx: Context, call_next: CallNext) -> ProxyResponse:
         injected = self._inject(ctx)
         response = await call_next(ctx)
@@ -105,3 +110,8 @@ def _usage_only(event: bytes) -> bool:
                 return False
             return isinstance(data, dict) and not data.get("choices") and bool(data.get("usage"))
     return False
+
+
+def build(settings: Settings, services: Services) -> StreamUsageStage:
+    """Always on: it costs nothing unless the client streams without asking for usage."""
+    return StreamUsageStage()

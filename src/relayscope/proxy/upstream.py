@@ -9,8 +9,12 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from relayscope.context import Context, ProxyResponse
@@ -31,27 +35,59 @@ _LARGE_BODY = 1024 * 1024
 """aiohttp's own threshold for a "large" request body."""
 
 
+class Transport(Protocol):
+    """How the upstream reaches providers: the connectors its aiohttp sessions send through.
+
+    The gateway's sessions (timeouts, no cookies, no redirects, no environment proxies)
+    are the same whatever the transport; only the connection layer is swapped, as an
+    httpx transport is under an ``httpx.AsyncClient``. Called inside the running loop.
+    """
+
+    def connector(self, *, guarded: bool) -> aiohttp.BaseConnector:
+        """A new connector. A ``guarded`` one refuses hosts that resolve to internal
+        addresses (the SSRF guard, ``proxy/ssrf.py``) if the transport resolves names."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TcpTransport:
+    """TCP (and TLS) to the provider's host: the gateway's default transport.
+
+    ``resolver`` replaces DNS (tests point every name at a loopback listener; guarded
+    connectors still check what it returns); ``verify_tls=False`` accepts any
+    certificate, for a test listener's.
+    """
+
+    resolver: AbstractResolver | None = None
+    verify_tls: bool = True
+
+    def connector(self, *, guarded: bool) -> aiohttp.BaseConnector:
+        ssl = self.verify_tls
+        if guarded:  # resolves every connection afresh, so each one is checked
+            resolver = GuardedResolver(self.resolver)
+            return aiohttp.TCPConnector(limit=1000, resolver=resolver, use_dns_cache=False, ssl=ssl)
+        if self.resolver is not None:
+            return aiohttp.TCPConnector(
+                limit=1000, resolver=self.resolver, use_dns_cache=False, ssl=ssl
+            )
+        return aiohttp.TCPConnector(limit=1000, ttl_dns_cache=300, ssl=ssl)
+
+
 class Upstream:
     """Sends a context's request over an ``aiohttp.ClientSession``.
 
-    The session is injected when the gateway starts (it must be made inside the
-    running event loop); tests may pass their own.
+    Made, with its sessions, by ``open_upstream`` inside the running event loop.
     """
 
     def __init__(
         self,
-        session: aiohttp.ClientSession | None = None,
+        session: aiohttp.ClientSession,
         guarded_session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.session = session
         self.guarded_session = guarded_session
         """For every origin the operator did not configure (client-named targets and the
         built-in public providers): refuses hosts that resolve to internal addresses."""
-
-    async def close(self) -> None:
-        for session in (self.session, self.guarded_session):
-            if session is not None:
-                await session.close()
 
     async def __call__(self, ctx: Context) -> ProxyResponse:
         url = ctx.target.url
@@ -60,7 +96,6 @@ class Upstream:
         name = ctx.target.provider_name
         guarded = self.guarded_session if not ctx.target.operator_origin else None
         session = guarded or self.session
-        assert session is not None, "the gateway has not started"
         try:
             response = await session.request(
                 ctx.method,
@@ -127,25 +162,41 @@ async def _relay(ctx: Context, response: aiohttp.ClientResponse) -> AsyncIterato
         response.close()
 
 
-def make_session(
-    connect_timeout: float, read_timeout: float, *, guarded: bool = False
-) -> aiohttp.ClientSession:
-    """A session tuned for proxying: no cookies, no redirects, no environment proxies.
+@asynccontextmanager
+async def open_upstream(
+    transport: Transport,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    guard: bool,
+) -> AsyncIterator[Upstream]:
+    """The upstream over ``transport``, its sessions closed on exit.
 
-    ``guarded`` sessions resolve names through ``GuardedResolver`` and cache nothing,
-    so every connection is checked against internal addresses.
+    With ``guard``, origins the operator did not configure go through a guarded
+    session (``RELAYSCOPE_TARGET_ALLOW_PRIVATE_NETWORKS`` off).
     """
-    if guarded:
-        connector = aiohttp.TCPConnector(
-            limit=1000, resolver=GuardedResolver(), use_dns_cache=False
+    async with AsyncExitStack() as stack:
+        timeouts = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout, sock_read=read_timeout
         )
-    else:
-        connector = aiohttp.TCPConnector(limit=1000, ttl_dns_cache=300)
+        session = await stack.enter_async_context(
+            _session(transport.connector(guarded=False), timeouts)
+        )
+        guarded = None
+        if guard:
+            guarded = await stack.enter_async_context(
+                _session(transport.connector(guarded=True), timeouts)
+            )
+        yield Upstream(session, guarded)
+
+
+def _session(
+    connector: aiohttp.BaseConnector, timeout: aiohttp.ClientTimeout
+) -> aiohttp.ClientSession:
+    """A session tuned for proxying: no cookies, no redirects, no environment proxies."""
     return aiohttp.ClientSession(
         connector=connector,
-        timeout=aiohttp.ClientTimeout(
-            total=None, sock_connect=connect_timeout, sock_read=read_timeout
-        ),
+        timeout=timeout,
         cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=("User-Agent", "Content-Type"),
         auto_decompress=True,

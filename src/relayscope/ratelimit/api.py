@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from relayscope.api.auth import admin, principal
+from relayscope.api.services import api_services
 from relayscope.errors import BadRequest, NotFound
 from relayscope.ratelimit.policy import PolicyError, parse_policy
 from relayscope.ratelimit.repository import PolicyRepository
@@ -32,7 +33,7 @@ def _bad(field: str, problem: str) -> BadRequest:
 
 
 def _repository(request: Request) -> PolicyRepository:
-    return PolicyRepository(request.app.state.store.engine)
+    return PolicyRepository(api_services(request).store.engine)  # type: ignore[attr-defined]
 
 
 async def rate_limits(request: Request) -> Response:

@@ -30,7 +30,7 @@ from relayscope.ratelimit.limiter import (
 from relayscope.ratelimit.policy import USER, Policy, PolicyError, format_number, parse_policy
 from relayscope.ratelimit.redis_limiter import RedisLimiter
 from relayscope.ratelimit.repository import PolicyRepository, StandingPolicy
-from relayscope.types import CallNext
+from relayscope.types import CallNext, Stage
 
 if TYPE_CHECKING:
     from relayscope.config import Settings
@@ -66,7 +66,7 @@ class Bound:
     check: Check
 
 
-class RateLimitStage:
+class RateLimitStage(Stage):
     def __init__(self, *, limiter: Limiter, book: PolicyBook, fail_closed: bool = False) -> None:
         self._limiter = limiter
         self._book = book
@@ -263,9 +263,11 @@ def price_cents(ctx: Context, status: int) -> float:
     return usd * 100
 
 
-def build_stage(settings: Settings, services: Services) -> RateLimitStage:
+def build(settings: Settings, services: Services) -> RateLimitStage | None:
     """The stage as configured: counters in Redis or in memory, policies from the store."""
     options = settings.ratelimit
+    if not options.enabled:
+        return None
     backend = options.backend.strip().lower()
     if backend == "auto":
         backend = "redis" if services.redis is not None else "memory"

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from relayscope.api.auth import admin, principal
 from relayscope.api.requests import json_response
+from relayscope.api.services import api_services, available
 from relayscope.errors import BadRequest, NotFound
 from relayscope.providers.registry import PROVIDERS
 from relayscope.retry.provider_keys import ProviderKeyInfo, ProviderKeys
@@ -48,10 +49,7 @@ def check_key(key: object) -> str:
 
 
 def _keys(request: Request) -> ProviderKeys:
-    keys: ProviderKeys | None = request.app.state.provider_keys
-    if keys is None:
-        raise NotFound("Provider keys are not available on this gateway")
-    return keys
+    return available(api_services(request).provider_keys, "Provider keys")
 
 
 async def list_keys(request: Request) -> Response:

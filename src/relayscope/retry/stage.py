@@ -6,7 +6,7 @@ it returns (first success or last failure) is all the outer stages ever see.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -32,27 +32,21 @@ from relayscope.retry.plan import (
 )
 from relayscope.retry.policy import NO_RETRIES, parse_retry_headers
 from relayscope.retry.provider_keys import ProviderKeys
-from relayscope.types import CallNext
+from relayscope.types import CallNext, Stage
+
+if TYPE_CHECKING:
+    from relayscope.pipeline import Services
 
 _HEADERS = ("helicone-retry-enabled", SEED.lower(), GATEWAY.lower())
 
 
-class RetryStage:
+class RetryStage(Stage):
     def __init__(
         self, *, router: Router, provider_keys: ProviderKeys | None, anthropic_max_tokens: int
     ) -> None:
         self._router = router
         self._keys = provider_keys
         self._anthropic_max_tokens = anthropic_max_tokens
-
-    @classmethod
-    def from_settings(cls, settings: Settings, provider_keys: ProviderKeys | None) -> RetryStage:
-        registry = ProviderRegistry(overrides=settings.provider_base_urls)
-        return cls(
-            router=Router(registry, Allowlist(settings.target_allowlist)),
-            provider_keys=provider_keys,
-            anthropic_max_tokens=settings.retry.anthropic_max_tokens,
-        )
 
     def applies(self, ctx: Context) -> bool:
         return any(name in ctx.helicone for name in _HEADERS)
@@ -204,4 +198,15 @@ def _translate(response: ProxyResponse, route: Route, client_json: Any) -> None:
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     response.stream = translate_stream(
         response.stream, served=served, client=client, include_usage=include_usage
+    )
+
+
+def build(settings: Settings, services: Services) -> RetryStage | None:
+    if not settings.retry.enabled:
+        return None
+    registry = ProviderRegistry(overrides=settings.provider_base_urls)
+    return RetryStage(
+        router=Router(registry, Allowlist(settings.target_allowlist)),
+        provider_keys=services.provider_keys,
+        anthropic_max_tokens=settings.retry.anthropic_max_tokens,
     )

@@ -12,10 +12,9 @@ that started ``relayscope serve`` with an environment can start this with the sa
 from __future__ import annotations
 
 import asyncio
-import gc
-import sys
 import threading
 from collections.abc import Coroutine, Mapping
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +22,7 @@ import httpx
 import httpx2
 
 from relayscope.config import Settings
-from relayscope.server import Gateway
+from relayscope.gateway import Gateway, build_gateway
 from relayscope.testing.orgs import OrgKey, create_org
 from relayscope.testing.waiting import wait_until
 
@@ -42,7 +41,8 @@ class AsgiGateway:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.settings = Settings.from_env({"RELAYSCOPE_DATA_DIR": str(data_dir), **(env or {})})
         self.database_url = self.settings.store_url
-        self.gateway = Gateway(self.settings)
+        self._built: AbstractAsyncContextManager[Gateway] = build_gateway(self.settings)
+        self._gateway: Gateway | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="asgi-gateway", daemon=True
@@ -50,28 +50,28 @@ class AsgiGateway:
         self.transport = _LoopTransport(self)
         self._sdk_transport = _SdkLoopTransport(self)
 
+    @property
+    def gateway(self) -> Gateway:
+        """The started gateway (an ASGI app)."""
+        assert self._gateway is not None, "use AsgiGateway in a with block"
+        return self._gateway
+
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Runs ``coro`` on the gateway's event loop and returns its result."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def __enter__(self) -> AsgiGateway:
         self._thread.start()
-        thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
         try:
-            self.run(self.gateway.start())
+            self._gateway = self.run(self._built.__aenter__())
         except BaseException:
             self._close_loop()
             raise
-        finally:
-            # start() tunes the garbage collector for a long-lived server; not for a test run.
-            gc.unfreeze()
-            gc.set_threshold(*thresholds)
-            sys.setswitchinterval(interval)
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self.run(self.gateway.stop())
+            self.run(self._built.__aexit__(None, None, None))
         finally:
             self._close_loop()
 
@@ -113,14 +113,14 @@ class _LoopTransport(httpx.BaseTransport):
     """Hands each request to ``httpx.ASGITransport`` on the gateway's event loop."""
 
     def __init__(self, gateway: AsgiGateway) -> None:
-        self._asgi = httpx.ASGITransport(app=gateway.gateway)
         self._gateway = gateway
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()  # the body is sent from the other thread's event loop
+        asgi = httpx.ASGITransport(app=self._gateway.gateway)
 
         async def send() -> httpx.Response:
-            response = await self._asgi.handle_async_request(request)
+            response = await asgi.handle_async_request(request)
             body = await response.aread()
             return httpx.Response(response.status_code, headers=response.headers, content=body)
 
@@ -134,14 +134,14 @@ class _SdkLoopTransport(httpx2.BaseTransport):
     """The same for httpx2 clients."""
 
     def __init__(self, gateway: AsgiGateway) -> None:
-        self._asgi = httpx2.ASGITransport(app=gateway.gateway)
         self._gateway = gateway
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         request.read()
+        asgi = httpx2.ASGITransport(app=self._gateway.gateway)
 
         async def send() -> httpx2.Response:
-            response = await self._asgi.handle_async_request(request)
+            response = await asgi.handle_async_request(request)
             body = await response.aread()
             return httpx2.Response(response.status_code, headers=response.headers, content=body)
 

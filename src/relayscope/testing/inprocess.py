@@ -1,27 +1,25 @@
 """A whole gateway in the test's own event loop, driven by raw ASGI calls.
 
 Raw calls hand the proxy exactly the (already percent-decoded) path a server would,
-with nothing normalised by an HTTP client on the way. The upstream sessions resolve
-names with the test's resolver and skip TLS verification, so a test can point every
-upstream name at a loopback listener and see what the gateway sends there.
+with nothing normalised by an HTTP client on the way. The gateway's transport
+resolves names with the test's resolver and skips TLS verification, so a test can
+point every upstream name at a loopback listener and see what the gateway sends there.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import sys
 from collections.abc import MutableMapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import orjson
 from aiohttp.abc import AbstractResolver
 
 from relayscope.config import Settings
-from relayscope.proxy.ssrf import GuardedResolver
-from relayscope.server import Gateway
+from relayscope.gateway import Gateway, build_gateway
+from relayscope.proxy.upstream import TcpTransport
 
 
 @dataclass(frozen=True)
@@ -40,32 +38,34 @@ class InProcessGateway:
 
     def __init__(self, settings: Settings, resolver: AbstractResolver) -> None:
         self.settings = settings
-        self._resolver = resolver
-        self.gateway = Gateway(settings)
+        self._transport = TcpTransport(resolver, verify_tls=False)
+        self._stack = AsyncExitStack()
+        self._gateway: Gateway | None = None
         self.org_id = ""
         self.auth = ""
         """``Helicone-Auth`` value for the org."""
 
+    @property
+    def gateway(self) -> Gateway:
+        """The started gateway (inside the ``async with`` block)."""
+        assert self._gateway is not None, "enter the InProcessGateway first"
+        return self._gateway
+
     async def __aenter__(self) -> InProcessGateway:
-        thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
-        await self.gateway.start()
-        # start() tunes the garbage collector for a long-lived server; not for a test run.
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
-        sys.setswitchinterval(interval)
-        upstream = self.gateway.upstream
-        await upstream.close()
-        upstream.session = _session(self._resolver)
-        upstream.guarded_session = None
-        if not self.settings.target_allow_private_networks:
-            upstream.guarded_session = _session(GuardedResolver(self._resolver))
-        org = await self.gateway.store.ensure_org("in-process")
-        _info, key = await self.gateway.store.create_key(org.id)
+        async with AsyncExitStack() as stack:
+            gateway = await stack.enter_async_context(
+                build_gateway(self.settings, transport=self._transport)
+            )
+            org = await gateway.store.ensure_org("in-process")
+            _info, key = await gateway.store.create_key(org.id)
+            self._stack = stack.pop_all()
+        self._gateway = gateway
         self.org_id, self.auth = org.id, f"Bearer {key}"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.gateway.stop()
+        self._gateway = None
+        await self._stack.aclose()
 
     async def call(
         self,
@@ -117,13 +117,3 @@ class InProcessGateway:
             return Reply(500, {}, f"Internal Server Error ({exc!r})".encode())
         headers_out = {k.decode().lower(): v.decode("latin-1") for k, v in started["headers"]}
         return Reply(started["status"], headers_out, b"".join(chunks))
-
-
-def _session(resolver: AbstractResolver) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(resolver=resolver, use_dns_cache=False, ssl=False),
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=10),
-        cookie_jar=aiohttp.DummyCookieJar(),
-        skip_auto_headers=("User-Agent", "Content-Type"),
-        trust_env=False,
-    )

@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 
 from relayscope.config import Settings
+from relayscope.gateway import Gateway, build_gateway
+from relayscope.proxy.upstream import Transport
 from relayscope.record import LogRecord
-from relayscope.server import Gateway
 from relayscope.testing.waiting import async_wait_until
 
 
@@ -40,18 +41,19 @@ class LoopGateway:
 
 @asynccontextmanager
 async def running_gateway(
-    data_dir: Path, provider_url: str, **settings: Any
+    data_dir: Path, provider_url: str, *, transport: Transport | None = None, **settings: Any
 ) -> AsyncIterator[LoopGateway]:
-    """A started gateway whose OpenAI and Anthropic providers are at ``provider_url``."""
+    """A started gateway whose OpenAI and Anthropic providers are at ``provider_url``.
+
+    ``transport`` (default TCP) is how it reaches them, as in ``build_gateway``.
+    """
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "provider_base_urls": {"openai": provider_url, "anthropic": provider_url},
         "log_flush_interval": 0.05,
         **settings,
     }
-    gateway = Gateway(Settings(**values))
-    await gateway.start()
-    try:
+    async with build_gateway(Settings(**values), transport=transport) as gateway:
         org = await gateway.store.ensure_org("in-process")
         _info, key = await gateway.store.create_key(org.id)
         async with httpx.AsyncClient(
@@ -61,5 +63,3 @@ async def running_gateway(
             timeout=300,
         ) as client:
             yield LoopGateway(gateway, client, org.id)
-    finally:
-        await gateway.stop()

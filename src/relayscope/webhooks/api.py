@@ -11,6 +11,7 @@ from starlette.routing import Route
 from relayscope.alerts.api import json_body
 from relayscope.api.auth import admin, principal
 from relayscope.api.requests import json_response
+from relayscope.api.services import api_services, available
 from relayscope.errors import NotFound
 from relayscope.webhooks.repository import parse_webhook
 
@@ -19,8 +20,7 @@ if TYPE_CHECKING:
 
 
 def _service(request: Request) -> AlertsService:
-    service: AlertsService = request.app.state.alerts
-    return service
+    return available(api_services(request).alerts, "Webhooks")
 
 
 async def list_webhooks(request: Request) -> Response:

@@ -1,0 +1,51 @@
+"""What the API's routes read: one typed object, ``request.app.state.services``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from starlette.requests import Request
+
+from relayscope.auth.keys import KeyResolver
+from relayscope.errors import NotFound
+from relayscope.store.base import LogStore, Store
+
+if TYPE_CHECKING:
+    from relayscope.alerts.service import AlertsService
+    from relayscope.cache.stats import CacheStats
+    from relayscope.governance.service import Governance
+    from relayscope.logs.deadletters import DeadLetters
+    from relayscope.prompts.catalog import PromptCatalog
+    from relayscope.retry.provider_keys import ProviderKeys
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServices:
+    """The gateway's parts the API serves; a feature left as None answers 404."""
+
+    store: Store
+    keys: KeyResolver
+    logs: LogStore
+    """Where request records live: the store, or ClickHouse (``RELAYSCOPE_LOGS_URL``)."""
+    governance: Governance | None = None
+    provider_keys: ProviderKeys | None = None
+    cache_stats: CacheStats | None = None
+    prompts: PromptCatalog | None = None
+    alerts: AlertsService | None = None
+    """Alert rules, and the webhooks they notify."""
+    dead_letters: DeadLetters | None = None
+
+
+def api_services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+def available(service: T | None, what: str) -> T:
+    """``service``, or a 404 naming ``what`` when this gateway was built without it."""
+    if service is None:
+        raise NotFound(f"{what} are not available on this gateway")
+    return service
