@@ -13,6 +13,7 @@ runs on a Postgres store.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -122,20 +123,44 @@ def fake(fake_server: FakeProvider) -> Iterator[FakeProvider]:
     fake_server.reset()
 
 
+class GatewayPool:
+    """One gateway process per store backend, each kept until the session ends. Under
+    pytest-xdist a worker's files alternate between the backends, and a gateway owned
+    by the parametrized fixture would be stopped and started again at every switch."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory, fake_url: str) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self._fake_url = fake_url
+        self._started: dict[str, Gateway] = {}
+        self._processes = ExitStack()
+
+    def get(self, store_urls: StoreUrls) -> Gateway:
+        if store_urls.backend not in self._started:
+            data_dir = self._tmp_path_factory.mktemp("gateway")
+            env = {
+                **fake_provider_env(self._fake_url),
+                "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
+            }
+            process = self._processes.enter_context(GatewayProcess(data_dir, env))
+            self._started[store_urls.backend] = Gateway(process)
+        return self._started[store_urls.backend]
+
+    def close(self) -> None:
+        self._processes.close()
+
+
 @pytest.fixture(scope="session")
-def gateway(
-    tmp_path_factory: pytest.TempPathFactory,
-    fake_server: FakeProvider,
-    store_urls: StoreUrls,
-    e2e_process: None,
-) -> Iterator[Gateway]:
-    data_dir = tmp_path_factory.mktemp("gateway")
-    env = {
-        **fake_provider_env(fake_server.url),
-        "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
-    }
-    with GatewayProcess(data_dir, env) as process:
-        yield Gateway(process)
+def gateway_pool(
+    tmp_path_factory: pytest.TempPathFactory, fake_server: FakeProvider
+) -> Iterator[GatewayPool]:
+    pool = GatewayPool(tmp_path_factory, fake_server.url)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def gateway(gateway_pool: GatewayPool, store_urls: StoreUrls, e2e_process: None) -> Gateway:
+    return gateway_pool.get(store_urls)
 
 
 @pytest.fixture
