@@ -16,6 +16,7 @@ from relayscope.cli import main
 from relayscope.retry.crypto import SecretBox
 from relayscope.testing.fake_provider import Behaviour
 from relayscope.testing.stores import store_contents
+from relayscope.testing.waiting import wait_until
 
 from .conftest import CLAUDE, OPENAI_KEY
 
@@ -63,8 +64,12 @@ def test_api_stores_lists_and_deletes_without_ever_returning_the_key(gateway, or
         claude_fallback(oai)
     assert fake.calls == 3, "after deletion the fallback has no credentials and is skipped"
 
-    stored = store_contents(gateway.database_url)
-    assert b"anthropic" in stored, "the store should hold the encrypted key"
+    # The records of the fallbacks are written in the background: wait for them.
+    stored = wait_until(
+        lambda: (
+            (contents := store_contents(gateway.database_url)).count(b"anthropic") >= 2 and contents
+        )
+    )
     assert OPERATOR_KEY.encode() not in stored
     assert OPERATOR_KEY not in gateway.process.log()
 
