@@ -3,11 +3,17 @@
 Every test that uses a store runs once per backend (SQLite, Postgres): the
 session-wide ``store_backend`` parameter reaches it through ``gateway``,
 ``store_urls`` or ``store_url``. ``--stores sqlite`` (or ``postgres``) runs one.
+
+Markers (``-m "not e2e"`` and so on) are set here from what a test uses: ``e2e`` when
+one of its fixtures starts a gateway process (every such fixture requests
+``e2e_process``; a test that starts one itself carries the mark), ``postgres`` when it
+runs on a Postgres store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -27,6 +33,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=",".join(BACKENDS),
         help="Comma-separated store backends to run store-using tests on (default: all).",
     )
+
+
+POSTGRES_FIXTURES = frozenset({"postgres_databases", "postgres_url", "postgres_db"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "e2e_process" in fixtures:
+            item.add_marker(pytest.mark.e2e)
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and "postgres" in callspec.params.values()
+        if on_postgres or fixtures & POSTGRES_FIXTURES:
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def e2e_process() -> None:
+    """Requested by every fixture that starts a gateway process, so that the tests using
+    it are marked ``e2e``."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -97,17 +123,44 @@ def fake(fake_server: FakeProvider) -> Iterator[FakeProvider]:
     fake_server.reset()
 
 
+class GatewayPool:
+    """One gateway process per store backend, each kept until the session ends. Under
+    pytest-xdist a worker's files alternate between the backends, and a gateway owned
+    by the parametrized fixture would be stopped and started again at every switch."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory, fake_url: str) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self._fake_url = fake_url
+        self._started: dict[str, Gateway] = {}
+        self._processes = ExitStack()
+
+    def get(self, store_urls: StoreUrls) -> Gateway:
+        if store_urls.backend not in self._started:
+            data_dir = self._tmp_path_factory.mktemp("gateway")
+            env = {
+                **fake_provider_env(self._fake_url),
+                "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
+            }
+            process = self._processes.enter_context(GatewayProcess(data_dir, env))
+            self._started[store_urls.backend] = Gateway(process)
+        return self._started[store_urls.backend]
+
+    def close(self) -> None:
+        self._processes.close()
+
+
 @pytest.fixture(scope="session")
-def gateway(
-    tmp_path_factory: pytest.TempPathFactory, fake_server: FakeProvider, store_urls: StoreUrls
-) -> Iterator[Gateway]:
-    data_dir = tmp_path_factory.mktemp("gateway")
-    env = {
-        **fake_provider_env(fake_server.url),
-        "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
-    }
-    with GatewayProcess(data_dir, env) as process:
-        yield Gateway(process)
+def gateway_pool(
+    tmp_path_factory: pytest.TempPathFactory, fake_server: FakeProvider
+) -> Iterator[GatewayPool]:
+    pool = GatewayPool(tmp_path_factory, fake_server.url)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def gateway(gateway_pool: GatewayPool, store_urls: StoreUrls, e2e_process: None) -> Gateway:
+    return gateway_pool.get(store_urls)
 
 
 @pytest.fixture
@@ -120,6 +173,7 @@ def replicas(
     tmp_path_factory: pytest.TempPathFactory,
     fake_server: FakeProvider,
     postgres_databases: PostgresDatabases,
+    e2e_process: None,
 ) -> Iterator[Callable[..., Replicas]]:
     """Starts gateway replicas sharing a new Postgres database and a Redis prefix:
     ``replicas(count=2, env={...})``. All are stopped, and their keys and database

@@ -7,9 +7,12 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from relayscope.testing.process import GatewayProcess, clean_env, fake_provider_env
 from relayscope.testing.stores import store_contents
+
+pytestmark = pytest.mark.e2e
 
 KEY = re.compile(r"sk-relayscope-[A-Za-z0-9_-]{20,}")
 

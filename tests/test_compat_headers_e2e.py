@@ -1,9 +1,10 @@
 """Compatible by default: a header Helicone tolerates never fails a request.
 
-Through the real openai and anthropic SDKs and real gateway processes: the default
-gateway proxies each case, says what it did in a ``Helicone-Warning`` that names the
-header, and keeps the warning on the log record; a gateway started with
-``RELAYSCOPE_STRICT_HEADERS=true`` refuses the same requests, before the provider.
+Through the real openai and anthropic SDKs: the default gateway (a real process)
+proxies each case, says what it did in a ``Helicone-Warning`` that names the header,
+and keeps the warning on the log record; a gateway started with
+``RELAYSCOPE_STRICT_HEADERS=true`` (in this process) refuses the same requests, before
+the provider.
 """
 
 from __future__ import annotations
@@ -15,32 +16,38 @@ import anthropic
 import openai
 import pytest
 
-from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.asgi_gateway import AsgiGateway
+from relayscope.testing.orgs import OrgKey, wait_for_record
+from relayscope.testing.process import fake_provider_env
 
 POLICY = "Helicone-RateLimit-Policy"
 MESSAGES = [{"role": "user", "content": "Summarise the meeting notes"}]
 
 
 @pytest.fixture(scope="module")
-def strict(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def strict(tmp_path_factory, fake_server) -> Iterator[AsgiGateway]:
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_STRICT_HEADERS": "true"}
-    process = GatewayProcess(tmp_path_factory.mktemp("strict"), env)
-    try:
-        yield process.start(timeout=120)  # generous: the test machine may be loaded
-    finally:
-        process.stop()
+    with AsgiGateway(tmp_path_factory.mktemp("strict"), env) as gateway:
+        yield gateway
 
 
-def oai(url: str, org: OrgKey) -> openai.OpenAI:
+def oai(url: str, org: OrgKey, **options) -> openai.OpenAI:
     return openai.OpenAI(
-        base_url=f"{url}/openai/v1", api_key="sk-provider", default_headers=org.auth, max_retries=0
+        base_url=f"{url}/openai/v1",
+        api_key="sk-provider",
+        default_headers=org.auth,
+        max_retries=0,
+        **options,
     )
 
 
-def claude(url: str, org: OrgKey) -> anthropic.Anthropic:
+def claude(url: str, org: OrgKey, **options) -> anthropic.Anthropic:
     return anthropic.Anthropic(
-        base_url=f"{url}/anthropic", api_key="sk-ant", default_headers=org.auth, max_retries=0
+        base_url=f"{url}/anthropic",
+        api_key="sk-ant",
+        default_headers=org.auth,
+        max_retries=0,
+        **options,
     )
 
 
@@ -155,8 +162,11 @@ def test_an_unknown_prompt_id_with_an_inline_template_registers_it_unwarned(gate
     ],
 )
 def test_strict_headers_keep_the_refusals(strict, fake, headers, status, param):
-    org = create_org(strict.database_url)
-    with oai(strict.url, org) as client, pytest.raises(openai.APIStatusError) as refused:
+    org = strict.new_org()
+    with (
+        oai(strict.url, org, http_client=strict.sdk_http()) as client,
+        pytest.raises(openai.APIStatusError) as refused,
+    ):
         client.chat.completions.create(
             model="gpt-4o-mini", messages=MESSAGES, extra_headers=headers
         )
@@ -168,8 +178,11 @@ def test_strict_headers_keep_the_refusals(strict, fake, headers, status, param):
 
 
 def test_strict_headers_refuse_a_bad_policy_to_the_anthropic_sdk(strict, fake):
-    org = create_org(strict.database_url)
-    with claude(strict.url, org) as client, pytest.raises(anthropic.BadRequestError) as refused:
+    org = strict.new_org()
+    with (
+        claude(strict.url, org, http_client=strict.sdk_http()) as client,
+        pytest.raises(anthropic.BadRequestError) as refused,
+    ):
         client.messages.create(
             model="claude-3-5-haiku-latest",
             max_tokens=64,

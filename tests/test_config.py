@@ -124,6 +124,7 @@ def test_every_variable_a_setting_reads_is_known():
     assert unknown_variables({**known, **others}) == []
 
 
+@pytest.mark.e2e
 def test_serve_stops_at_start_naming_the_bad_value_after_warning_of_unknown_names(tmp_path):
     env = {
         **clean_env(),

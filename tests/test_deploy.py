@@ -70,6 +70,7 @@ def test_image_is_slim_non_root_and_runs_relayscope_serve():
         assert gateway["command"] == ["serve", "--host", "0.0.0.0", "--port", "8787"]
 
 
+@pytest.mark.e2e
 def test_the_compose_gateway_command_starts_a_gateway(tmp_path, fake_server, store_url):
     """The image runs ``relayscope <command>``: the same CLI the tests run, with these args."""
     port = free_port()
@@ -116,7 +117,7 @@ def test_docker_compose_config_accepts_the_file():
 
 
 @pytest.fixture
-def balancer(tmp_path, replicas):
+def balancer(e2e_process, tmp_path, replicas):
     """deploy/nginx.conf, pointed at two replicas on loopback, run by a real nginx."""
     nginx = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None

@@ -60,7 +60,7 @@ def test_readme_configuration_table_is_current():
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def live(e2e_process, tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
     process = GatewayProcess(tmp_path_factory.mktemp("docs"), fake_provider_env(fake_server.url))
     try:
         yield process.start(timeout=120)  # generous: the test machine may be loaded

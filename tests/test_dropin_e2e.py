@@ -20,7 +20,7 @@ PROVIDER_KEY = "sk-provider-secret-0123456789"
 
 
 @pytest.fixture(scope="module")
-def versioned(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def versioned(e2e_process, tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
     env = {
         **fake_provider_env(fake_server.url),
         "RELAYSCOPE_OPENAI_BASE_URL": f"{fake_server.url}/v1",

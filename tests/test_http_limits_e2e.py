@@ -24,7 +24,7 @@ PIECE = b"a" * (64 * 1024)
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def quick(e2e_process, tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
     """A gateway with short head and body timeouts."""
     env = {
         **fake_provider_env(fake_server.url),

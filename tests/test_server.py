@@ -9,6 +9,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
+import pytest
 
 from relayscope.cache.settings import CacheSettings
 from relayscope.config import Settings
@@ -61,6 +62,7 @@ async def test_a_gateway_that_cannot_start_fails_the_lifespan_with_the_reason(tm
     ]
 
 
+@pytest.mark.e2e
 def test_sigterm_turns_readiness_off_while_requests_still_succeed(tmp_path, fake_server, store_url):
     env = {
         **fake_provider_env(fake_server.url),

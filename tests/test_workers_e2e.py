@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from relayscope.testing.metrics import metric_value
 from relayscope.testing.orgs import create_org
 from relayscope.testing.process import GatewayProcess, fake_provider_env, requests_by_worker
 from relayscope.testing.stores import stored_ids
 from relayscope.testing.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
 
 GRACEFUL = (0, -signal.SIGTERM)
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}

@@ -33,7 +33,7 @@ def hooks() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture(scope="module")
-def alerts_gateway(tmp_path_factory, fake_server, smtp) -> Iterator[GatewayProcess]:
+def alerts_gateway(e2e_process, tmp_path_factory, fake_server, smtp) -> Iterator[GatewayProcess]:
     env = {
         **fake_provider_env(fake_server.url),
         "RELAYSCOPE_ALERTS_ALLOW_PRIVATE_TARGETS": "true",

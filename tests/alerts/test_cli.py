@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+import pytest
 from click.testing import CliRunner
 
 from relayscope.alerts.outbound import SIGNATURE_HEADER, verify
@@ -43,6 +44,7 @@ def cli(tmp_path, *args: str, check: bool = True) -> Result:
     return result
 
 
+@pytest.mark.e2e
 def test_the_commands_are_installed(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "relayscope", "alerts", "rules", "list", "--org", "nobody"],

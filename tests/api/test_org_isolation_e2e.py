@@ -50,8 +50,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from relayscope.api.openapi import document
 from relayscope.config import Settings
 from relayscope.gateway import build_gateway
-from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.asgi_gateway import AsgiGateway
+from relayscope.testing.orgs import OrgKey
+from relayscope.testing.process import fake_provider_env
 from relayscope.testing.stores import StoreUrls
 
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
@@ -141,13 +142,13 @@ class Call:
         return f"{self.method} {self.path}{'?' + query if query else ''}"
 
 
-def chat(url: str, headers: dict[str, str], content: str) -> httpx.Response:
-    response = httpx.post(
-        f"{url}/openai/v1/chat/completions",
-        headers=headers,
-        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}]},
-        timeout=10,
-    )
+def chat(gateway: Sweep, headers: dict[str, str], content: str) -> httpx.Response:
+    with gateway.gateway.http() as client:
+        response = client.post(
+            "/openai/v1/chat/completions",
+            headers=headers,
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}]},
+        )
     assert response.status_code == 200, response.text
     return response
 
@@ -155,20 +156,19 @@ def chat(url: str, headers: dict[str, str], content: str) -> httpx.Response:
 class Sweep:
     """The sweep's own gateway: alert and webhook targets may be on loopback."""
 
-    def __init__(self, process: GatewayProcess, sink: str) -> None:
-        self.process = process
-        self.url = process.url
+    def __init__(self, gateway: AsgiGateway, sink: str) -> None:
+        self.gateway = gateway
         self.sink = sink
 
     def new_org(self) -> OrgKey:
-        return create_org(self.process.database_url)
+        return self.gateway.new_org()
 
     def api(self, org: OrgKey) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers=org.bearer, timeout=10)
+        return self.gateway.api(org)
 
     def dashboard(self, org: OrgKey) -> httpx.Client:
         """A client signed in to the dashboard as ``org``, the way a browser does."""
-        client = httpx.Client(base_url=self.url, timeout=10)
+        client = self.gateway.http()
         form = client.get("/dashboard/signin")
         token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
         assert token, "the sign-in form has no CSRF token"
@@ -178,7 +178,7 @@ class Sweep:
             headers={"cookie": f"relayscope_signin_csrf={token.group(1)}"},
         )
         assert signed.status_code == 303, signed.text
-        # Secure cookies: browsers send them to http://127.0.0.1, http.cookiejar does not.
+        # Secure cookies: browsers send them to a loopback http origin, http.cookiejar does not.
         session = re.search(r"relayscope_session=([^;]+)", signed.headers["set-cookie"])
         assert session, signed.headers
         client.cookies.clear()
@@ -189,7 +189,7 @@ class Sweep:
         return {"api": self.api(org), "dashboard": self.dashboard(org)}
 
     def record(self, org: OrgKey, request_id: str) -> dict[str, Any]:
-        return wait_for_record(self.process, org, request_id)
+        return self.gateway.record(org, request_id)
 
     def local(self, value: Any) -> Any:
         """``value`` with every URL pointed at the loopback sink."""
@@ -228,8 +228,8 @@ def gateway(tmp_path_factory, fake_server, store_urls: StoreUrls) -> Iterator[Sw
         "RELAYSCOPE_ALERTS_ENABLED": "false",
     }
     try:
-        with GatewayProcess(data_dir, env) as process:
-            yield Sweep(process, f"http://127.0.0.1:{sink.server_port}/sink")
+        with AsgiGateway(data_dir, env) as asgi:
+            yield Sweep(asgi, f"http://127.0.0.1:{sink.server_port}/sink")
     finally:
         sink.shutdown()
         sink.server_close()
@@ -268,11 +268,11 @@ def org_a(gateway: Sweep, fake_server) -> OrgA:
         f"Helicone-Property-{property_name}": marker,
     }
     cached = {**tagged, "Helicone-Cache-Enabled": "true"}
-    ids = [chat(gateway.url, tagged, f"{marker} plain").headers["helicone-id"]]
-    first = chat(gateway.url, cached, f"{marker} cached")
+    ids = [chat(gateway, tagged, f"{marker} plain").headers["helicone-id"]]
+    first = chat(gateway, cached, f"{marker} cached")
     assert first.headers["helicone-cache"] == "MISS"
     ids.append(first.headers["helicone-id"])
-    hit = chat(gateway.url, cached, f"{marker} cached")
+    hit = chat(gateway, cached, f"{marker} cached")
     assert hit.headers["helicone-cache"] == "HIT"
     ids.append(hit.headers["helicone-id"])
     for request_id in ids:
@@ -302,7 +302,7 @@ def org_a(gateway: Sweep, fake_server) -> OrgA:
         session_id=session_id,
         property_name=property_name,
         request_ids=ids,
-        cached_request={"url": gateway.url, "headers": cached, "content": f"{marker} cached"},
+        cached_request={"headers": cached, "content": f"{marker} cached"},
         prompt_id=prompt_id,
         rule_id=rule.json()["data"]["id"],
         rule_pattern=rule_pattern,
@@ -451,7 +451,7 @@ def test_another_org_gets_nothing_and_changes_nothing(gateway, org_a, tmp_path):
 
 def act_as(gateway: Sweep, a: OrgA) -> None:
     """Org A answers from its cache and logs a new record."""
-    hit = chat(a.cached_request["url"], a.cached_request["headers"], a.cached_request["content"])
+    hit = chat(gateway, a.cached_request["headers"], a.cached_request["content"])
     assert hit.headers["helicone-cache"] == "HIT"
     gateway.record(a.org, hit.headers["helicone-id"])
 

@@ -16,10 +16,11 @@ import httpx
 import pytest
 
 from relayscope.api.openapi import document
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import create_org
 from relayscope.testing.outage import Outage
 from relayscope.testing.postgres import PostgresDatabases
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.process import fake_provider_env
 from relayscope.testing.waiting import wait_until
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -69,11 +70,13 @@ def dashboard_cookie(client: httpx.Client, key: str) -> str:
     return f"relayscope_session={signed_in.cookies['relayscope_session']}"
 
 
-def test_api_and_dashboard_answer_503_while_the_store_is_down(tmp_path, fake_server, outage):
+def test_api_and_dashboard_answer_503_while_the_store_is_down(
+    tmp_path, fake_server, outage, caplog
+):
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_DATABASE_URL": outage.gateway_url}
-    with GatewayProcess(tmp_path, env) as gateway:
+    with AsgiGateway(tmp_path, env) as gateway:
         org = create_org(outage.store_url)
-        with httpx.Client(base_url=gateway.url, timeout=15) as client:
+        with gateway.http() as client:
             assert client.post("/openai/v1/chat/completions", json=CHAT, headers=org.auth)
             assert client.get("/api/requests", headers=org.bearer).status_code == 200
             cookie = dashboard_cookie(client, org.key)
@@ -124,5 +127,5 @@ def test_api_and_dashboard_answer_503_while_the_store_is_down(tmp_path, fake_ser
             )
             page = client.get("/dashboard/requests", headers={"Cookie": cookie})
             assert page.status_code == 200
-        warnings = gateway.log().count("key lookup failed")
+    warnings = caplog.text.count("key lookup failed")
     assert 1 <= warnings <= 2, f"{warnings} 'key lookup failed' warnings in 2.5 s"

@@ -16,8 +16,9 @@ import openai
 import pytest
 
 from relayscope.store.sql import SqlStore
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import OrgKey, create_org
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.process import fake_provider_env
 from relayscope.testing.waiting import wait_until
 
 LONG_CACHE = {"RELAYSCOPE_KEY_CACHE_TTL": "60"}
@@ -50,8 +51,10 @@ def manage(client: httpx.Client, url: str, org: OrgKey) -> int:
     return client.delete(f"{url}/api/rate-limits/none", headers=org.bearer).status_code
 
 
-def demoted_within_a_second(urls: list[str], org: OrgKey, store_url: str) -> None:
-    with httpx.Client(timeout=5) as client:
+def demoted_within_a_second(
+    urls: list[str], org: OrgKey, store_url: str, client: httpx.Client | None = None
+) -> None:
+    with client or httpx.Client(timeout=5) as client:
         assert [manage(client, url, org) for url in urls] == [404] * len(urls)
         revoke(store_url, org.key_id, role="proxy")
         wait_until(
@@ -59,8 +62,10 @@ def demoted_within_a_second(urls: list[str], org: OrgKey, store_url: str) -> Non
         )
 
 
-def refused_within_a_second(urls: list[str], org: OrgKey, store_url: str) -> float:
-    with httpx.Client(timeout=5) as client:
+def refused_within_a_second(
+    urls: list[str], org: OrgKey, store_url: str, client: httpx.Client | None = None
+) -> float:
+    with client or httpx.Client(timeout=5) as client:
         assert [status(client, url, org) for url in urls] == [200] * len(urls)
         # Cached now: without the watch, the key would work for another minute.
         assert [status(client, url, org) for url in urls] == [200] * len(urls)
@@ -89,7 +94,7 @@ def test_revocation_reaches_every_replica_on_postgres_within_a_second(replicas, 
 
 def test_revocation_reaches_a_sqlite_gateway_within_a_second(tmp_path, fake_server, fake):
     env = {**fake_provider_env(fake_server.url), **LONG_CACHE}
-    with GatewayProcess(tmp_path, env) as gateway:
-        org = create_org(gateway.database_url)
-        demoted_within_a_second([gateway.url], org, gateway.database_url)
-        refused_within_a_second([gateway.url], org, gateway.database_url)
+    with AsgiGateway(tmp_path, env) as gateway:
+        org = gateway.new_org()
+        demoted_within_a_second([gateway.url], org, gateway.database_url, gateway.http())
+        refused_within_a_second([gateway.url], org, gateway.database_url, gateway.http())

@@ -12,11 +12,11 @@ import uuid
 from collections.abc import Iterator
 
 import asyncpg
-import httpx
 import pytest
 
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import create_org
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.process import fake_provider_env
 from relayscope.testing.waiting import wait_until
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -79,10 +79,10 @@ def test_known_keys_keep_working_and_new_keys_get_503_while_the_store_is_down(
         "RELAYSCOPE_DATABASE_URL": url,
         "RELAYSCOPE_STORE_WRITE_TIMEOUT": "1",
     }
-    with GatewayProcess(tmp_path, env) as gateway:
+    with AsgiGateway(tmp_path, env) as gateway:
         org, newcomer = create_org(url), create_org(url)
         ids = []
-        with httpx.Client(base_url=gateway.url, timeout=10) as client:
+        with gateway.http() as client:
             chat = "/openai/v1/chat/completions"
             first = client.post(chat, json=CHAT, headers=org.auth)
             assert first.status_code == 200

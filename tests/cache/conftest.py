@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import anthropic
+import httpx2
 import openai
 import pytest
 
@@ -12,12 +13,15 @@ PROVIDER_KEY = "sk-provider-secret-0123456789"
 CACHE = {"Helicone-Cache-Enabled": "true"}
 
 
-def openai_client(url: str, auth: dict[str, str], **headers: str) -> openai.OpenAI:
+def openai_client(
+    url: str, auth: dict[str, str], *, http_client: httpx2.Client | None = None, **headers: str
+) -> openai.OpenAI:
     return openai.OpenAI(
         base_url=f"{url}/openai/v1",
         api_key=PROVIDER_KEY,
         default_headers={**auth, **headers},
         max_retries=0,
+        http_client=http_client,
     )
 
 

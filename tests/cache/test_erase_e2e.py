@@ -46,7 +46,7 @@ def persisted(process: GatewayProcess, org_id: str) -> list[CacheEntry]:
 
 
 @pytest.fixture(scope="module")
-def persistent(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def persistent(e2e_process, tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
     env = {
         **fake_provider_env(fake_server.url),
         "RELAYSCOPE_CACHE_BACKEND": "memory",
@@ -123,6 +123,7 @@ def stream_slots(prefix: str, org_id: str) -> list[str]:
         return [f[b"slot"].decode() for s in streams for _, f in client.xrange(s)]
 
 
+@pytest.mark.e2e
 def test_redis_entries_and_vectors_go_through_the_api_and_the_cli(
     tmp_path, fake_server, fake, prefix
 ):

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import redis
 
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
 from relayscope.testing.process import GatewayProcess, fake_provider_env, free_port
 
@@ -30,7 +31,9 @@ def prefix() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory, fake_server, prefix) -> Iterator[tuple[GatewayProcess, ...]]:
+def replicas(
+    e2e_process, tmp_path_factory, fake_server, prefix
+) -> Iterator[tuple[GatewayProcess, ...]]:
     shared = tmp_path_factory.mktemp("replicas")
     env = {
         **fake_provider_env(fake_server.url),
@@ -177,33 +180,39 @@ def test_a_redis_gateway_that_cannot_match_semantically_says_so(tmp_path, fake_s
         "RELAYSCOPE_REDIS_PREFIX": prefix,
         "RELAYSCOPE_CACHE_SEMANTIC": "false",
     }
-    with GatewayProcess(tmp_path, env) as process:
-        org = create_org(process.database_url)
+    with AsgiGateway(tmp_path, env) as gateway:
+        org = gateway.new_org()
         semantic = {"Helicone-Cache-Semantic": "true"}
-        with openai_client(process.url, org.auth) as client:
+        http = gateway.sdk_http()
+        with openai_client(gateway.url, org.auth, http_client=http) as client:
             _, headers = chat(client, "What is the capital of France?", extra_headers=semantic)
             assert headers["helicone-cache-semantic"] == "unavailable"
             _, headers = chat(client, "What is the capital of France?", extra_headers=semantic)
             assert headers["helicone-cache"] == "HIT"  # exact matching still works
-        record = wait_for_record(process, org, headers["helicone-id"])
+        record = gateway.record(org, headers["helicone-id"])
         assert record["cache_hit"] is True
-        first = wait_for_record(process, org, record["cache_source_id"])
+        first = gateway.record(org, record["cache_source_id"])
         assert any("unavailable" in warning for warning in first["warnings"])
 
 
-def test_when_redis_is_down_requests_are_served_without_the_cache(tmp_path, fake_server, fake):
+def test_when_redis_is_down_requests_are_served_without_the_cache(
+    tmp_path, fake_server, fake, caplog
+):
     env = {
         **fake_provider_env(fake_server.url),
         "RELAYSCOPE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
         "RELAYSCOPE_CACHE_REDIS_RETRY_INTERVAL": "0",
     }
-    with GatewayProcess(tmp_path, env) as process:
-        org = create_org(process.database_url)
-        with openai_client(process.url, org.auth) as client:
+    with AsgiGateway(tmp_path, env) as gateway:
+        org = gateway.new_org()
+        with openai_client(gateway.url, org.auth, http_client=gateway.sdk_http()) as client:
             for _ in range(3):
                 completion, headers = chat(client, "redis is down")
                 assert "redis is down" in completion.choices[0].message.content
                 assert headers["helicone-cache"] == "MISS"
         assert fake.calls == 3
-        assert stats(process, org)["backend_errors"] == 3
-        assert "Redis cache unavailable" in process.log()
+        with gateway.api(org) as api:
+            response = api.get("/api/cache/stats")
+        assert response.status_code == 200
+        assert response.json()["data"]["backend_errors"] == 3
+    assert "Redis cache unavailable" in caplog.text

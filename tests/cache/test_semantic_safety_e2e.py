@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import anthropic
 import pytest
 
-from relayscope.testing.orgs import create_org, wait_for_record
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.asgi_gateway import AsgiGateway
+from relayscope.testing.process import fake_provider_env
 
 from .conftest import CACHE, chat, openai_client
 
@@ -132,16 +132,17 @@ def test_anthropic_paraphrase_hits_and_near_miss_is_refused(claude, fake):
 
 
 @pytest.fixture(scope="module")
-def without_semantic(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def without_semantic(tmp_path_factory, fake_server) -> Iterator[AsgiGateway]:
     """A gateway whose operator turned semantic matching off: it cannot run."""
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_CACHE_SEMANTIC": "false"}
-    with GatewayProcess(tmp_path_factory.mktemp("no-semantic"), env) as process:
-        yield process
+    with AsgiGateway(tmp_path_factory.mktemp("no-semantic"), env) as gateway:
+        yield gateway
 
 
 def test_a_gateway_that_cannot_match_semantically_says_so(without_semantic, fake):
-    org = create_org(without_semantic.database_url)
-    with openai_client(without_semantic.url, org.auth) as client:
+    org = without_semantic.new_org()
+    http = without_semantic.sdk_http()
+    with openai_client(without_semantic.url, org.auth, http_client=http) as client:
         _, headers = chat(client, "What is the capital of France?", extra_headers=SEMANTIC)
         assert headers["helicone-cache-semantic"] == "unavailable"
         assert "Helicone-Cache-Semantic" in headers["helicone-warning"]
@@ -152,13 +153,14 @@ def test_a_gateway_that_cannot_match_semantically_says_so(without_semantic, fake
         assert exact["helicone-cache"] == "HIT"  # the exact cache still works
         _, plain = chat(client, "no semantic asked")
         assert "helicone-cache-semantic" not in plain
-    record = wait_for_record(without_semantic, org, headers["helicone-id"])
+    record = without_semantic.record(org, headers["helicone-id"])
     assert any("Helicone-Cache-Semantic" in w and "unavailable" in w for w in record["warnings"])
     with anthropic.Anthropic(
         base_url=f"{without_semantic.url}/anthropic",
         api_key="sk-ant-provider-secret",
         default_headers=org.auth,
         max_retries=0,
+        http_client=without_semantic.sdk_http(),
     ) as claude:
         _, headers = claude_ask(claude, "What is the capital of Peru?")
         assert headers["helicone-cache-semantic"] == "unavailable"

@@ -27,6 +27,8 @@ ARGS = [
 ]
 END = NEXT_DAY + timedelta(days=1)
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def seeded(gateway):

@@ -11,6 +11,7 @@ import httpx
 import orjson
 import pytest
 
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import create_org, wait_for_record
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 from relayscope.testing.seeding import seed_records
@@ -146,13 +147,13 @@ def test_retention_deletes_old_records_in_the_background(tmp_path, fake_server):
         "RELAYSCOPE_GOVERNANCE_RETENTION_INTERVAL": "0.2",
         "RELAYSCOPE_GOVERNANCE_RULES_REFRESH_INTERVAL": "0.2",
     }
-    with GatewayProcess(tmp_path, env) as gateway:
-        org, keep_all = create_org(gateway.database_url), create_org(gateway.database_url)
+    with AsgiGateway(tmp_path, env) as gateway:
+        org, keep_all = gateway.new_org(), gateway.new_org()
         now = datetime.now(UTC)
         old = seed_records(gateway.database_url, org.org_id, [now - timedelta(days=40)] * 5)
         recent = seed_records(gateway.database_url, org.org_id, [now - timedelta(days=1)] * 2)
         untouched = seed_records(gateway.database_url, keep_all.org_id, [now - timedelta(days=400)])
-        with httpx.Client(base_url=gateway.url, headers=org.bearer) as api:
+        with gateway.api(org) as api:
             assert api.put("/api/data/retention", json={"days": 30}).json()["data"]["days"] == 30
             assert api.put("/api/data/retention", json={"days": 0}).status_code == 400
 
@@ -161,9 +162,10 @@ def test_retention_deletes_old_records_in_the_background(tmp_path, fake_server):
 
             wait_until(gone, timeout=10)
             assert all(api.get(f"/api/requests/{i}").status_code == 200 for i in recent)
-        wait_for_record(gateway, keep_all, untouched[0])
+        gateway.record(keep_all, untouched[0])
 
 
+@pytest.mark.e2e
 def test_cli_delete_and_export(tmp_path, fake_server):
     with GatewayProcess(tmp_path, fake_provider_env(fake_server.url)) as gateway:
         org = create_org(gateway.database_url, f"cli-{uuid.uuid4().hex[:6]}")

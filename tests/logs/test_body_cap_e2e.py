@@ -136,6 +136,7 @@ def peak_rss_bytes(pid: int) -> int:
     raise AssertionError("no VmHWM in /proc/<pid>/status")
 
 
+@pytest.mark.e2e
 def test_a_100_mb_stream_keeps_the_gateway_small_and_the_log_flowing(
     tmp_path, fake_server: FakeProvider
 ):

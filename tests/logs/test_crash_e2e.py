@@ -94,6 +94,7 @@ def _stored(database_url: str, org_id: str) -> tuple[dict[str, int], int]:
     return run_sync(work())
 
 
+@pytest.mark.e2e
 def test_sigkill_under_load_loses_no_acknowledged_record(tmp_path, fake_server, store_url):
     restart_env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_DATABASE_URL": store_url}
     env = {
@@ -134,6 +135,7 @@ def test_sigkill_under_load_loses_no_acknowledged_record(tmp_path, fake_server, 
     assert rolled_up == len(counts), "the rollups counted a replayed record twice"
 
 
+@pytest.mark.e2e
 def test_a_killed_workers_records_are_stored_by_its_replacement_alone(
     tmp_path, fake_server, store_url
 ):

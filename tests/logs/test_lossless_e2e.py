@@ -42,6 +42,7 @@ def send(process: GatewayProcess, org, count: int, **headers: str) -> list[str]:
     return ids
 
 
+@pytest.mark.e2e
 def test_store_outage_spools_then_replays_without_loss_or_slowdown(tmp_path, fake_server, outage):
     env = {
         **fake_provider_env(fake_server.url),
@@ -75,6 +76,7 @@ def test_store_outage_spools_then_replays_without_loss_or_slowdown(tmp_path, fak
         assert len(stored_ids(outage.store_url, org.org_id)) == 43
 
 
+@pytest.mark.e2e
 def test_graceful_shutdown_drains_the_queue(tmp_path, fake_server, store_url):
     env = {
         **fake_provider_env(fake_server.url),
@@ -92,6 +94,7 @@ def test_graceful_shutdown_drains_the_queue(tmp_path, fake_server, store_url):
     assert stored_ids(store_url, org.org_id) == set(ids)
 
 
+@pytest.mark.e2e
 def test_records_spooled_at_shutdown_are_replayed_by_the_next_process(
     tmp_path, fake_server, outage
 ):

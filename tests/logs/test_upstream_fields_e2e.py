@@ -1,6 +1,7 @@
 """A provider that misreports usage or model never stops logging, for anyone.
 
-The fake provider answers, through the real gateway and the real SDKs, with token
+The fake provider answers, through a whole gateway (in this process, reached through
+the ASGI transport) and the real SDKs, with token
 counts that are huge, strings, negative, floats or null, and with a model that is
 not a string. The gateway must still log that request (the bad fields dropped or
 parsed, and a warning on the record), and keep logging every later request, of
@@ -17,9 +18,10 @@ import openai
 import orjson
 import pytest
 
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.fake_provider import FakeProvider
-from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.orgs import OrgKey
+from relayscope.testing.process import fake_provider_env
 from relayscope.testing.stores import StoreUrls
 
 WARNING_PROPERTY = "relayscope-upstream-warning"
@@ -76,30 +78,27 @@ CASES = [
 ]
 
 
-class Gateway:
-    def __init__(self, process: GatewayProcess) -> None:
-        self.url = process.url
-        self.database_url = process.database_url
-
-
 @pytest.fixture(scope="module")
 def gateway(
-    tmp_path_factory: pytest.TempPathFactory, fake_server: FakeProvider, store_urls: StoreUrls
-) -> Iterator[Gateway]:
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_server: FakeProvider,
+    store_urls: StoreUrls,
+) -> Iterator[AsgiGateway]:
     data_dir = tmp_path_factory.mktemp("upstream-fields")
     url = store_urls.new(data_dir)
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_DATABASE_URL": url}
-    with GatewayProcess(data_dir, env) as process:
-        yield Gateway(process)
+    with AsgiGateway(data_dir, env) as gateway:
+        yield gateway
     store_urls.discard(url)
 
 
-def openai_call(gateway: Gateway, org: OrgKey, headers: dict[str, str], stream: bool) -> str:
+def openai_call(gateway: AsgiGateway, org: OrgKey, headers: dict[str, str], stream: bool) -> str:
     with openai.OpenAI(
         base_url=f"{gateway.url}/openai/v1",
         api_key="sk-provider",
         default_headers=org.auth,
         max_retries=0,
+        http_client=gateway.sdk_http(),
     ) as client:
         raw = client.chat.completions.with_raw_response.create(
             model="gpt-4o-mini", messages=MESSAGES, stream=stream, extra_headers=headers
@@ -113,12 +112,13 @@ def openai_call(gateway: Gateway, org: OrgKey, headers: dict[str, str], stream: 
         return raw.headers["helicone-id"]
 
 
-def anthropic_call(gateway: Gateway, org: OrgKey, headers: dict[str, str], stream: bool) -> str:
+def anthropic_call(gateway: AsgiGateway, org: OrgKey, headers: dict[str, str], stream: bool) -> str:
     with anthropic.Anthropic(
         base_url=f"{gateway.url}/anthropic",
         api_key="sk-ant-provider",
         default_headers=org.auth,
         max_retries=0,
+        http_client=gateway.sdk_http(),
     ) as client:
         raw = client.messages.with_raw_response.create(
             model="claude-3-5-haiku-latest",
@@ -148,20 +148,20 @@ SDKS = {
 @pytest.mark.parametrize("sdk", list(SDKS))
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_a_misreported_reply_is_logged_sanitised_and_logging_goes_on(
-    gateway: Gateway, case: Case, sdk: str, stream: bool
+    gateway: AsgiGateway, case: Case, sdk: str, stream: bool
 ) -> None:
     call, input_key, output_key = SDKS[sdk]
-    misreported_org = create_org(gateway.database_url)
-    other_org = create_org(gateway.database_url)
+    misreported_org = gateway.new_org()
+    other_org = gateway.new_org()
 
     bad_id = call(gateway, misreported_org, case.headers(input_key, output_key), stream)
     good_id = call(gateway, other_org, {}, stream)
 
-    good = wait_for_record(gateway, other_org, good_id)
+    good = gateway.record(other_org, good_id)
     assert good["prompt_tokens"] > 0 and good["completion_tokens"] > 0
     assert good["response_model"] and WARNING_PROPERTY not in good["properties"]
 
-    bad = wait_for_record(gateway, misreported_org, bad_id)
+    bad = gateway.record(misreported_org, bad_id)
     for name, value in case.expected.items():
         assert bad[name] == value, f"{name}: {bad[name]!r}"
     warning = bad["properties"][WARNING_PROPERTY]

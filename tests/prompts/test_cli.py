@@ -26,7 +26,7 @@ CACHE_TTL = 0.5
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def live(e2e_process, tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
     """A gateway whose prompt cache expires quickly, so CLI changes show within a test."""
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_PROMPTS_CACHE_TTL": str(CACHE_TTL)}
     with GatewayProcess(tmp_path_factory.mktemp("prompts-cli"), env) as process:

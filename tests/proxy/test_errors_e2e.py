@@ -9,15 +9,18 @@ import httpx
 import openai
 import pytest
 
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.fake_provider import Behaviour
-from relayscope.testing.orgs import wait_for_record
-from relayscope.testing.process import GatewayProcess, fake_provider_env, free_port
+from relayscope.testing.process import fake_provider_env, free_port
 from relayscope.testing.waiting import wait_until
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
 def post(gateway, path="/openai/v1/chat/completions", headers=None, **kwargs):
+    if isinstance(gateway, AsgiGateway):
+        with gateway.http() as client:
+            return client.post(path, headers=headers or {}, **kwargs)
     return httpx.post(f"{gateway.url}{path}", headers=headers or {}, timeout=10, **kwargs)
 
 
@@ -176,14 +179,14 @@ def strict_gateway(tmp_path_factory, fake_server, store_urls):
         "RELAYSCOPE_UPSTREAM_READ_TIMEOUT": "0.5",
         "RELAYSCOPE_MAX_BODY_BYTES": "4096",
     }
-    with GatewayProcess(data_dir, env) as process:
-        yield process
+    with AsgiGateway(data_dir, env) as gateway:
+        yield gateway
 
 
-def strict_org(process):
+def strict_org(gateway):
     from relayscope.testing.orgs import create_org
 
-    return create_org(process.database_url)
+    return create_org(gateway.database_url)
 
 
 def test_unreachable_upstream_is_502_and_logged(strict_gateway, fake):
@@ -191,7 +194,7 @@ def test_unreachable_upstream_is_502_and_logged(strict_gateway, fake):
     response = post(strict_gateway, "/mistral/v1/chat/completions", headers=org.auth, json=CHAT)
     error = assert_error(response, 502, "mistral")
     assert error["type"] == "upstream_error"
-    record = wait_for_record(strict_gateway, org, response.headers["helicone-id"])
+    record = strict_gateway.record(org, response.headers["helicone-id"])
     assert record["status"] == 502 and "mistral" in record["error"]
 
 
@@ -200,7 +203,7 @@ def test_upstream_timeout_is_504_and_logged(strict_gateway, fake):
     fake.enqueue(Behaviour(delay_s=2))
     response = post(strict_gateway, headers=org.auth, json=CHAT)
     assert_error(response, 504, "Timed out")
-    record = wait_for_record(strict_gateway, org, response.headers["helicone-id"])
+    record = strict_gateway.record(org, response.headers["helicone-id"])
     assert record["status"] == 504
 
 
@@ -218,8 +221,8 @@ def named_target_gateway(tmp_path_factory, fake_server):
         **fake_provider_env(fake_server.url),
         "RELAYSCOPE_TARGET_ALLOWLIST": f"http://localhost:{fake_server.port}",
     }
-    with GatewayProcess(tmp_path_factory.mktemp("named"), env) as process:
-        yield process
+    with AsgiGateway(tmp_path_factory.mktemp("named"), env) as gateway:
+        yield gateway
 
 
 def test_allowlisted_name_resolving_to_an_internal_address_is_refused(named_target_gateway, fake):
@@ -237,9 +240,9 @@ def test_operator_can_allow_private_networks_explicitly(tmp_path, fake):
         "RELAYSCOPE_TARGET_ALLOWLIST": f"http://localhost:{fake.port}",
         "RELAYSCOPE_TARGET_ALLOW_PRIVATE_NETWORKS": "true",
     }
-    with GatewayProcess(tmp_path, env) as process:
-        org = strict_org(process)
+    with AsgiGateway(tmp_path, env) as gateway:
+        org = strict_org(gateway)
         headers = {**org.auth, "Helicone-Target-Url": f"http://localhost:{fake.port}"}
-        response = post(process, "/v1/chat/completions", headers=headers, json=CHAT)
+        response = post(gateway, "/v1/chat/completions", headers=headers, json=CHAT)
     assert response.status_code == 200
     assert fake.calls == 1

@@ -19,6 +19,7 @@ import openai
 import pytest
 import redis
 
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.fake_provider import Behaviour
 from relayscope.testing.orgs import create_org
 from relayscope.testing.outage import Outage
@@ -114,7 +115,7 @@ def redis_relay() -> Iterator[tuple[TcpProxy, str]]:
 
 
 def test_requests_are_served_while_redis_is_down_and_the_cache_returns_with_it(
-    tmp_path, fake_server, fake, redis_relay
+    tmp_path, fake_server, fake, redis_relay, caplog
 ):
     relay, prefix = redis_relay
     env = {
@@ -124,14 +125,12 @@ def test_requests_are_served_while_redis_is_down_and_the_cache_returns_with_it(
         "RELAYSCOPE_CACHE_REDIS_TIMEOUT": "0.3",
         "RELAYSCOPE_CACHE_REDIS_RETRY_INTERVAL": "0.5",
     }
-    with GatewayProcess(tmp_path / "gw", env) as process:
-        org = create_org(process.database_url)
+    with AsgiGateway(tmp_path / "gw", env) as gateway, gateway.http() as client:
+        org = gateway.new_org()
         headers = {**org.auth, "Helicone-Cache-Enabled": "true", "Helicone-User-Id": "dora"}
 
         def ask() -> httpx.Response:
-            response = httpx.post(
-                f"{process.url}/openai/v1/chat/completions", headers=headers, json=CHAT, timeout=10
-            )
+            response = client.post("/openai/v1/chat/completions", headers=headers, json=CHAT)
             assert response.status_code == 200, response.text
             return response
 
@@ -149,11 +148,11 @@ def test_requests_are_served_while_redis_is_down_and_the_cache_returns_with_it(
         assert fake.calls == 11, "with Redis gone, every request went to the provider"
         assert slowest < 2.0, f"a request waited {slowest:.2f}s on the missing Redis"
         # Deleting the user's data cannot reach the cache: refused, and nothing deleted.
-        wait_until(lambda: len(stored_ids(process.database_url, org.org_id)) == len(ids))
-        refused = httpx.delete(f"{process.url}/api/data/users/dora", headers=org.bearer)
+        wait_until(lambda: len(stored_ids(gateway.database_url, org.org_id)) == len(ids))
+        refused = client.delete("/api/data/users/dora", headers=org.bearer)
         assert refused.status_code == 503, refused.text
         assert "retry" in refused.json()["error"]["message"]
-        assert len(stored_ids(process.database_url, org.org_id)) == len(ids)
+        assert len(stored_ids(gateway.database_url, org.org_id)) == len(ids)
 
         relay.start()  # the entry stored before the outage is still there
 
@@ -163,9 +162,9 @@ def test_requests_are_served_while_redis_is_down_and_the_cache_returns_with_it(
             return response.headers["helicone-cache"] == "HIT"
 
         wait_until(cached_again, timeout=15, interval=0.1)
-        wait_until(lambda: stored_ids(process.database_url, org.org_id) == set(ids))
-        assert "Redis cache unavailable" in process.log()
-        deleted = httpx.delete(f"{process.url}/api/data/users/dora", headers=org.bearer)
+        wait_until(lambda: stored_ids(gateway.database_url, org.org_id) == set(ids))
+        assert "Redis cache unavailable" in caplog.text
+        deleted = client.delete("/api/data/users/dora", headers=org.bearer)
         assert deleted.json()["data"]["deleted"] == {"requests": len(ids), "cache_entries": 1}
 
 
@@ -179,6 +178,7 @@ def outage(store_url: str) -> Iterator[Outage]:
     outage.close()
 
 
+@pytest.mark.e2e
 def test_store_outage_under_concurrent_load_loses_and_doubles_nothing(
     tmp_path, fake_server, outage
 ):

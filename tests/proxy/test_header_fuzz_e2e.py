@@ -1,4 +1,5 @@
-"""Feature headers fuzzed through a real gateway: never a 500, and a 400 names the header.
+"""Feature headers fuzzed through a whole gateway (in this process, over the ASGI
+transport): never a 500, and a 400 names the header.
 
 The values come from the same strategy as the in-process fuzz test; the gateway
 runs every feature (cache, retries, fallbacks, prompts) with every provider pointed
@@ -9,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relayscope.providers.registry import PROVIDERS
-from relayscope.testing.orgs import OrgKey, create_org
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.asgi_gateway import AsgiGateway
+from relayscope.testing.orgs import OrgKey
+from relayscope.testing.process import fake_provider_env
 
 from .test_feature_header_fuzz import PARSERS, header_values
 
@@ -39,20 +40,21 @@ def sendable(value: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def everything_on(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def everything_on(tmp_path_factory, fake_server) -> Iterator[AsgiGateway]:
     env = {
         **fake_provider_env(fake_server.url),
         **{f"RELAYSCOPE_{p.name.upper()}_BASE_URL": fake_server.url for p in PROVIDERS},
     }
-    with GatewayProcess(tmp_path_factory.mktemp("fuzz"), env) as process:
-        yield process
+    with AsgiGateway(tmp_path_factory.mktemp("fuzz"), env) as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="module")
 def fuzz_org(everything_on) -> OrgKey:
-    org = create_org(everything_on.database_url)
+    org = everything_on.new_org()
     prompt = {"id": "fuzzed", "messages": [{"role": "user", "content": "Say {{question}}"}]}
-    response = httpx.post(f"{everything_on.url}/api/prompts", json=prompt, headers=org.bearer)
+    with everything_on.api(org) as api:
+        response = api.post("/api/prompts", json=prompt)
     assert response.status_code == 201
     return org
 
@@ -73,12 +75,12 @@ def test_fuzzed_headers_never_fail_the_gateway(everything_on, fuzz_org, fake, se
         headers = {k: v for k, v in headers.items() if k.lower() != name}
     raw = [(k.encode(), v.encode()) for k, v in headers.items()]
     raw += [(name.encode(), value.encode()) for name, value in sent.items()]
-    response = httpx.post(
-        f"{everything_on.url}/openai/v1/chat/completions",
-        headers=raw,
-        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
-        timeout=30,
-    )
+    with everything_on.http() as client:
+        response = client.post(
+            "/openai/v1/chat/completions",
+            headers=raw,
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+        )
     assert response.status_code < 500, response.text
     if response.status_code == 400:
         error = response.json()["error"]

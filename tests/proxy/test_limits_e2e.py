@@ -1,4 +1,5 @@
-"""Body omission, header limits and back-pressure, through a real gateway."""
+"""Body omission, header limits and back-pressure, through a whole gateway (the limits
+in this process, over the ASGI transport; a slow client on a real socket)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.fake_provider import Behaviour
-from relayscope.testing.orgs import create_org, wait_for_record
+from relayscope.testing.orgs import create_org
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "secret prompt"}]}
@@ -17,6 +19,11 @@ CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "secret
 def post(url: str, headers: dict, body: dict = CHAT, timeout: float = 10) -> httpx.Response:
     return httpx.post(f"{url}/openai/v1/chat/completions", headers=headers, json=body,
                       timeout=timeout)  # fmt: skip
+
+
+def post_in_process(gateway: AsgiGateway, headers: dict) -> httpx.Response:
+    with gateway.http() as client:
+        return client.post("/openai/v1/chat/completions", headers=headers, json=CHAT)
 
 
 @pytest.mark.parametrize(
@@ -51,26 +58,26 @@ def tight(tmp_path_factory, fake_server):
         "RELAYSCOPE_MAX_HEADERS": "20",
         "RELAYSCOPE_MAX_HEADER_BYTES": "2048",
     }
-    with GatewayProcess(tmp_path_factory.mktemp("tight"), env) as process:
-        yield process
+    with AsgiGateway(tmp_path_factory.mktemp("tight"), env) as gateway:
+        yield gateway
 
 
 def test_too_many_or_too_large_headers_are_431(tight, fake):
-    org = create_org(tight.database_url)
+    org = tight.new_org()
     many = {**org.auth, **{f"x-extra-{i}": "v" for i in range(25)}}
-    response = post(tight.url, many)
+    response = post_in_process(tight, many)
     assert response.status_code == 431
     assert "20 request headers" in response.json()["error"]["message"]
     huge = {**org.auth, "x-big": "v" * 3000}
-    assert post(tight.url, huge).status_code == 431
+    assert post_in_process(tight, huge).status_code == 431
     assert fake.calls == 0
 
 
 def test_beyond_the_concurrency_limit_requests_get_503_with_retry_after(tight, fake):
-    org = create_org(tight.database_url)
+    org = tight.new_org()
     fake.set_default(Behaviour(delay_s=1.0))
     with ThreadPoolExecutor(6) as pool:
-        responses = list(pool.map(lambda _: post(tight.url, org.auth), range(6)))
+        responses = list(pool.map(lambda _: post_in_process(tight, org.auth), range(6)))
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(200) >= 2 and statuses.count(503) >= 1, statuses
     assert set(statuses) <= {200, 503}
@@ -78,11 +85,12 @@ def test_beyond_the_concurrency_limit_requests_get_503_with_retry_after(tight, f
     assert busy.headers["retry-after"] == "1"
     assert busy.json()["error"]["code"] == "overloaded"
     fake.set_default(Behaviour())
-    ok = post(tight.url, org.auth)
+    ok = post_in_process(tight, org.auth)
     assert ok.status_code == 200
-    wait_for_record(tight, org, ok.headers["helicone-id"])
+    tight.record(org, ok.headers["helicone-id"])
 
 
+@pytest.mark.e2e
 def test_a_slow_client_gets_408_and_does_not_block_others(tmp_path, fake):
     import socket
     import time

@@ -15,8 +15,9 @@ import httpx
 import openai
 import pytest
 
-from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.asgi_gateway import AsgiGateway
+from relayscope.testing.orgs import OrgKey
+from relayscope.testing.process import fake_provider_env
 from relayscope.testing.receiver import WebhookReceiver
 from relayscope.testing.stores import StoreUrls
 from relayscope.testing.waiting import wait_until
@@ -31,7 +32,7 @@ Send = Callable[..., httpx.Response]
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory, fake_server, store_urls: StoreUrls) -> Iterator[GatewayProcess]:
+def gateway(tmp_path_factory, fake_server, store_urls: StoreUrls) -> Iterator[AsgiGateway]:
     data_dir = tmp_path_factory.mktemp("property-case")
     env = {
         **fake_provider_env(fake_server.url),
@@ -40,23 +41,18 @@ def gateway(tmp_path_factory, fake_server, store_urls: StoreUrls) -> Iterator[Ga
         "RELAYSCOPE_ALERTS_ENABLED": "false",
         "RELAYSCOPE_RATELIMIT_POLICY_TTL": "0",
     }
-    process = GatewayProcess(data_dir, env)
-    # Generous: start-up (migrations, imports) is slow on a loaded machine.
-    process.start(timeout=120)
-    try:
-        yield process
-    finally:
-        process.stop()
+    with AsgiGateway(data_dir, env) as gateway:
+        yield gateway
 
 
 @pytest.fixture
 def org(gateway) -> OrgKey:
-    return create_org(gateway.database_url)
+    return gateway.new_org()
 
 
 @pytest.fixture
 def api(gateway, org) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=gateway.url, headers=org.bearer, timeout=10) as client:
+    with gateway.api(org) as client:
         yield client
 
 
@@ -67,6 +63,7 @@ def via_openai(gateway, org) -> Iterator[Send]:
         api_key=OPENAI_KEY,
         default_headers=org.auth,
         max_retries=0,
+        http_client=gateway.sdk_http(),
     ) as sdk:
 
         def send(headers: dict[str, str], **body: object) -> httpx.Response:
@@ -91,6 +88,7 @@ def via_anthropic(gateway, org) -> Iterator[Send]:
         api_key=ANTHROPIC_KEY,
         default_headers=org.auth,
         max_retries=0,
+        http_client=gateway.sdk_http(),
     ) as sdk:
 
         def send(headers: dict[str, str], **body: object) -> httpx.Response:
@@ -111,7 +109,7 @@ def via_anthropic(gateway, org) -> Iterator[Send]:
 
 @pytest.fixture
 def via_httpx(gateway, org) -> Iterator[Send]:
-    with httpx.Client(base_url=gateway.url, timeout=10) as client:
+    with gateway.http() as client:
 
         def send(headers: dict[str, str], **body: object) -> httpx.Response:
             return client.post(
@@ -141,7 +139,7 @@ def test_three_clients_land_under_one_lower_case_property(gateway, org, api, sen
         response = send({"Helicone-Property-Feature": "chat"})
         assert response.status_code == 200, response.text
         ids.append(response.headers["helicone-id"])
-    records = [wait_for_record(gateway, org, request_id) for request_id in ids]
+    records = [gateway.record(org, request_id) for request_id in ids]
     assert [r["properties"] for r in records] == [{"feature": "chat"}] * 3
 
     # The explorer's filter, whatever case the name is given in.
@@ -211,7 +209,7 @@ def test_a_webhook_property_filter_fires_for_all_three_clients(gateway, org, api
         assert hook.status_code == 201, hook.text
         assert hook.json()["data"]["properties"] == {"feature": "chat"}
         skipped = senders[2]({"Helicone-Property-Feature": "search"}).headers["helicone-id"]
-        wait_for_record(gateway, org, skipped)
+        gateway.record(org, skipped)
         sent = [send({"Helicone-Property-Feature": "chat"}) for send in senders]
         hits = receiver.wait_for("/hook", 3)
     assert sorted(h.json()["data"]["id"] for h in hits) == sorted(
@@ -227,8 +225,8 @@ def test_the_user_id_falls_back_to_the_body(gateway, org, api, via_openai, via_a
     from_openai = via_openai({}, user="u1")
     from_anthropic = via_anthropic({}, metadata={"user_id": "u2"})
     assert from_openai.status_code == from_anthropic.status_code == 200
-    first = wait_for_record(gateway, org, from_openai.headers["helicone-id"])
-    second = wait_for_record(gateway, org, from_anthropic.headers["helicone-id"])
+    first = gateway.record(org, from_openai.headers["helicone-id"])
+    second = gateway.record(org, from_anthropic.headers["helicone-id"])
     assert (first["user_id"], second["user_id"]) == ("u1", "u2")
 
     users = api.get("/api/users").json()["data"]
@@ -252,7 +250,7 @@ def test_the_header_wins_over_the_body(gateway, org, via_openai, via_anthropic, 
         via_anthropic(header, metadata={"user_id": "from-body"}),
     ]
     for response in responses:
-        record = wait_for_record(gateway, org, response.headers["helicone-id"])
+        record = gateway.record(org, response.headers["helicone-id"])
         assert record["user_id"] == "from-header"
 
 
@@ -273,5 +271,5 @@ def test_a_body_user_that_is_not_a_valid_string_is_ignored(gateway, org, via_htt
     response = via_httpx({}, **body)
     # Whatever the upstream makes of it, the gateway neither fails nor records it.
     assert response.status_code < 500, response.text
-    record = wait_for_record(gateway, org, response.headers["helicone-id"])
+    record = gateway.record(org, response.headers["helicone-id"])
     assert record["user_id"] is None

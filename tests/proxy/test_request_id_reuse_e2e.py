@@ -1,6 +1,7 @@
 """A ``Helicone-Request-Id`` sent again: every proxied request keeps its own record.
 
-Through the real openai SDK and a real gateway process (SQLite and Postgres): a
+Through the real openai SDK and a gateway (SQLite and Postgres; the strict one in this
+process): a
 repeated id in the same org is replaced by a fresh one and the client is told in a
 ``Helicone-Warning`` header (or, with ``RELAYSCOPE_STRICT_HEADERS=true``, refused
 with a 409 before anything is proxied); the same id in two orgs is two records,
@@ -16,8 +17,9 @@ import httpx
 import openai
 import pytest
 
-from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.asgi_gateway import AsgiGateway
+from relayscope.testing.orgs import OrgKey
+from relayscope.testing.process import fake_provider_env
 from relayscope.testing.waiting import wait_until
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
@@ -94,22 +96,22 @@ def other(org: OrgKey, first: OrgKey, second: OrgKey) -> OrgKey:
 
 
 @pytest.fixture(scope="module")
-def strict_gateway(tmp_path_factory, fake_server, store_urls) -> Iterator[GatewayProcess]:
+def strict_gateway(tmp_path_factory, fake_server, store_urls) -> Iterator[AsgiGateway]:
     data_dir = tmp_path_factory.mktemp("strict-headers")
     env = {
         **fake_provider_env(fake_server.url),
         "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
         "RELAYSCOPE_STRICT_HEADERS": "true",
     }
-    with GatewayProcess(data_dir, env) as process:
-        yield process
+    with AsgiGateway(data_dir, env) as gateway:
+        yield gateway
 
 
 def test_strict_headers_refuse_a_repeated_id_with_409_before_proxying(strict_gateway, fake):
-    org = create_org(strict_gateway.database_url)
+    org = strict_gateway.new_org()
     shared = str(uuid.uuid4())
     # The SDK's own retries are on: the 409 tells it not to retry.
-    with sdk(strict_gateway.url, org, shared) as client:
+    with sdk(strict_gateway.url, org, shared, http_client=strict_gateway.sdk_http()) as client:
         first = client.chat.completions.with_raw_response.create(**CHAT)
         assert first.headers["helicone-id"] == shared
         for _ in range(4):
@@ -121,4 +123,4 @@ def test_strict_headers_refuse_a_repeated_id_with_409_before_proxying(strict_gat
             assert error["param"] == "Helicone-Request-Id"
             assert shared in error["message"]
     assert fake.calls == 1, "nothing repeated was proxied"
-    assert wait_for_record(strict_gateway, org, shared)["warnings"] == []
+    assert strict_gateway.record(org, shared)["warnings"] == []

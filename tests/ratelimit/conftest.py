@@ -49,7 +49,7 @@ def gateway_env(fake_url: str, **extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def rl_gateway(
-    tmp_path_factory: pytest.TempPathFactory, fake_server: FakeProvider
+    e2e_process, tmp_path_factory: pytest.TempPathFactory, fake_server: FakeProvider
 ) -> Iterator[RateLimitGateway]:
     with GatewayProcess(tmp_path_factory.mktemp("ratelimit"), gateway_env(fake_server.url)) as p:
         yield RateLimitGateway(p)

@@ -14,7 +14,8 @@ from redis.asyncio import Redis
 
 from relayscope.ratelimit.limiter import BackendUnavailable, Check
 from relayscope.ratelimit.redis_limiter import RedisLimiter
-from relayscope.testing.orgs import create_org, wait_for_record
+from relayscope.testing.asgi_gateway import AsgiGateway
+from relayscope.testing.orgs import create_org
 from relayscope.testing.process import GatewayProcess, free_port
 from relayscope.testing.waiting import async_wait_until, wait_until
 
@@ -109,7 +110,7 @@ async def test_unreachable_redis_fails_fast_then_is_skipped_for_a_while():
 
 
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory, fake_server):
+def replicas(e2e_process, tmp_path_factory, fake_server):
     tmp_path = tmp_path_factory.mktemp("replicas")
     prefix = f"test-{uuid.uuid4().hex}:"
     env = gateway_env(
@@ -210,17 +211,17 @@ def test_standing_policies_are_shared_by_replicas(replicas, fake):
 # --- Redis unreachable ------------------------------------------------------
 
 
-def test_unreachable_redis_fails_open_by_default(tmp_path, fake_server, fake):
+def test_unreachable_redis_fails_open_by_default(tmp_path, fake_server, fake, caplog):
     env = gateway_env(fake_server.url, RELAYSCOPE_REDIS_URL=f"redis://127.0.0.1:{free_port()}")
-    with GatewayProcess(tmp_path, env) as gateway:
-        org = create_org(gateway.database_url)
+    with AsgiGateway(tmp_path, env) as gateway, gateway.http() as client:
+        org = gateway.new_org()
         headers = {**org.auth, "Helicone-RateLimit-Policy": "1;w=60"}
-        url = f"{gateway.url}/openai/v1/chat/completions"
-        responses = [httpx.post(url, headers=headers, json=CHAT, timeout=10) for _ in range(3)]
+        url = "/openai/v1/chat/completions"
+        responses = [client.post(url, headers=headers, json=CHAT) for _ in range(3)]
         assert [r.status_code for r in responses] == [200, 200, 200]
         assert fake.calls == 3
         assert all("helicone-ratelimit-limit" not in r.headers for r in responses)
-        assert "rate limiting cannot reach Redis" in gateway.log()
+        assert "rate limiting cannot reach Redis" in caplog.text
 
 
 def test_unreachable_redis_refuses_with_503_when_fail_closed(tmp_path, fake_server, fake):
@@ -230,10 +231,10 @@ def test_unreachable_redis_refuses_with_503_when_fail_closed(tmp_path, fake_serv
         RELAYSCOPE_REDIS_URL=f"redis://127.0.0.1:{port}",
         RELAYSCOPE_RATELIMIT_FAIL_CLOSED="true",
     )
-    with GatewayProcess(tmp_path, env) as gateway:
-        org = create_org(gateway.database_url)
-        url = f"{gateway.url}/openai/v1/chat/completions"
-        refused = httpx.post(
+    with AsgiGateway(tmp_path, env) as gateway, gateway.http() as client:
+        org = gateway.new_org()
+        url = "/openai/v1/chat/completions"
+        refused = client.post(
             url, headers={**org.auth, "Helicone-RateLimit-Policy": "100;w=60"}, json=CHAT
         )
         assert refused.status_code == 503
@@ -243,6 +244,6 @@ def test_unreachable_redis_refuses_with_503_when_fail_closed(tmp_path, fake_serv
         assert str(port) not in error["message"], "where Redis runs is for the log only"
         assert fake.calls == 0
         # Requests under no policy do not need Redis.
-        assert httpx.post(url, headers=org.auth, json=CHAT).status_code == 200
-        record = wait_for_record(gateway, org, refused.headers["helicone-id"])
+        assert client.post(url, headers=org.auth, json=CHAT).status_code == 200
+        record = gateway.record(org, refused.headers["helicone-id"])
         assert record["status"] == 503 and "Rate limiting is unavailable" in record["error"]

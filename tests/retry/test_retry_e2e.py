@@ -10,9 +10,9 @@ import openai
 import pytest
 from genai_prices import Usage, calc_price
 
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.fake_provider import Behaviour
-from relayscope.testing.orgs import create_org, wait_for_record
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.process import fake_provider_env
 from relayscope.testing.waiting import wait_until
 
 from .conftest import FAST_RETRIES
@@ -204,22 +204,22 @@ def test_no_attempt_is_made_after_the_client_hangs_up(gateway, org, fake):
 @pytest.fixture(scope="module")
 def impatient_gateway(tmp_path_factory, fake_server):
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_UPSTREAM_READ_TIMEOUT": "0.5"}
-    with GatewayProcess(tmp_path_factory.mktemp("impatient"), env) as process:
-        yield process
+    with AsgiGateway(tmp_path_factory.mktemp("impatient"), env) as gateway:
+        yield gateway
 
 
 def test_timeouts_are_retried(impatient_gateway, fake):
-    org = create_org(impatient_gateway.database_url)
+    org = impatient_gateway.new_org()
     fake.enqueue(Behaviour(delay_s=2))
-    response = httpx.post(
-        f"{impatient_gateway.url}/openai/v1/chat/completions",
-        headers={**org.auth, **FAST_RETRIES, "Authorization": "Bearer sk-x"},
-        json={"model": "gpt-4o-mini", "messages": MESSAGES},
-        timeout=10,
-    )
+    with impatient_gateway.http() as client:
+        response = client.post(
+            "/openai/v1/chat/completions",
+            headers={**org.auth, **FAST_RETRIES, "Authorization": "Bearer sk-x"},
+            json={"model": "gpt-4o-mini", "messages": MESSAGES},
+        )
     assert response.status_code == 200
     assert fake.calls == 2
-    record = wait_for_record(impatient_gateway, org, response.headers["helicone-id"])
+    record = impatient_gateway.record(org, response.headers["helicone-id"])
     assert [a["status"] for a in record["attempts"]] == [504, 200]
     assert "Timed out" in record["attempts"][0]["error"]
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 import dataclasses
 
 import anthropic
-import httpx
 import openai
 import orjson
 import pytest
 
 from relayscope.record import LogRecord
 from relayscope.store.clickhouse import COLUMNS, HttpExecutor, executor_for
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.clickhouse_http import ClickHouseHttp
-from relayscope.testing.orgs import create_org
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 from relayscope.testing.stores import stored_ids
 from relayscope.testing.waiting import wait_until
@@ -38,10 +37,13 @@ def test_a_gateway_logs_to_clickhouse_and_the_explorer_reads_from_it(
     tmp_path, fake_server, clickhouse
 ):
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_LOGS_URL": clickhouse.url()}
-    with GatewayProcess(tmp_path / "gw", env) as gateway:
-        org = create_org(gateway.database_url)
+    with AsgiGateway(tmp_path / "gw", env) as gateway:
+        org = gateway.new_org()
         with openai.OpenAI(
-            base_url=f"{gateway.url}/openai/v1", api_key="sk-test", default_headers=org.auth
+            base_url=f"{gateway.url}/openai/v1",
+            api_key="sk-test",
+            default_headers=org.auth,
+            http_client=gateway.sdk_http(),
         ) as sdk:
             raw = sdk.chat.completions.with_raw_response.create(
                 model="gpt-4o-mini",
@@ -50,7 +52,10 @@ def test_a_gateway_logs_to_clickhouse_and_the_explorer_reads_from_it(
             )
         with (
             anthropic.Anthropic(
-                base_url=f"{gateway.url}/anthropic", api_key="sk-ant", default_headers=org.auth
+                base_url=f"{gateway.url}/anthropic",
+                api_key="sk-ant",
+                default_headers=org.auth,
+                http_client=gateway.sdk_http(),
             ) as sdk,
             sdk.messages.stream(
                 model="claude-3-5-haiku-latest",
@@ -61,7 +66,7 @@ def test_a_gateway_logs_to_clickhouse_and_the_explorer_reads_from_it(
             streamed = stream.get_final_message()
         openai_id = raw.headers["helicone-id"]
 
-        with httpx.Client(base_url=gateway.url, headers=org.bearer, timeout=10) as api:
+        with gateway.api(org) as api:
 
             def listed():
                 data = api.get("/api/requests").json()["data"]
@@ -100,6 +105,7 @@ def test_a_gateway_logs_to_clickhouse_and_the_explorer_reads_from_it(
     assert inserts and all("FORMAT JSONEachRow" in s for s in inserts)
 
 
+@pytest.mark.e2e
 def test_wrong_clickhouse_credentials_stop_the_gateway_at_start(tmp_path, fake_server, clickhouse):
     wrong = clickhouse.url().replace(":s3cret@", ":wrong@")
     env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_LOGS_URL": wrong}

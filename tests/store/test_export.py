@@ -28,7 +28,7 @@ def export(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory, fake_server):
+def embedded(e2e_process, tmp_path_factory, fake_server):
     """An embedded store holding 3 records of org 'alpha' and 2 of org 'beta'."""
     data_dir = tmp_path_factory.mktemp("embedded")
     with GatewayProcess(data_dir, fake_provider_env(fake_server.url)) as gateway:

@@ -12,10 +12,13 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from relayscope.testing.orgs import create_org
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 from relayscope.testing.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
 
 
 def stored_ids(db: Path) -> set[str]:

@@ -673,6 +673,7 @@ def test_lifecycle_stops_fast_without_leaking_threads() -> None:
         client.get(f"http://127.0.0.1:{fake.port}/")
 
 
+@pytest.mark.e2e
 def test_cli_serves_until_sigterm() -> None:
     env = {
         **os.environ,

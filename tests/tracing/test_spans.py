@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from relayscope.record import LogRecord
-from relayscope.testing.orgs import create_org
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.asgi_gateway import AsgiGateway
+from relayscope.testing.process import fake_provider_env
 from relayscope.testing.waiting import wait_until
 from relayscope.tracing.spans import SpanRecorder
 
@@ -133,20 +133,24 @@ class Collector:
         self.server.server_close()
 
 
-def test_a_gateway_exports_one_span_per_request_over_otlp(tmp_path, fake_server):
+def test_a_gateway_exports_one_span_per_request_over_otlp(tmp_path, fake_server, monkeypatch):
     collector = Collector()
     env = {
         **fake_provider_env(fake_server.url),
         "RELAYSCOPE_OTEL_ENABLED": "true",
         "RELAYSCOPE_OTEL_ENDPOINT": collector.url,
         "RELAYSCOPE_OTEL_SERVICE_NAME": "gateway-under-test",
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
     }
+    # Read by OpenTelemetry's span processor itself, from the process environment.
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
     try:
-        with GatewayProcess(tmp_path, env) as gateway:
-            org = create_org(gateway.database_url)
+        with AsgiGateway(tmp_path, env) as gateway:
+            org = gateway.new_org()
             with openai.OpenAI(
-                base_url=f"{gateway.url}/openai/v1", api_key="sk-test", default_headers=org.auth
+                base_url=f"{gateway.url}/openai/v1",
+                api_key="sk-test",
+                default_headers=org.auth,
+                http_client=gateway.sdk_http(),
             ) as sdk:
                 raw = sdk.chat.completions.with_raw_response.create(
                     model="gpt-4o-mini", messages=[{"role": "user", "content": "trace me"}]

@@ -1,5 +1,6 @@
-"""Request webhooks through a real gateway: a proxied request's record is POSTed,
-signed, filtered by property, retried, and never slows the request path."""
+"""Request webhooks through a whole gateway (in this process, reached through the ASGI
+transport; its deliveries go to a real receiver on loopback): a proxied request's record
+is POSTed, signed, filtered by property, retried, and never slows the request path."""
 
 from __future__ import annotations
 
@@ -7,33 +8,33 @@ import time
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import openai
 import pytest
 
 from relayscope.alerts.outbound import SIGNATURE_HEADER, verify
-from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.asgi_gateway import AsgiGateway
+from relayscope.testing.orgs import OrgKey
+from relayscope.testing.process import fake_provider_env
 from relayscope.testing.receiver import WebhookReceiver
 
 SECRET = "whsec-request-hooks-0123"
 
 
 @pytest.fixture(scope="module")
-def hooked_gateway(tmp_path_factory, fake_server) -> Iterator[GatewayProcess]:
+def hooked_gateway(tmp_path_factory, fake_server) -> Iterator[AsgiGateway]:
     env = {
         **fake_provider_env(fake_server.url),
         "RELAYSCOPE_ALERTS_ALLOW_PRIVATE_TARGETS": "true",
         "RELAYSCOPE_ALERTS_DELIVERY_BACKOFF": "0.05",
         "RELAYSCOPE_ALERTS_ENABLED": "false",
     }
-    with GatewayProcess(tmp_path_factory.mktemp("hooks-gateway"), env) as process:
-        yield process
+    with AsgiGateway(tmp_path_factory.mktemp("hooks-gateway"), env) as gateway:
+        yield gateway
 
 
 @pytest.fixture
 def team(hooked_gateway) -> OrgKey:
-    return create_org(hooked_gateway.database_url)
+    return hooked_gateway.new_org()
 
 
 @pytest.fixture
@@ -43,12 +44,13 @@ def sdk(hooked_gateway, team) -> Iterator[openai.OpenAI]:
         api_key="sk-provider",
         default_headers=team.auth,
         max_retries=0,
+        http_client=hooked_gateway.sdk_http(),
     ) as client:
         yield client
 
 
 def add_webhook(gateway, org: OrgKey, **fields) -> dict:
-    with httpx.Client(base_url=gateway.url, headers=org.bearer, timeout=10) as client:
+    with gateway.api(org) as client:
         response = client.post("/api/webhooks", json={"secret": SECRET, **fields})
     assert response.status_code == 201, response.text
     return response.json()["data"]
@@ -98,7 +100,7 @@ def test_property_filter_and_retry_after_a_failure(hooked_gateway, team, sdk):
         )
         receiver.fail_next(1, status=502)
         skipped = chat(sdk, "one", **{"Helicone-Property-Feature": "search"})
-        wait_for_record(hooked_gateway, team, skipped)
+        hooked_gateway.record(team, skipped)
         sent = chat(sdk, "two", **{"Helicone-Property-Feature": "chat"})
         failed, delivered = receiver.wait_for("/chat", 2)
         assert [failed.status, delivered.status] == [502, 200]
@@ -116,7 +118,7 @@ def test_a_slow_receiver_never_delays_requests_or_logging(hooked_gateway, team, 
         ids = [chat(sdk, f"fast {i}") for i in range(6)]
         elapsed = time.monotonic() - started
         for request_id in ids:
-            wait_for_record(hooked_gateway, team, request_id, timeout=5)
+            hooked_gateway.record(team, request_id, timeout=5)
         logged = time.monotonic() - started
         assert elapsed < 1.5, f"6 requests took {elapsed:.2f}s behind a slow receiver"
         assert logged < 3, "records are stored while the receiver is still busy"
@@ -126,11 +128,11 @@ def test_a_slow_receiver_never_delays_requests_or_logging(hooked_gateway, team, 
 
 
 def test_webhooks_api_validates_masks_and_deletes(hooked_gateway, team, gateway, org):
-    other = create_org(hooked_gateway.database_url)
+    other = hooked_gateway.new_org()
     url = f"http://127.0.0.1:9/hook/{uuid.uuid4().hex}?token=qtoken-xyzzy"
     with (
-        httpx.Client(base_url=hooked_gateway.url, headers=team.bearer) as client,
-        httpx.Client(base_url=hooked_gateway.url, headers=other.bearer) as stranger,
+        hooked_gateway.api(team) as client,
+        hooked_gateway.api(other) as stranger,
     ):
         created = add_webhook(hooked_gateway, team, url=url, properties={"tier": "gold"})
         listed = client.get("/api/webhooks")

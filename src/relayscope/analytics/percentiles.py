@@ -74,7 +74,7 @@ async def histogram_buckets(
         .group_by(start, h.bin)
     )
     result: dict[datetime, dict[int, int]] = defaultdict(dict)
-    for key, b, n in (await conn.execute(query)).tuples():
+    for key, b, n in await conn.execute(query):
         result[buckets.parse(key)][b] = int(n)
     return result
 
