@@ -32,7 +32,7 @@ class Counters:
         """The Helicone-Id of every 2xx answer (bench/ids.py)."""
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int, bool, str | None]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, int, bool, str | None]:
     head = parse_head((await reader.readuntil(b"\r\n\r\n"))[:-4])
     request_id = head.headers.get(ID_HEADER)
     size = 0
@@ -71,7 +71,7 @@ async def _connection(
         try:
             writer.write(raw)
             status, size, keep_alive, request_id = await asyncio.wait_for(
-                _read_response(reader), timeout
+                read_response(reader), timeout
             )
         except TimeoutError:
             c.errors["timeout"] += 1

@@ -148,7 +148,8 @@ def wait_records(
 
 
 @contextmanager
-def upstream(opts: Options, workdir: Path, tools: provision.Tools) -> Iterator[Context]:
+def upstream(chunk_delay_ms: float, workdir: Path, tools: provision.Tools) -> Iterator[Context]:
+    """The bench upstream (``bench/upstream.py``) on a free port, stopped on exit."""
     port = free_port()
     argv = [
         sys.executable,
@@ -159,7 +160,7 @@ def upstream(opts: Options, workdir: Path, tools: provision.Tools) -> Iterator[C
         "--port",
         str(port),
         "--chunk-delay-ms",
-        str(opts.chunk_delay_ms),
+        str(chunk_delay_ms),
     ]
     proc = Managed("upstream", argv, workdir / "upstream.log", cwd=ROOT)
     try:
@@ -337,7 +338,7 @@ def run(opts: Options) -> int:
     bodies.responses_stream.write_bytes(RESPONSES_STREAM_REQUEST)
     runs: list[dict[str, Any]] = []
     try:
-        with upstream(opts, workdir, tools) as ctx:
+        with upstream(opts.chunk_delay_ms, workdir, tools) as ctx:
             if opts.profile:
                 from bench.profile import profile
 

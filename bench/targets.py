@@ -39,6 +39,8 @@ class Running:
     """Every request id in the target's store (None: cannot be read right now)."""
     startup_s: float = 0.0
     extra_rss_pids: tuple[int, ...] = ()
+    database_url: str | None = None
+    """The gateway's store (RelayScope targets)."""
 
 
 @dataclass
@@ -345,6 +347,7 @@ class RelayScope(Target):
             count_records=counter,
             stored_ids=ids,
             startup_s=waited,
+            database_url=url,
         )
 
     def _env(self, ctx: Context, url: str, stack: ExitStack) -> dict[str, str]:
