@@ -9,7 +9,7 @@ which the log queue stays bounded, then `--duration` seconds at one fixed rate
 Every `--sample-interval` it reads the gateway's `/metrics` (log queue depth,
 age of the last stored batch, records written, store write time) and its RSS and
 CPU. Afterwards, every answered `Helicone-Id` must be in the store (counted in
-SQL, so millions of ids cost no memory here). Results: `sustained.{json,md}` and
+SQL, so millions of ids cost no memory here). Results: `sustained-<store>.{json,md}` and
 one line appended to `sustained-history.jsonl` (`bench/sustainreport.py`).
 """
 

@@ -1,6 +1,7 @@
 """The sustained run's figures, goals, JSON, Markdown and history line.
 
-`sustained.json` and `sustained.md` hold the last run (the JSON with every sample);
+`sustained-<store>.json` and `.md` hold the store's last run (the JSON with every
+sample);
 each run is also appended, as one compact line, to `sustained-history.jsonl`, in
 the shape `bench/history.py` reads (`python -m bench.history --file
 sustained-history.jsonl`). Its `load_generator` names the store and whether the
@@ -206,9 +207,10 @@ def write(result: dict[str, Any], results_dir: Path) -> tuple[Path, Path]:
         "runs": len(runs),
         "verdicts": history.markdown(history.judge(runs), runs, HISTORY_FILE),
     }
-    json_path = results_dir / "sustained.json"
+    name = f"sustained-{result['config']['store']}"
+    json_path = results_dir / f"{name}.json"
     json_path.write_text(json.dumps(result, indent=2) + "\n")
-    md_path = results_dir / "sustained.md"
+    md_path = results_dir / f"{name}.md"
     md_path.write_text("\n".join(markdown(result)) + "\n")
     return json_path, md_path
 
