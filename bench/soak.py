@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -27,14 +26,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from bench import meta, soakreport
+from bench import aio, meta, soakreport
 from bench.load import BENCH_DIR, ROOT
 from bench.procs import (
     Managed,
     StartError,
+    exit_on_sigterm,
     http_ready,
     tail,
     tree_pids,
@@ -514,11 +513,7 @@ def run(o: Options) -> int:
 
 
 def _bench_json(text: str) -> dict[str, Any]:
-    for line in reversed(text.splitlines()):
-        if line.startswith("BENCH_JSON "):
-            parsed: dict[str, Any] = json.loads(line[len("BENCH_JSON ") :])
-            return parsed
-    return {"error": text[-2000:]}
+    return aio.result_line(text) or {"error": text[-2000:]}
 
 
 def _log_tails(workdir: Path) -> str:
@@ -575,12 +570,8 @@ def parse(argv: list[str] | None) -> Options:
     )
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    exit_on_sigterm()
     return run(parse(argv))
 
 

@@ -16,10 +16,8 @@ one line appended to `sustained-history.jsonl` (`bench/sustainreport.py`).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -29,12 +27,19 @@ import urllib.request
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from bench import meta, sustainreport
+from bench import aio, meta, sustainreport
 from bench.load import BENCH_DIR, ROOT
-from bench.procs import Managed, StartError, tail, tree_cpu_seconds, tree_rss_mib, wait_until
+from bench.procs import (
+    Managed,
+    StartError,
+    exit_on_sigterm,
+    tail,
+    tree_cpu_seconds,
+    tree_rss_mib,
+    wait_until,
+)
 from bench.provision import Tools, check_relayscope, relayscope_command
 from bench.run import probe, upstream, upstream_completions
 from bench.targets import HOST, RelayScope, Running
@@ -267,10 +272,9 @@ def run_load(
     sampler.watch(load, interval, with_store_size)
     load.proc.wait(timeout=120)
     sampler.sample(with_store_size)
-    for line in reversed(load.output().splitlines()):
-        if line.startswith("BENCH_JSON "):
-            summary: dict[str, Any] = json.loads(line[len("BENCH_JSON ") :])
-            return summary, sampler.rows
+    summary = aio.result_line(load.output())
+    if summary is not None:
+        return summary, sampler.rows
     raise StartError(f"the load process printed no result:\n{tail(load.log_path)}")
 
 
@@ -450,12 +454,8 @@ def parse(argv: list[str] | None) -> Options:
     )
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    exit_on_sigterm()
     return run(parse(argv))
 
 

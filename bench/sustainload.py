@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from bench import aio
 from bench.http1 import build_request
 from bench.pyload import read_response
 from bench.stats import percentile
@@ -276,13 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     if a.host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("the sustained load only targets loopback")
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(run(a))
-    else:
-        result = uvloop.run(run(a))
-    print("BENCH_JSON " + json.dumps(result), flush=True)
+    aio.print_result(aio.run(run(a)))
 
 
 if __name__ == "__main__":

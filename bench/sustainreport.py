@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench import history
+from bench.soakreport import slope_per_min
 from bench.stats import median
 
 if TYPE_CHECKING:
@@ -25,19 +26,6 @@ FULL_RUN_S = 1800.0
 TARGET_RECORDS_PER_S = 2000.0
 TARGET_RSS_MIB = 200.0
 HISTORY_FILE = "sustained-history.jsonl"
-
-
-def slope_per_min(points: list[tuple[float, float]]) -> float | None:
-    """Least-squares slope of (seconds, value) points, per minute."""
-    if len(points) < 3:
-        return None
-    n = len(points)
-    mx = sum(t for t, _ in points) / n
-    my = sum(v for _, v in points) / n
-    var = sum((t - mx) ** 2 for t, _ in points)
-    if var == 0:
-        return None
-    return 60 * sum((t - mx) * (v - my) for t, v in points) / var
 
 
 def _goal(goal: str, value: float | None, met: bool | None, unit: str) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from typing import Any, cast
 
 import httptools
 
+from bench import aio
+
 try:
     import orjson
 
@@ -349,12 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         help="gap between SSE chunks; > 0 makes response buffering in a proxy visible",
     )
     args = ap.parse_args(argv)
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(serve(args.host, args.port, args.chunk_delay_ms))
-    else:
-        uvloop.run(serve(args.host, args.port, args.chunk_delay_ms))
+    aio.run(serve(args.host, args.port, args.chunk_delay_ms))
 
 
 if __name__ == "__main__":
