@@ -271,13 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     loadavg = " ".join(f"{x:.2f}" for x in os.getloadavg())
     variants = []
     with tempfile.TemporaryDirectory(prefix="relayscope-writecost-") as tmp:
-        for variant in a.variants.split(","):
+        for i, variant in enumerate(a.variants.split(",")):
             print(f"[writecost] {variant}: {a.rows:,} records", flush=True)
-            variants.append(
-                measure(
-                    variant, a.rows, a.batch, a.slice, Path(tmp), a.profile and variant == "full"
-                )
-            )
+            variants.append(measure(variant, a.rows, a.batch, a.slice, Path(tmp) / str(i), False))
+        if a.profile:
+            print("[writecost] full, under cProfile", flush=True)
+            profiled = measure("full", a.rows, a.batch, a.slice, Path(tmp) / "profiled", True)
+            variants.append({**profiled, "variant": "full (cProfile)"})
     result = {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "rows": a.rows,
