@@ -42,7 +42,7 @@ from bench.procs import (
 )
 from bench.provision import Tools, check_relayscope, relayscope_command
 from bench.run import probe, upstream, upstream_completions
-from bench.targets import HOST, RelayScope, Running
+from bench.targets import HOST, Context, RelayScope, Running
 
 METRICS = {
     "queue_depth": "relayscope_log_queue_depth",
@@ -174,9 +174,10 @@ def _sqlite_missing(path: Path, ids_file: Path) -> int | None:
 class Sampler:
     """Samples at a fixed interval while a load process runs."""
 
-    def __init__(self, gateway: Gateway, t0: float) -> None:
+    def __init__(self, gateway: Gateway, t0: float, interval: float) -> None:
         self.gateway = gateway
         self.t0 = t0
+        self.interval = interval
         self.rows: list[dict[str, Any]] = []
         self._last: tuple[float, float, float, float] | None = None
 
@@ -198,7 +199,8 @@ class Sampler:
             "rss_mib": round(tree_rss_mib(self.gateway.pid), 1),
         }
         written, write_s = figures.get("written", 0.0), figures.get("write_seconds", 0.0)
-        if self._last is not None:
+        # A rate over a short last interval (the load just ended) would only be noise.
+        if self._last is not None and now - self._last[0] >= self.interval / 2:
             then, cpu0, written0, write_s0 = self._last
             span = now - then
             row["stored_per_s"] = round((written - written0) / span, 1)
@@ -210,12 +212,12 @@ class Sampler:
         self.rows.append(row)
         return row
 
-    def watch(self, load: Managed, interval: float, with_store_size: bool) -> None:
+    def watch(self, load: Managed, with_store_size: bool) -> None:
         due = self.t0
         while load.alive():
             if time.monotonic() >= due:
                 self.sample(with_store_size)
-                due += interval
+                due += self.interval
             time.sleep(min(0.2, max(0.0, due - time.monotonic())))
             if not _alive(self.gateway.pid):
                 raise StartError("the gateway exited during the load")
@@ -268,8 +270,8 @@ def run_load(
     ]
     load = Managed(name, argv, workdir / f"{name}.log", cwd=ROOT)
     stack.callback(load.stop)
-    sampler = Sampler(gw, t0)
-    sampler.watch(load, interval, with_store_size)
+    sampler = Sampler(gw, t0, interval)
+    sampler.watch(load, with_store_size)
     load.proc.wait(timeout=120)
     sampler.sample(with_store_size)
     summary = aio.result_line(load.output())
@@ -324,6 +326,50 @@ def highest_bounded(steps: list[dict[str, Any]]) -> float | None:
     return best
 
 
+def start_gateway(
+    target: RelayScope, ctx: Context, workdir: Path, stack: ExitStack, name: str
+) -> Gateway:
+    """A fresh gateway and store for one phase, answering the probe."""
+    rundir = workdir / name
+    rundir.mkdir()
+    gw = Gateway(target.start(ctx, rundir, stack), ctx.upstream_port, ctx.upstream_pid)
+    probe(gw.running.endpoint, rundir)
+    return gw
+
+
+def find_rate(o: Options, target: RelayScope, ctx: Context, workdir: Path) -> list[dict[str, Any]]:
+    """The ramp, on a gateway of its own (its overload must not be in the fixed phase's
+    RSS): one load process a step, the queue drained between steps, up to the first
+    step that is not held or not bounded."""
+    log(f"ramp: up to {', '.join(f'{r:g}' for r in o.ramp)} req/s, {o.ramp_step_s:g} s each")
+    steps: list[dict[str, Any]] = []
+    with ExitStack() as stack:
+        gw = start_gateway(target, ctx, workdir, stack, "ramp")
+        for rate in o.ramp:
+            summary, samples = run_load(
+                stack,
+                gw,
+                o,
+                workdir,
+                f"ramp-{rate:g}",
+                [(o.ramp_step_s, rate)],
+                RAMP_SAMPLE_S,
+                False,
+            )
+            (step,) = ramp_verdicts(summary, samples)
+            steps.append(step)
+            log(
+                f"ramp {rate:g} req/s: answered {step['answered_per_s']:g}/s, "
+                f"queue peak {step['queue_peak_late']}, held {step['held']}, "
+                f"bounded {step['bounded']}"
+            )
+            if not (step["held"] and step["bounded"]):
+                break
+            wait_drained(gw, o.drain_deadline)
+    log(f"highest bounded rate in the ramp: {highest_bounded(steps)}")
+    return steps
+
+
 def run(o: Options) -> int:
     cmd = relayscope_command(o.relayscope_cmd)
     reason = check_relayscope(cmd)
@@ -343,21 +389,10 @@ def run(o: Options) -> int:
                 "relayscope-postgres" if o.store == "postgres" else "relayscope",
                 postgres=o.store == "postgres",
             )
-            gw = Gateway(target.start(ctx, workdir, stack), ctx.upstream_port, ctx.upstream_pid)
-            probe(gw.running.endpoint, workdir)
+            ramp = find_rate(o, target, ctx, workdir) if o.ramp else []
+            found = highest_bounded(ramp)
+            gw = start_gateway(target, ctx, workdir, stack, "fixed")
             idle_rss = tree_rss_mib(gw.pid)
-            ramp: list[dict[str, Any]] = []
-            found = None
-            if o.ramp:
-                log(f"ramp: {', '.join(f'{r:g}' for r in o.ramp)} req/s, {o.ramp_step_s:g} s each")
-                steps = [(o.ramp_step_s, r) for r in o.ramp]
-                summary, samples = run_load(
-                    stack, gw, o, workdir, "ramp", steps, RAMP_SAMPLE_S, False
-                )
-                ramp = ramp_verdicts(summary, samples)
-                found = highest_bounded(ramp)
-                log(f"highest bounded rate in the ramp: {found}")
-                wait_drained(gw, o.drain_deadline)
             rate = o.rate or found or (o.ramp[0] if o.ramp else 1000.0)
             rows_before = gw.rows() or 0
             cpu0, served0 = _cpu(ctx.upstream_pid), upstream_completions(ctx.upstream_port)
