@@ -25,16 +25,16 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from contextlib import closing
+from contextlib import ExitStack, closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.gateway import create_key, serve
 from bench.load import BENCH_DIR, ROOT
-from bench.procs import Managed, free_port, http_ready, wait_until
+from bench.procs import Managed
 from bench.provision import relayscope_command
-from bench.targets import HOST
 
 LIMIT_MS = 1000.0
 ORG = "seed"
@@ -70,22 +70,6 @@ def seed(path: Path, rows: int, timeout_s: float, workdir: Path) -> dict[str, An
     n = count_rows(path)
     log(f"seeded {n:,} rows in {seconds:.0f} s ({n / max(seconds, 1e-9):,.0f} rows/s)")
     return {"requested": rows, "rows": n, "seconds": round(seconds, 1), "finished": finished}
-
-
-def make_key(cmd: list[str], env: dict[str, str], workdir: Path) -> str:
-    proc = subprocess.run(
-        [*cmd, "keys", "create", "--org", ORG],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=workdir,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"keys create failed: {(proc.stderr or proc.stdout)[-500:]}")
-    return lines[-1]
 
 
 def queries(now: datetime) -> list[tuple[str, str, dict[str, str]]]:
@@ -240,21 +224,10 @@ def main(argv: list[str] | None = None) -> int:
             seeded = seed(path, a.rows, a.seed_timeout, workdir)
         cmd = relayscope_command(None)
         env = {**os.environ, "RELAYSCOPE_DATABASE_URL": f"sqlite:///{path}"}
-        key = make_key(cmd, env, workdir)
-        port = free_port()
-        gw = Managed(
-            "relayscope",
-            [*cmd, "serve", "--host", HOST, "--port", str(port)],
-            workdir / "relayscope.log",
-            env=env,
-            cwd=workdir,
-        )
-        try:
-            base = f"http://{HOST}:{port}"
-            wait_until(http_ready(f"{base}/healthz"), 180, "the gateway", gw)
-            results = measure(base, key, datetime.now(UTC), a.repeats)
-        finally:
-            gw.stop()
+        key = create_key(cmd, env, workdir, org=ORG, timeout=120)
+        with ExitStack() as stack:
+            served = serve(stack, cmd, env, workdir, ready_s=180)
+            results = measure(served.url, key, datetime.now(UTC), a.repeats)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if not a.db:

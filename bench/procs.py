@@ -17,6 +17,9 @@ from types import FrameType
 from relayscope.testing.process import free_port as free_port  # the test suite's, re-exported
 from relayscope.testing.waiting import wait_until as testing_wait_until
 
+HOST = "127.0.0.1"
+"""Every process the bench starts listens on loopback only."""
+
 
 def exit_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit, so a stopped run still stops what it started."""

@@ -21,6 +21,7 @@ from bench.http1 import BlockingConnection, Endpoint, build_request
 from bench.ids import ID_HEADER, lost_by_id, read_answered
 from bench.load import ROOT, LoadError, LoadGenerator, LoadSpec, run_ttfb
 from bench.procs import (
+    HOST,
     Managed,
     StartError,
     free_port,
@@ -30,7 +31,7 @@ from bench.procs import (
     tree_rss_mib,
     wait_until,
 )
-from bench.targets import HOST, Context, Running, Target, all_targets
+from bench.targets import Context, Running, Target, all_targets
 
 REQUEST = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}]}'
 STREAM_REQUEST = (

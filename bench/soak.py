@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import aio, meta, soakreport
+from bench.gateway import create_key, serve
 from bench.load import BENCH_DIR, ROOT
 from bench.procs import (
+    HOST,
     Managed,
     StartError,
     exit_on_sigterm,
-    http_ready,
     tail,
     tree_pids,
     tree_rss_mib,
@@ -43,7 +44,6 @@ from bench.procs import (
 from bench.provision import Tools, check_relayscope, relayscope_command
 from bench.soakplan import Plan, make_plan
 from bench.soakstore import PostgresStore, SoakStore, SqliteStore
-from bench.targets import HOST, RelayScope, _key_from_serve_output
 
 SOAK_REMEMBERED_IDS = 2_000
 """Client ids the soak's gateway remembers (RELAYSCOPE_REQUEST_IDS_REMEMBERED)."""
@@ -84,6 +84,7 @@ def log(msg: str) -> None:
 
 
 def _launch(stack: ExitStack, name: str, argv: list[str], workdir: Path, **kw: Any) -> Managed:
+    # From the repository root: the load process and fake provider run as modules.
     proc = Managed(name, argv, workdir / f"{name}.log", cwd=ROOT, **kw)
     stack.callback(proc.stop)
     return proc
@@ -117,8 +118,6 @@ def start_fake(stack: ExitStack, workdir: Path, chunk_delay_ms: float) -> tuple[
 def start_gateway(
     stack: ExitStack, workdir: Path, cmd: list[str], store: SoakStore, fake_url: str, o: Options
 ) -> tuple[Managed, int, str, dict[str, str]]:
-    from bench.procs import free_port
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYSCOPE_")}
     env |= {
         "RELAYSCOPE_DATA_DIR": str(workdir / "data"),
@@ -132,14 +131,9 @@ def start_gateway(
         "RELAYSCOPE_REQUEST_IDS_REMEMBERED": str(SOAK_REMEMBERED_IDS),
         "SOAK_MEMSTATS": str(workdir / "memstats.jsonl"),
     }
-    port = free_port()
-    argv = [*cmd, "serve", "--host", HOST, "--port", str(port), "--log-level", "warning"]
-    proc = _launch(stack, "relayscope", argv, workdir, env=env)
-    wait_until(http_ready(f"http://{HOST}:{port}/healthz"), 90, "the gateway's /healthz", proc)
-    key = RelayScope._create_key(cmd, env, workdir) or _key_from_serve_output(proc.output())
-    if not key:
-        raise StartError("could not obtain a gateway key (keys create / serve output)")
-    return proc, port, key, env
+    served = serve(stack, cmd, env, workdir, args=["--log-level", "warning"])
+    key = create_key(cmd, env, workdir, served=served)
+    return served.proc, served.port, key, env
 
 
 def read_api(port: int, key: str, started: datetime) -> dict[str, Any] | None:

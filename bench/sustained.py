@@ -32,6 +32,7 @@ from typing import Any
 from bench import aio, meta, sustainreport
 from bench.load import BENCH_DIR, ROOT
 from bench.procs import (
+    HOST,
     Managed,
     StartError,
     exit_on_sigterm,
@@ -42,7 +43,8 @@ from bench.procs import (
 )
 from bench.provision import Tools, check_relayscope, relayscope_command
 from bench.run import probe, upstream, upstream_completions
-from bench.targets import HOST, Context, RelayScope, Running
+from bench.sustainreport import queue_bound
+from bench.targets import Context, RelayScope, Running
 
 METRICS = {
     "queue_depth": "relayscope_log_queue_depth",
@@ -90,12 +92,6 @@ def scrape(port: int) -> dict[str, float]:
             if name == metric:
                 values[key] = float(value)
     return values
-
-
-def queue_bound(rate: float) -> float:
-    """The deepest queue still called bounded: a second of records, at least two
-    batches (the writer takes 500 a batch, every 0.25 s at most)."""
-    return max(1_000.0, rate)
 
 
 class Gateway:

@@ -195,7 +195,7 @@ def phases(profile: pstats.Stats, rows: int) -> dict[str, float]:
 
     def cumulative(name: str, file_part: str = "") -> float:
         keys = _find(stats, lambda k: k[2] == name and file_part in k[0])
-        return sum(stats[k][3] for k in keys)
+        return float(sum(stats[k][3] for k in keys))
 
     def called_from(callee: str, caller: str) -> float:
         total = 0.0
