@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -16,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import history, meta, provision, report
+from bench import history, meta, output, provision, report
 from bench.http1 import BlockingConnection, Endpoint, build_request
 from bench.ids import ID_HEADER, lost_by_id, read_answered
 from bench.load import ROOT, LoadError, LoadGenerator, LoadSpec, run_ttfb
@@ -327,48 +325,44 @@ def run(opts: Options) -> int:
 
     load_before = os.getloadavg()
     facts = meta.collect(tools)
-    workdir = Path(tempfile.mkdtemp(prefix="relayscope-bench-"))
-    bodies = Bodies(
-        workdir / "request.json",
-        workdir / "stream-request.json",
-        workdir / "responses-stream-request.json",
-    )
-    bodies.plain.write_bytes(REQUEST)
-    bodies.stream.write_bytes(STREAM_REQUEST)
-    assert bodies.responses_stream is not None
-    bodies.responses_stream.write_bytes(RESPONSES_STREAM_REQUEST)
     runs: list[dict[str, Any]] = []
-    try:
-        with upstream(opts.chunk_delay_ms, workdir, tools) as ctx:
-            if opts.profile:
-                from bench.profile import profile
+    with (
+        output.workdir("relayscope-bench-", opts.keep_workdir, log) as workdir,
+        upstream(opts.chunk_delay_ms, workdir, tools) as ctx,
+    ):
+        bodies = Bodies(
+            workdir / "request.json",
+            workdir / "stream-request.json",
+            workdir / "responses-stream-request.json",
+        )
+        bodies.plain.write_bytes(REQUEST)
+        bodies.stream.write_bytes(STREAM_REQUEST)
+        assert bodies.responses_stream is not None
+        bodies.responses_stream.write_bytes(RESPONSES_STREAM_REQUEST)
+        if opts.profile:
+            from bench.profile import profile
 
-                return profile(catalog[opts.profile_target], ctx, gen, bodies, opts, workdir)
-            for repeat in range(opts.repeats):
-                for name in order_for(repeat, [n for n in names if n not in skipped]):
-                    if name in skipped:
-                        continue
-                    log(f"repeat {repeat + 1}/{opts.repeats}: {name} ...")
-                    rundir = workdir / f"{name}-{repeat}"
-                    try:
-                        result = measure(catalog[name], ctx, gen, bodies, opts, rundir)
-                    except (StartError, LoadError, OSError, subprocess.SubprocessError) as exc:
-                        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-                        short = " | ".join(dict.fromkeys([*lines[:1], *lines[-1:]]))
-                        detail = f"{exc}{_log_tails(rundir)}"
-                        log(f"{name} failed: {detail[-3000:]}")
-                        if not any(r["target"] == name and "error" not in r for r in runs):
-                            skipped[name] = f"failed to run: {short[:600]}"
-                        else:
-                            runs.append({"target": name, "repeat": repeat, "error": detail})
-                        continue
-                    runs.append({"target": name, "repeat": repeat, **result})
-                    log(f"  {name}: {_brief(result)}")
-    finally:
-        if opts.keep_workdir:
-            log(f"work dir kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+            return profile(catalog[opts.profile_target], ctx, gen, bodies, opts, workdir)
+        for repeat in range(opts.repeats):
+            for name in order_for(repeat, [n for n in names if n not in skipped]):
+                if name in skipped:
+                    continue
+                log(f"repeat {repeat + 1}/{opts.repeats}: {name} ...")
+                rundir = workdir / f"{name}-{repeat}"
+                try:
+                    result = measure(catalog[name], ctx, gen, bodies, opts, rundir)
+                except (StartError, LoadError, OSError, subprocess.SubprocessError) as exc:
+                    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+                    short = " | ".join(dict.fromkeys([*lines[:1], *lines[-1:]]))
+                    detail = f"{exc}{_log_tails(rundir)}"
+                    log(f"{name} failed: {detail[-3000:]}")
+                    if not any(r["target"] == name and "error" not in r for r in runs):
+                        skipped[name] = f"failed to run: {short[:600]}"
+                    else:
+                        runs.append({"target": name, "repeat": repeat, "error": detail})
+                    continue
+                runs.append({"target": name, "repeat": repeat, **result})
+                log(f"  {name}: {_brief(result)}")
 
     config = {
         "repeats": opts.repeats,

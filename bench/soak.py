@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -28,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import aio, meta, soakreport
+from bench import aio, meta, output, soakreport
 from bench.gateway import create_key, serve
 from bench.load import BENCH_DIR, ROOT
 from bench.procs import (
@@ -390,115 +389,110 @@ def run(o: Options) -> int:
         return 2
     facts = meta.collect(Tools(relayscope=cmd))
     load_before = os.getloadavg()
-    workdir = Path(tempfile.mkdtemp(prefix="relayscope-soak-"))
-    spool = workdir / "data" / "spool"
-    soak = Soak(o, plan, workdir)
-    result: dict[str, Any] = {}
-    try:
-        with ExitStack() as stack:
-            store: SoakStore
-            if o.store == "postgres":
-                assert psql
-                store = PostgresStore(psql, stack)
-            else:
-                store = SqliteStore(workdir / "data" / "relayscope.db")
-            stack.callback(store.up)
-            _fake, fake_url = start_fake(stack, workdir, o.chunk_delay_ms)
-            gateway, port, key, _env = start_gateway(stack, workdir, cmd, store, fake_url, o)
-            started = datetime.now(UTC)
-            probe_ids = probe(port, key)
-            idle_rss = tree_rss_mib(gateway.pid)
-            plan_file = workdir / "plan.json"
-            plan_file.write_text(plan.to_json())
-            out = workdir / "requests.jsonl"
-            t0 = time.monotonic() + 3.0
-            argv = [
-                sys.executable,
-                "-m",
-                "bench.soakload",
-                "--port",
-                str(port),
-                "--key",
-                key,
-                "--plan",
-                str(plan_file),
-                "--out",
-                str(out),
-                "--t0",
-                repr(t0),
-                "--rate",
-                str(o.rate),
-                "--stream-share",
-                str(o.stream_share),
-                "--anthropic-share",
-                str(o.anthropic_share),
-                "--fault-share",
-                str(o.fault_share),
-                "--max-in-flight",
-                str(o.max_in_flight),
-                "--request-timeout",
-                str(o.request_timeout),
-                "--seed",
-                str(o.seed),
-            ]
-            log(
-                f"{o.duration:.0f}s at {o.rate:g} req/s, store {store.kind}, "
-                f"{len(plan.windows)} windows of {plan.period:g}s slots; work dir {workdir}"
-            )
-            load = _launch(stack, "soakload", argv, workdir)
-            soak.drive(gateway, load, store, t0, spool)
-            if load.alive():
-                log("load process overran its deadline; stopping it")
-                load.stop()
-            load.proc.wait(timeout=60)
-            load_summary = _bench_json(load.output())
-            rows = read_rows(out)
-            all_ids = {r["rid"] for r in rows} | set(probe_ids)
-            seen = {r["hid"] for r in rows if r.get("hid")} | set(probe_ids)
-            drained: dict[str, Any] = {}
-            api: dict[str, Any] | None = None
-            if soak.crash is None and gateway.alive():
-                log(f"load done ({len(rows)} requests); waiting for the log queue and spool")
-                drained = wait_drained(store, seen, spool, o.drain_deadline)
-                soak.sample(gateway, t0, spool)
-                api = read_api(port, key, started)
-            else:
-                soak.crash = soak.crash or f"gateway exited with {gateway.proc.returncode}"
-            live_rows = store.rows() or []
-            gateway.stop(grace=40)
-            exit_code = gateway.proc.returncode
-            final_rows = store.rows() or []
-            gateway_log = gateway_log_summary(gateway.log_path.read_text(errors="replace"))
-            result = soakreport.build(
-                options=o,
-                plan=plan,
-                facts=facts,
-                rows=rows,
-                load_summary=load_summary,
-                seen=seen,
-                all_ids=all_ids,
-                probe_ids=probe_ids,
-                live_rows=live_rows,
-                final_rows=final_rows,
-                drained=drained,
-                samples=soak.samples,
-                idle_rss=idle_rss,
-                outages=soak.outages,
-                crash=soak.crash,
-                exit_code=exit_code,
-                gateway_log=gateway_log,
-                store_kind=store.kind,
-                loadavg=(load_before, os.getloadavg()),
-                api=api,
-            )
-    except (StartError, OSError) as exc:
-        log(f"soak failed: {exc}{_log_tails(workdir)}"[-4000:])
-        return 1
-    finally:
-        if o.keep_workdir:
-            log(f"work dir kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with output.workdir("relayscope-soak-", o.keep_workdir, log) as workdir:
+        spool = workdir / "data" / "spool"
+        soak = Soak(o, plan, workdir)
+        result: dict[str, Any] = {}
+        try:
+            with ExitStack() as stack:
+                store: SoakStore
+                if o.store == "postgres":
+                    assert psql
+                    store = PostgresStore(psql, stack)
+                else:
+                    store = SqliteStore(workdir / "data" / "relayscope.db")
+                stack.callback(store.up)
+                _fake, fake_url = start_fake(stack, workdir, o.chunk_delay_ms)
+                gateway, port, key, _env = start_gateway(stack, workdir, cmd, store, fake_url, o)
+                started = datetime.now(UTC)
+                probe_ids = probe(port, key)
+                idle_rss = tree_rss_mib(gateway.pid)
+                plan_file = workdir / "plan.json"
+                plan_file.write_text(plan.to_json())
+                out = workdir / "requests.jsonl"
+                t0 = time.monotonic() + 3.0
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "bench.soakload",
+                    "--port",
+                    str(port),
+                    "--key",
+                    key,
+                    "--plan",
+                    str(plan_file),
+                    "--out",
+                    str(out),
+                    "--t0",
+                    repr(t0),
+                    "--rate",
+                    str(o.rate),
+                    "--stream-share",
+                    str(o.stream_share),
+                    "--anthropic-share",
+                    str(o.anthropic_share),
+                    "--fault-share",
+                    str(o.fault_share),
+                    "--max-in-flight",
+                    str(o.max_in_flight),
+                    "--request-timeout",
+                    str(o.request_timeout),
+                    "--seed",
+                    str(o.seed),
+                ]
+                log(
+                    f"{o.duration:.0f}s at {o.rate:g} req/s, store {store.kind}, "
+                    f"{len(plan.windows)} windows of {plan.period:g}s slots; work dir {workdir}"
+                )
+                load = _launch(stack, "soakload", argv, workdir)
+                soak.drive(gateway, load, store, t0, spool)
+                if load.alive():
+                    log("load process overran its deadline; stopping it")
+                    load.stop()
+                load.proc.wait(timeout=60)
+                load_summary = _bench_json(load.output())
+                rows = read_rows(out)
+                all_ids = {r["rid"] for r in rows} | set(probe_ids)
+                seen = {r["hid"] for r in rows if r.get("hid")} | set(probe_ids)
+                drained: dict[str, Any] = {}
+                api: dict[str, Any] | None = None
+                if soak.crash is None and gateway.alive():
+                    log(f"load done ({len(rows)} requests); waiting for the log queue and spool")
+                    drained = wait_drained(store, seen, spool, o.drain_deadline)
+                    soak.sample(gateway, t0, spool)
+                    api = read_api(port, key, started)
+                else:
+                    soak.crash = soak.crash or f"gateway exited with {gateway.proc.returncode}"
+                live_rows = store.rows() or []
+                gateway.stop(grace=40)
+                exit_code = gateway.proc.returncode
+                final_rows = store.rows() or []
+                gateway_log = gateway_log_summary(gateway.log_path.read_text(errors="replace"))
+                result = soakreport.build(
+                    options=o,
+                    plan=plan,
+                    facts=facts,
+                    rows=rows,
+                    load_summary=load_summary,
+                    seen=seen,
+                    all_ids=all_ids,
+                    probe_ids=probe_ids,
+                    live_rows=live_rows,
+                    final_rows=final_rows,
+                    drained=drained,
+                    samples=soak.samples,
+                    idle_rss=idle_rss,
+                    outages=soak.outages,
+                    crash=soak.crash,
+                    exit_code=exit_code,
+                    gateway_log=gateway_log,
+                    store_kind=store.kind,
+                    loadavg=(load_before, os.getloadavg()),
+                    api=api,
+                )
+        except (StartError, OSError) as exc:
+            log(f"soak failed: {exc}{_log_tails(workdir)}"[-4000:])
+            return 1
     json_path, md_path = soakreport.write(result, o.results_dir)
     print()
     print(md_path.read_text())

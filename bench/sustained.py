@@ -21,7 +21,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from contextlib import ExitStack, closing
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import aio, meta, sustainreport
+from bench import aio, meta, output, sustainreport
 from bench.load import BENCH_DIR, ROOT
 from bench.procs import (
     HOST,
@@ -378,55 +377,50 @@ def run(o: Options) -> int:
         return 2
     facts = meta.collect(tools)
     loadavg_before = os.getloadavg()
-    workdir = Path(tempfile.mkdtemp(prefix="relayscope-sustained-"))
-    try:
-        with ExitStack() as stack, upstream(0.0, workdir, tools) as ctx:
-            target = RelayScope(
-                "relayscope-postgres" if o.store == "postgres" else "relayscope",
-                postgres=o.store == "postgres",
-            )
-            ramp = find_rate(o, target, ctx, workdir) if o.ramp else []
-            found = highest_bounded(ramp)
-            gw = start_gateway(target, ctx, workdir, stack, "fixed")
-            idle_rss = tree_rss_mib(gw.pid)
-            rate = o.rate or found or (o.ramp[0] if o.ramp else 1000.0)
-            rows_before = gw.rows() or 0
-            cpu0, served0 = _cpu(ctx.upstream_pid), upstream_completions(ctx.upstream_port)
-            log(f"fixed rate {rate:g} req/s for {o.duration:g} s, store {o.store}; {workdir}")
-            fixed, series = run_load(
-                stack, gw, o, workdir, "fixed", [(o.duration, rate)], o.sample_interval, True
-            )
-            served = upstream_completions(ctx.upstream_port) - served0
-            calibration = (_cpu(ctx.upstream_pid) - cpu0) * 1e6 / served if served else None
-            drain_s = wait_drained(gw, o.drain_deadline)
-            ids_file = workdir / "ids-fixed" / "sustained.ids"
-            answered = sum(1 for _ in ids_file.open())
-            lost = gw.missing(ids_file)
-            result = sustainreport.build(
-                options=o,
-                facts=facts,
-                rate=rate,
-                found=found,
-                ramp=ramp,
-                fixed=fixed,
-                series=series,
-                idle_rss=idle_rss,
-                drain_s=drain_s,
-                answered=answered,
-                lost=lost,
-                rows_before=rows_before,
-                rows_after=gw.rows(),
-                calibration_us=calibration,
-                loadavg=(loadavg_before, os.getloadavg()),
-            )
-    except (StartError, OSError, subprocess.SubprocessError) as exc:
-        log(f"sustained run failed: {exc}"[-4000:])
-        return 1
-    finally:
-        if o.keep_workdir:
-            log(f"work dir kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with output.workdir("relayscope-sustained-", o.keep_workdir, log) as workdir:
+        try:
+            with ExitStack() as stack, upstream(0.0, workdir, tools) as ctx:
+                target = RelayScope(
+                    "relayscope-postgres" if o.store == "postgres" else "relayscope",
+                    postgres=o.store == "postgres",
+                )
+                ramp = find_rate(o, target, ctx, workdir) if o.ramp else []
+                found = highest_bounded(ramp)
+                gw = start_gateway(target, ctx, workdir, stack, "fixed")
+                idle_rss = tree_rss_mib(gw.pid)
+                rate = o.rate or found or (o.ramp[0] if o.ramp else 1000.0)
+                rows_before = gw.rows() or 0
+                cpu0, served0 = _cpu(ctx.upstream_pid), upstream_completions(ctx.upstream_port)
+                log(f"fixed rate {rate:g} req/s for {o.duration:g} s, store {o.store}; {workdir}")
+                fixed, series = run_load(
+                    stack, gw, o, workdir, "fixed", [(o.duration, rate)], o.sample_interval, True
+                )
+                served = upstream_completions(ctx.upstream_port) - served0
+                calibration = (_cpu(ctx.upstream_pid) - cpu0) * 1e6 / served if served else None
+                drain_s = wait_drained(gw, o.drain_deadline)
+                ids_file = workdir / "ids-fixed" / "sustained.ids"
+                answered = sum(1 for _ in ids_file.open())
+                lost = gw.missing(ids_file)
+                result = sustainreport.build(
+                    options=o,
+                    facts=facts,
+                    rate=rate,
+                    found=found,
+                    ramp=ramp,
+                    fixed=fixed,
+                    series=series,
+                    idle_rss=idle_rss,
+                    drain_s=drain_s,
+                    answered=answered,
+                    lost=lost,
+                    rows_before=rows_before,
+                    rows_after=gw.rows(),
+                    calibration_us=calibration,
+                    loadavg=(loadavg_before, os.getloadavg()),
+                )
+        except (StartError, OSError, subprocess.SubprocessError) as exc:
+            log(f"sustained run failed: {exc}"[-4000:])
+            return 1
     json_path, md_path = sustainreport.write(result, o.results_dir)
     print()
     print(md_path.read_text())

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench import history
+from bench import history, output
 from bench.soakreport import slope_per_min
 from bench.stats import median
 
@@ -200,11 +200,7 @@ def write(result: dict[str, Any], results_dir: Path) -> tuple[Path, Path]:
         "verdicts": history.markdown(history.judge(runs), runs, HISTORY_FILE),
     }
     name = f"sustained-{result['config']['store']}"
-    json_path = results_dir / f"{name}.json"
-    json_path.write_text(json.dumps(result, indent=2) + "\n")
-    md_path = results_dir / f"{name}.md"
-    md_path.write_text("\n".join(markdown(result)) + "\n")
-    return json_path, md_path
+    return output.write(results_dir, name, result, "\n".join(markdown(result)))
 
 
 def _num(value: Any) -> str:

@@ -45,6 +45,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from bench import output
 from bench.load import BENCH_DIR
 from bench.stats import median
 from relayscope import gil
@@ -287,11 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         "loadavg_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "variants": variants,
     }
-    a.results_dir.mkdir(parents=True, exist_ok=True)
-    (a.results_dir / "writecost.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = "\n".join(markdown(result)) + "\n"
-    (a.results_dir / "writecost.md").write_text(text)
-    print(text)
+    _json, md = output.write(a.results_dir, "writecost", result, "\n".join(markdown(result)))
+    print(md.read_text())
     return 0
 
 
