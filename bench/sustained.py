@@ -180,19 +180,24 @@ class Sampler:
         now = time.monotonic()
         cpu = tree_cpu_seconds(self.gateway.pid)
         try:
-            figures = scrape(self.gateway.port)
+            figures: dict[str, float] | None = scrape(self.gateway.port)
         except OSError as exc:
-            figures = {}
+            figures = None
             log(f"/metrics did not answer: {exc}")
+        got = figures or {}
         row: dict[str, Any] = {
             "t": round(now - self.t0, 1),
-            "queue_depth": figures.get("queue_depth"),
-            "last_stored_age_s": _round(figures.get("last_stored_age_s"), 2),
-            "written": figures.get("written"),
-            "spooled": figures.get("spooled"),
-            "spool_bytes": figures.get("spool_bytes"),
+            "metrics_answered": figures is not None,
+            "queue_depth": got.get("queue_depth"),
+            "last_stored_age_s": _round(got.get("last_stored_age_s"), 2),
+            "written": got.get("written"),
+            "spooled": got.get("spooled"),
+            "spool_bytes": got.get("spool_bytes"),
             "rss_mib": round(tree_rss_mib(self.gateway.pid), 1),
         }
+        if figures is None:  # no counters this time: the next rates span two intervals
+            self.rows.append(row)
+            return row
         written, write_s = figures.get("written", 0.0), figures.get("write_seconds", 0.0)
         # A rate over a short last interval (the load just ended) would only be noise.
         if self._last is not None and now - self._last[0] >= self.interval / 2:

@@ -291,7 +291,7 @@ class RelayScope(Target):
         assert ctx.tools.relayscope
         cmd = ctx.tools.relayscope
         url, counter, ids = self._database(ctx, rundir, stack)
-        env = self._env(ctx, url, stack)
+        env = self._env(ctx, url, stack, rundir)
         args = ["--workers", str(self.workers)] if self.workers > 1 else []
         try:
             served = serve(stack, cmd, env, rundir, args=args)
@@ -318,10 +318,16 @@ class RelayScope(Target):
             database_url=url,
         )
 
-    def _env(self, ctx: Context, url: str, stack: ExitStack) -> dict[str, str]:
+    def _env(self, ctx: Context, url: str, stack: ExitStack, rundir: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYSCOPE_REDIS")}
         env.update(
-            {"RELAYSCOPE_DATABASE_URL": url, "RELAYSCOPE_OPENAI_BASE_URL": ctx.upstream_base}
+            {
+                "RELAYSCOPE_DATABASE_URL": url,
+                "RELAYSCOPE_OPENAI_BASE_URL": ctx.upstream_base,
+                # The run's own spool and journal: in the user's data dir, records a
+                # stopped gateway left there were replayed into the next run's store.
+                "RELAYSCOPE_DATA_DIR": str(rundir / "data"),
+            }
         )
         if self.redis:
             prefix = f"relayscope-bench-{os.getpid()}-{secrets.token_hex(4)}:"
@@ -351,7 +357,7 @@ class RelayScopeReplicas(RelayScope):
         assert ctx.tools.relayscope
         cmd = ctx.tools.relayscope
         url, counter, ids = self._database(ctx, rundir, stack)
-        env = self._env(ctx, url, stack)
+        env = self._env(ctx, url, stack, rundir)
         # One after the other: the first applies the migrations to the fresh database.
         served: list[Served] = []
         for i in range(self.replicas):
