@@ -120,6 +120,7 @@ class StepFigures:
     other_status: int = 0
     failed: int = 0
     failures: dict[str, int] = field(default_factory=dict)
+    stale_retries: int = 0
     streams: int = 0
     latency_ms: array[float] = field(default_factory=lambda: array("f"))
     late_ms: array[float] = field(default_factory=lambda: array("f"))
@@ -142,6 +143,7 @@ class StepFigures:
             "other_status": self.other_status,
             "failed": self.failed,
             "failures": self.failures,
+            "stale_retries": self.stale_retries,
             "streams": self.streams,
             "answered_per_s": round((self.ok + self.upstream_errors) / self.seconds, 1),
             "p50_ms": round(percentile(lat, 50), 3) if lat else None,
@@ -150,19 +152,22 @@ class StepFigures:
         }
 
 
+Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
 class Connections:
     """Idle keep-alive connections, opened on demand up to a bound."""
 
     def __init__(self, host: str, port: int, limit: int) -> None:
         self.host, self.port, self.limit = host, port, limit
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[Conn] = []
         self.open = 0
 
     def full(self) -> bool:
         return not self.idle and self.open >= self.limit
 
-    async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self.idle:
+    async def take(self, fresh: bool = False) -> Conn:
+        if self.idle and not fresh:
             return self.idle.pop()
         self.open += 1
         try:
@@ -171,30 +176,56 @@ class Connections:
             self.open -= 1
             raise
 
-    def give_back(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+    def give_back(self, conn: Conn) -> None:
         self.idle.append(conn)
 
-    def drop(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+    def drop(self, conn: Conn) -> None:
         self.open -= 1
         conn[1].close()
+
+    async def close(self) -> None:
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            self.drop(conn)
+        for _reader, writer in idle:
+            await writer.wait_closed()
+
+
+async def exchange(
+    pool: Connections, raw: bytes, step: StepFigures, timeout: float
+) -> tuple[Conn, tuple[int, int, bool, str | None]]:
+    """Send ``raw`` and read the answer. A kept-alive connection the gateway closed
+    while it sat idle (uvicorn's keep-alive timeout) answers nothing at all: the
+    request never reached it, so it is sent once more on a new connection, as
+    HTTP clients do, and counted in ``stale_retries``."""
+    for attempt in (1, 2):
+        reused = attempt == 1 and bool(pool.idle)
+        conn = await pool.take(fresh=attempt == 2)
+        try:
+            conn[1].write(raw)
+            return conn, await asyncio.wait_for(read_response(conn[0]), timeout)
+        except asyncio.IncompleteReadError as exc:
+            pool.drop(conn)
+            if not (reused and not exc.partial and attempt == 1):
+                where = "a reused" if reused else "a new"
+                raise EOFError(f"cut after {len(exc.partial)} bytes on {where} connection") from exc
+            step.stale_retries += 1
+        except BaseException:
+            pool.drop(conn)
+            raise
+    raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 async def send(
     pool: Connections, raw: bytes, step: StepFigures, due: float, ids: IO[str], timeout: float
 ) -> None:
     try:
-        conn = await pool.take()
-    except OSError as exc:
-        step.fail(f"connect: {type(exc).__name__}")
+        conn, (status, _size, keep_alive, request_id) = await exchange(pool, raw, step, timeout)
+    except EOFError as exc:
+        step.fail(str(exc))
         return
-    try:
-        conn[1].write(raw)
-        status, _size, keep_alive, request_id = await asyncio.wait_for(
-            read_response(conn[0]), timeout
-        )
-    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+    except (OSError, TimeoutError, ValueError, IndexError) as exc:
         step.fail(type(exc).__name__)
-        pool.drop(conn)
         return
     step.latency_ms.append((time.monotonic() - due) * 1000)
     if request_id:
@@ -246,6 +277,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             unfinished = len(pending)
             for task in pending:
                 task.cancel()
+        await pool.close()
     return {
         "steps": [s.summary() for s in steps],
         "unfinished": unfinished,

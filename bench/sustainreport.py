@@ -105,6 +105,7 @@ def build(
         "lost": lost,
         "not_sent": step["not_sent"],
         "failed": step["failed"],
+        "stale_retries": step.get("stale_retries"),
         "p50_ms": step["p50_ms"],
         "p99_ms": step["p99_ms"],
         "late_p99_ms": step["late_p99_ms"],
@@ -213,6 +214,14 @@ def _num(value: Any) -> str:
     return str(value)
 
 
+def _rate_origin(given: float | None, found: float | None) -> str:
+    if given:
+        return "given with --rate"
+    if found:
+        return "the highest bounded ramp rate"
+    return "no ramp step held: the ramp's first rate"
+
+
 def markdown(result: dict[str, Any]) -> list[str]:
     c, f = result["config"], result["figures"]
     title = f"# Sustained throughput, {c['store']}"
@@ -228,7 +237,7 @@ def markdown(result: dict[str, Any]) -> list[str]:
         f"own CPU µs a request) {_num(result['calibration_us'])}.",
         "",
         f"Fixed phase: {c['rate']:g} req/s offered for {c['duration_s']:g} s "
-        f"({'given with --rate' if c['rate_given'] else 'the highest bounded ramp rate'}), "
+        f"({_rate_origin(c['rate_given'], result['highest_bounded_rate'])}), "
         f"{c['stream_share']:.0%} streams, 2% upstream errors, 5,000 users, 20,000 "
         "sessions, 50 feature values, unique prompts of 100 B to 16 KB.",
         "",

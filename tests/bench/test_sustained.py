@@ -239,3 +239,40 @@ def test_a_short_run_is_labelled_and_never_judged_with_the_full_runs(tmp_path: P
         check=True,
     ).stdout
     assert "sustainload/sqlite/validation-120s" in printed and "met in 0 of 1 run" in printed
+
+
+def test_a_kept_alive_connection_the_server_closed_is_retried_on_a_fresh_one() -> None:
+    """The gateway closes idle keep-alive connections; the request sent on one never
+    reached it, so the load sends it again instead of counting a failure."""
+    import asyncio
+
+    from bench.sustainload import Connections, StepFigures, exchange
+
+    answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nhelicone-id: abc\r\n\r\nok"
+
+    async def one_answer_then_close(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()  # as an idle timeout would, without saying so in the answer
+
+    async def scenario() -> tuple[StepFigures, list[int]]:
+        server = await asyncio.start_server(one_answer_then_close, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        pool = Connections("127.0.0.1", port, 4)
+        step = StepFigures(1.0, 1.0)
+        statuses = []
+        async with server:
+            for _ in range(2):
+                raw = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+                conn, (status, _size, _alive, _rid) = await exchange(pool, raw, step, 5)
+                statuses.append(status)
+                pool.give_back(conn)
+            await pool.close()
+        return step, statuses
+
+    step, statuses = asyncio.run(scenario())
+    assert statuses == [200, 200]
+    assert step.stale_retries == 1 and step.failed == 0
