@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 
 from bench.load import BENCH_DIR
+from bench.procs import exit_on_sigterm
 from bench.run import Options, run
 from bench.targets import all_targets, feature_targets
 
@@ -102,12 +101,8 @@ def parse(argv: list[str] | None) -> Options:
     )
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    exit_on_sigterm()
     return run(parse(argv))
 
 

@@ -14,27 +14,25 @@ used (the report says how many). Writes `bench/results/dashboard.{json,md}`.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from contextlib import closing
+from contextlib import ExitStack, closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bench import output
+from bench.gateway import create_key, serve
 from bench.load import BENCH_DIR, ROOT
-from bench.procs import Managed, free_port, http_ready, wait_until
+from bench.procs import Managed
 from bench.provision import relayscope_command
-from bench.targets import HOST
 
 LIMIT_MS = 1000.0
 ORG = "seed"
@@ -70,22 +68,6 @@ def seed(path: Path, rows: int, timeout_s: float, workdir: Path) -> dict[str, An
     n = count_rows(path)
     log(f"seeded {n:,} rows in {seconds:.0f} s ({n / max(seconds, 1e-9):,.0f} rows/s)")
     return {"requested": rows, "rows": n, "seconds": round(seconds, 1), "finished": finished}
-
-
-def make_key(cmd: list[str], env: dict[str, str], workdir: Path) -> str:
-    proc = subprocess.run(
-        [*cmd, "keys", "create", "--org", ORG],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=workdir,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"keys create failed: {(proc.stderr or proc.stdout)[-500:]}")
-    return lines[-1]
 
 
 def queries(now: datetime) -> list[tuple[str, str, dict[str, str]]]:
@@ -220,46 +202,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     a = ap.parse_args(argv)
 
-    workdir = Path(tempfile.mkdtemp(prefix="relayscope-dashboard-"))
-    path = a.db.resolve() if a.db else workdir / "dashboard.db"
-    loadavg_before = [round(x, 2) for x in os.getloadavg()]
-    try:
-        if a.reuse and path.exists() and count_rows(path) > 0:
-            n = count_rows(path)
-            log(f"reusing {path} with {n:,} rows")
-            seeded = {
-                "requested": a.rows,
-                "rows": n,
-                "seconds": None,
-                "finished": True,
-                "reused": True,
-            }
-        else:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            seeded = seed(path, a.rows, a.seed_timeout, workdir)
-        cmd = relayscope_command(None)
-        env = {**os.environ, "RELAYSCOPE_DATABASE_URL": f"sqlite:///{path}"}
-        key = make_key(cmd, env, workdir)
-        port = free_port()
-        gw = Managed(
-            "relayscope",
-            [*cmd, "serve", "--host", HOST, "--port", str(port)],
-            workdir / "relayscope.log",
-            env=env,
-            cwd=workdir,
-        )
+    with output.workdir("relayscope-dashboard-", False, log) as workdir:
+        path = a.db.resolve() if a.db else workdir / "dashboard.db"
+        loadavg_before = [round(x, 2) for x in os.getloadavg()]
         try:
-            base = f"http://{HOST}:{port}"
-            wait_until(http_ready(f"{base}/healthz"), 180, "the gateway", gw)
-            results = measure(base, key, datetime.now(UTC), a.repeats)
+            if a.reuse and path.exists() and count_rows(path) > 0:
+                n = count_rows(path)
+                log(f"reusing {path} with {n:,} rows")
+                seeded = {
+                    "requested": a.rows,
+                    "rows": n,
+                    "seconds": None,
+                    "finished": True,
+                    "reused": True,
+                }
+            else:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+                seeded = seed(path, a.rows, a.seed_timeout, workdir)
+            cmd = relayscope_command(None)
+            env = {**os.environ, "RELAYSCOPE_DATABASE_URL": f"sqlite:///{path}"}
+            key = create_key(cmd, env, workdir, org=ORG, timeout=120)
+            with ExitStack() as stack:
+                served = serve(stack, cmd, env, workdir, ready_s=180)
+                results = measure(served.url, key, datetime.now(UTC), a.repeats)
         finally:
-            gw.stop()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if not a.db:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            if not a.db:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
 
     result = {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -274,10 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         "queries": results,
         "missed": [q["query"] for q in results if not q["met"]],
     }
-    a.results_dir.mkdir(parents=True, exist_ok=True)
-    (a.results_dir / "dashboard.json").write_text(json.dumps(result, indent=2) + "\n")
     md = markdown(result)
-    (a.results_dir / "dashboard.md").write_text(md)
+    output.write(a.results_dir, "dashboard", result, md)
     if a.results_dir == BENCH_DIR / "results":
         DOCS.write_text(render_docs(DOCS.read_text(), result))
     print(md)

@@ -90,8 +90,8 @@ def record(result: dict[str, Any], results_dir: Path) -> dict[str, Any]:
     }
 
 
-def load(results_dir: Path) -> list[dict[str, Any]]:
-    path = results_dir / HISTORY
+def load(results_dir: Path, name: str = HISTORY) -> list[dict[str, Any]]:
+    path = results_dir / name
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -162,11 +162,13 @@ def _span(values: Sequence[float]) -> str:
     return _num(low) if low == high else f"{_num(low)}-{_num(high)}"
 
 
-def markdown(verdicts: Sequence[Verdict], runs: Sequence[dict[str, Any]]) -> list[str]:
+def markdown(
+    verdicts: Sequence[Verdict], runs: Sequence[dict[str, Any]], name: str = HISTORY
+) -> list[str]:
     calibrations = [r["calibration_us"] for r in runs if r.get("calibration_us") is not None]
     lines = [
         f"Judged over {len(runs)} run(s) of this commit with this load generator (every run "
-        "is kept in `history.jsonl`); calibration (the upstream's own CPU µs a request) "
+        f"is kept in `{name}`); calibration (the upstream's own CPU µs a request) "
         + _span(calibrations)
         + ".",
         "",
@@ -179,8 +181,8 @@ def markdown(verdicts: Sequence[Verdict], runs: Sequence[dict[str, Any]]) -> lis
     return lines
 
 
-def _print_history(results_dir: Path) -> None:
-    history = load(results_dir)
+def _print_history(results_dir: Path, name: str) -> None:
+    history = load(results_dir, name)
     keys = list(dict.fromkeys((e.get("commit"), e.get("load_generator")) for e in history))
     for commit, generator in reversed(keys):
         runs = same_commit(history, commit, generator)
@@ -189,12 +191,15 @@ def _print_history(results_dir: Path) -> None:
             + ", ".join(r["timestamp"] for r in runs)
             + "\n"
         )
-        print("\n".join(markdown(judge(runs), runs)))
+        print("\n".join(markdown(judge(runs), runs, name)))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.history", description=__doc__.split("\n")[0])
     ap.add_argument("--results-dir", type=Path, default=Path(__file__).parent / "results")
+    ap.add_argument(
+        "--file", default=HISTORY, help=f"history file (default {HISTORY}; sustained-history.jsonl)"
+    )
     sub = ap.add_subparsers(dest="command")
     add = sub.add_parser("add", help="append reports written before the history existed")
     add.add_argument("reports", nargs="+", type=Path)
@@ -206,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             path = append(json.loads(report.read_text()), args.results_dir, source=source)
             print(f"appended {report} to {path}")
         return 0
-    _print_history(args.results_dir)
+    _print_history(args.results_dir, args.file)
     return 0
 
 

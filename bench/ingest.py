@@ -21,8 +21,9 @@ import shutil
 import time
 from typing import Any
 
+from bench.procs import HOST
 from bench.stats import median
-from bench.targets import HOST, _psql
+from bench.targets import _psql
 
 DEFAULT_RECORDS = 20_000
 DEFAULT_BATCH = 500

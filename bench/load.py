@@ -6,7 +6,6 @@ harness; each prints one `BENCH_JSON {...}` line, parsed here.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import aio
 from bench.http1 import Endpoint
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -55,10 +55,9 @@ class LoadResult:
 
 
 def _parse_bench_json(stdout: str, what: str) -> dict[str, Any]:
-    for line in reversed(stdout.splitlines()):
-        if line.startswith("BENCH_JSON "):
-            parsed: dict[str, Any] = json.loads(line[len("BENCH_JSON ") :])
-            return parsed
+    parsed = aio.result_line(stdout)
+    if parsed is not None:
+        return parsed
     raise LoadError(f"{what} printed no BENCH_JSON line:\n{stdout[-2000:]}")
 
 

@@ -12,16 +12,26 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import FrameType
+
+from relayscope.testing.process import free_port as free_port  # the test suite's, re-exported
+from relayscope.testing.waiting import wait_until as testing_wait_until
+
+HOST = "127.0.0.1"
+"""Every process the bench starts listens on loopback only."""
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so a stopped run still stops what it started."""
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
 
 
 class StartError(RuntimeError):
     """A child process exited or never became ready."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def tail(path: Path, max_bytes: int = 2000) -> str:
@@ -107,18 +117,21 @@ def wait_until(
     proc: Managed | None = None,
     interval: float = 0.05,
 ) -> float:
-    """Poll `check` until true; returns the seconds waited."""
+    """Poll `check` until true (``relayscope.testing``'s wait); returns the seconds
+    waited. A child that exits meanwhile, or the deadline, raises StartError with its log."""
     start = time.monotonic()
-    end = start + deadline_s
-    while True:
+
+    def ready() -> bool:
         if proc is not None:
             proc.check_alive()
-        if check():
-            return time.monotonic() - start
-        if time.monotonic() > end:
-            log = f"\n{tail(proc.log_path)}" if proc is not None else ""
-            raise StartError(f"timed out after {deadline_s:.0f}s waiting for {what}{log}")
-        time.sleep(interval)
+        return check()
+
+    try:
+        testing_wait_until(ready, timeout=deadline_s, interval=interval)
+    except AssertionError:
+        log = f"\n{tail(proc.log_path)}" if proc is not None else ""
+        raise StartError(f"timed out after {deadline_s:.0f}s waiting for {what}{log}") from None
+    return time.monotonic() - start
 
 
 def tcp_ready(host: str, port: int) -> Callable[[], bool]:

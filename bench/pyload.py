@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 from pathlib import Path
 
+from bench import aio
 from bench.http1 import build_request, parse_head, parse_header_args
 from bench.ids import ID_HEADER
 from bench.stats import percentile
@@ -32,7 +32,7 @@ class Counters:
         """The Helicone-Id of every 2xx answer (bench/ids.py)."""
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int, bool, str | None]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, int, bool, str | None]:
     head = parse_head((await reader.readuntil(b"\r\n\r\n"))[:-4])
     request_id = head.headers.get(ID_HEADER)
     size = 0
@@ -71,7 +71,7 @@ async def _connection(
         try:
             writer.write(raw)
             status, size, keep_alive, request_id = await asyncio.wait_for(
-                _read_response(reader), timeout
+                read_response(reader), timeout
             )
         except TimeoutError:
             c.errors["timeout"] += 1
@@ -136,13 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--ids-file", help="write 2xx answers' Helicone-Id to <this>.ids")
     args = ap.parse_args(argv)
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(run(args))
-    else:
-        result = uvloop.run(run(args))
-    print("BENCH_JSON " + json.dumps(result), flush=True)
+    aio.print_result(aio.run(run(args)))
 
 
 if __name__ == "__main__":

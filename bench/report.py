@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import output
 from bench.stats import median
 
 PCTS = ("p50", "p95", "p99")
@@ -601,9 +601,4 @@ def build(
 
 
 def write(result: dict[str, Any], results_dir: Path) -> tuple[Path, Path]:
-    results_dir.mkdir(parents=True, exist_ok=True)
-    json_path = results_dir / "latest.json"
-    md_path = results_dir / "latest.md"
-    json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    md_path.write_text(markdown(result))
-    return json_path, md_path
+    return output.write(results_dir, "latest", result, markdown(result))

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -16,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import history, meta, provision, report
+from bench import history, meta, output, provision, report
 from bench.http1 import BlockingConnection, Endpoint, build_request
 from bench.ids import ID_HEADER, lost_by_id, read_answered
 from bench.load import ROOT, LoadError, LoadGenerator, LoadSpec, run_ttfb
 from bench.procs import (
+    HOST,
     Managed,
     StartError,
     free_port,
@@ -30,7 +29,7 @@ from bench.procs import (
     tree_rss_mib,
     wait_until,
 )
-from bench.targets import HOST, Context, Running, Target, all_targets
+from bench.targets import Context, Running, Target, all_targets
 
 REQUEST = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}]}'
 STREAM_REQUEST = (
@@ -148,7 +147,8 @@ def wait_records(
 
 
 @contextmanager
-def upstream(opts: Options, workdir: Path, tools: provision.Tools) -> Iterator[Context]:
+def upstream(chunk_delay_ms: float, workdir: Path, tools: provision.Tools) -> Iterator[Context]:
+    """The bench upstream (``bench/upstream.py``) on a free port, stopped on exit."""
     port = free_port()
     argv = [
         sys.executable,
@@ -159,7 +159,7 @@ def upstream(opts: Options, workdir: Path, tools: provision.Tools) -> Iterator[C
         "--port",
         str(port),
         "--chunk-delay-ms",
-        str(opts.chunk_delay_ms),
+        str(chunk_delay_ms),
     ]
     proc = Managed("upstream", argv, workdir / "upstream.log", cwd=ROOT)
     try:
@@ -325,48 +325,44 @@ def run(opts: Options) -> int:
 
     load_before = os.getloadavg()
     facts = meta.collect(tools)
-    workdir = Path(tempfile.mkdtemp(prefix="relayscope-bench-"))
-    bodies = Bodies(
-        workdir / "request.json",
-        workdir / "stream-request.json",
-        workdir / "responses-stream-request.json",
-    )
-    bodies.plain.write_bytes(REQUEST)
-    bodies.stream.write_bytes(STREAM_REQUEST)
-    assert bodies.responses_stream is not None
-    bodies.responses_stream.write_bytes(RESPONSES_STREAM_REQUEST)
     runs: list[dict[str, Any]] = []
-    try:
-        with upstream(opts, workdir, tools) as ctx:
-            if opts.profile:
-                from bench.profile import profile
+    with (
+        output.workdir("relayscope-bench-", opts.keep_workdir, log) as workdir,
+        upstream(opts.chunk_delay_ms, workdir, tools) as ctx,
+    ):
+        bodies = Bodies(
+            workdir / "request.json",
+            workdir / "stream-request.json",
+            workdir / "responses-stream-request.json",
+        )
+        bodies.plain.write_bytes(REQUEST)
+        bodies.stream.write_bytes(STREAM_REQUEST)
+        assert bodies.responses_stream is not None
+        bodies.responses_stream.write_bytes(RESPONSES_STREAM_REQUEST)
+        if opts.profile:
+            from bench.profile import profile
 
-                return profile(catalog[opts.profile_target], ctx, gen, bodies, opts, workdir)
-            for repeat in range(opts.repeats):
-                for name in order_for(repeat, [n for n in names if n not in skipped]):
-                    if name in skipped:
-                        continue
-                    log(f"repeat {repeat + 1}/{opts.repeats}: {name} ...")
-                    rundir = workdir / f"{name}-{repeat}"
-                    try:
-                        result = measure(catalog[name], ctx, gen, bodies, opts, rundir)
-                    except (StartError, LoadError, OSError, subprocess.SubprocessError) as exc:
-                        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-                        short = " | ".join(dict.fromkeys([*lines[:1], *lines[-1:]]))
-                        detail = f"{exc}{_log_tails(rundir)}"
-                        log(f"{name} failed: {detail[-3000:]}")
-                        if not any(r["target"] == name and "error" not in r for r in runs):
-                            skipped[name] = f"failed to run: {short[:600]}"
-                        else:
-                            runs.append({"target": name, "repeat": repeat, "error": detail})
-                        continue
-                    runs.append({"target": name, "repeat": repeat, **result})
-                    log(f"  {name}: {_brief(result)}")
-    finally:
-        if opts.keep_workdir:
-            log(f"work dir kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+            return profile(catalog[opts.profile_target], ctx, gen, bodies, opts, workdir)
+        for repeat in range(opts.repeats):
+            for name in order_for(repeat, [n for n in names if n not in skipped]):
+                if name in skipped:
+                    continue
+                log(f"repeat {repeat + 1}/{opts.repeats}: {name} ...")
+                rundir = workdir / f"{name}-{repeat}"
+                try:
+                    result = measure(catalog[name], ctx, gen, bodies, opts, rundir)
+                except (StartError, LoadError, OSError, subprocess.SubprocessError) as exc:
+                    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+                    short = " | ".join(dict.fromkeys([*lines[:1], *lines[-1:]]))
+                    detail = f"{exc}{_log_tails(rundir)}"
+                    log(f"{name} failed: {detail[-3000:]}")
+                    if not any(r["target"] == name and "error" not in r for r in runs):
+                        skipped[name] = f"failed to run: {short[:600]}"
+                    else:
+                        runs.append({"target": name, "repeat": repeat, "error": detail})
+                    continue
+                runs.append({"target": name, "repeat": repeat, **result})
+                log(f"  {name}: {_brief(result)}")
 
     config = {
         "repeats": opts.repeats,

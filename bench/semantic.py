@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from bench import output
 from relayscope.cache.backend import Vector
 from relayscope.cache.embedding import MAX_TOKENS, Embedder, model_files
 from relayscope.cache.keys import split_last_user_turn
@@ -600,9 +601,8 @@ async def main(argv: list[str]) -> int:
     RESULTS.mkdir(exist_ok=True)
     if report["cost"]:
         report["history"] = record(report, RESULTS)
-    (RESULTS / "semantic.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
     text = markdown(report)
-    (RESULTS / "semantic.md").write_text(text)
+    output.write(RESULTS, "semantic", report, text)
     print(text)
     return 0
 

@@ -14,9 +14,7 @@ import json
 import os
 import re
 import shutil
-import signal
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -27,15 +25,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from bench import meta, soakreport
+from bench import aio, meta, output, soakreport
+from bench.gateway import create_key, serve
 from bench.load import BENCH_DIR, ROOT
 from bench.procs import (
+    HOST,
     Managed,
     StartError,
-    http_ready,
+    exit_on_sigterm,
     tail,
     tree_pids,
     tree_rss_mib,
@@ -44,7 +43,6 @@ from bench.procs import (
 from bench.provision import Tools, check_relayscope, relayscope_command
 from bench.soakplan import Plan, make_plan
 from bench.soakstore import PostgresStore, SoakStore, SqliteStore
-from bench.targets import HOST, RelayScope, _key_from_serve_output
 
 SOAK_REMEMBERED_IDS = 2_000
 """Client ids the soak's gateway remembers (RELAYSCOPE_REQUEST_IDS_REMEMBERED)."""
@@ -85,6 +83,7 @@ def log(msg: str) -> None:
 
 
 def _launch(stack: ExitStack, name: str, argv: list[str], workdir: Path, **kw: Any) -> Managed:
+    # From the repository root: the load process and fake provider run as modules.
     proc = Managed(name, argv, workdir / f"{name}.log", cwd=ROOT, **kw)
     stack.callback(proc.stop)
     return proc
@@ -118,8 +117,6 @@ def start_fake(stack: ExitStack, workdir: Path, chunk_delay_ms: float) -> tuple[
 def start_gateway(
     stack: ExitStack, workdir: Path, cmd: list[str], store: SoakStore, fake_url: str, o: Options
 ) -> tuple[Managed, int, str, dict[str, str]]:
-    from bench.procs import free_port
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYSCOPE_")}
     env |= {
         "RELAYSCOPE_DATA_DIR": str(workdir / "data"),
@@ -133,14 +130,9 @@ def start_gateway(
         "RELAYSCOPE_REQUEST_IDS_REMEMBERED": str(SOAK_REMEMBERED_IDS),
         "SOAK_MEMSTATS": str(workdir / "memstats.jsonl"),
     }
-    port = free_port()
-    argv = [*cmd, "serve", "--host", HOST, "--port", str(port), "--log-level", "warning"]
-    proc = _launch(stack, "relayscope", argv, workdir, env=env)
-    wait_until(http_ready(f"http://{HOST}:{port}/healthz"), 90, "the gateway's /healthz", proc)
-    key = RelayScope._create_key(cmd, env, workdir) or _key_from_serve_output(proc.output())
-    if not key:
-        raise StartError("could not obtain a gateway key (keys create / serve output)")
-    return proc, port, key, env
+    served = serve(stack, cmd, env, workdir, args=["--log-level", "warning"])
+    key = create_key(cmd, env, workdir, served=served)
+    return served.proc, served.port, key, env
 
 
 def read_api(port: int, key: str, started: datetime) -> dict[str, Any] | None:
@@ -397,115 +389,110 @@ def run(o: Options) -> int:
         return 2
     facts = meta.collect(Tools(relayscope=cmd))
     load_before = os.getloadavg()
-    workdir = Path(tempfile.mkdtemp(prefix="relayscope-soak-"))
-    spool = workdir / "data" / "spool"
-    soak = Soak(o, plan, workdir)
-    result: dict[str, Any] = {}
-    try:
-        with ExitStack() as stack:
-            store: SoakStore
-            if o.store == "postgres":
-                assert psql
-                store = PostgresStore(psql, stack)
-            else:
-                store = SqliteStore(workdir / "data" / "relayscope.db")
-            stack.callback(store.up)
-            _fake, fake_url = start_fake(stack, workdir, o.chunk_delay_ms)
-            gateway, port, key, _env = start_gateway(stack, workdir, cmd, store, fake_url, o)
-            started = datetime.now(UTC)
-            probe_ids = probe(port, key)
-            idle_rss = tree_rss_mib(gateway.pid)
-            plan_file = workdir / "plan.json"
-            plan_file.write_text(plan.to_json())
-            out = workdir / "requests.jsonl"
-            t0 = time.monotonic() + 3.0
-            argv = [
-                sys.executable,
-                "-m",
-                "bench.soakload",
-                "--port",
-                str(port),
-                "--key",
-                key,
-                "--plan",
-                str(plan_file),
-                "--out",
-                str(out),
-                "--t0",
-                repr(t0),
-                "--rate",
-                str(o.rate),
-                "--stream-share",
-                str(o.stream_share),
-                "--anthropic-share",
-                str(o.anthropic_share),
-                "--fault-share",
-                str(o.fault_share),
-                "--max-in-flight",
-                str(o.max_in_flight),
-                "--request-timeout",
-                str(o.request_timeout),
-                "--seed",
-                str(o.seed),
-            ]
-            log(
-                f"{o.duration:.0f}s at {o.rate:g} req/s, store {store.kind}, "
-                f"{len(plan.windows)} windows of {plan.period:g}s slots; work dir {workdir}"
-            )
-            load = _launch(stack, "soakload", argv, workdir)
-            soak.drive(gateway, load, store, t0, spool)
-            if load.alive():
-                log("load process overran its deadline; stopping it")
-                load.stop()
-            load.proc.wait(timeout=60)
-            load_summary = _bench_json(load.output())
-            rows = read_rows(out)
-            all_ids = {r["rid"] for r in rows} | set(probe_ids)
-            seen = {r["hid"] for r in rows if r.get("hid")} | set(probe_ids)
-            drained: dict[str, Any] = {}
-            api: dict[str, Any] | None = None
-            if soak.crash is None and gateway.alive():
-                log(f"load done ({len(rows)} requests); waiting for the log queue and spool")
-                drained = wait_drained(store, seen, spool, o.drain_deadline)
-                soak.sample(gateway, t0, spool)
-                api = read_api(port, key, started)
-            else:
-                soak.crash = soak.crash or f"gateway exited with {gateway.proc.returncode}"
-            live_rows = store.rows() or []
-            gateway.stop(grace=40)
-            exit_code = gateway.proc.returncode
-            final_rows = store.rows() or []
-            gateway_log = gateway_log_summary(gateway.log_path.read_text(errors="replace"))
-            result = soakreport.build(
-                options=o,
-                plan=plan,
-                facts=facts,
-                rows=rows,
-                load_summary=load_summary,
-                seen=seen,
-                all_ids=all_ids,
-                probe_ids=probe_ids,
-                live_rows=live_rows,
-                final_rows=final_rows,
-                drained=drained,
-                samples=soak.samples,
-                idle_rss=idle_rss,
-                outages=soak.outages,
-                crash=soak.crash,
-                exit_code=exit_code,
-                gateway_log=gateway_log,
-                store_kind=store.kind,
-                loadavg=(load_before, os.getloadavg()),
-                api=api,
-            )
-    except (StartError, OSError) as exc:
-        log(f"soak failed: {exc}{_log_tails(workdir)}"[-4000:])
-        return 1
-    finally:
-        if o.keep_workdir:
-            log(f"work dir kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with output.workdir("relayscope-soak-", o.keep_workdir, log) as workdir:
+        spool = workdir / "data" / "spool"
+        soak = Soak(o, plan, workdir)
+        result: dict[str, Any] = {}
+        try:
+            with ExitStack() as stack:
+                store: SoakStore
+                if o.store == "postgres":
+                    assert psql
+                    store = PostgresStore(psql, stack)
+                else:
+                    store = SqliteStore(workdir / "data" / "relayscope.db")
+                stack.callback(store.up)
+                _fake, fake_url = start_fake(stack, workdir, o.chunk_delay_ms)
+                gateway, port, key, _env = start_gateway(stack, workdir, cmd, store, fake_url, o)
+                started = datetime.now(UTC)
+                probe_ids = probe(port, key)
+                idle_rss = tree_rss_mib(gateway.pid)
+                plan_file = workdir / "plan.json"
+                plan_file.write_text(plan.to_json())
+                out = workdir / "requests.jsonl"
+                t0 = time.monotonic() + 3.0
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "bench.soakload",
+                    "--port",
+                    str(port),
+                    "--key",
+                    key,
+                    "--plan",
+                    str(plan_file),
+                    "--out",
+                    str(out),
+                    "--t0",
+                    repr(t0),
+                    "--rate",
+                    str(o.rate),
+                    "--stream-share",
+                    str(o.stream_share),
+                    "--anthropic-share",
+                    str(o.anthropic_share),
+                    "--fault-share",
+                    str(o.fault_share),
+                    "--max-in-flight",
+                    str(o.max_in_flight),
+                    "--request-timeout",
+                    str(o.request_timeout),
+                    "--seed",
+                    str(o.seed),
+                ]
+                log(
+                    f"{o.duration:.0f}s at {o.rate:g} req/s, store {store.kind}, "
+                    f"{len(plan.windows)} windows of {plan.period:g}s slots; work dir {workdir}"
+                )
+                load = _launch(stack, "soakload", argv, workdir)
+                soak.drive(gateway, load, store, t0, spool)
+                if load.alive():
+                    log("load process overran its deadline; stopping it")
+                    load.stop()
+                load.proc.wait(timeout=60)
+                load_summary = _bench_json(load.output())
+                rows = read_rows(out)
+                all_ids = {r["rid"] for r in rows} | set(probe_ids)
+                seen = {r["hid"] for r in rows if r.get("hid")} | set(probe_ids)
+                drained: dict[str, Any] = {}
+                api: dict[str, Any] | None = None
+                if soak.crash is None and gateway.alive():
+                    log(f"load done ({len(rows)} requests); waiting for the log queue and spool")
+                    drained = wait_drained(store, seen, spool, o.drain_deadline)
+                    soak.sample(gateway, t0, spool)
+                    api = read_api(port, key, started)
+                else:
+                    soak.crash = soak.crash or f"gateway exited with {gateway.proc.returncode}"
+                live_rows = store.rows() or []
+                gateway.stop(grace=40)
+                exit_code = gateway.proc.returncode
+                final_rows = store.rows() or []
+                gateway_log = gateway_log_summary(gateway.log_path.read_text(errors="replace"))
+                result = soakreport.build(
+                    options=o,
+                    plan=plan,
+                    facts=facts,
+                    rows=rows,
+                    load_summary=load_summary,
+                    seen=seen,
+                    all_ids=all_ids,
+                    probe_ids=probe_ids,
+                    live_rows=live_rows,
+                    final_rows=final_rows,
+                    drained=drained,
+                    samples=soak.samples,
+                    idle_rss=idle_rss,
+                    outages=soak.outages,
+                    crash=soak.crash,
+                    exit_code=exit_code,
+                    gateway_log=gateway_log,
+                    store_kind=store.kind,
+                    loadavg=(load_before, os.getloadavg()),
+                    api=api,
+                )
+        except (StartError, OSError) as exc:
+            log(f"soak failed: {exc}{_log_tails(workdir)}"[-4000:])
+            return 1
     json_path, md_path = soakreport.write(result, o.results_dir)
     print()
     print(md_path.read_text())
@@ -514,11 +501,7 @@ def run(o: Options) -> int:
 
 
 def _bench_json(text: str) -> dict[str, Any]:
-    for line in reversed(text.splitlines()):
-        if line.startswith("BENCH_JSON "):
-            parsed: dict[str, Any] = json.loads(line[len("BENCH_JSON ") :])
-            return parsed
-    return {"error": text[-2000:]}
+    return aio.result_line(text) or {"error": text[-2000:]}
 
 
 def _log_tails(workdir: Path) -> str:
@@ -575,12 +558,8 @@ def parse(argv: list[str] | None) -> Options:
     )
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    exit_on_sigterm()
     return run(parse(argv))
 
 

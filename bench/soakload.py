@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import aiohttp
 
+from bench import aio
 from bench.soakplan import Plan
 
 # Outcomes a deliberately faulted request may end with; anything else is unexpected.
@@ -335,13 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     if a.host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("the soak load only targets loopback")
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(run(a))
-    else:
-        result = uvloop.run(run(a))
-    print("BENCH_JSON " + json.dumps(result), flush=True)
+    aio.print_result(aio.run(run(a)))
 
 
 if __name__ == "__main__":

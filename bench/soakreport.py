@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections import Counter
@@ -11,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bench import output
 from bench.soakplan import FAULT_HELP, FAULTS, STEADY, Plan
 from bench.soakstore import StoredRow
 from bench.stats import percentile
@@ -526,9 +526,4 @@ def markdown(r: dict[str, Any]) -> str:
 
 
 def write(result: dict[str, Any], results_dir: Path) -> tuple[Path, Path]:
-    results_dir.mkdir(parents=True, exist_ok=True)
-    json_path = results_dir / "soak.json"
-    md_path = results_dir / "soak.md"
-    json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    md_path.write_text(markdown(result))
-    return json_path, md_path
+    return output.write(results_dir, "soak", result, markdown(result))

@@ -11,8 +11,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.procs import StartError
-from bench.targets import HOST, _psql
+from bench.procs import HOST, StartError
+from bench.targets import _psql
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import sqlite3
 import subprocess
@@ -13,8 +12,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.gateway import Served, create_key, launch, serve
 from bench.http1 import Endpoint
 from bench.procs import (
+    HOST,
     Managed,
     StartError,
     free_port,
@@ -25,7 +26,6 @@ from bench.procs import (
 from bench.provision import Tools
 from bench.report import NO_JOURNAL
 
-HOST = "127.0.0.1"
 JSON = {"Content-Type": "application/json"}
 FAKE_PROVIDER_KEY = "sk-fake"
 
@@ -39,6 +39,8 @@ class Running:
     """Every request id in the target's store (None: cannot be read right now)."""
     startup_s: float = 0.0
     extra_rss_pids: tuple[int, ...] = ()
+    database_url: str | None = None
+    """The gateway's store (RelayScope targets)."""
 
 
 @dataclass
@@ -61,18 +63,6 @@ class Target:
 
     def start(self, ctx: Context, rundir: Path, stack: ExitStack) -> Running:
         raise NotImplementedError
-
-
-def _launch(
-    stack: ExitStack,
-    name: str,
-    argv: list[str],
-    rundir: Path,
-    env: dict[str, str] | None = None,
-) -> Managed:
-    proc = Managed(name, argv, rundir / f"{name}.log", env=env, cwd=rundir)
-    stack.callback(proc.stop)
-    return proc
 
 
 class Direct(Target):
@@ -133,7 +123,7 @@ def start_nginx(
     conf.write_text(nginx_conf(rundir, port, backends))
     # -e: the compiled-in error log path would otherwise be opened before the config is read
     argv = [ctx.tools.nginx, "-p", str(rundir), "-c", str(conf), "-e", str(rundir / "error.log")]
-    proc = _launch(stack, "nginx", argv, rundir)
+    proc = launch(stack, "nginx", argv, rundir)
     waited = wait_until(tcp_ready(HOST, port), 20, "nginx to listen", proc)
     return port, proc, waited
 
@@ -214,20 +204,6 @@ def _postgres_ids(psql: str, db: str) -> Callable[[], set[str] | None]:
             return None
 
     return ids
-
-
-KEY_LINE = re.compile(r"key", re.IGNORECASE)
-
-
-def _key_from_serve_output(text: str) -> str | None:
-    """Best-effort fallback: the last long token on a line that mentions a key."""
-    for line in reversed(text.splitlines()):
-        if KEY_LINE.search(line):
-            tokens = [t.strip("'\"`,.") for t in line.split()]
-            tokens = [t for t in tokens if len(t) >= 16 and " " not in t]
-            if tokens:
-                return tokens[-1]
-    return None
 
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -315,22 +291,16 @@ class RelayScope(Target):
         assert ctx.tools.relayscope
         cmd = ctx.tools.relayscope
         url, counter, ids = self._database(ctx, rundir, stack)
-        env = self._env(ctx, url, stack)
-        port = free_port()
-        argv = [*cmd, "serve", "--host", HOST, "--port", str(port)]
-        if self.workers > 1:
-            argv += ["--workers", str(self.workers)]
-        proc = _launch(stack, "relayscope", argv, rundir, env)
-        health = f"http://{HOST}:{port}/healthz"
+        env = self._env(ctx, url, stack, rundir)
+        args = ["--workers", str(self.workers)] if self.workers > 1 else []
         try:
-            waited = wait_until(http_ready(health), 90, f"{health} to answer 200", proc)
+            served = serve(stack, cmd, env, rundir, args=args)
         except StartError as exc:
             if self.postgres:
                 raise StartError(f"gateway rejected or failed on {url}: {exc}") from exc
             raise
-        key = self._create_key(cmd, env, rundir) or _key_from_serve_output(proc.output())
-        if not key:
-            raise StartError("could not obtain a gateway key (keys create / serve output)")
+        port, waited = served.port, served.ready_s
+        key = create_key(cmd, env, rundir, served=served)
         headers = {
             **JSON,
             "Authorization": f"Bearer {FAKE_PROVIDER_KEY}",
@@ -341,16 +311,23 @@ class RelayScope(Target):
         }
         return Running(
             Endpoint(HOST, port, "/openai/v1/chat/completions", headers),
-            proc.pid,
+            served.proc.pid,
             count_records=counter,
             stored_ids=ids,
             startup_s=waited,
+            database_url=url,
         )
 
-    def _env(self, ctx: Context, url: str, stack: ExitStack) -> dict[str, str]:
+    def _env(self, ctx: Context, url: str, stack: ExitStack, rundir: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYSCOPE_REDIS")}
         env.update(
-            {"RELAYSCOPE_DATABASE_URL": url, "RELAYSCOPE_OPENAI_BASE_URL": ctx.upstream_base}
+            {
+                "RELAYSCOPE_DATABASE_URL": url,
+                "RELAYSCOPE_OPENAI_BASE_URL": ctx.upstream_base,
+                # The run's own spool and journal: in the user's data dir, records a
+                # stopped gateway left there were replayed into the next run's store.
+                "RELAYSCOPE_DATA_DIR": str(rundir / "data"),
+            }
         )
         if self.redis:
             prefix = f"relayscope-bench-{os.getpid()}-{secrets.token_hex(4)}:"
@@ -358,26 +335,6 @@ class RelayScope(Target):
             stack.callback(_redis_cleanup, prefix)
         env.update(self.extra_env)
         return env
-
-    @staticmethod
-    def _create_key(cmd: list[str], env: dict[str, str], rundir: Path) -> str | None:
-        try:
-            proc = subprocess.run(
-                [*cmd, "keys", "create", "--org", "bench"],
-                capture_output=True,
-                text=True,
-                env=env,
-                cwd=rundir,
-                timeout=60,
-                stdin=subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired:
-            return None
-        lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
-        if proc.returncode != 0 or not lines:
-            (rundir / "keys-create.log").write_text(proc.stdout + proc.stderr)
-            return None
-        return lines[-1]
 
 
 class RelayScopeReplicas(RelayScope):
@@ -400,22 +357,15 @@ class RelayScopeReplicas(RelayScope):
         assert ctx.tools.relayscope
         cmd = ctx.tools.relayscope
         url, counter, ids = self._database(ctx, rundir, stack)
-        env = self._env(ctx, url, stack)
-        ports: list[int] = []
-        procs: list[Managed] = []
-        waited = 0.0
+        env = self._env(ctx, url, stack, rundir)
         # One after the other: the first applies the migrations to the fresh database.
+        served: list[Served] = []
         for i in range(self.replicas):
-            port = free_port()
-            argv = [*cmd, "serve", "--host", HOST, "--port", str(port)]
-            proc = _launch(stack, f"relayscope-{i + 1}", argv, rundir, env)
-            health = f"http://{HOST}:{port}/healthz"
-            waited += wait_until(http_ready(health), 90, f"{health} to answer 200", proc)
-            ports.append(port)
-            procs.append(proc)
-        key = self._create_key(cmd, env, rundir) or _key_from_serve_output(procs[0].output())
-        if not key:
-            raise StartError("could not obtain a gateway key (keys create / serve output)")
+            served.append(serve(stack, cmd, env, rundir, name=f"relayscope-{i + 1}"))
+        waited = sum(s.ready_s for s in served)
+        ports = [s.port for s in served]
+        procs = [s.proc for s in served]
+        key = create_key(cmd, env, rundir, served=served[0])
         lb_port, nginx, nginx_s = start_nginx(ctx, rundir, stack, ports)
         headers = {
             **JSON,
@@ -502,7 +452,7 @@ class LiteLLM(Target):
             "--num_workers",
             "1",
         ]
-        proc = _launch(stack, "litellm", argv, rundir, env)
+        proc = launch(stack, "litellm", argv, rundir, env)
         waited = wait_until(
             http_ready(f"http://{HOST}:{port}/health/liveliness"), 180, "LiteLLM liveliness", proc
         )

@@ -3,7 +3,9 @@
 A raw asyncio protocol (uvloop + httptools when available) that answers
 `POST */chat/completions` and `POST */responses` (OpenAI's Responses API) with
 pre-serialized bytes, so that nearly all of the latency measured through a proxy is
-the proxy's own.
+the proxy's own. A model named ``error-<status>`` (``error-429``, ``error-500``) is
+answered with that status and an OpenAI-style error body: the sustained bench's
+share of failed calls, at no cost to any other request.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import httptools
+
+from bench import aio
 
 try:
     import orjson
@@ -175,11 +179,23 @@ class Responses:
         self.health = json_response(b'{"status":"ok"}')
         self.not_found = json_response(b'{"error":{"message":"not found"}}', b"404 Not Found")
         self.bad_request = json_response(b'{"error":{"message":"bad json"}}', b"400 Bad Request")
+        self._errors: dict[str, bytes] = {}
 
     def completion(self, model: str) -> bytes:
         resp = self._json.get(model)
         if resp is None:
             resp = self._json[model] = json_response(completion_body(model))
+        return resp
+
+    def error(self, model: str) -> bytes | None:
+        """The error answer a model named ``error-<status>`` asks for, else None."""
+        resp = self._errors.get(model)
+        if resp is None:
+            status = model.removeprefix("error-")
+            if not (status.isdigit() and len(status) == 3):
+                return None
+            body = _dumps({"error": {"message": f"bench upstream: HTTP {status}"}})
+            resp = self._errors[model] = json_response(body, f"{status} Bench Error".encode())
         return resp
 
     def stream(self, model: str, include_usage: bool) -> list[bytes]:
@@ -277,6 +293,11 @@ class UpstreamProtocol(asyncio.Protocol):
         except (ValueError, AttributeError):
             self._send(transport, self.responses.bad_request, keep_alive)
             return
+        if model.startswith("error-"):
+            error = self.responses.error(model)
+            if error is not None:
+                self._send(transport, error, keep_alive)
+                return
         if not req.get("stream"):
             self._send(transport, self.responses.completion(model), keep_alive)
             return
@@ -330,12 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         help="gap between SSE chunks; > 0 makes response buffering in a proxy visible",
     )
     args = ap.parse_args(argv)
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(serve(args.host, args.port, args.chunk_delay_ms))
-    else:
-        uvloop.run(serve(args.host, args.port, args.chunk_delay_ms))
+    aio.run(serve(args.host, args.port, args.chunk_delay_ms))
 
 
 if __name__ == "__main__":
