@@ -60,6 +60,7 @@ from relayscope.ratelimit import api as rate_limits_api
 from relayscope.retry import api as provider_keys_api
 from relayscope.retry.crypto import SecretBox
 from relayscope.retry.provider_keys import ProviderKeys
+from relayscope.scores import api as scores_api
 from relayscope.store.base import LogStore
 from relayscope.store.logs import open_log_store
 from relayscope.store.sql import SqlStore, open_store
@@ -171,6 +172,7 @@ class Gateway:
                 *rate_limits_api.routes,
                 *analytics_routes.routes,
                 *logs_api.routes,
+                *scores_api.routes,
             ],
             body_limits=self._api_body_limits(),
             state={
@@ -180,6 +182,7 @@ class Gateway:
                 "prompts": self.prompts,
                 "alerts": self.alerts,
                 "dead_letters": self.writer.dead_letters,
+                "writer": self.writer,
             },
         )
         self.dashboard = create_dashboard(
@@ -268,7 +271,7 @@ class Gateway:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
-            if path.startswith("/api/"):
+            if path.startswith(("/api/", scores_api.HELICONE_PREFIX)):
                 await self.api(scope, receive, send)
             elif path == "/healthz":
                 await _json(send, 200, {"status": "ok"})

@@ -47,7 +47,7 @@ def rollup_target(f: RequestFilter) -> tuple[str, str] | None:
         f.prompt_version,
         f.search,
     )
-    if any(value is not None for value in others):
+    if any(value is not None for value in others) or f.scores:
         return None
     chosen = [
         (dim, value)

@@ -13,7 +13,8 @@ from relayscope.api.auth import principal
 from relayscope.errors import NotFound
 from relayscope.proxy.tags import property_name
 from relayscope.record import LogRecord
-from relayscope.store.base import RequestFilter
+from relayscope.store import scores
+from relayscope.store.base import RequestFilter, ScoreCondition
 from relayscope.store.sql import decode_cursor, search_words
 
 _FILTERS = {
@@ -30,7 +31,9 @@ _FILTERS = {
     "limit",
     "cursor",
     "search",
+    "feedback",
 }
+FILTER_PREFIXES = ("property.", "score.")
 _STATUS_WORDS = ("success", "error", "rate_limited", "cached")
 
 
@@ -97,6 +100,7 @@ def parse_filter(query: Any) -> RequestFilter:
                 raise params.bad(name, "needs a property name, as in property.<name>=<value>")
             properties.append((property_name(prop), value))
     return RequestFilter(
+        scores=score_conditions(query),
         user_id=query.get("user_id"),
         session_id=query.get("session_id"),
         model=query.get("model"),
@@ -112,10 +116,26 @@ def parse_filter(query: Any) -> RequestFilter:
     )
 
 
+def score_conditions(query: Any) -> tuple[ScoreCondition, ...]:
+    """``score.<name>=[op:]value`` (repeatable) and ``feedback=true|false``."""
+    conditions = []
+    for name, value in query.multi_items():
+        if name.startswith("score."):
+            try:
+                conditions.append(scores.parse_condition(name.removeprefix("score."), value))
+            except ValueError as exc:
+                raise params.bad(name, f"{exc} (write score.<name>=[op:]value)") from None
+        elif name == "feedback":
+            if value not in ("true", "false"):
+                raise params.bad(name, "must be true (positive) or false (negative)")
+            conditions.append(ScoreCondition(scores.FEEDBACK, "eq", float(value == "true")))
+    return tuple(conditions)
+
+
 async def list_requests(request: Request) -> Response:
     who = await principal(request)
     query = request.query_params
-    params.reject_unknown(query, _FILTERS, ("property.",))
+    params.reject_unknown(query, _FILTERS, FILTER_PREFIXES)
     filters = parse_filter(query)
     limit = params.integer(query, "limit", default=50, low=1, high=1000)
     cursor = query.get("cursor")
@@ -140,4 +160,5 @@ async def get_request(request: Request) -> Response:
     record = await request.app.state.logs.get_request(who.org_id, request.path_params["id"])
     if record is None:
         raise NotFound(f"No request with id {request.path_params['id']!r}")
-    return json_response({"data": record_json(record, bodies=True)})
+    held = await scores.of_request(request.app.state.store.engine, who.org_id, record.id)
+    return json_response({"data": {**record_json(record, bodies=True), **scores.scores_json(held)}})
