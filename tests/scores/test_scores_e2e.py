@@ -161,14 +161,15 @@ async def test_a_request_holds_a_bounded_number_of_scores(
 ):
     async with app(tmp_path, fake, store_url) as a:
         request_id = await a.ask("many scores")
+        path = f"/v1/request/{request_id}/score"
         first = {f"a{i}": i for i in range(30)}
-        assert (await a.api.post(f"/v1/request/{request_id}/score", json={"scores": first})).is_success
+        assert (await a.api.post(path, json={"scores": first})).is_success
         more = {f"b{i}": i for i in range(30)}
-        refused = await a.api.post(f"/v1/request/{request_id}/score", json={"scores": more})
+        refused = await a.api.post(path, json={"scores": more})
         assert refused.status_code == 400
         assert refused.json()["error"]["code"] == "too_many_scores"
         # Updating names it already holds is always allowed.
-        assert (await a.api.post(f"/v1/request/{request_id}/score", json={"scores": first})).is_success
+        assert (await a.api.post(path, json={"scores": first})).is_success
 
 
 async def test_a_proxy_key_without_authorization_is_a_401(

@@ -45,9 +45,7 @@ def scores(raw: bytes) -> dict[str, ScoreValue]:
             param="scores",
         )
     if len(given) > MAX_SCORES_PER_REQUEST:
-        raise BadRequest(
-            f"'scores' names at most {MAX_SCORES_PER_REQUEST} scores", param="scores"
-        )
+        raise BadRequest(f"'scores' names at most {MAX_SCORES_PER_REQUEST} scores", param="scores")
     checked: dict[str, ScoreValue] = {}
     for name, value in given.items():
         param = f"scores.{name}"

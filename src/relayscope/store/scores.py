@@ -144,9 +144,7 @@ async def delete_orphans(engine: AsyncEngine, org_id: str, before: datetime) -> 
     """Delete scores last changed before ``before`` whose request is not stored: a score
     posted for a record that never arrived, or whose record is gone."""
     s = request_scores.c
-    stored = exists().where(
-        and_(requests.c.org_id == s.org_id, requests.c.id == s.request_id)
-    )
+    stored = exists().where(and_(requests.c.org_id == s.org_id, requests.c.id == s.request_id))
     async with engine.begin() as conn:
         result = await conn.execute(
             delete(request_scores).where(s.org_id == org_id, s.updated_at < before, not_(stored))
@@ -205,8 +203,6 @@ def parse_condition(name: str, raw: str) -> ScoreCondition:
 
 
 async def request_stored(engine: AsyncEngine, org_id: str, request_id: str) -> bool:
-    query = select(
-        exists().where(requests.c.org_id == org_id, requests.c.id == request_id)
-    )
+    query = select(exists().where(requests.c.org_id == org_id, requests.c.id == request_id))
     async with engine.connect() as conn:
         return bool((await conn.execute(query)).scalar_one())

@@ -24,9 +24,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("org_id", "request_id", "name", name="pk_request_scores"),
     )
-    op.create_index(
-        "ix_request_scores_org_name", "request_scores", ["org_id", "name", "value"]
-    )
+    op.create_index("ix_request_scores_org_name", "request_scores", ["org_id", "name", "value"])
 
 
 def downgrade() -> None:
