@@ -4,6 +4,7 @@ on SQLite and Postgres. In-process (ASGI), with a proxy key, as an app holds."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ async def test_an_app_scores_its_response_at_both_paths_right_after_it(
 ):
     async with app(tmp_path, fake, store_url) as a:
         request_id = await a.ask("grade me")
+        assert await a.gw.gateway.store.get_request(a.gw.org_id, request_id) is None
         # Helicone's path and shape, the moment the response is back (record unwritten).
         helicone = await a.api.post(
             f"/v1/request/{request_id}/score", json={"scores": {"accuracy": 0.75, "ok": True}}
@@ -183,3 +185,31 @@ async def test_a_proxy_key_without_authorization_is_a_401(
             headers={"Authorization": ""},
         )
         assert anonymous.status_code == 401
+
+
+async def test_a_score_sent_to_another_replica_waits_for_the_record(
+    tmp_path, fake: FakeProvider, store_url: str
+):
+    """Replica A proxied the request and has not written its record; replica B, on the
+    same store, takes the score and answers once A's record is there."""
+    async with (
+        app(tmp_path / "a", fake, store_url) as a,
+        running_gateway(
+            tmp_path / "b", fake.url, database_url=store_url, log_flush_interval=5.0
+        ) as b,
+    ):
+        request_id = await a.ask("scored elsewhere")
+        assert await b.gateway.store.get_request(a.gw.org_id, request_id) is None
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=b.gateway),
+            base_url="http://gateway",
+            headers={"Authorization": b.client.headers["Helicone-Auth"]},
+        ) as on_b:
+            scoring = asyncio.create_task(
+                on_b.post(f"/v1/request/{request_id}/score", json={"scores": {"ok": True}})
+            )
+            await a.gw.gateway.writer.drain()
+            scored = await scoring
+        assert scored.status_code == 200, scored.text
+        detail = (await a.api.get(f"/api/requests/{request_id}")).json()["data"]
+        assert detail["scores"] == {"ok": True}
