@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
@@ -32,6 +34,9 @@ from relayscope.scores import body
 from relayscope.store import scores
 from relayscope.store.scores import ScoreValue
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+"""Every request id the gateway stores has this form (``proxy.tags.client_request_id``);
+an id without it is looked up once, never waited for."""
 POLL_INTERVAL = 0.05
 """Seconds between looks at the store while waiting for another replica's record."""
 
@@ -55,6 +60,8 @@ async def wait_for_record(request: Request, org_id: str, request_id: str) -> boo
     writer: LogWriter | None = getattr(state, "writer", None)
     if await _stored(request, org_id, request_id):
         return True
+    if not _UUID.fullmatch(request_id):
+        return False
     deadline = time.monotonic() + record_wait(writer)
     if writer is not None and writer.queue_depth:
         with contextlib.suppress(TimeoutError):
@@ -75,6 +82,11 @@ async def _stored(request: Request, org_id: str, request_id: str) -> bool:
     return await state.logs.get_request(org_id, request_id) is not None
 
 
+def canonical_id(request_id: str) -> str:
+    """A UUID as the gateway stores it (lower case), whatever case the client wrote."""
+    return str(uuid.UUID(request_id)) if _UUID.fullmatch(request_id) else request_id
+
+
 Parse = Callable[[bytes], dict[str, ScoreValue]]
 
 
@@ -87,7 +99,7 @@ async def _save(request: Request, parse: Parse) -> tuple[str, str]:
     path (the key first, then the body, then the record); returns (org, request id)."""
     who = await reader(request)
     values = parse(await request.body())
-    request_id = request.path_params["id"]
+    request_id = canonical_id(request.path_params["id"])
     if not await wait_for_record(request, who.org_id, request_id):
         raise NotFound(f"No request with id {request_id!r}")
     await scores.save(request.app.state.store.engine, who.org_id, request_id, values)
