@@ -100,7 +100,6 @@ def parse_filter(query: Any) -> RequestFilter:
                 raise params.bad(name, "needs a property name, as in property.<name>=<value>")
             properties.append((property_name(prop), value))
     return RequestFilter(
-        scores=score_conditions(query),
         user_id=query.get("user_id"),
         session_id=query.get("session_id"),
         model=query.get("model"),
@@ -113,6 +112,7 @@ def parse_filter(query: Any) -> RequestFilter:
         since=params.timestamp(query, "from"),
         until=params.timestamp(query, "to"),
         search=search,
+        scores=score_conditions(query),
     )
 
 
