@@ -170,3 +170,15 @@ async def test_a_score_filter_narrows_analytics_too(seeded):
         )
     assert summary.status_code == 200, summary.text
     assert summary.json()["data"]["requests"] == 2
+
+
+async def test_a_score_filter_combines_with_a_score_metric(seeded):
+    gw, _ids = seeded
+    query = f"metric=score.accuracy&feedback=true&score.helpful=true&{window()}"
+    async with api(gw) as client:
+        series = await client.get(f"/api/analytics/timeseries?{query}")
+        names = await client.get("/api/analytics/scores?feedback=true")
+    assert series.status_code == 200, series.text
+    assert series.json()["data"]["series"][0]["values"] == [pytest.approx(0.8)]
+    listed = {row["name"]: row["requests"] for row in names.json()["data"]}
+    assert listed == {"accuracy": 1, "helpful": 1, scores.FEEDBACK: 2}

@@ -119,7 +119,9 @@ def scores_json(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def condition(cond: ScoreCondition) -> Any:
     """A WHERE clause on ``requests``: the request has score ``cond.name`` matching."""
-    s = request_scores.c
+    # An alias of its own: a query that also joins request_scores (analytics) must not
+    # have this subquery correlated to its join.
+    s = request_scores.alias().c
     return exists().where(
         s.org_id == requests.c.org_id,
         s.request_id == requests.c.id,
