@@ -64,6 +64,7 @@ from relayscope.ratelimit import api as rate_limits_api
 from relayscope.retry import api as provider_keys_api
 from relayscope.retry.crypto import SecretBox
 from relayscope.retry.provider_keys import ProviderKeys
+from relayscope.scores import api as scores_api
 from relayscope.store.base import LogStore
 from relayscope.store.logs import open_log_store
 from relayscope.store.sql import SqlStore, open_store
@@ -100,7 +101,7 @@ class Gateway:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
-        if path.startswith("/api/"):
+        if path.startswith(("/api/", scores_api.HELICONE_PREFIX)):
             await self.api(scope, receive, send)
         elif path == "/healthz":
             await json_reply(send, 200, {"status": "ok"})
@@ -247,6 +248,7 @@ async def build_gateway(
                 prompts=prompts,
                 alerts=alerts,
                 dead_letters=writer.dead_letters,
+                writer=writer,
             ),
         )
         gateway = Gateway(
@@ -284,6 +286,7 @@ def _api(settings: Settings, services: ApiServices) -> Starlette:
             *rate_limits_api.routes,
             *analytics_routes.routes,
             *logs_api.routes,
+            *scores_api.routes,
         ],
         body_limits=_api_body_limits(settings),
     )

@@ -192,3 +192,46 @@ def test_config_shows_the_smtp_password_masked(tmp_path):
     assert outcome.exit_code == 0
     assert "RELAYSCOPE_ALERTS_SMTP_PASSWORD=********" in outcome.stdout
     assert "smtp-pass-123" not in outcome.stdout
+
+
+def test_a_score_rule_from_the_command_line(tmp_path):
+    cli(tmp_path, "keys", "create", "--org", "acme")
+    added = cli(
+        tmp_path,
+        "alerts",
+        "rules",
+        "add",
+        "--org",
+        "acme",
+        "--name",
+        "accuracy",
+        "--metric",
+        "score_avg",
+        "--score",
+        "accuracy",
+        "--comparison",
+        "<",
+        "--threshold",
+        "0.7",
+        "--window",
+        "1h",
+    ).stdout
+    assert "average score accuracy < 0.7 over 1h" in added
+    missing = cli(
+        tmp_path,
+        "alerts",
+        "rules",
+        "add",
+        "--org",
+        "acme",
+        "--name",
+        "no score",
+        "--metric",
+        "score_avg",
+        "--threshold",
+        "0.7",
+        "--window",
+        "1h",
+        check=False,
+    )
+    assert missing.returncode != 0 and "score" in missing.stderr

@@ -67,12 +67,16 @@ def rules() -> None:
 @click.option(
     "--metric",
     required=True,
-    help="cost_usd, error_rate, latency_p50, latency_p95, latency_p99, request_count or tokens.",
+    help="cost_usd, error_rate, latency_p50, latency_p95, latency_p99, request_count, "
+    "score_avg (with --score) or tokens.",
 )
+@click.option("--score", default=None, help="The score a score_avg rule averages.")
 @click.option("--threshold", required=True, type=float)
 @click.option("--comparison", default=">", show_default=True, help=">, >=, < or <=.")
 @click.option("--window", required=True, help="Duration such as 5m, 1h or 1d.")
-@click.option("--min-requests", type=int, default=None, help="Error-rate/latency rules only.")
+@click.option(
+    "--min-requests", type=int, default=None, help="Error-rate, latency and score rules only."
+)
 @click.option("--mode", default="absolute", show_default=True, help="absolute or relative.")
 @click.option("--cooldown", default="5m", show_default=True)
 @click.option("--channel", "channels", multiple=True, help="Channel id (repeatable).")
@@ -90,6 +94,7 @@ def rules_add(
     channels: tuple[str, ...],
     disabled: bool,
     min_requests: int | None,
+    score: str | None,
     **definition: Any,
 ) -> None:
     """Add a rule; prints its id."""
@@ -101,6 +106,8 @@ def rules_add(
     data = {**definition, "filters": filters, "channels": list(channels), "enabled": not disabled}
     if min_requests is not None:
         data["min_requests"] = min_requests
+    if score is not None:
+        data["score"] = score
 
     async def work(store: SqlStore, org_id: str, settings: Settings) -> str:
         spec = parse_rule(data)

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from relayscope.alerts.rules import LATENCY, NEEDS_VOLUME, Filters, RuleSpec
+from relayscope.alerts.rules import LATENCY, NEEDS_VOLUME, SCORE, Filters, RuleSpec
 from relayscope.proxy.tags import property_name
-from relayscope.store.schema import requests
+from relayscope.store.schema import request_scores, requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,9 @@ async def _measure(
     engine: AsyncEngine, org_id: str, rule: RuleSpec, start: datetime, end: datetime
 ) -> Measurement:
     where = conditions(org_id, rule.filters, start, end)
+    if rule.metric == SCORE:
+        assert rule.score is not None
+        return await _score(engine, where, rule.score, rule.min_requests)
     c = requests.c
     totals = select(
         func.count(),
@@ -91,6 +94,23 @@ async def _measure(
             }[rule.metric]
     value = float(value) if value is not None else None
     return Measurement(value, count, value)
+
+
+async def _score(
+    engine: AsyncEngine, where: list[Any], name: str, min_requests: int
+) -> Measurement:
+    """The average of score ``name`` over the window's requests that hold it."""
+    s = request_scores.c
+    joined = requests.join(
+        request_scores,
+        and_(s.org_id == requests.c.org_id, s.request_id == requests.c.id, s.name == name),
+    )
+    query = select(func.count(), func.avg(s.value)).select_from(joined).where(and_(*where))
+    async with engine.connect() as conn:
+        count, average = (await conn.execute(query)).one()
+    if count < min_requests or average is None:
+        return Measurement(None, count)
+    return Measurement(float(average), count, float(average))
 
 
 async def percentile(conn: Any, where: list[Any], count: int, percent: int) -> float | None:

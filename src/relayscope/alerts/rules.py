@@ -9,6 +9,7 @@ from typing import Any
 from relayscope.alerts.durations import format_duration, parse_duration
 from relayscope.errors import BadRequest
 from relayscope.proxy.tags import property_name
+from relayscope.store.scores import name_problem
 
 METRICS = (
     "cost_usd",
@@ -17,12 +18,17 @@ METRICS = (
     "latency_p95",
     "latency_p99",
     "request_count",
+    "score_avg",
     "tokens",
 )
+SCORE = "score_avg"
+"""The average of the score named by the rule's ``score`` over the window's requests
+that hold it (feedback: ``helicone-feedback``, the share of positive ratings)."""
 LATENCY = {"latency_p50": 50, "latency_p95": 95, "latency_p99": 99}
 """Latency metrics and the percentile each one measures."""
-NEEDS_VOLUME = {"error_rate", *LATENCY}
-"""Metrics that stay quiet below ``min_requests`` requests in the window."""
+NEEDS_VOLUME = {"error_rate", SCORE, *LATENCY}
+"""Metrics that stay quiet below ``min_requests`` requests in the window (for a score,
+requests that hold it)."""
 COMPARISONS = (">", ">=", "<", "<=")
 MODES = ("absolute", "relative")
 DEFAULT_COOLDOWN = 300
@@ -33,6 +39,7 @@ UNITS = {
     "error_rate": "%",
     "request_count": "requests",
     "tokens": "tokens",
+    SCORE: "",
     **dict.fromkeys(LATENCY, "ms"),
 }
 _FIELDS = {
@@ -47,6 +54,7 @@ _FIELDS = {
     "cooldown",
     "channels",
     "enabled",
+    "score",
 }
 _FILTERS = {"model", "provider", "user_id", "properties"}
 
@@ -91,6 +99,8 @@ class RuleSpec:
     """Seconds after a firing during which the rule does not fire again."""
     channels: tuple[str, ...]
     enabled: bool
+    score: str | None = None
+    """The score name a ``score_avg`` rule averages."""
 
     def breached(self, value: float) -> bool:
         if self.comparison == ">":
@@ -104,6 +114,8 @@ class RuleSpec:
     def describe(self) -> str:
         """``latency_p95 up 50% vs previous 5m`` or ``error_rate > 5 % over 5m``."""
         window = format_duration(self.window)
+        if self.metric == SCORE:
+            return f"average score {self.score} {self.comparison} {self.threshold:g} over {window}"
         if self.mode == "relative":
             return (
                 f"{self.metric} change {self.comparison} {self.threshold:g}% "
@@ -129,6 +141,8 @@ class RuleSpec:
         }
         if self.metric in NEEDS_VOLUME:
             data["min_requests"] = self.min_requests
+        if self.score is not None:
+            data["score"] = self.score
         return data
 
     def to_json(self) -> dict[str, Any]:
@@ -146,6 +160,7 @@ class RuleSpec:
             "cooldown_seconds": self.cooldown,
             "channels": list(self.channels),
             "enabled": self.enabled,
+            "score": self.score,
             "description": self.describe(),
         }
 
@@ -163,6 +178,13 @@ def parse_rule(data: object) -> RuleSpec:
     metric = data.get("metric")
     if metric not in METRICS:
         raise invalid("metric", f"must be one of {', '.join(METRICS)}")
+    score = data.get("score")
+    if metric == SCORE:
+        problem = name_problem(score)
+        if problem is not None:
+            raise invalid("score", f"a score_avg rule names its score: {problem}")
+    elif score is not None:
+        raise invalid("score", "applies only to score_avg rules")
     comparison = data.get("comparison", ">")
     if comparison not in COMPARISONS:
         raise invalid("comparison", f"must be one of {', '.join(COMPARISONS)}")
@@ -188,7 +210,7 @@ def parse_rule(data: object) -> RuleSpec:
         if isinstance(min_requests, bool) or not isinstance(min_requests, int) or min_requests < 1:
             raise invalid("min_requests", "must be an integer of at least 1")
     elif "min_requests" in data:
-        raise invalid("min_requests", "applies only to error_rate and latency rules")
+        raise invalid("min_requests", "applies only to error_rate, latency and score rules")
     else:
         min_requests = 0
     cooldown = data.get("cooldown", DEFAULT_COOLDOWN)
@@ -214,6 +236,7 @@ def parse_rule(data: object) -> RuleSpec:
         cooldown=cooldown,
         channels=tuple(dict.fromkeys(channels)),
         enabled=enabled,
+        score=score,
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from relayscope.analytics import buckets, percentiles
@@ -27,6 +27,8 @@ Key = tuple[datetime | None, str | None]
 """(bucket start or None, group value or None)."""
 
 DIMENSIONS = ("model", "provider", "user")
+RAW_ONLY_GROUPS = ("prompt",)
+"""Groupings the rollups do not keep: answered from the request log alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ def rollup_target(f: RequestFilter) -> tuple[str, str] | None:
         f.prompt_version,
         f.search,
     )
-    if any(value is not None for value in others):
+    if any(value is not None for value in others) or f.scores:
         return None
     chosen = [
         (dim, value)
@@ -62,7 +64,7 @@ def rollup_target(f: RequestFilter) -> tuple[str, str] | None:
     return None
 
 
-def _group_sql(group_by: str) -> tuple[Any, Any]:
+def group_sql(group_by: str) -> tuple[Any, Any]:
     """(expression, condition) grouping raw requests like the rollup dimension."""
     c = requests.c
     if group_by == "model":
@@ -72,6 +74,9 @@ def _group_sql(group_by: str) -> tuple[Any, Any]:
         return func.substr(c.provider, 1, MAX_VALUE), None
     if group_by == "user":
         return func.substr(c.user_id, 1, MAX_VALUE), c.user_id.is_not(None)
+    if group_by == "prompt":
+        version = c.prompt_id + " v" + cast(c.prompt_version, String)
+        return func.substr(version, 1, MAX_VALUE), c.prompt_id.is_not(None)
     name = group_by.removeprefix("property:")
     value = c.properties[name].as_string()
     return func.substr(value, 1, MAX_VALUE), value.is_not(None)
@@ -150,6 +155,7 @@ class Analytics:
             target is not None
             and granularity != "minute"
             and (group_by is None or target == ("", ""))
+            and group_by not in RAW_ONLY_GROUPS
         )
         pieces: list[tuple[str, Span]] = []
         if not usable:
@@ -197,7 +203,7 @@ class Analytics:
         if granularity:
             keys.append(buckets.expression(requests.c.created_at, granularity, self.dialect))
         if group_by:
-            expression, condition = _group_sql(group_by)
+            expression, condition = group_sql(group_by)
             keys.append(expression)
             if condition is not None:
                 conditions.append(condition)
@@ -303,7 +309,7 @@ class Analytics:
         )
         keys: list[Any] = [buckets.expression(requests.c.created_at, granularity, self.dialect)]
         if group_by:
-            expression, condition = _group_sql(group_by)
+            expression, condition = group_sql(group_by)
             keys.append(expression)
             if condition is not None:
                 conditions.append(condition)
@@ -332,7 +338,7 @@ class Analytics:
         conditions = request_conditions(f, self.dialect)
         keys: list[Any] = [buckets.expression(requests.c.created_at, granularity, self.dialect)]
         if group_by:
-            expression, condition = _group_sql(group_by)
+            expression, condition = group_sql(group_by)
             keys.append(expression)
             if condition is not None:
                 conditions.append(condition)

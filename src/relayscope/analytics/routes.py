@@ -29,6 +29,13 @@ async def timeseries(request: Request) -> Response:
     return json_response({"data": body})
 
 
+async def scores(request: Request) -> Response:
+    who = await principal(request)
+    return json_response(
+        await service.score_summary(_analytics(request), who.org_id, request.query_params)
+    )
+
+
 async def users(request: Request) -> Response:
     who = await principal(request)
     return json_response(await service.users(_analytics(request), who.org_id, request.query_params))
@@ -65,6 +72,7 @@ async def session(request: Request) -> Response:
 routes = [
     Route("/api/analytics/summary", summary),
     Route("/api/analytics/timeseries", timeseries),
+    Route("/api/analytics/scores", scores),
     Route("/api/users", users),
     Route("/api/properties", properties),
     Route("/api/properties/{name}", property_values),

@@ -19,10 +19,12 @@ from relayscope.analytics.repository import (
     summary_json,
     top_groups,
 )
+from relayscope.analytics.scores import ScoreTotals, score_names, score_totals
 from relayscope.api import params
-from relayscope.api.requests import parse_filter
+from relayscope.api.requests import FILTER_PREFIXES, parse_filter
 from relayscope.errors import NotFound
 from relayscope.proxy.tags import property_name
+from relayscope.store import scores
 from relayscope.store.base import RequestFilter
 from relayscope.store.rollup import Totals
 
@@ -38,6 +40,7 @@ FILTERS = {
     "search",
     "from",
     "to",
+    "feedback",
 }
 METRICS = {
     "cost": "USD",
@@ -57,7 +60,7 @@ def now() -> datetime:
 
 
 def _filters(query: QueryParams, extra: set[str]) -> RequestFilter:
-    params.reject_unknown(query, FILTERS | extra, ("property.",))
+    params.reject_unknown(query, FILTERS | extra, FILTER_PREFIXES)
     f = parse_filter(query)
     if f.since is not None and f.until is not None and f.since >= f.until:
         raise params.bad("to", "must be later than 'from'")
@@ -73,11 +76,27 @@ def _choice(query: QueryParams, name: str, choices: tuple[str, ...], default: st
 
 def _group_by(query: QueryParams) -> str | None:
     value = query.get("group_by")
-    if value is None or value in ("model", "provider", "user"):
+    if value is None or value in ("model", "provider", "user", "prompt"):
         return value
     if value.startswith("property:") and value != "property:":
         return "property:" + property_name(value.removeprefix("property:"))
-    raise params.bad("group_by", "must be model, provider, user or property:<name>")
+    raise params.bad("group_by", "must be model, provider, user, prompt or property:<name>")
+
+
+SCORE_METRIC = "score."
+"""``metric=score.<name>``: the average of that score (feedback: ``score.helicone-feedback``)."""
+
+
+def _metric(query: QueryParams) -> str:
+    value = query.get("metric", "requests")
+    if value.startswith(SCORE_METRIC):
+        problem = scores.name_problem(value.removeprefix(SCORE_METRIC))
+        if problem is not None:
+            raise params.bad("metric", problem)
+        return value
+    if value not in METRICS:
+        raise params.bad("metric", f"must be one of {', '.join(METRICS)} or score.<name>")
+    return value
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -101,7 +120,7 @@ def auto_granularity(span: timedelta) -> str:
 
 async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> dict[str, Any]:
     f = _filters(query, {"metric", "group_by", "granularity", "limit"})
-    metric = _choice(query, "metric", tuple(METRICS), "requests")
+    metric = _metric(query)
     group_by = _group_by(query)
     limit = params.integer(query, "limit", default=8, low=1, high=50)
     assert limit is not None
@@ -122,12 +141,22 @@ async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> d
     series: list[dict[str, Any]]
     if metric == "latency":
         series = await _latency_series(analytics, org_id, f, granularity, group_by, limit, starts)
+    elif metric.startswith(SCORE_METRIC):
+        found = await score_totals(
+            analytics.engine,
+            org_id,
+            f,
+            metric.removeprefix(SCORE_METRIC),
+            granularity=granularity,
+            group_by=group_by,
+        )
+        series = _score_series(found, metric, group_by, limit, starts)
     else:
         totals = await analytics.aggregate(org_id, f, group_by=group_by, granularity=granularity)
         series = _series(totals, metric, group_by, limit, starts)
     return {
         "metric": metric,
-        "unit": METRICS[metric],
+        "unit": METRICS.get(metric, "score"),
         "granularity": granularity,
         "group_by": group_by,
         "from": since.isoformat(),
@@ -174,6 +203,54 @@ def _series(
             }
         )
     return out
+
+
+def _score_series(
+    found: dict[Key, ScoreTotals],
+    metric: str,
+    group_by: str | None,
+    limit: int,
+    starts: list[datetime],
+) -> list[dict[str, Any]]:
+    """Average per bucket (None where nothing was scored) for the ``limit`` groups with
+    the most scored requests, and the rest as "other"; each series says how many
+    requests its averages are of."""
+    by_group: dict[str | None, dict[datetime | None, ScoreTotals]] = {}
+    for (start, group), t in found.items():
+        by_group.setdefault(group, {})[start] = t
+    counts = {g: sum(t.scored for t in per.values()) for g, per in by_group.items()}
+    top = sorted(counts, key=lambda g: (-counts[g], g or ""))
+    chosen, rest = top[:limit], top[limit:]
+    if group_by is None:
+        chosen, rest = [None], []
+    groups: list[tuple[str, str | None, dict[datetime | None, ScoreTotals]]] = [
+        (metric if group_by is None else group or "(none)", group, by_group.get(group, {}))
+        for group in chosen
+    ]
+    if rest:
+        other: dict[datetime | None, ScoreTotals] = {}
+        for group in rest:
+            for start, t in by_group[group].items():
+                other.setdefault(start, ScoreTotals()).merge(t)
+        groups.append(("other", None, other))
+    out = []
+    for name, group, per in groups:
+        cells = [per.get(start) for start in starts]
+        out.append(
+            {
+                "name": name,
+                "group": group,
+                "values": [None if c is None else round(c.average or 0.0, 6) for c in cells],
+                "counts": [0 if c is None else c.scored for c in cells],
+            }
+        )
+    return out
+
+
+async def score_summary(analytics: Analytics, org_id: str, query: QueryParams) -> dict[str, Any]:
+    """Every score name on the selected requests, with its count and average."""
+    f = _filters(query, set())
+    return {"data": await score_names(analytics.engine, org_id, f)}
 
 
 def _value(t: Totals | None, metric: str) -> float | None:

@@ -38,7 +38,8 @@ async def admin(request: Request) -> Principal:
 
 
 async def reader(request: Request) -> Principal:
-    """The caller, any role: only for a POST that changes nothing (a prompt render)."""
+    """The caller, any role: for a POST that changes nothing (a prompt render), and for
+    the scores and feedback an application posts on its own org's requests."""
     return await _caller(request)
 
 

@@ -14,7 +14,8 @@ from relayscope.api.services import api_services
 from relayscope.errors import NotFound
 from relayscope.proxy.tags import property_name
 from relayscope.record import LogRecord
-from relayscope.store.base import RequestFilter
+from relayscope.store import scores
+from relayscope.store.base import RequestFilter, ScoreCondition
 from relayscope.store.sql import decode_cursor, search_words
 
 _FILTERS = {
@@ -31,7 +32,9 @@ _FILTERS = {
     "limit",
     "cursor",
     "search",
+    "feedback",
 }
+FILTER_PREFIXES = ("property.", "score.")
 _STATUS_WORDS = ("success", "error", "rate_limited", "cached")
 
 
@@ -110,13 +113,30 @@ def parse_filter(query: Any) -> RequestFilter:
         since=params.timestamp(query, "from"),
         until=params.timestamp(query, "to"),
         search=search,
+        scores=score_conditions(query),
     )
+
+
+def score_conditions(query: Any) -> tuple[ScoreCondition, ...]:
+    """``score.<name>=[op:]value`` (repeatable) and ``feedback=true|false``."""
+    conditions = []
+    for name, value in query.multi_items():
+        if name.startswith("score."):
+            try:
+                conditions.append(scores.parse_condition(name.removeprefix("score."), value))
+            except ValueError as exc:
+                raise params.bad(name, f"{exc} (write score.<name>=[op:]value)") from None
+        elif name == "feedback":
+            if value not in ("true", "false"):
+                raise params.bad(name, "must be true (positive) or false (negative)")
+            conditions.append(ScoreCondition(scores.FEEDBACK, "eq", float(value == "true")))
+    return tuple(conditions)
 
 
 async def list_requests(request: Request) -> Response:
     who = await principal(request)
     query = request.query_params
-    params.reject_unknown(query, _FILTERS, ("property.",))
+    params.reject_unknown(query, _FILTERS, FILTER_PREFIXES)
     filters = parse_filter(query)
     limit = params.integer(query, "limit", default=50, low=1, high=1000)
     assert limit is not None  # it has a default
@@ -142,4 +162,5 @@ async def get_request(request: Request) -> Response:
     record = await api_services(request).logs.get_request(who.org_id, request.path_params["id"])
     if record is None:
         raise NotFound(f"No request with id {request.path_params['id']!r}")
-    return json_response({"data": record_json(record, bodies=True)})
+    held = await scores.of_request(api_services(request).store.engine, who.org_id, record.id)  # type: ignore[attr-defined]
+    return json_response({"data": {**record_json(record, bodies=True), **scores.scores_json(held)}})

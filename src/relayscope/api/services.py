@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from relayscope.cache.stats import CacheStats
     from relayscope.governance.service import Governance
     from relayscope.logs.deadletters import DeadLetters
+    from relayscope.logs.writer import LogWriter
     from relayscope.prompts.catalog import PromptCatalog
     from relayscope.retry.provider_keys import ProviderKeys
 
@@ -37,6 +38,8 @@ class ApiServices:
     alerts: AlertsService | None = None
     """Alert rules, and the webhooks they notify."""
     dead_letters: DeadLetters | None = None
+    writer: LogWriter | None = None
+    """This process's log writer: a score for a record it still holds flushes it."""
 
 
 def api_services(request: Request) -> ApiServices:

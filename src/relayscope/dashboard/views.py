@@ -4,6 +4,7 @@ JSON API (``analytics.service``, the store's request listing), for the session's
 from __future__ import annotations
 
 import difflib
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,11 +19,12 @@ from starlette.responses import RedirectResponse, Response
 from relayscope.analytics import service
 from relayscope.analytics.repository import Analytics
 from relayscope.api import params
-from relayscope.api.requests import parse_filter, record_json
+from relayscope.api.requests import FILTER_PREFIXES, parse_filter, record_json
 from relayscope.auth.keys import Principal
 from relayscope.dashboard import auth, chat, internal
 from relayscope.dashboard.render import page
 from relayscope.errors import BadRequest
+from relayscope.store import scores
 from relayscope.store.sql import decode_cursor
 
 Handler = Callable[[Request, auth.Session], Awaitable[Response]]
@@ -141,9 +143,33 @@ async def home(_request: Request) -> Response:
 # -- requests ------------------------------------------------------------------------
 
 
+_SCORE_INPUT = re.compile(r"^\s*(.+?)\s*(>=|<=|!=|=|>|<)\s*(\S+)\s*$")
+_SCORE_OPS = {"=": "eq", "!=": "ne", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+_SCORE_SIGNS = {op: sign for sign, op in _SCORE_OPS.items()}
+
+
+def _score_param(text: str) -> tuple[str, str]:
+    """The explorer's score field (``accuracy >= 0.8``) as the API's parameter
+    (``score.accuracy``, ``gte:0.8``)."""
+    found = _SCORE_INPUT.match(text)
+    if found is None:
+        raise params.bad("score", "write it as name, comparison, value: accuracy >= 0.8")
+    name, sign, value = found.groups()
+    return f"score.{name}", f"{_SCORE_OPS[sign]}:{value}"
+
+
+def _score_text(name: str, value: str) -> str:
+    """``score.accuracy=gte:0.8`` as the explorer's field shows it: ``accuracy >= 0.8``."""
+    op, sep, operand = value.partition(":")
+    if not sep or op not in _SCORE_SIGNS:
+        op, operand = "eq", value
+    return f"{name.removeprefix('score.')} {_SCORE_SIGNS[op]} {operand}"
+
+
 def _canonical(query: QueryParams) -> str | None:
     """The explorer URL without empty fields and with ``prop=name=value`` spelled as
-    the API's ``property.name=value``; None when ``query`` is already canonical."""
+    the API's ``property.name=value`` (and ``score=accuracy >= 0.8`` as
+    ``score.accuracy=gte:0.8``); None when ``query`` is already canonical."""
     items = query.multi_items()
     changed = False
     out: list[tuple[str, str]] = []
@@ -156,6 +182,9 @@ def _canonical(query: QueryParams) -> str | None:
             if not prop.strip() or not _:
                 raise params.bad("prop", "write it as name=value")
             out.append((f"property.{prop.strip()}", prop_value.strip()))
+        elif name == "score":
+            changed = True
+            out.append(_score_param(value))
         else:
             out.append((name, value))
     return urlencode(out) if changed else None
@@ -172,7 +201,7 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
         canonical = _canonical(query)
         if canonical is not None:
             return RedirectResponse(f"/dashboard/requests?{canonical}", status_code=303)
-        params.reject_unknown(query, EXPLORER_PARAMS, ("property.",))
+        params.reject_unknown(query, EXPLORER_PARAMS, FILTER_PREFIXES)
         filters = parse_filter(query)
         limit = params.integer(query, "limit", default=50, low=1, high=500)
         cursor = query.get("cursor")
@@ -193,6 +222,7 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
         for k, v in query.multi_items()
         if k.startswith("property.")
     ]
+    score_filters = [_score_text(k, v) for k, v in query.multi_items() if k.startswith("score.")]
     return page(
         "requests.html",
         400 if error else 200,
@@ -205,6 +235,7 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
             error=error,
             filters=dict(query),
             properties=properties,
+            score_filters=score_filters,
             query_items=query.multi_items(),
             filtered=filtered,
             empty_org=empty_org,
@@ -225,6 +256,9 @@ async def request_detail(request: Request, session: auth.Session) -> Response:
             ),
         )
     data = record_json(record, bodies=True)
+    data.update(
+        scores.scores_json(await scores.of_request(store.engine, session.org_id, record.id))
+    )
     conversation = chat.messages(data["request_body"], data["response_body"])
     return page(
         "request.html",
@@ -372,23 +406,29 @@ async def analytics_page(request: Request, session: auth.Session) -> Response:
     filters = [
         (k, v)
         for k, v in query.multi_items()
-        if k not in ("range", "from", "to", "group_by", "granularity") and v != ""
+        if k not in ("range", "from", "to", "group_by", "granularity", "score") and v != ""
     ]
     names = []
+    score_names: list[dict[str, Any]] = []
+    score = query.get("score") or None
     try:
         window = _analytics_window(query)
         base = [("from", window[0]), ("to", window[1]), *filters]
         if granularity:
             base.append(("granularity", granularity))
-        summary = await service.summary(
-            analytics, org, QueryParams([p for p in base if p[0] != "granularity"])
-        )
+        ungrouped = QueryParams([p for p in base if p[0] != "granularity"])
+        summary = await service.summary(analytics, org, ungrouped)
+        score_names = (await service.score_summary(analytics, org, ungrouped))["data"]
+        if score is None and score_names:
+            score = score_names[0]["name"]
         specs = {
             "cost": [("metric", "cost"), ("group_by", group_by)],
             "requests": [("metric", "requests"), ("group_by", group_by)],
             "latency": [("metric", "latency")],
             "error_rate": [("metric", "error_rate")],
         }
+        if score is not None:
+            specs["score"] = [("metric", f"score.{score}"), ("group_by", group_by)]
         for panel, extra in specs.items():
             panel_query = QueryParams([*base, *[(k, v) for k, v in extra if v]])
             panels[panel] = {
@@ -414,6 +454,8 @@ async def analytics_page(request: Request, session: auth.Session) -> Response:
             group_by=group_by,
             granularity=granularity,
             property_names=[n["name"] for n in names],
+            score_names=[n["name"] for n in score_names],
+            score=score,
             extra_filters=filters,
             summary_api="/api/analytics/summary?"
             + urlencode([("from", window[0]), ("to", window[1]), *filters]),

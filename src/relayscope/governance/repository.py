@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.governance.redaction import REPLACEMENT, Rule
 from relayscope.record import LogRecord
-from relayscope.store.schema import org_settings, orgs, redaction_rules, requests
+from relayscope.store import scores
+from relayscope.store.schema import (
+    org_settings,
+    orgs,
+    redaction_rules,
+    request_scores,
+    requests,
+)
 from relayscope.store.sql import record_from_row
 
 
@@ -83,7 +90,8 @@ class GovernanceRepository:
         before: datetime | None = None,
         batch: int = 1000,
     ) -> int:
-        """Delete matching records in batches (short transactions); returns how many."""
+        """Delete matching records and their scores in batches (short transactions);
+        returns how many records."""
         conditions = [requests.c.org_id == org_id]
         if user_id is not None:
             conditions.append(requests.c.user_id == user_id)
@@ -91,17 +99,31 @@ class GovernanceRepository:
             conditions.append(requests.c.created_at < before)
         total = 0
         while True:
-            ids = select(requests.c.id).where(*conditions).limit(batch).scalar_subquery()
             async with self.engine.begin() as conn:
+                ids = list(
+                    (await conn.execute(select(requests.c.id).where(*conditions).limit(batch)))
+                    .scalars()
+                    .all()
+                )
+                # Ids are unique per org only: the org bounds both deletes as well.
+                await conn.execute(
+                    delete(request_scores).where(
+                        request_scores.c.org_id == org_id, request_scores.c.request_id.in_(ids)
+                    )
+                )
                 deleted = (
-                    # Ids are unique per org only: the org bounds the delete as well.
                     await conn.execute(
                         delete(requests).where(requests.c.org_id == org_id, requests.c.id.in_(ids))
                     )
                 ).rowcount
             total += deleted
-            if deleted < batch:
+            if len(ids) < batch:
                 return total
+
+    async def delete_orphan_scores(self, org_id: str, before: datetime) -> int:
+        """Scores last changed before ``before`` whose record is not stored (it never
+        arrived, or another process removed it): retention removes them too."""
+        return await scores.delete_orphans(self.engine, org_id, before)
 
     async def export(
         self, org_id: str, *, user_id: str | None = None, page: int = 500

@@ -93,13 +93,20 @@ class Governance:
         for org_id, days in per_org.items():
             keep = retention_period(days)
             if keep is not None:
-                deleted[org_id] = await self.repo.delete_requests(org_id, before=now - keep)
+                deleted[org_id] = await self._expire(org_id, now - keep)
         default = retention_period(self.settings.retention_days)
         if default is not None:
             for org_id in await self.repo.org_ids():
                 if org_id not in per_org:
-                    deleted[org_id] = await self.repo.delete_requests(org_id, before=now - default)
+                    deleted[org_id] = await self._expire(org_id, now - default)
         return {org: n for org, n in deleted.items() if n}
+
+    async def _expire(self, org_id: str, cutoff: datetime) -> int:
+        """Delete the org's records (with their scores) from before ``cutoff``, and
+        scores as old whose record is not stored; returns how many records."""
+        removed = await self.repo.delete_requests(org_id, before=cutoff)
+        await self.repo.delete_orphan_scores(org_id, cutoff)
+        return removed
 
     async def delete_user(self, org_id: str, user_id: str) -> dict[str, int]:
         """Delete what every hook holds about the user, then the user's records; the

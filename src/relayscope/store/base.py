@@ -124,6 +124,20 @@ class KeyInfo:
     role: str = PROXY
 
 
+@dataclass(frozen=True, slots=True)
+class ScoreCondition:
+    """A request matches when its score ``name`` compares with ``value`` by ``op``."""
+
+    name: str
+    op: str
+    """One of ``SCORE_OPS``."""
+    value: float
+    """A boolean score is 1.0 (true) or 0.0 (false)."""
+
+
+SCORE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RequestFilter:
     user_id: str | None = None
@@ -140,6 +154,8 @@ class RequestFilter:
     until: datetime | None = None
     search: str | None = None
     """Words that must all appear in the request or response body."""
+    scores: tuple[ScoreCondition, ...] = ()
+    """Conditions on the request's scores (``store.scores``), all of which must hold."""
 
 
 @dataclass(frozen=True, slots=True)

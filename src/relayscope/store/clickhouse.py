@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 import orjson
 
+from relayscope.errors import BadRequest
 from relayscope.record import LogRecord
 from relayscope.store.base import (
     Page,
@@ -298,6 +299,13 @@ class ClickHouseLogStore:
 
 
 def _conditions(f: RequestFilter) -> tuple[list[str], dict[str, str]]:
+    if f.scores:
+        # Scores live in the SQL store, records here: no query joins the two.
+        raise BadRequest(
+            "Score and feedback filters need the request log in the SQL store; "
+            "this gateway keeps it in ClickHouse",
+            code="unsupported_filter",
+        )
     where: list[str] = []
     params: dict[str, str] = {}
     for column, kind, value in (

@@ -354,3 +354,20 @@ dashboard_sessions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
+
+# Scores and feedback on requests (``store.scores``), keyed like the request they
+# belong to. No foreign key: a score may arrive before its record is written (the log
+# writer is asynchronous), and records may live in another store (ClickHouse).
+# Booleans are kept as 1.0 / 0.0 with ``boolean`` set, so an average is a share.
+request_scores = Table(
+    "request_scores",
+    metadata,
+    Column("org_id", String(36), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("boolean", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("org_id", "request_id", "name", name="pk_request_scores"),
+    Index("ix_request_scores_org_name", "org_id", "name", "value"),
+)

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from relayscope import gil
 from relayscope.auth.keys import PROXY, ROLES, Principal, hash_key, new_key
 from relayscope.record import LogRecord
-from relayscope.store import migrate, rollup
+from relayscope.store import migrate, rollup, scores
 from relayscope.store.base import (
     KeyInfo,
     Org,
@@ -498,6 +498,7 @@ def _conditions(f: RequestFilter, dialect: str = "sqlite") -> list[Any]:
         conditions.append(c.created_at < f.until)
     if f.search:
         conditions.append(_search(f.search, dialect))
+    conditions.extend(scores.condition(score) for score in f.scores)
     return conditions
 
 

@@ -33,6 +33,12 @@ TOTALS: dict[str, Schema] = {
     "cost_usd": NUMBER,
     "avg_latency_ms": nullable(NUMBER),
 }
+METRIC: Schema = {
+    "anyOf": [
+        {"enum": ["cost", "requests", "errors", "error_rate", "tokens", "latency"]},
+        {"type": "string", "pattern": "^score\\..+", "maxLength": 70},
+    ]
+}
 SORT = query(
     "sort",
     {"enum": ["cost", "requests", "errors", "error_rate", "tokens", "last_seen", "avg_latency"]},
@@ -100,16 +106,7 @@ ANALYTICS_PATHS: dict[str, dict[str, Schema]] = {
                 data(
                     obj(
                         {
-                            "metric": {
-                                "enum": [
-                                    "cost",
-                                    "requests",
-                                    "errors",
-                                    "error_rate",
-                                    "tokens",
-                                    "latency",
-                                ]
-                            },
+                            "metric": METRIC,
                             "unit": STRING,
                             "granularity": {"enum": ["minute", "hour", "day"]},
                             "group_by": nullable(STRING),
@@ -124,7 +121,15 @@ ANALYTICS_PATHS: dict[str, dict[str, Schema]] = {
                                         "group": nullable(STRING),
                                         "values": {"type": "array", "items": nullable(NUMBER)},
                                     },
-                                    {"stat": {"enum": ["p50", "p95", "p99"]}},
+                                    {
+                                        "stat": {"enum": ["p50", "p95", "p99"]},
+                                        "counts": {
+                                            "type": "array",
+                                            "items": INTEGER,
+                                            "description": "Score metrics: the scored "
+                                            "requests each average is of.",
+                                        },
+                                    },
                                 ),
                             },
                         }
@@ -136,18 +141,20 @@ ANALYTICS_PATHS: dict[str, dict[str, Schema]] = {
                 *REQUEST_FILTERS,
                 query(
                     "metric",
-                    {"enum": ["cost", "requests", "errors", "error_rate", "tokens", "latency"]},
-                    "What to measure (default requests).",
+                    METRIC,
+                    "What to measure (default requests); score.<name> averages that score "
+                    "over the scored requests (booleans: the share of true; feedback is "
+                    "score.helicone-feedback).",
                 ),
                 query(
                     "group_by",
                     {
                         "anyOf": [
-                            {"enum": ["model", "provider", "user"]},
+                            {"enum": ["model", "provider", "user", "prompt"]},
                             {"type": "string", "pattern": "^property:.+"},
                         ]
                     },
-                    "model, provider, user or property:<name>.",
+                    "model, provider, user, prompt (id and version) or property:<name>.",
                 ),
                 query("granularity", {"enum": ["minute", "hour", "day"]}, "Bucket size."),
                 query("limit", {"type": "integer", "minimum": 1, "maximum": 50}, "Groups."),
@@ -155,6 +162,34 @@ ANALYTICS_PATHS: dict[str, dict[str, Schema]] = {
             tag="analytics",
             description="At most 2,000 buckets (a 400 naming granularity beyond). "
             + PROPERTY_FILTER,
+        )
+    },
+    "/api/analytics/scores": {
+        "get": operation(
+            "The score names on the selected requests",
+            answer(
+                "Each score name (feedback: helicone-feedback) with how many requests hold "
+                "it, its average and whether it is a boolean.",
+                obj(
+                    {
+                        "data": {
+                            "type": "array",
+                            "items": obj(
+                                {
+                                    "name": STRING,
+                                    "requests": INTEGER,
+                                    "average": NUMBER,
+                                    "boolean": {"type": "boolean"},
+                                }
+                            ),
+                        }
+                    }
+                ),
+            ),
+            errors=(400,),
+            params=REQUEST_FILTERS,
+            tag="analytics",
+            description=PROPERTY_FILTER,
         )
     },
     "/api/users": {

@@ -38,7 +38,14 @@ RULE_BODY = obj(
         "min_requests": {
             "type": "integer",
             "minimum": 1,
-            "description": "Only for error_rate and latency metrics.",
+            "description": "Only for error_rate, latency and score_avg metrics.",
+        },
+        "score": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "description": "The score a score_avg rule averages (required for it, refused "
+            "for other metrics); helicone-feedback is the share of positive feedback.",
         },
         "mode": {"enum": list(ALERT_MODES)},
         "cooldown": DURATION,

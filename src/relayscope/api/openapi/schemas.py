@@ -26,7 +26,10 @@ from relayscope.governance.service import MAX_RETENTION_DAYS
 STATUS_PATTERN = "^[1-5][0-9]{2}$"
 PROPERTY_FILTER = (
     "Also accepts `property.<name>=<value>` (repeatable) to filter on Helicone-Property-* "
-    "values; property names ignore case. Unknown parameters are a 400."
+    "values; property names ignore case. `score.<name>=[op:]value` (repeatable) keeps "
+    "requests whose score compares so: op is eq (the default), ne, gt, gte, lt or lte, "
+    "value a number, true or false (`score.accuracy=gte:0.8`, `score.helpful=true`). "
+    "Unknown parameters are a 400."
 )
 PROMPT_ID: Schema = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
 LABEL: Schema = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9._-]{0,63}$"}
@@ -58,7 +61,23 @@ SCHEMAS: dict[str, Schema] = {
     "Error": ERROR,
     "Message": MESSAGE,
     "RequestSummary": record_schema(bodies=False),
-    "Request": record_schema(bodies=True),
+    "Request": {
+        "allOf": [record_schema(bodies=True), {"$ref": "#/components/schemas/Scores"}],
+    },
+    "Scores": obj(
+        {
+            "scores": {
+                "type": "object",
+                "additionalProperties": {"anyOf": [NUMBER, {"type": "boolean"}]},
+                "description": "The request's scores by name (feedback is not among them).",
+            },
+            "feedback": nullable(
+                obj(
+                    {"rating": {"type": "boolean"}, "updated_at": TIMESTAMP},
+                )
+            ),
+        }
+    ),
     "DeadLetter": obj(
         {
             "quarantined_at": TIMESTAMP,
@@ -147,6 +166,7 @@ SCHEMAS.update(
                 "cooldown_seconds": INTEGER,
                 "channels": {"type": "array", "items": STRING},
                 "enabled": {"type": "boolean"},
+                "score": nullable(STRING),
                 "description": STRING,
                 "state": {"enum": ["ok", "firing", "resolved"]},
                 "value": nullable(NUMBER),
@@ -245,6 +265,7 @@ REQUEST_FILTERS = [
     query("prompt_id", STRING, "Helicone-Prompt-Id the body was filled from."),
     query("prompt_version", {"type": "integer", "minimum": 1, "maximum": 10**9}, "Prompt version."),
     query("search", STRING, "Words that must all appear in the request or response body."),
+    query("feedback", {"enum": ["true", "false"]}, "Requests rated positive (true) or negative."),
     query("from", TIMESTAMP, "Records created at or after (ISO 8601)."),
     query("to", TIMESTAMP, "Records created before (ISO 8601)."),
 ]

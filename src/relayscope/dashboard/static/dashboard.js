@@ -23,9 +23,13 @@
     cost: function (v) { return "$" + (v >= 1 ? v.toFixed(2) : v.toPrecision(3)); },
     requests: function (v) { return v.toLocaleString(); },
     latency: function (v) { return v >= 1000 ? (v / 1000).toFixed(2) + " s" : Math.round(v) + " ms"; },
-    error_rate: function (v) { return v.toFixed(1) + "%"; }
+    error_rate: function (v) { return v.toFixed(1) + "%"; },
+    score: function (v) { return String(Math.round(v * 1000) / 1000); }
   };
-  var axisTitles = { cost: "USD", requests: "requests", latency: "milliseconds", error_rate: "% of requests" };
+  var axisTitles = {
+    cost: "USD", requests: "requests", latency: "milliseconds", error_rate: "% of requests",
+    score: "average score"
+  };
 
   // One colour per group on every chart of the page, so "chat" looks the same in
   // the cost and the request charts.

@@ -1,0 +1,1 @@
+"""Feedback and scores on requests, with Helicone's API shapes."""
