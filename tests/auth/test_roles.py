@@ -37,7 +37,15 @@ PROXY_READS = (
     "/api/openapi.json",
 )
 # POSTs that change nothing.
-PROXY_POSTS = {("POST", "/api/prompts/{id}/render")}
+PROXY_POSTS = {
+    ("POST", "/api/prompts/{id}/render"),
+    # An app scores its own requests right after their responses (docs/scores.md).
+    *(
+        ("POST", f"{prefix}/{{id}}/{kind}")
+        for prefix in ("/v1/request", "/api/requests")
+        for kind in ("score", "feedback")
+    ),
+}
 # The dashboard reads; its only forms open and close a session.
 DASHBOARD_FORMS = {("POST", "/dashboard/signin"), ("POST", "/dashboard/signout")}
 
