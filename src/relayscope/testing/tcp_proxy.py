@@ -71,9 +71,15 @@ class TcpProxy:
     async def _shutdown(self) -> None:
         await self._stop()
         relays = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in relays:
+        if not relays:
+            return
+        # Let each relay run to its end first: a task cancelled before its first step
+        # never runs its ``finally``, and would leave its accepted socket open. With
+        # the listener gone and every known socket aborted, each ends at once.
+        _done, pending = await asyncio.wait(relays, timeout=5)
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*relays, return_exceptions=True)
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         self._writers.add(client_w)
