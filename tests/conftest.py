@@ -12,6 +12,7 @@ runs on a Postgres store.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from relayscope.logs import price
 from relayscope.testing.fake_provider import FakeProvider
 from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
 from relayscope.testing.postgres import ADMIN_URL, PostgresDatabases
@@ -194,3 +196,17 @@ def replicas(
     for group in started:
         group.stop()
         postgres_databases.drop(group.store_url)
+
+
+@pytest.fixture
+def pricing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of the thread each pricing ran on (genai-prices, through ``logs.price``)."""
+    threads: list[str] = []
+    real = price.cost_usd
+
+    def counted(*args: Any, **kwargs: Any) -> float | None:
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(price, "cost_usd", counted)
+    return threads

@@ -5,13 +5,10 @@ again; otherwise the record prices it where it is built."""
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import orjson
-import pytest
 
 from relayscope.context import Context, Target
-from relayscope.logs import price
 from relayscope.logs.price import request_price
 from relayscope.logs.stage import build_record, record_inputs
 from relayscope.providers.registry import ProviderRegistry
@@ -26,20 +23,6 @@ ANSWER = orjson.dumps(
         "usage": {"prompt_tokens": 900, "completion_tokens": 200, "total_tokens": 1100},
     }
 )
-
-
-@pytest.fixture
-def pricing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The name of the thread each pricing ran on."""
-    threads: list[str] = []
-    real = price.cost_usd
-
-    def counted(*args: Any, **kwargs: Any) -> float | None:
-        threads.append(threading.current_thread().name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(price, "cost_usd", counted)
-    return threads
 
 
 def answered() -> Context:

@@ -22,7 +22,6 @@ import pytest
 
 from relayscope.config import Settings
 from relayscope.context import ByteStream, Context, ProxyResponse
-from relayscope.logs import price
 from relayscope.record import LogRecord
 from relayscope.testing.fake_provider import Behaviour, FakeProvider
 from relayscope.testing.inprocess import InProcessGateway
@@ -115,20 +114,6 @@ async def stream_chat(gw: InProcessGateway, *, usage: bool, **headers: str) -> t
     )
     chunks = [chunk async for chunk in stream]
     return request_id, chunks
-
-
-@pytest.fixture
-def pricing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The name of the thread each pricing ran on (genai-prices, through ``logs.price``)."""
-    threads: list[str] = []
-    real = price.cost_usd
-
-    def counted(*args: Any, **kwargs: Any) -> float | None:
-        threads.append(threading.current_thread().name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(price, "cost_usd", counted)
-    return threads
 
 
 async def test_with_every_stage_on_a_chunk_goes_from_the_upstream_stream_to_the_client(
