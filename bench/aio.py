@@ -13,6 +13,13 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 PREFIX = "BENCH_JSON "
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def require_loopback(host: str, load: str) -> None:
+    """Load tests only ever target this machine's loopback."""
+    if host not in LOOPBACK:
+        raise SystemExit(f"the {load} load only targets loopback")
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

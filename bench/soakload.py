@@ -334,8 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--request-timeout", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=12)
     a = ap.parse_args(argv)
-    if a.host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit("the soak load only targets loopback")
+    aio.require_loopback(a.host, "soak")
     aio.print_result(aio.run(run(a)))
 
 
