@@ -313,9 +313,9 @@ def run(opts: Options) -> int:
             log(f"--baseline {opts.baseline}: {exc}")
             return 2
         log(f"baseline: {opts.baseline} = {base.commit[:12]}, run as {baseline.NAME}")
-        catalog[baseline.NAME] = RelayScope(
-            baseline.NAME, command=base.command, feature=f"the code at {base.short}"
-        )
+        target = RelayScope(baseline.NAME, command=base.command)
+        target.description += f", the code at {base.short} (--baseline {base.ref})"
+        catalog[baseline.NAME] = target
         names.append(baseline.NAME)
     if "direct" not in opts.targets:
         log("adding `direct`: overheads are measured against it")
