@@ -58,6 +58,11 @@ def parse(argv: list[str] | None) -> Options:
         help="auto = wrk when installed, else the Python fallback",
     )
     ap.add_argument("--relayscope-cmd", help="command that runs the gateway CLI (default: auto)")
+    ap.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also measure the gateway at this git ref (e.g. the previous main), side by side",
+    )
     ap.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     ap.add_argument(
         "--skip-setup", action="store_true", help="install nothing; skip what is missing"
@@ -98,6 +103,7 @@ def parse(argv: list[str] | None) -> Options:
         profile_target=a.profile_target,
         profile_all_threads=a.profile_all_threads,
         ingest_records=ingest,
+        baseline=a.baseline,
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import output
+from bench.baseline import NAME as BASELINE
 from bench.stats import median
 
 PCTS = ("p50", "p95", "p99")
@@ -255,6 +256,31 @@ def _goal(
     return {"goal": name, "value": value, "status": "met" if met else "missed", "detail": detail}
 
 
+def _baseline_goals(rs: dict[str, Any], base: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """No more than 10% worse than the code at ``--baseline``, measured in this run."""
+    if base is None:
+        return []
+    missing = f"relayscope or {BASELINE} not measured"
+    return [
+        _goal(
+            "overhead P50 <= 110% of the baseline's",
+            _ratio(rs.get("overhead_p50_ms"), base.get("overhead_p50_ms")),
+            1.1,
+            "x",
+            False,
+            missing,
+        ),
+        _goal(
+            "throughput >= 90% of the baseline's",
+            _ratio(rs.get("rps"), base.get("rps")),
+            0.9,
+            "x",
+            True,
+            missing,
+        ),
+    ]
+
+
 def goals(
     summary: dict[str, dict[str, Any]], ratio: dict[str, float | None]
 ) -> list[dict[str, Any]]:
@@ -300,6 +326,7 @@ def goals(
             f"relayscope or {NO_JOURNAL} not measured",
         ),
     ]
+    out += _baseline_goals(rs, summary.get(BASELINE))
     for name in (RELAYSCOPE, *WORKERS):
         if name in summary or name == RELAYSCOPE:
             rps = summary.get(name, {}).get("rps")

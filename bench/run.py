@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import history, meta, output, provision, report
+from bench import baseline, history, meta, output, provision, report
 from bench.http1 import BlockingConnection, Endpoint, build_request
 from bench.ids import ID_HEADER, lost_by_id, read_answered
 from bench.load import ROOT, LoadError, LoadGenerator, LoadSpec, run_ttfb
@@ -29,7 +29,7 @@ from bench.procs import (
     tree_rss_mib,
     wait_until,
 )
-from bench.targets import Context, Running, Target, all_targets
+from bench.targets import Context, RelayScope, Running, Target, all_targets
 
 REQUEST = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}]}'
 STREAM_REQUEST = (
@@ -61,6 +61,8 @@ class Options:
     profile_target: str
     profile_all_threads: bool
     ingest_records: int = 0
+    baseline: str | None = None
+    """A git ref whose gateway is measured in the same run (``bench.baseline``)."""
 
 
 @dataclass
@@ -303,6 +305,18 @@ def run(opts: Options) -> int:
         log(f"unknown target(s) {unknown}; known: {', '.join(catalog)}")
         return 2
     names = list(dict.fromkeys(["direct", *opts.targets]))
+    base: baseline.Baseline | None = None
+    if opts.baseline:
+        try:
+            base = baseline.unpack(opts.baseline)
+        except baseline.BaselineError as exc:
+            log(f"--baseline {opts.baseline}: {exc}")
+            return 2
+        log(f"baseline: {opts.baseline} = {base.commit[:12]}, run as {baseline.NAME}")
+        target = RelayScope(baseline.NAME, command=base.command)
+        target.description += f", the code at {base.short} (--baseline {base.ref})"
+        catalog[baseline.NAME] = target
+        names.append(baseline.NAME)
     if "direct" not in opts.targets:
         log("adding `direct`: overheads are measured against it")
     want = set(names) | ({opts.profile_target} if opts.profile else set())
@@ -325,6 +339,8 @@ def run(opts: Options) -> int:
 
     load_before = os.getloadavg()
     facts = meta.collect(tools)
+    if base is not None:
+        facts["baseline"] = {"ref": base.ref, "commit": base.commit}
     runs: list[dict[str, Any]] = []
     with (
         output.workdir("relayscope-bench-", opts.keep_workdir, log) as workdir,

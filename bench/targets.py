@@ -247,8 +247,11 @@ class RelayScope(Target):
         redis: bool = False,
         feature: str = "",
         env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
         self.name = name
+        self.command = command
+        """Runs another checkout's gateway (``--baseline``); None: the tools' own."""
         self.extra_env = env or {}
         self.workers = workers
         self.postgres = postgres
@@ -288,8 +291,8 @@ class RelayScope(Target):
         return url, _postgres_counter(psql, db), _postgres_ids(psql, db)
 
     def start(self, ctx: Context, rundir: Path, stack: ExitStack) -> Running:
-        assert ctx.tools.relayscope
-        cmd = ctx.tools.relayscope
+        cmd = self.command or ctx.tools.relayscope
+        assert cmd is not None
         url, counter, ids = self._database(ctx, rundir, stack)
         env = self._env(ctx, url, stack, rundir)
         args = ["--workers", str(self.workers)] if self.workers > 1 else []
