@@ -13,17 +13,28 @@ from relayscope.proxy.app import Scope
 
 async def get_json(app: Any, path: str, principal: Principal, query: str = "") -> tuple[int, Any]:
     """(status, decoded JSON body or None) of ``GET path?query`` on the ASGI ``app``."""
+    return await call_json(app, "GET", path, principal, query=query)
+
+
+async def post_json(app: Any, path: str, principal: Principal, body: object) -> tuple[int, Any]:
+    """(status, decoded JSON body or None) of ``POST path`` with ``body`` as JSON."""
+    return await call_json(app, "POST", path, principal, body=orjson.dumps(body))
+
+
+async def call_json(
+    app: Any, method: str, path: str, principal: Principal, *, query: str = "", body: bytes = b""
+) -> tuple[int, Any]:
     scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
         "root_path": "",
         "query_string": query.encode(),
-        "headers": [],
+        "headers": [(b"content-type", b"application/json")] if body else [],
         "client": None,
         "server": None,
         INTERNAL: principal,
@@ -32,7 +43,7 @@ async def get_json(app: Any, path: str, principal: Principal, query: str = "") -
     chunks: list[bytes] = []
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal status
@@ -42,8 +53,8 @@ async def get_json(app: Any, path: str, principal: Principal, query: str = "") -
             chunks.append(message.get("body", b""))
 
     await app(scope, receive, send)
-    body = b"".join(chunks)
+    answer = b"".join(chunks)
     try:
-        return status, orjson.loads(body) if body else None
+        return status, orjson.loads(answer) if answer else None
     except orjson.JSONDecodeError:
         return status, None

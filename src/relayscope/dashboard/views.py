@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import orjson
 from starlette.datastructures import QueryParams
@@ -21,9 +21,11 @@ from relayscope.analytics.repository import Analytics
 from relayscope.api import params
 from relayscope.api.requests import FILTER_PREFIXES, parse_filter, record_json
 from relayscope.auth.keys import Principal
-from relayscope.dashboard import auth, chat, internal
+from relayscope.dashboard import auth, chat, detail, internal
+from relayscope.dashboard.curl import as_curl
 from relayscope.dashboard.render import page
 from relayscope.errors import BadRequest
+from relayscope.record import LogRecord
 from relayscope.store import scores
 from relayscope.store.sql import decode_cursor
 
@@ -260,10 +262,40 @@ async def request_detail(request: Request, session: auth.Session) -> Response:
         scores.scores_json(await scores.of_request(store.engine, session.org_id, record.id))
     )
     conversation = chat.messages(data["request_body"], data["response_body"])
+    keys = {key.id: key for key in await store.list_keys(session.org_id)}
     return page(
         "request.html",
-        **_context(request, session, "requests", r=data, conversation=conversation),
+        **_context(
+            request,
+            session,
+            "requests",
+            r=data,
+            conversation=conversation,
+            key=keys.get(record.key_id or ""),
+            stream=detail.stream_label(record.stream, data["response_body"]),
+            properties=detail.shown_properties(record),
+            curl=as_curl(record, str(request.base_url)),
+            prompt=await _filled_prompt(request, session, record),
+        ),
     )
+
+
+async def _filled_prompt(
+    request: Request, session: auth.Session, record: LogRecord
+) -> detail.FilledPrompt | None:
+    """The prompt version that served ``record``, filled with its variables, as the
+    proxy filled it (the prompts API's render)."""
+    if record.prompt_id is None:
+        return None
+    who = Principal(org_id=session.org_id, key_id=session.key_id, role=session.role)
+    variables = record.prompt_variables or {}
+    status, body = await internal.post_json(
+        request.app.state.api,
+        f"/api/prompts/{quote(record.prompt_id, safe='')}/render",
+        who,
+        {"version": record.prompt_version, "variables": variables},
+    )
+    return detail.filled_prompt(variables, status, body)
 
 
 # -- sessions ------------------------------------------------------------------------

@@ -8,6 +8,23 @@
     if (row) window.location.href = row.getAttribute("data-href");
   });
 
+  // Copy buttons: data-copy names the element whose text goes to the clipboard.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy]");
+    if (!button) return;
+    event.preventDefault();  // inside a <summary>, a click would also toggle it
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) return;
+    var label = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", label);
+    navigator.clipboard.writeText(source.textContent).then(function () {
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    }, function () {
+      button.textContent = "Copy failed";
+    });
+  });
+
   var palette = ["#3b5bdb", "#f08c00", "#2b8a3e", "#c2255c", "#7048e8", "#0c8599",
     "#e8590c", "#5c940d", "#862e9c", "#1098ad", "#868e96"];
 
