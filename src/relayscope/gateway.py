@@ -11,7 +11,7 @@ for the served gateway only, so a test builds as many gateways in-process as it 
                        writer is restarting or stalled (with the reason)
 /metrics               Prometheus metrics
 /api/...               JSON API (Starlette)
-/, /dashboard/...      web dashboard (Starlette + Jinja2)
+/, /dashboard/...      web dashboard (Starlette + Jinja2), and its /favicon.ico
 everything else        the proxy (raw ASGI, the hot path)
 """
 
@@ -109,7 +109,7 @@ class Gateway:
             await self._readiness(send)
         elif path == "/metrics" and self.settings.metrics_enabled:
             await self._metrics(send)
-        elif path.startswith("/dashboard") or path == "/":
+        elif path.startswith("/dashboard") or path in ("/", "/favicon.ico"):
             await self.dashboard(scope, receive, send)
         else:
             await self.proxy(scope, receive, send)

@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -32,6 +32,21 @@ async def _invalid(request: Request, exc: Exception) -> Response:
     return page("invalid.html", 400, error=exc.message, path=request.url.path)
 
 
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """Any unknown dashboard path: the dashboard's own page, with its header."""
+    session = await request.app.state.sessions.current(request)
+    return page("notfound.html", 404, session=session, path=request.url.path, section=None)
+
+
+async def _failed(request: Request, exc: Exception) -> Response:
+    """A page that failed: a styled 500 (the exception is still logged)."""
+    return page("failed.html", 500, path=request.url.path)
+
+
+async def _favicon(_request: Request) -> Response:
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+
 def _unavailable(_request: Request, error: ServiceUnavailable) -> Response:
     response = page("unavailable.html", error.status)
     response.headers.update(error.headers)
@@ -49,6 +64,7 @@ def create_dashboard(
     app = Starlette(
         routes=[
             Route("/", _root),
+            Route("/favicon.ico", _favicon),
             Route("/dashboard", views.home),
             Route("/dashboard/", views.home),
             Route("/dashboard/signin", views.signin_form, methods=["GET"]),
@@ -68,6 +84,8 @@ def create_dashboard(
         exception_handlers={
             **exception_handlers(_unavailable),
             BadRequest: _invalid,
+            404: _not_found,
+            500: _failed,
         },
     )
     app.state.store = store
