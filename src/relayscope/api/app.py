@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from relayscope.api import openapi, requests
+from relayscope.api import openapi, request_export, requests
 from relayscope.api.nul import RefuseNul
 from relayscope.api.services import ApiServices
 from relayscope.api.unavailable import exception_handlers
@@ -55,6 +55,7 @@ def create_api(
     app = Starlette(
         routes=[
             Route("/api/requests", requests.list_requests),
+            Route("/api/requests/export", request_export.export_requests),
             Route("/api/requests/{id}", requests.get_request),
             *openapi.routes,
             *routes,

@@ -18,7 +18,7 @@ from relayscope.store import scores
 from relayscope.store.base import RequestFilter, ScoreCondition
 from relayscope.store.sql import decode_cursor, search_words
 
-_FILTERS = {
+LIST_PARAMS = {
     "user_id",
     "session_id",
     "model",
@@ -136,7 +136,7 @@ def score_conditions(query: Any) -> tuple[ScoreCondition, ...]:
 async def list_requests(request: Request) -> Response:
     who = await principal(request)
     query = request.query_params
-    params.reject_unknown(query, _FILTERS, FILTER_PREFIXES)
+    params.reject_unknown(query, LIST_PARAMS, FILTER_PREFIXES)
     filters = parse_filter(query)
     limit = params.integer(query, "limit", default=50, low=1, high=1000)
     assert limit is not None  # it has a default

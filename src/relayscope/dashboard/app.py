@@ -71,6 +71,7 @@ def create_dashboard(
             Route("/dashboard/signin", views.signin, methods=["POST"]),
             Route("/dashboard/signout", views.signout, methods=["POST"]),
             Route("/dashboard/requests", views.requests_page),
+            Route("/dashboard/requests/export", views.export_page),
             Route("/dashboard/requests/{id}", views.request_detail),
             Route("/dashboard/sessions", views.sessions_page),
             Route("/dashboard/sessions/{id:path}", views.session_detail),

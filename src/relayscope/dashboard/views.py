@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from relayscope.analytics import service
 from relayscope.analytics.repository import Analytics
-from relayscope.api import params
+from relayscope.api import params, request_export
 from relayscope.api.requests import FILTER_PREFIXES, parse_filter, record_json
 from relayscope.auth.keys import Principal
 from relayscope.dashboard import auth, chat, detail, internal
@@ -243,6 +243,20 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
             empty_org=empty_org,
         ),
     )
+
+
+@signed_in
+async def export_page(request: Request, session: auth.Session) -> Response:
+    """The explorer's filter, exported (``?format=csv|jsonl``)."""
+    query = request.query_params
+    try:
+        params.reject_unknown(query, request_export.EXPORT_PARAMS, FILTER_PREFIXES)
+        fmt = request_export.export_format(query)
+        filters = parse_filter(query)
+    except BadRequest as exc:
+        return page("invalid.html", 400, error=exc.message, path="/dashboard/requests")
+    store = request.app.state.store
+    return await request_export.export_response(store, session.org_id, filters, fmt)
 
 
 @signed_in

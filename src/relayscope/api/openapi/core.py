@@ -61,6 +61,25 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
             description=PROPERTY_FILTER,
         )
     },
+    "/api/requests/export": {
+        "get": operation(
+            "Export the filtered request records as CSV or JSON Lines, newest first",
+            {
+                "description": "Every matching record, bodies left out, as a download.",
+                "content": {
+                    "text/csv": {"schema": STRING},
+                    "application/x-ndjson": {"schema": STRING},
+                },
+            },
+            errors=(400,),
+            params=[
+                *REQUEST_FILTERS,
+                query("format", {"type": "string", "enum": ["csv", "jsonl"]}, "Default csv."),
+            ],
+            tag="requests",
+            description=PROPERTY_FILTER,
+        )
+    },
     "/api/requests/{id}": {
         "get": operation(
             "One request record with its bodies",
