@@ -26,7 +26,7 @@ from relayscope.api.services import api_services
 from relayscope.record import LogRecord
 from relayscope.store.base import LogStore, RequestFilter
 
-EXPORT_PARAMS = (LIST_PARAMS - {"limit", "cursor"}) | {"format"}
+EXPORT_PARAMS = (LIST_PARAMS - {"limit", "cursor", "after"}) | {"format"}
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 PAGE_SIZE = 500
 COLUMNS = [

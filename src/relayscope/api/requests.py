@@ -31,6 +31,7 @@ LIST_PARAMS = {
     "to",
     "limit",
     "cursor",
+    "after",
     "search",
     "feedback",
 }
@@ -133,6 +134,20 @@ def score_conditions(query: Any) -> tuple[ScoreCondition, ...]:
     return tuple(conditions)
 
 
+def page_cursor(query: Any) -> tuple[str | None, bool]:
+    """``cursor`` (the page older than it) or ``after`` (the page newer than it)."""
+    cursor, after = query.get("cursor"), query.get("after")
+    if cursor is not None and after is not None:
+        raise params.bad("after", "cannot be used with cursor: one direction at a time")
+    name, value = ("after", after) if after is not None else ("cursor", cursor)
+    if value is not None:
+        try:
+            decode_cursor(value)
+        except ValueError:
+            raise params.bad(name, "not a cursor this API returned") from None
+    return value, after is not None
+
+
 async def list_requests(request: Request) -> Response:
     who = await principal(request)
     query = request.query_params
@@ -140,19 +155,15 @@ async def list_requests(request: Request) -> Response:
     filters = parse_filter(query)
     limit = params.integer(query, "limit", default=50, low=1, high=1000)
     assert limit is not None  # it has a default
-    cursor = query.get("cursor")
-    if cursor is not None:
-        try:
-            decode_cursor(cursor)
-        except ValueError:
-            raise params.bad("cursor", "not a cursor this API returned") from None
+    cursor, newer = page_cursor(query)
     page = await api_services(request).logs.list_requests(
-        who.org_id, filters, limit=limit, cursor=cursor
+        who.org_id, filters, limit=limit, cursor=cursor, newer=newer
     )
     return json_response(
         {
             "data": [record_json(r, bodies=False) for r in page.records],
             "next_cursor": page.next_cursor,
+            "prev_cursor": page.prev_cursor,
         }
     )
 

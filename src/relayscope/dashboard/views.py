@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from relayscope.analytics import service
 from relayscope.analytics.repository import Analytics
 from relayscope.api import params, request_export
-from relayscope.api.requests import FILTER_PREFIXES, parse_filter, record_json
+from relayscope.api.requests import FILTER_PREFIXES, page_cursor, parse_filter, record_json
 from relayscope.auth.keys import Principal
 from relayscope.dashboard import auth, chat, detail, internal
 from relayscope.dashboard.curl import as_curl
@@ -27,10 +27,11 @@ from relayscope.dashboard.render import page
 from relayscope.errors import BadRequest
 from relayscope.record import LogRecord
 from relayscope.store import scores
-from relayscope.store.sql import decode_cursor
 
 Handler = Callable[[Request, auth.Session], Awaitable[Response]]
-EXPLORER_PARAMS = service.FILTERS | {"cursor", "limit"}
+EXPLORER_PARAMS = service.FILTERS | {"cursor", "after", "limit"}
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
 RANGES = {
     "1h": timedelta(hours=1),
     "24h": timedelta(hours=24),
@@ -198,23 +199,21 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
     store = request.app.state.store
     error = None
     records: list[dict[str, Any]] = []
-    next_cursor = None
+    next_cursor = prev_cursor = None
     try:
         canonical = _canonical(query)
         if canonical is not None:
             return RedirectResponse(f"/dashboard/requests?{canonical}", status_code=303)
         params.reject_unknown(query, EXPLORER_PARAMS, FILTER_PREFIXES)
         filters = parse_filter(query)
-        limit = params.integer(query, "limit", default=50, low=1, high=500)
-        cursor = query.get("cursor")
-        if cursor is not None:
-            try:
-                decode_cursor(cursor)
-            except ValueError:
-                raise params.bad("cursor", "not a cursor this page made") from None
-        result = await store.list_requests(session.org_id, filters, limit=limit, cursor=cursor)
+        limit = params.integer(query, "limit", default=DEFAULT_PAGE_SIZE, low=1, high=500)
+        assert limit is not None  # it has a default
+        cursor, newer = page_cursor(query)
+        result = await store.list_requests(
+            session.org_id, filters, limit=limit, cursor=cursor, newer=newer
+        )
         records = [record_json(r, bodies=False) for r in result.records]
-        next_cursor = result.next_cursor
+        next_cursor, prev_cursor = result.next_cursor, result.prev_cursor
     except BadRequest as exc:
         error = exc.message
     filtered = any(k != "limit" for k in query)
@@ -234,6 +233,9 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
             "requests",
             records=records,
             next_cursor=next_cursor,
+            prev_cursor=prev_cursor,
+            page_sizes=PAGE_SIZES,
+            default_page_size=DEFAULT_PAGE_SIZE,
             error=error,
             filters=dict(query),
             properties=properties,

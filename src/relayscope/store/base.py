@@ -162,6 +162,9 @@ class RequestFilter:
 class Page:
     records: list[LogRecord]
     next_cursor: str | None
+    """Reads the next older page; None on the oldest."""
+    prev_cursor: str | None = None
+    """Reads the next newer page (``newer=True``); None on the newest."""
 
 
 class LogStore(Protocol):
@@ -176,8 +179,18 @@ class LogStore(Protocol):
         """
 
     async def list_requests(
-        self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None
-    ) -> Page: ...
+        self,
+        org_id: str,
+        filters: RequestFilter,
+        *,
+        limit: int,
+        cursor: str | None,
+        newer: bool = False,
+    ) -> Page:
+        """A page, newest first: the records older than ``cursor`` (or the newest
+        ones), or with ``newer`` the ``limit`` records just newer than it."""
+        ...
+
     async def get_request(self, org_id: str, request_id: str) -> LogRecord | None: ...
     async def count_requests(self, org_id: str | None = None) -> int: ...
 

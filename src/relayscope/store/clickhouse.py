@@ -36,7 +36,7 @@ from relayscope.store.base import (
     keys_to_look_up,
     settle_ids,
 )
-from relayscope.store.sql import decode_cursor, encode_cursor
+from relayscope.store.sql import decode_cursor, page_of
 
 # ClickHouse type of each LogRecord field.
 COLUMNS: dict[str, str] = {
@@ -251,29 +251,32 @@ class ClickHouseLogStore:
         return owners
 
     async def list_requests(
-        self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None
+        self,
+        org_id: str,
+        filters: RequestFilter,
+        *,
+        limit: int,
+        cursor: str | None,
+        newer: bool = False,
     ) -> Page:
         where, params = _conditions(filters)
         where.insert(0, "org_id = {org:String}")
         params["org"] = org_id
         if cursor:
             created_at, last_id = decode_cursor(cursor)
+            way = ">" if newer else "<"
             where.append(
-                "(created_at < {c_at:DateTime64(6, 'UTC')} OR "
-                "(created_at = {c_at:DateTime64(6, 'UTC')} AND id < {c_id:String}))"
+                f"(created_at {way} {{c_at:DateTime64(6, 'UTC')}} OR "
+                f"(created_at = {{c_at:DateTime64(6, 'UTC')}} AND id {way} {{c_id:String}}))"
             )
             params.update(c_at=_timestamp(created_at), c_id=last_id)
+        order = "ASC" if newer else "DESC"
         rows = await self._query(
             f"SELECT {', '.join(_LIST_COLUMNS)} FROM {self.table} WHERE {' AND '.join(where)} "
-            f"ORDER BY created_at DESC, id DESC LIMIT {int(limit) + 1}",
+            f"ORDER BY created_at {order}, id {order} LIMIT {int(limit) + 1}",
             params,
         )
-        records = [_record(row) for row in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = records[-1]
-            next_cursor = encode_cursor(last.created_at, last.id)
-        return Page(records, next_cursor)
+        return page_of([_record(row) for row in rows], limit, cursor, newer)
 
     async def get_request(self, org_id: str, request_id: str) -> LogRecord | None:
         rows = await self._query(

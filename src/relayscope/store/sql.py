@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.elements import ColumnClause
 
 from relayscope import gil
 from relayscope.auth.keys import PROXY, ROLES, Principal, hash_key, new_key
@@ -310,30 +311,40 @@ class SqlStore:
         return len(fresh)
 
     async def list_requests(
-        self, org_id: str, filters: RequestFilter, *, limit: int, cursor: str | None
+        self,
+        org_id: str,
+        filters: RequestFilter,
+        *,
+        limit: int,
+        cursor: str | None,
+        newer: bool = False,
     ) -> Page:
         query = select(*_LIST_COLUMNS).where(
             requests.c.org_id == org_id, *_conditions(filters, self.dialect)
         )
         if cursor:
             created_at, last_id = decode_cursor(cursor)
-            query = query.where(
-                or_(
-                    requests.c.created_at < created_at,
-                    and_(requests.c.created_at == created_at, requests.c.id < last_id),
+            if newer:
+                query = query.where(
+                    or_(
+                        requests.c.created_at > created_at,
+                        and_(requests.c.created_at == created_at, requests.c.id > last_id),
+                    )
                 )
-            )
-        query = query.order_by(requests.c.created_at.desc(), requests.c.id.desc()).limit(limit + 1)
+            else:
+                query = query.where(
+                    or_(
+                        requests.c.created_at < created_at,
+                        and_(requests.c.created_at == created_at, requests.c.id < last_id),
+                    )
+                )
+        order = (requests.c.created_at.asc(), requests.c.id.asc()) if newer else _NEWEST_FIRST
+        query = query.order_by(*order).limit(limit + 1)
         async with self.engine.connect() as conn:
             if self.dialect == "sqlite":
-                query = await _sqlite_plan(conn, query, filters)
+                query = await _sqlite_plan(conn, query, filters, ascending=newer)
             rows = (await conn.execute(query)).mappings().all()
-        records = [record_from_row(row) for row in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = records[-1]
-            next_cursor = encode_cursor(last.created_at, last.id)
-        return Page(records, next_cursor)
+        return page_of([record_from_row(row) for row in rows], limit, cursor, newer)
 
     async def get_request(self, org_id: str, request_id: str) -> LogRecord | None:
         query = select(requests).where(requests.c.org_id == org_id, requests.c.id == request_id)
@@ -531,7 +542,9 @@ def _search(words: str, dialect: str) -> Any:
 FEW_MATCHES = 5000
 
 
-async def _sqlite_plan(conn: AsyncConnection, query: Any, f: RequestFilter) -> Any:
+async def _sqlite_plan(
+    conn: AsyncConnection, query: Any, f: RequestFilter, *, ascending: bool = False
+) -> Any:
     """Without statistics SQLite walks (org, created_at) for any filter and checks each
     row, which reads the whole org for a rare user or word. Narrowing filters start
     from the rows they name instead: a word in few bodies from its FTS matches, a
@@ -549,9 +562,9 @@ async def _sqlite_plan(conn: AsyncConnection, query: Any, f: RequestFilter) -> A
             query = query.where(literal_column("requests.rowid").in_(rowids))
             narrow = True
     if narrow:
-        return query.order_by(None).order_by(
-            literal_column("+requests.created_at").desc(), requests.c.id.desc()
-        )
+        at: ColumnClause[Any] = literal_column("+requests.created_at")
+        order = (at.asc(), requests.c.id.asc()) if ascending else (at.desc(), requests.c.id.desc())
+        return query.order_by(None).order_by(*order)
     return query
 
 
@@ -568,6 +581,28 @@ def record_from_row(row: Any) -> LogRecord:
     values = dict(row)
     values["created_at"] = _utc(values["created_at"])
     return LogRecord(**values)
+
+
+_NEWEST_FIRST = (requests.c.created_at.desc(), requests.c.id.desc())
+
+
+def page_of(rows: list[LogRecord], limit: int, cursor: str | None, newer: bool) -> Page:
+    """The page from ``limit + 1`` rows read newest first, or (``newer``) oldest first
+    from just after ``cursor``: the extra row tells whether there is more that way."""
+    more = len(rows) > limit
+    records = rows[:limit]
+    if newer:
+        records.reverse()
+    if not records:
+        return Page([], None)
+    first, last = records[0], records[-1]
+    older = more if not newer else True  # a newer page was reached from an older one
+    newer_exist = more if newer else cursor is not None
+    return Page(
+        records,
+        encode_cursor(last.created_at, last.id) if older else None,
+        encode_cursor(first.created_at, first.id) if newer_exist else None,
+    )
 
 
 def encode_cursor(created_at: datetime, request_id: str) -> str:

@@ -48,6 +48,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
                     {
                         "data": {"type": "array", "items": ref("RequestSummary")},
                         "next_cursor": nullable(STRING),
+                        "prev_cursor": nullable(STRING),
                     }
                 ),
             ),
@@ -55,7 +56,8 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
             params=[
                 *REQUEST_FILTERS,
                 query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size."),
-                query("cursor", STRING, "The next_cursor of the previous page."),
+                query("cursor", STRING, "The next_cursor of a page: the page older than it."),
+                query("after", STRING, "The prev_cursor of a page: the page newer than it."),
             ],
             tag="requests",
             description=PROPERTY_FILTER,

@@ -25,6 +25,28 @@
     });
   });
 
+  // Times in lists read as "5 min ago"; the exact UTC time stays in the title.
+  function relative(iso, now) {
+    var seconds = Math.round((now - Date.parse(iso)) / 1000);
+    if (isNaN(seconds)) return null;
+    if (seconds < 0) return "in the future";
+    if (seconds < 45) return "just now";
+    var steps = [[3600, 60, "min"], [86400, 3600, "h"], [86400 * 30, 86400, "d"]];
+    for (var i = 0; i < steps.length; i++) {
+      if (seconds < steps[i][0]) return Math.round(seconds / steps[i][1]) + " " + steps[i][2] + " ago";
+    }
+    return null;  // a month or older: the date itself says more
+  }
+  function refreshTimes() {
+    var now = Date.now();
+    document.querySelectorAll("time[datetime][data-relative]").forEach(function (el) {
+      var text = relative(el.getAttribute("datetime"), now);
+      el.textContent = text || el.getAttribute("title");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", refreshTimes);
+  setInterval(refreshTimes, 30000);
+
   var palette = ["#3b5bdb", "#f08c00", "#2b8a3e", "#c2255c", "#7048e8", "#0c8599",
     "#e8590c", "#5c940d", "#862e9c", "#1098ad", "#868e96"];
 
