@@ -204,9 +204,8 @@ def _call(seen: _Span, spans: dict[tuple[bytes, bytes], _Span]) -> External:
         properties=properties,
     )
     return External(
-        request_id=str(
-            uuid.UUID(bytes=hashlib.sha256(trace_id + span_id).digest()[:16], version=4)
-        ),
+        request_id=_span_uuid(b"id", trace_id, span_id),
+        record_uid=_span_uuid(b"record", trace_id, span_id),
         provider_name=provider,
         format=PLAIN,
         pricing_id=_PRICING.get(provider),
@@ -225,9 +224,18 @@ def _call(seen: _Span, spans: dict[tuple[bytes, bytes], _Span]) -> External:
     )
 
 
-def _record_id(trace_id: bytes, span_id: bytes) -> str:
-    """A UUID of the span's own: an export sent again names the same records."""
-    return str(uuid.UUID(bytes=hashlib.sha256(trace_id + span_id).digest()[:16], version=4))
+def _span_uuid(purpose: bytes, trace_id: bytes, span_id: bytes) -> str:
+    """A UUID of the span's own: an export sent again (an exporter's retry) names the
+    same records, which the store then keeps once (``store.base.settle_ids``)."""
+    digest = hashlib.sha256(purpose + b":" + trace_id + span_id).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def _span_uuid(purpose: bytes, trace_id: bytes, span_id: bytes) -> str:
+    """A UUID of the span's own: an export sent again (an exporter's retry) names the
+    same records, which the store then keeps once (``store.base.settle_ids``)."""
+    digest = hashlib.sha256(purpose + b":" + trace_id + span_id).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def _attributes(pairs: Any) -> dict[str, Any]:

@@ -42,6 +42,9 @@ class External:
     usage: dict[str, int | None] | None = None
     """Token counts reported beside the body (a span's attributes)."""
     response_model: str | None = None
+    record_uid: str | None = None
+    """The record's own identity when the source names it (a span: the same span sent
+    again is then a replay, stored once); None: a new one."""
 
 
 def record_inputs(who: Principal, known: External, body_limit: int) -> RecordInputs:
@@ -52,7 +55,7 @@ def record_inputs(who: Principal, known: External, body_limit: int) -> RecordInp
     request_body = known.request_body
     inputs: RecordInputs = {
         "request_id": known.request_id,
-        "record_uid": random_uuid(),
+        "record_uid": known.record_uid or random_uuid(),
         "org_id": who.org_id,
         "key_id": who.key_id,
         "created_at": known.created_at,
