@@ -231,13 +231,6 @@ def _span_uuid(purpose: bytes, trace_id: bytes, span_id: bytes) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def _span_uuid(purpose: bytes, trace_id: bytes, span_id: bytes) -> str:
-    """A UUID of the span's own: an export sent again (an exporter's retry) names the
-    same records, which the store then keeps once (``store.base.settle_ids``)."""
-    digest = hashlib.sha256(purpose + b":" + trace_id + span_id).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
-
-
 def _attributes(pairs: Any) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for pair in pairs:
