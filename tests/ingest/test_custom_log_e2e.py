@@ -62,10 +62,10 @@ def test_a_logged_call_is_a_record_with_its_tags_tokens_cost_and_timing(
         "Helicone-Session-Name": "Research",
         "Helicone-Property-Feature": "primes",
     }
+    body = helicone_log(chat_request(), chat_response(), meta)
+    body["timing"]["timeToFirstToken"] = 300
     with gw.http(app_key.bearer) as client:
-        response = client.post(
-            "/custom/v1/log", json=helicone_log(chat_request(), chat_response(), meta)
-        )
+        response = client.post("/custom/v1/log", json=body)
     assert response.status_code == 200, response.text
     assert response.json() == {"data": {"id": request_id}, "error": None}
     assert response.headers["helicone-id"] == request_id
@@ -79,6 +79,7 @@ def test_a_logged_call_is_a_record_with_its_tags_tokens_cost_and_timing(
     assert record["properties"] == {"feature": "primes"}
     assert (record["prompt_tokens"], record["completion_tokens"]) == (1200, 340)
     assert record["latency_ms"] == pytest.approx(1250)
+    assert record["ttft_ms"] == 300
     assert datetime.fromisoformat(record["created_at"]) == datetime.fromtimestamp(START + 0.25, UTC)
     assert record["key_id"] == app_key.key_id
     assert record["request_body"] == chat_request()

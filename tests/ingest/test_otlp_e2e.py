@@ -9,6 +9,7 @@ in-process gateway; a JSON export goes by raw HTTP.
 from __future__ import annotations
 
 import gzip
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -245,6 +246,24 @@ def test_an_export_sent_again_logs_each_span_once(gw: AsgiGateway, app_key: OrgK
         assert client.post("/v1/traces", json=json_export(other, [span])).status_code == 200
     (second,) = session_records(gw, app_key, other, 1)
     assert second["id"] != first["id"]
+
+
+def test_a_span_timed_out_of_range_is_logged_at_its_arrival(gw: AsgiGateway, app_key: OrgKey):
+    trace = "3af7651916cd43dd8448eb211c80319c"
+    span = {
+        "spanId": CALL,
+        "name": "chat",
+        "startTimeUnixNano": str(2**64 - 2),
+        "endTimeUnixNano": str(2**64 - 1),
+        "attributes": [attribute("gen_ai.request.model", "gpt-4o-mini")],
+    }
+    before = datetime.now(UTC)
+    with gw.http(app_key.bearer) as client:
+        response = client.post("/v1/traces", json=json_export(trace, [span]))
+    assert response.status_code == 200, response.text
+    (record,) = session_records(gw, app_key, trace, 1)
+    assert datetime.fromisoformat(record["created_at"]) >= before
+    assert record["latency_ms"] == 0
 
 
 def test_an_export_of_no_llm_span_is_accepted_and_logs_nothing(gw: AsgiGateway, app_key: OrgKey):

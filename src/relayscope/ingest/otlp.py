@@ -49,6 +49,9 @@ PATH = "/v1/traces"
 """The path OTLP/HTTP exporters send traces to; it is the records' path too."""
 MAX_SEGMENT = 100
 """Characters of a span name kept as one session path segment."""
+MAX_NANOS = 253_402_300_799 * 10**9
+"""The last second of year 9999: a span timed later (or unset, or ending before it
+starts) is logged at its arrival, without a latency."""
 MAX_DEPTH = 64
 """Ancestors looked at for a session path (a cycle of parents ends there too)."""
 _MODEL_KEYS = ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name")
@@ -190,7 +193,8 @@ def _call(seen: _Span, spans: dict[tuple[bytes, bytes], _Span]) -> External:
     answered = text(attrs.get("gen_ai.response.model"), MODEL_MAX_LENGTH)
     provider = _provider(attrs)
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
-    created = datetime.fromtimestamp(start / 1e9, UTC) if start else datetime.now(UTC)
+    timed = 0 < start <= end <= MAX_NANOS
+    created = datetime.fromtimestamp(start / 1e9, UTC) if timed else datetime.now(UTC)
     status, error = _outcome(span, attrs)
     properties = _properties(attrs, seen.service)
     properties["otel.span_id"] = span_id.hex()
@@ -213,7 +217,7 @@ def _call(seen: _Span, spans: dict[tuple[bytes, bytes], _Span]) -> External:
         model=model or answered,
         status=status,
         created_at=created,
-        latency_ms=max(0, end - start) / 1e6 if start and end else 0.0,
+        latency_ms=(end - start) / 1e6 if timed else 0.0,
         request_body=_request_body(attrs, model),
         response_body=_response_body(attrs, answered or model),
         stream=attrs.get("llm.is_streaming") is True or attrs.get("gen_ai.request.stream") is True,
