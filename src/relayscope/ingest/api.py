@@ -32,7 +32,7 @@ from relayscope.auth.keys import Principal
 from relayscope.errors import BadRequest, GatewayError, PayloadTooLarge
 from relayscope.ingest import custom, otlp
 from relayscope.ingest.records import External, record_inputs
-from relayscope.logs.stage import log_inputs
+from relayscope.logs.stage import RecordInputs, journal_inputs, record_builder
 from relayscope.providers.registry import Provider, ProviderRegistry
 
 MAX_SPAN_RECORDS = 10_000
@@ -63,11 +63,26 @@ async def caller(request: Request) -> Principal:
     return await keys.resolve(headers.get("helicone-auth"), "Helicone-Auth")
 
 
-def _log(request: Request, who: Principal, known: External, body_limit: int) -> None:
-    services = api_services(request)
-    writer = available(services.writer, "Logging")
-    redaction = services.governance.rules if services.governance is not None else None
-    log_inputs(writer, record_inputs(who, known, body_limit), redaction)
+class _Logger:
+    """Journals records off the event loop (their bodies may weigh megabytes), then
+    queues them on the log writer, on the loop: what the logging stage does with a
+    proxied request's (``logs.stage.journal_inputs``, ``record_builder``)."""
+
+    def __init__(self, request: Request, who: Principal, body_limit: int) -> None:
+        services = api_services(request)
+        self.writer = available(services.writer, "Logging")
+        self.redaction = services.governance.rules if services.governance is not None else None
+        self.who = who
+        self.body_limit = body_limit
+
+    def journaled(self, known: External) -> RecordInputs:
+        """Runs on a worker thread."""
+        inputs = record_inputs(self.who, known, self.body_limit)
+        journal_inputs(self.writer.journal, inputs)
+        return inputs
+
+    def submit(self, inputs: RecordInputs) -> None:
+        self.writer.submit(record_builder(inputs, self.redaction, self.writer.journal))
 
 
 def routes(*, max_body_bytes: int, log_max_body_bytes: int) -> list[Route]:
@@ -76,15 +91,20 @@ def routes(*, max_body_bytes: int, log_max_body_bytes: int) -> list[Route]:
 
     def custom_log(provider: Provider | None) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            who = await caller(request)
-            known = custom.parse(await request.body(), request.headers, provider)
-            _log(request, who, known, log_max_body_bytes)
-            return _logged(known.request_id)
+            logger = _Logger(request, await caller(request), log_max_body_bytes)
+            raw, headers = await request.body(), dict(request.headers)
+
+            def read() -> RecordInputs:
+                return logger.journaled(custom.parse(raw, headers, provider))
+
+            inputs = await asyncio.to_thread(read)
+            logger.submit(inputs)
+            return _logged(inputs["request_id"])
 
         return endpoint
 
     async def traces(request: Request) -> Response:
-        who = await caller(request)
+        logger = _Logger(request, await caller(request), log_max_body_bytes)
         media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if media not in (*_PROTOBUF, "application/json"):
             raise UnsupportedMediaType(
@@ -92,16 +112,18 @@ def routes(*, max_body_bytes: int, log_max_body_bytes: int) -> list[Route]:
                 f"not {media or 'no Content-Type'!r}"
             )
         protobuf = media != "application/json"
-        body = _decoded(request, await request.body(), max_body_bytes)
-        # Up to the body limit's worth of spans: read off the event loop, which the
-        # proxied requests share.
-        found = await asyncio.to_thread(lambda: list(otlp.calls(otlp.decode(body, protobuf))))
-        rejected = 0
-        for count, known in enumerate(found):
-            if count >= MAX_SPAN_RECORDS:
-                rejected += 1
-                continue
-            _log(request, who, known, log_max_body_bytes)
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        raw = await request.body()
+
+        def read() -> tuple[list[RecordInputs], int]:
+            body = _decoded(encoding, raw, max_body_bytes)
+            calls = list(otlp.calls(otlp.decode(body, protobuf)))
+            kept = [logger.journaled(known) for known in calls[:MAX_SPAN_RECORDS]]
+            return kept, len(calls) - len(kept)
+
+        found, rejected = await asyncio.to_thread(read)
+        for inputs in found:
+            logger.submit(inputs)
         reply = ExportTraceServiceResponse()
         if rejected:
             reply.partial_success.rejected_spans = rejected
@@ -138,9 +160,9 @@ def _reply_json(reply: ExportTraceServiceResponse) -> bytes:
     )
 
 
-def _decoded(request: Request, body: bytes, limit: int) -> bytes:
-    """``body`` without its ``Content-Encoding`` (gzip or none), at most ``limit`` bytes."""
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+def _decoded(encoding: str, body: bytes, limit: int) -> bytes:
+    """``body`` without its ``Content-Encoding`` (gzip, deflate or none), at most
+    ``limit`` bytes."""
     if encoding in ("identity", ""):
         return body
     if encoding not in ("gzip", "deflate"):

@@ -159,13 +159,6 @@ def record_builder(
     return build
 
 
-def log_inputs(writer: LogWriter, inputs: RecordInputs, redaction: RedactionRules | None) -> None:
-    """Journal and queue a record made elsewhere than the proxy (logged by an app, or
-    from a trace), exactly as a proxied request's is."""
-    journal_inputs(writer.journal, inputs)
-    writer.submit(record_builder(inputs, redaction, writer.journal))
-
-
 class _LaterInputs(TypedDict, total=False):
     # Not ``NotRequired``: under ``from __future__ import annotations`` Python 3.11's
     # TypedDict does not see it, and counted these keys as required.
