@@ -248,6 +248,49 @@ def test_an_export_sent_again_logs_each_span_once(gw: AsgiGateway, app_key: OrgK
     assert second["id"] != first["id"]
 
 
+def test_openinference_messages_metadata_and_cached_tokens(gw: AsgiGateway, app_key: OrgKey):
+    """OpenInference flattens messages into ``llm.input_messages.N.message.*`` and keeps
+    its metadata as JSON text; a convention name (``az.ai.openai``) is the registry's."""
+    trace = "4af7651916cd43dd8448eb211c80319c"
+    span = {
+        "spanId": CALL,
+        "name": "AzureChatOpenAI",
+        "startTimeUnixNano": "1767000000000000000",
+        "endTimeUnixNano": "1767000000400000000",
+        "attributes": [
+            attribute("openinference.span.kind", "LLM"),
+            attribute("llm.system", "az.ai.openai"),
+            attribute("llm.model_name", "gpt-4o"),
+            attribute("llm.token_count.prompt", 3000),
+            attribute("llm.token_count.completion", 10),
+            attribute("llm.token_count.prompt_details.cache_read", 2048),
+            attribute("llm.input_messages.0.message.role", "system"),
+            attribute("llm.input_messages.0.message.content", "Be brief."),
+            attribute("llm.input_messages.1.message.role", "user"),
+            attribute("llm.input_messages.1.message.content", QUESTION),
+            attribute("llm.output_messages.0.message.role", "assistant"),
+            attribute("llm.output_messages.0.message.content", ANSWER),
+            attribute("metadata", orjson.dumps({"Tenant": "acme", "tier": 2}).decode()),
+        ],
+    }
+    with gw.http(app_key.bearer) as client:
+        assert client.post("/v1/traces", json=json_export(trace, [span])).status_code == 200
+    (record,) = session_records(gw, app_key, trace, 1)
+    assert (record["provider"], record["request_model"]) == ("azure", "gpt-4o")
+    assert (record["prompt_tokens"], record["cache_read_tokens"]) == (3000, 2048)
+    expected = cost_usd(
+        "azure", "gpt-4o", input_tokens=3000, output_tokens=10, cache_read_tokens=2048
+    )
+    assert expected and record["cost_usd"] == pytest.approx(expected)
+    assert record["request_body"]["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": QUESTION},
+    ]
+    assert record["response_body"]["choices"][0]["message"]["content"] == ANSWER
+    assert (record["properties"]["tenant"], record["properties"]["tier"]) == ("acme", "2")
+    assert record["latency_ms"] == pytest.approx(400)
+
+
 def test_a_span_timed_out_of_range_is_logged_at_its_arrival(gw: AsgiGateway, app_key: OrgKey):
     trace = "3af7651916cd43dd8448eb211c80319c"
     span = {
