@@ -313,3 +313,23 @@ def test_only_post_is_routed(gw: AsgiGateway, app_key: OrgKey):
         response = client.get("/custom/v1/log")
     assert response.status_code == 405
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_a_bad_helicone_header_on_the_request_is_a_400_naming_it(gw: AsgiGateway, app_key: OrgKey):
+    headers = {**app_key.bearer, "Helicone-Request-Id": "not-a-uuid"}
+    with gw.http(headers) as client:
+        response = client.post("/custom/v1/log", json=_good())
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "Helicone-Request-Id"
+
+
+def test_an_unknown_provider_url_keeps_its_path(gw: AsgiGateway, app_key: OrgKey):
+    body = helicone_log(
+        chat_request("llama-3.1-8b"),
+        chat_response("llama-3.1-8b"),
+        url="http://llm.internal/v1/chat",
+    )
+    with gw.http(app_key.bearer) as client:
+        response = client.post("/oai/v1/log", json=body)
+    record = gw.record(app_key, response.json()["data"]["id"])
+    assert (record["provider"], record["path"]) == ("openai", "/v1/chat")

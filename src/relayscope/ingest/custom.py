@@ -79,7 +79,7 @@ def parse(raw: bytes, headers: Mapping[str, str], provider: Provider | None) -> 
     helicone = {k.lower(): v for k, v in headers.items() if k.lower().startswith("helicone-")}
     helicone.update({k.lower(): v for k, v in meta.items() if k.lower().startswith("helicone-")})
     helicone.pop("helicone-auth", None)
-    tags, request_id = _tags(helicone)
+    tags, request_id = _tags(helicone, {k.lower() for k in meta})
     target, path = _provider(url, provider)
     fmt = target.format if target is not None else _guessed_format(response.get("json"))
     return External(
@@ -176,12 +176,15 @@ def _number(value: Any, low: float, high: float) -> TypeGuard[float]:
     return math.isfinite(value) and low <= value <= high
 
 
-def _tags(helicone: dict[str, str]) -> tuple[Tags, str | None]:
+def _tags(helicone: dict[str, str], in_meta: set[str]) -> tuple[Tags, str | None]:
     try:
         return parse_tags(helicone), client_request_id(helicone)
     except InvalidHeader as exc:
-        # The same checks as the proxy's headers: the message names the header.
-        raise BadRequest(exc.message, param=f"providerRequest.meta.{exc.header}") from None
+        # The same checks as the proxy's headers: the message names the header, the
+        # parameter where it was (``meta`` or the request's own headers).
+        meta = exc.header.lower() in in_meta or exc.header == "Helicone-Property-*"
+        param = f"providerRequest.meta.{exc.header}" if meta else exc.header
+        raise BadRequest(exc.message, param=param) from None
 
 
 def _provider(url: str, named: Provider | None) -> tuple[Provider | None, str]:
@@ -189,6 +192,11 @@ def _provider(url: str, named: Provider | None) -> tuple[Provider | None, str]:
     found = _at(url)
     if found is not None:
         return found
+    if url.startswith(("http://", "https://")):
+        try:
+            return named, URL(url).raw_path or "/"
+        except ValueError:
+            return named, url
     return named, url if url.startswith("/") or named is None else "/" + url
 
 
