@@ -11,6 +11,9 @@ for the served gateway only, so a test builds as many gateways in-process as it 
                        writer is restarting or stalled (with the reason)
 /metrics               Prometheus metrics
 /api/...               JSON API (Starlette)
+/custom/v1/log, /v1/traces
+                       logging without the proxy (``ingest.api``: an application's own
+                       logs, OpenTelemetry traces), within the proxy's body limit
 /, /dashboard/...      web dashboard (Starlette + Jinja2), and its /favicon.ico
 everything else        the proxy (raw ASGI, the hot path)
 """
@@ -45,6 +48,7 @@ from relayscope.dashboard import create_dashboard
 from relayscope.governance import api as governance_api
 from relayscope.governance.repository import GovernanceRepository
 from relayscope.governance.service import Governance
+from relayscope.ingest import api as ingest_api
 from relayscope.logs import api as logs_api
 from relayscope.logs.deadletters import DeadLetters, dead_letter_dir
 from relayscope.logs.journal import Journal
@@ -93,6 +97,7 @@ class Gateway:
     proxy: ProxyApp
     api: Starlette
     dashboard: Starlette
+    ingest: Starlette
     draining: bool = False
     """Set when the process was asked to stop: /readyz turns 503 while requests still
     succeed, so load balancers look elsewhere first (``relayscope.server``)."""
@@ -103,6 +108,8 @@ class Gateway:
         path: str = scope["path"]
         if path.startswith(("/api/", scores_api.HELICONE_PREFIX)):
             await self.api(scope, receive, send)
+        elif path in ingest_api.PATHS:
+            await self.ingest(scope, receive, send)
         elif path == "/healthz":
             await json_reply(send, 200, {"status": "ok"})
         elif path == "/readyz":
@@ -236,21 +243,19 @@ async def build_gateway(
         await enter("governance", _running(governance.start, governance.stop))
         alerts = AlertsService(settings.alerts, store.engine, writer)
         await enter("alerts", _running(_sync(alerts.start), alerts.stop))
-        api = _api(
-            settings,
-            ApiServices(
-                store=store,
-                keys=keys,
-                logs=logs,
-                governance=governance,
-                provider_keys=provider_keys,
-                cache_stats=services.cache_stats,
-                prompts=prompts,
-                alerts=alerts,
-                dead_letters=writer.dead_letters,
-                writer=writer,
-            ),
+        api_services = ApiServices(
+            store=store,
+            keys=keys,
+            logs=logs,
+            governance=governance,
+            provider_keys=provider_keys,
+            cache_stats=services.cache_stats,
+            prompts=prompts,
+            alerts=alerts,
+            dead_letters=writer.dead_letters,
+            writer=writer,
         )
+        api = _api(settings, api_services)
         gateway = Gateway(
             settings=settings,
             store=store,
@@ -268,6 +273,7 @@ async def build_gateway(
             dashboard=create_dashboard(
                 store=store, api=api, body_limits=_api_body_limits(settings)
             ),
+            ingest=_ingest(settings, api_services),
         )
         log.info("gateway ready (pid %s, store %s)", os.getpid(), store.dialect)
         yield gateway
@@ -289,6 +295,21 @@ def _api(settings: Settings, services: ApiServices) -> Starlette:
             *scores_api.routes,
         ],
         body_limits=_api_body_limits(settings),
+    )
+
+
+def _ingest(settings: Settings, services: ApiServices) -> Starlette:
+    """The logging routes: their bodies are requests and responses the proxy would
+    have carried, so they take the proxy's body limit, not the API's."""
+    return create_api(
+        services,
+        routes=ingest_api.routes(
+            max_body_bytes=settings.max_body_bytes,
+            log_max_body_bytes=settings.log_max_body_bytes,
+        ),
+        body_limits=BodyLimits(
+            max_bytes=settings.max_body_bytes, timeout=settings.client_body_timeout
+        ),
     )
 
 

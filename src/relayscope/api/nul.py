@@ -30,7 +30,7 @@ class RefuseNul:
             return
         problem = _in_path_or_query(scope)
         messages: deque[MutableMapping[str, Any]] = deque()
-        if problem is None and scope["method"] in ("POST", "PUT", "PATCH"):
+        if problem is None and scope["method"] in ("POST", "PUT", "PATCH") and _text(scope):
             while True:
                 message = await receive()
                 messages.append(message)
@@ -50,6 +50,21 @@ class RefuseNul:
             return messages.popleft() if messages else await receive()
 
         await self.app(scope, replay, send)
+
+
+_BINARY_TYPES = (b"application/x-protobuf", b"application/protobuf")
+
+
+def _text(scope: Scope) -> bool:
+    """Whether the body is text that may hold JSON: not protobuf (OTLP), not compressed.
+    Those bodies' NULs are their encoding's; what a route reads out of them is stored
+    without NULs (``LogRecord.without_nul``)."""
+    for name, value in scope["headers"]:
+        if name == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+            return False
+        if name == b"content-type" and value.partition(b";")[0].strip().lower() in _BINARY_TYPES:
+            return False
+    return True
 
 
 def _in_path_or_query(scope: Scope) -> BadRequest | None:

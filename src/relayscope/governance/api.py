@@ -11,9 +11,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from relayscope.api.auth import admin, principal
-from relayscope.api.requests import json_response, record_json
+from relayscope.api.requests import json_response
 from relayscope.api.services import api_services, available
 from relayscope.errors import BadRequest, NotFound
+from relayscope.governance import export as exporting
 from relayscope.governance.redaction import REPLACEMENT, Rule, validate
 from relayscope.governance.service import MAX_RETENTION_DAYS, Governance
 
@@ -89,23 +90,31 @@ async def delete_user_data(request: Request) -> Response:
 
 async def export(request: Request) -> Response:
     who = await admin(request)
-    unknown = set(request.query_params) - {"user_id"}
+    unknown = set(request.query_params) - {"user_id", "format"}
     if unknown:
         name = sorted(unknown)[0]
         raise BadRequest(f"Invalid query parameter '{name}': unknown parameter", param=name)
     user_id = request.query_params.get("user_id")
+    fmt = request.query_params.get("format", "jsonl")
+    if fmt not in exporting.FORMATS:
+        raise BadRequest(
+            f"Invalid query parameter 'format': one of {', '.join(exporting.FORMATS)}",
+            param="format",
+        )
     records = _governance(request).repo.export(who.org_id, user_id=user_id)
     # Reach the store before the response starts: an outage is then a 503, not a cut stream.
     first = await anext(records, None)
 
     async def lines() -> AsyncIterator[bytes]:
+        if fmt == "csv":
+            yield exporting.csv_header()
         if first is None:
             return
-        yield orjson.dumps(record_json(first, bodies=True)) + b"\n"
-        async for record in records:
-            yield orjson.dumps(record_json(record, bodies=True)) + b"\n"
+        yield exporting.line(fmt, *first)
+        async for record, held in records:
+            yield exporting.line(fmt, record, held)
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    return StreamingResponse(lines(), media_type=exporting.MEDIA_TYPES[fmt])
 
 
 def _string_field(body: dict[str, Any], name: str, default: str | None = None) -> str:

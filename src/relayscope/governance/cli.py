@@ -6,13 +6,12 @@ import sys
 from typing import IO
 
 import click
-import orjson
 from redis.asyncio import Redis
 
-from relayscope.api.requests import record_json
 from relayscope.cache.build import create_cache_eraser
 from relayscope.clitools import existing_org, org_option, with_store
 from relayscope.config import Settings
+from relayscope.governance import export as exporting
 from relayscope.governance.redaction import REPLACEMENT, Rule, validate
 from relayscope.governance.repository import GovernanceRepository
 from relayscope.governance.service import MAX_RETENTION_DAYS, Governance
@@ -66,15 +65,26 @@ def data_delete(org_name: str, user_id: str) -> None:
 @data.command("export")
 @org_option()
 @click.option("--user-id", default=None, help="Only this user's records.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(exporting.FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="JSON Lines, or CSV with a header line.",
+)
 @click.option("--output", type=click.File("wb"), default="-", help="File (default: stdout).")
-def data_export(org_name: str, user_id: str | None, output: IO[bytes]) -> None:
-    """Write records as JSON Lines, oldest first."""
+def data_export(org_name: str, user_id: str | None, fmt: str, output: IO[bytes]) -> None:
+    """Write records with their scores and feedback, oldest first."""
 
     async def work(store: SqlStore) -> int:
         org = await existing_org(store, org_name)
         count = 0
-        async for record in GovernanceRepository(store.engine).export(org.id, user_id=user_id):
-            output.write(orjson.dumps(record_json(record, bodies=True)) + b"\n")
+        if fmt == "csv":
+            output.write(exporting.csv_header())
+        repo = GovernanceRepository(store.engine)
+        async for record, held in repo.export(org.id, user_id=user_id):
+            output.write(exporting.line(fmt, record, held))
             count += 1
         return count
 

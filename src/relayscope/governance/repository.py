@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -127,8 +128,9 @@ class GovernanceRepository:
 
     async def export(
         self, org_id: str, *, user_id: str | None = None, page: int = 500
-    ) -> AsyncIterator[LogRecord]:
-        """Every matching record, oldest first, fetched a page at a time."""
+    ) -> AsyncIterator[tuple[LogRecord, list[dict[str, Any]]]]:
+        """Every matching record and its scores (``scores.of_request``), oldest first,
+        fetched a page at a time."""
         last: tuple[datetime, str] | None = None
         while True:
             query = select(requests).where(requests.c.org_id == org_id)
@@ -142,9 +144,10 @@ class GovernanceRepository:
             query = query.order_by(requests.c.created_at, requests.c.id).limit(page)
             async with self.engine.connect() as conn:
                 rows = (await conn.execute(query)).mappings().all()
+            held = await scores.of_requests(self.engine, org_id, [row["id"] for row in rows])
             for row in rows:
                 record = record_from_row(row)
-                yield record
+                yield record, held.get(record.id, [])
             if len(rows) < page:
                 return
             last = (rows[-1]["created_at"], rows[-1]["id"])

@@ -22,9 +22,11 @@ from relayscope.errors import GatewayError, error_response
 from relayscope.governance.redaction import RedactionRules, redact_record
 from relayscope.ids import random_uuid
 from relayscope.logs.bodies import binary_marker, is_binary, is_multipart, multipart_summary
+from relayscope.logs.journal import Journal
 from relayscope.logs.price import logged_model, priced, pricing_id, upstream_price
 from relayscope.logs.writer import Builder, LogWriter
 from relayscope.providers.formats import Parsed, body_format
+from relayscope.providers.formats.fields import TOKEN_LIMIT
 from relayscope.record import LogRecord
 from relayscope.types import CallNext, Stage
 
@@ -121,28 +123,40 @@ class LoggingStage(Stage):
         latency_ms = (ended - ctx.started) * 1000
         ttft_ms = (first_chunk - ctx.started) * 1000 if first_chunk is not None else None
         inputs = record_inputs(ctx, status, latency_ms, ttft_ms)
-        if self._journal is not None:
-            try:
-                line = orjson.dumps(inputs, option=orjson.OPT_APPEND_NEWLINE)
-            except TypeError as exc:  # a value JSON cannot hold: the record still goes on
-                log.error("cannot journal request %s: %s", inputs["request_id"], exc)
-            else:
-                self._journal.append((inputs["org_id"], inputs["record_uid"]), line)
+        journal_inputs(self._journal, inputs)
         return inputs
 
     def _builder(self, inputs: RecordInputs) -> Builder:
-        redaction, journal = self._redaction, self._journal
+        return record_builder(inputs, self._redaction, self._journal)
 
-        def build() -> LogRecord:
-            try:
-                return build_record(inputs, redaction)
-            except Exception:
-                # Never buildable: replaying it after a crash would fail the same way.
-                if journal is not None:
-                    journal.done([(inputs["org_id"], inputs["record_uid"])])
-                raise
 
-        return build
+def journal_inputs(journal: Journal | None, inputs: RecordInputs) -> None:
+    """Append ``inputs`` to ``journal`` (when there is one), before the record is queued."""
+    if journal is None:
+        return
+    try:
+        line = orjson.dumps(inputs, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError as exc:  # a value JSON cannot hold: the record still goes on
+        log.error("cannot journal request %s: %s", inputs["request_id"], exc)
+    else:
+        journal.append((inputs["org_id"], inputs["record_uid"]), line)
+
+
+def record_builder(
+    inputs: RecordInputs, redaction: RedactionRules | None, journal: Journal | None
+) -> Builder:
+    """What the writer runs to make the record of ``inputs``."""
+
+    def build() -> LogRecord:
+        try:
+            return build_record(inputs, redaction)
+        except Exception:
+            # Never buildable: replaying it after a crash would fail the same way.
+            if journal is not None:
+                journal.done([(inputs["org_id"], inputs["record_uid"])])
+            raise
+
+    return build
 
 
 class _LaterInputs(TypedDict, total=False):
@@ -152,6 +166,12 @@ class _LaterInputs(TypedDict, total=False):
     """The response's content type (entries journaled before it existed lack it)."""
     price_usd: float | None
     """The upstream price, when something on the request path already computed it."""
+    usage: dict[str, int | None]
+    """Token counts reported beside the response rather than in it (an OpenTelemetry
+    span's attributes): ``prompt_tokens``, ``completion_tokens``, ``cache_read_tokens``,
+    ``cache_write_tokens``, ``reasoning_tokens``; they replace what the body reports."""
+    response_model: str | None
+    """The model that answered, reported beside the response (with ``usage``)."""
 
 
 class RecordInputs(_LaterInputs):
@@ -218,7 +238,7 @@ def record_inputs(
         assert request_type is not None
         request_body = multipart_summary(ctx.client_body, request_type)
     else:
-        request_body = _capped_text(ctx.client_body, captured.limit)
+        request_body = capped_text(ctx.client_body, captured.limit)
     inputs: RecordInputs = {
         "request_id": ctx.request_id,
         "record_uid": ctx.record_uid or random_uuid(),
@@ -295,6 +315,8 @@ def build_record(inputs: RecordInputs, redaction: RedactionRules | None = None) 
     response_type = inputs.get("response_type")
     binary = is_binary(response_type)
     parsed = Parsed() if binary else parse_captured(inputs["format"], captured, stream=stream)
+    if "usage" in inputs:
+        _reported(parsed, inputs["usage"], inputs.get("response_model"))
     status = inputs["status"]
     if "price_usd" in inputs:
         cost = inputs["price_usd"]
@@ -378,6 +400,25 @@ _FIRST_TOKEN = {"responses": b'.delta"', "anthropic": b'"content_block_delta"'}
 that carry none (``response.created``, ``message_start``): TTFT is timed to it."""
 
 
+_USAGE_FIELDS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+
+
+def _reported(parsed: Parsed, usage: dict[str, int | None], model: str | None) -> None:
+    for name in _USAGE_FIELDS:
+        value = usage.get(name)
+        # Counts the store cannot hold are left out, as a provider's would be.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= TOKEN_LIMIT:
+            setattr(parsed, name, value)
+    if model is not None:
+        parsed.model = model
+
+
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
     for key, value in headers:
         if key.lower() == name:
@@ -404,7 +445,7 @@ def _as_text(body: object) -> str | None:
     return orjson.dumps(body).decode()
 
 
-def _capped_text(body: bytes, limit: int) -> str:
+def capped_text(body: bytes, limit: int) -> str:
     if len(body) <= limit:
         return body.decode("utf-8", "replace")
     # "ignore": the cut may split a character, which is no reason for a U+FFFD.

@@ -7,7 +7,7 @@ Scores are keyed like records, (org, request id): one org never reads another's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,14 +94,36 @@ async def of_request(engine: AsyncEngine, org_id: str, request_id: str) -> list[
     )
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
-    return [
-        {
-            "name": row.name,
-            "value": bool(row.value) if row.boolean else row.value,
-            "updated_at": _utc(row.updated_at).isoformat(),
-        }
-        for row in rows
-    ]
+    return [_score_json(row) for row in rows]
+
+
+async def of_requests(
+    engine: AsyncEngine, org_id: str, request_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """``of_request`` for each of ``request_ids`` at once (an export's page); a request
+    without scores is left out."""
+    if not request_ids:
+        return {}
+    s = request_scores.c
+    query = (
+        select(s.request_id, s.name, s.value, s.boolean, s.updated_at)
+        .where(s.org_id == org_id, s.request_id.in_(list(request_ids)))
+        .order_by(s.request_id, s.name)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row.request_id, []).append(_score_json(row))
+    return found
+
+
+def _score_json(row: Any) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "value": bool(row.value) if row.boolean else row.value,
+        "updated_at": _utc(row.updated_at).isoformat(),
+    }
 
 
 def scores_json(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -149,13 +149,22 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
     },
     "/api/data/export": {
         "get": operation(
-            "Export records as JSON Lines, oldest first",
+            "Export records with their scores, as JSON Lines or CSV, oldest first",
             {
-                "description": "One record (with bodies) per line.",
-                "content": {"application/x-ndjson": {"schema": STRING}},
+                "description": (
+                    "One record (with bodies, scores and feedback) per line; CSV has a "
+                    "header line first."
+                ),
+                "content": {
+                    "application/x-ndjson": {"schema": STRING},
+                    "text/csv": {"schema": STRING},
+                },
             },
             errors=(400,),
-            params=[query("user_id", STRING, "Only this user's records.")],
+            params=[
+                query("user_id", STRING, "Only this user's records."),
+                query("format", {"enum": ["jsonl", "csv"]}, "jsonl (the default) or csv."),
+            ],
             admin=True,
             tag="governance",
         )
