@@ -178,6 +178,7 @@ async def build_gateway(
                 connect_timeout=settings.upstream_connect_timeout,
                 read_timeout=settings.upstream_read_timeout,
                 guard=not settings.target_allow_private_networks,
+                max_connections=settings.upstream_max_connections,
             ),
         )
         journal = None

@@ -54,7 +54,10 @@ class Limits:
     max_headers: int = 128
     max_header_bytes: int = 64 * 1024
     max_concurrency: int = 1024
-    """Requests in flight at once; beyond it, 503 with Retry-After instead of queueing."""
+    """Requests admitted and not yet answering at once (their response not started);
+    beyond it, 503 with Retry-After instead of queueing. A stream whose response has
+    started no longer counts: it is mostly idle while the model generates, and its
+    memory is bounded by backpressure (``proxy/delivery.py``)."""
     client_body_timeout: float = 60.0
     """Seconds a client may take to send its whole body (408 beyond): slow-loris guard."""
 
@@ -82,18 +85,24 @@ class ProxyApp:
         self.request_ids = request_ids or RequestIds(strict=strict_headers)
         self.strict_headers = strict_headers
         self.in_flight = 0
+        """Requests admitted whose response has not started: what the limit counts."""
+        self.streaming = 0
+        """Streams whose response has started and not yet ended."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.in_flight >= self.limits.max_concurrency:
             await send_whole(send, *error_response(_busy()))
             return
         self.in_flight += 1
+        admission = _Admission(self)
         try:
-            await self._handle(scope, receive, send)
+            await self._handle(scope, receive, send, admission)
         finally:
-            self.in_flight -= 1
+            admission.end()
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, admission: _Admission
+    ) -> None:
         try:
             ctx = await self._context(scope, receive)
         except GatewayError as exc:
@@ -110,7 +119,7 @@ class ProxyApp:
         watcher = DisconnectWatcher(receive, task)
         timer = asyncio.get_running_loop().call_later(_WATCH_AFTER, watcher.start)
         try:
-            await respond(ctx, self.pipeline, send)
+            await respond(ctx, self.pipeline, send, admission.streaming)
         except asyncio.CancelledError:
             if not watcher.hung_up:
                 raise
@@ -192,6 +201,32 @@ class ProxyApp:
             # byte search spares the JSON parse for the bodies that cannot have one.)
             tags.user_id = body_user_id(ctx.json)
         return ctx
+
+
+class _Admission:
+    """One request's place under the in-flight limit, given back once its stream starts."""
+
+    __slots__ = ("_app", "_streaming", "_waiting")
+
+    def __init__(self, app: ProxyApp) -> None:
+        self._app = app
+        self._waiting = True
+        self._streaming = False
+
+    def streaming(self) -> None:
+        """The response stream has started: the request leaves the in-flight count."""
+        if self._waiting:
+            self._waiting = False
+            self._streaming = True
+            self._app.in_flight -= 1
+            self._app.streaming += 1
+
+    def end(self) -> None:
+        if self._waiting:
+            self._app.in_flight -= 1
+        elif self._streaming:
+            self._app.streaming -= 1
+        self._waiting = self._streaming = False
 
 
 _WATCH_AFTER = 0.05

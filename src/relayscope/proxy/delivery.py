@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from contextlib import aclosing
 
 from relayscope.context import ByteStream, Context
@@ -19,8 +20,13 @@ from relayscope.types import CallNext, Send
 CLIENT_GONE = "client disconnected before the response completed"
 
 
-async def respond(ctx: Context, pipeline: CallNext, send: Send) -> None:
-    """Run ``ctx`` through ``pipeline`` and send the answer; the request ends here."""
+async def respond(
+    ctx: Context, pipeline: CallNext, send: Send, streaming: Callable[[], None] | None = None
+) -> None:
+    """Run ``ctx`` through ``pipeline`` and send the answer; the request ends here.
+
+    ``streaming`` is called when a streamed response starts (the proxy's in-flight
+    limit stops counting the request then)."""
     try:
         response = await pipeline(ctx)
     except asyncio.CancelledError:
@@ -41,6 +47,8 @@ async def respond(ctx: Context, pipeline: CallNext, send: Send) -> None:
         await ctx.end_stream()
         await send_whole(send, response.status, headers, response.body)
         return
+    if streaming is not None:
+        streaming()
     await _send_stream(ctx, send, response.status, headers, response.stream)
 
 
