@@ -34,7 +34,7 @@ def raise_fd_limit() -> FdLimit:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         except (ValueError, OSError) as exc:
-            log.warning("file descriptors: could not raise the limit %d to %d: %s", soft, target, exc)
+            log.warning("file descriptors: could not raise %d to %d: %s", soft, target, exc)
             return FdLimit(soft, soft)
         log.info("file descriptors: soft limit raised from %d to %d", soft, target)
         return FdLimit(soft, target)

@@ -49,8 +49,7 @@ async def test_requests_waiting_for_their_response_still_count(tmp_path, fake: F
         assert stream.status == 200
         slow = {"x-fake-delay-ms": "2000"}
         waiting = [
-            asyncio.ensure_future(client.post(CHAT, json=PLAIN, headers=slow))
-            for _ in range(LIMIT)
+            asyncio.ensure_future(client.post(CHAT, json=PLAIN, headers=slow)) for _ in range(LIMIT)
         ]
 
         async def all_waiting() -> bool:
