@@ -2,9 +2,15 @@
 
 This is the one place a response stream is driven: each chunk goes from the stream
 the pipeline returned (the upstream's own, or one re-framing layer over it) straight
-to the client. Stages that need the end of a request register a callback
-(``Context.on_stream_end``) instead of wrapping the stream; ``Context.end_stream``
-runs them once, whatever the ending, before the response's last byte is sent.
+to the client, through ``Context.client_filter`` when a stage set one. Each chunk is
+what the upstream reader held when asked (``readany``): chunks that arrived together
+leave in one write, and none waits for another, so the first token is never delayed.
+The server's ``send`` waits while the client's socket is full, and no chunk is read
+from the upstream meanwhile: a slow client holds its provider stream back.
+
+Stages that need the end of a request register a callback (``Context.on_stream_end``)
+instead of wrapping the stream; ``Context.end_stream`` runs them once, whatever the
+ending, before the response's last byte is sent.
 """
 
 from __future__ import annotations
@@ -71,12 +77,24 @@ async def _send_stream(
                 _client_gone(ctx)
                 raise
             timing = True
+            rewrite = ctx.client_filter
             async for chunk in stream:
+                if rewrite is not None:
+                    chunk = rewrite.feed(chunk)
+                    if not chunk:
+                        continue
                 if timing:
                     timing = _timed(ctx, chunk)
                 try:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 except Exception:  # the server could not write: the client is gone
+                    _client_gone(ctx)
+                    raise
+            rest = rewrite.end() if rewrite is not None else b""
+            if rest:
+                try:
+                    await send({"type": "http.response.body", "body": rest, "more_body": True})
+                except Exception:
                     _client_gone(ctx)
                     raise
     except asyncio.CancelledError:
