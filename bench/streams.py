@@ -309,7 +309,7 @@ def run(o: Options) -> int:
                     except (StartError, OSError, subprocess.SubprocessError) as exc:
                         log(f"{name} at {size} failed: {exc}"[-2000:])
                         rows.append({"target": name, "streams": size, "failed": str(exc)[-500:]})
-    result = {
+    result: dict[str, Any] = {
         "meta": facts,
         "config": {
             "sizes": o.sizes,
