@@ -142,9 +142,14 @@ class Settings:
         60.0, "Seconds a client may take to send its request body, on every route (408 beyond)."
     )
     max_concurrency: int = setting(
-        1024,
+        10_000,
         "Proxied requests per process admitted and not yet answering (a stream counts until "
         "its response starts, not while it streams); beyond it a 503 with Retry-After.",
+    )
+    max_buffered_bytes: int = setting(
+        1024 * 1024 * 1024,
+        "Request body bytes each process holds for the requests and streams under way "
+        "(kept for their log records); a request beyond it gets a 503 with Retry-After.",
     )
     target_allowlist: tuple[str, ...] = setting(
         (),

@@ -306,6 +306,7 @@ def _proxy(settings: Settings, keys: KeyResolver, pipeline: CallNext) -> ProxyAp
             max_headers=settings.max_headers,
             max_header_bytes=settings.max_header_bytes,
             max_concurrency=settings.max_concurrency,
+            max_buffered_bytes=settings.max_buffered_bytes,
             client_body_timeout=settings.client_body_timeout,
         ),
         request_ids=RequestIds(

@@ -64,3 +64,25 @@ async def test_requests_waiting_for_their_response_still_count(tmp_path, fake: F
         assert [r.status for r in answered] == [200] * LIMIT
         assert (await stream.read()).endswith(b"data: [DONE]\n\n")
         assert gw.gateway.proxy.in_flight == 0
+
+
+async def test_request_bodies_held_by_open_streams_count_against_the_byte_limit(
+    tmp_path, fake: FakeProvider
+):
+    words = " ".join(["word"] * 1200)  # about 6 KB of body per request
+    long = {**STREAM, "messages": [{"role": "user", "content": words}]}
+    async with (
+        running_gateway(tmp_path, fake.url, max_buffered_bytes=10_000) as gw,
+        gw.socket_client() as client,
+    ):
+        short = {"x-fake-chunk-delay-ms": "50", "x-fake-stream-events": "10"}
+        stream = await client.post(CHAT, json=long, headers=short)
+        assert stream.status == 200
+        assert await stream.content.readline()
+        refused = await client.post(CHAT, json=long)
+        assert refused.status == 503
+        assert (await refused.json())["error"]["code"] == "overloaded"
+        assert (await client.post(CHAT, json=PLAIN)).status == 200  # a small body still fits
+        assert (await stream.read()).endswith(b"data: [DONE]\n\n")
+        assert gw.gateway.proxy.buffered == 0
+        assert (await client.post(CHAT, json=long)).status == 200
