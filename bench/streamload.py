@@ -37,6 +37,7 @@ class Stream(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.status = 0
         self.answer_id = ""
+        self._id_rank = len(ID_HEADERS)
         self.first_at: float | None = None
         self.ended_at: float | None = None
         self.events = 0
@@ -54,8 +55,9 @@ class Stream(asyncio.Protocol):
             self._finish()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() in ID_HEADERS and value and not self.answer_id:
-            self.answer_id = value.decode("latin-1")
+        rank = ID_HEADERS.index(name.lower()) if name.lower() in ID_HEADERS else None
+        if rank is not None and value and rank < self._id_rank:
+            self.answer_id, self._id_rank = value.decode("latin-1"), rank
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
