@@ -86,3 +86,26 @@ async def test_request_bodies_held_by_open_streams_count_against_the_byte_limit(
         assert (await stream.read()).endswith(b"data: [DONE]\n\n")
         assert gw.gateway.proxy.buffered == 0
         assert (await client.post(CHAT, json=long)).status == 200
+
+
+async def test_beyond_the_upstream_connections_a_request_waits_for_one(tmp_path, fake):
+    slow = {"x-fake-chunk-delay-ms": "100", "x-fake-stream-events": "10"}
+    async with (
+        running_gateway(tmp_path, fake.url, upstream_max_connections=2) as gw,
+        gw.socket_client() as client,
+    ):
+        streams = [await client.post(CHAT, json=STREAM, headers=slow) for _ in range(2)]
+        assert [s.status for s in streams] == [200, 200]
+        third = asyncio.ensure_future(client.post(CHAT, json=PLAIN))
+
+        async def waiting() -> bool:
+            return gw.gateway.proxy.in_flight == 1
+
+        await async_wait_until(waiting)
+        for _ in range(6):  # three events (each a data line and a blank one): 200 ms on
+            assert await streams[0].content.readline()
+        assert not third.done() and fake.calls == 2, "no connection to the provider yet"
+        for stream in streams:
+            assert (await stream.read()).endswith(b"data: [DONE]\n\n")
+        assert (await third).status == 200
+        assert fake.calls == 3
