@@ -80,14 +80,19 @@ def _chunk(model: str, choices: list[dict[str, Any]], usage: object, with_usage:
     return b"data: " + _dumps(obj) + b"\n\n"
 
 
-def stream_events(model: str, include_usage: bool) -> list[bytes]:
+def stream_events(model: str, include_usage: bool, chunks: int | None = None) -> list[bytes]:
+    """The SSE events of a streamed completion; with ``chunks``, that many events in all
+    before ``[DONE]`` (the content pieces over and over), the usage event included."""
+
     def delta(d: dict[str, Any], finish: str | None) -> list[dict[str, Any]]:
         return [{"index": 0, "delta": d, "logprobs": None, "finish_reason": finish}]
 
+    pieces = CONTENT_PIECES
+    if chunks is not None:
+        count = max(chunks - 2 - int(include_usage), 1)
+        pieces = [CONTENT_PIECES[i % len(CONTENT_PIECES)] for i in range(count)]
     events = [_chunk(model, delta({"role": "assistant", "content": ""}, None), None, include_usage)]
-    events += [
-        _chunk(model, delta({"content": p}, None), None, include_usage) for p in CONTENT_PIECES
-    ]
+    events += [_chunk(model, delta({"content": p}, None), None, include_usage) for p in pieces]
     events.append(_chunk(model, delta({}, "stop"), None, include_usage))
     if include_usage:
         events.append(_chunk(model, [], USAGE, True))
@@ -172,7 +177,8 @@ CLOSE = b"connection: close\r\n"
 class Responses:
     """Pre-serialized responses, built once per (model, stream, include_usage)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream_chunks: int | None = None) -> None:
+        self.stream_chunks = stream_chunks
         self._json: dict[str, bytes] = {}
         self._stream: dict[tuple[str, bool], list[bytes]] = {}
         self._responses: dict[str, list[bytes]] = {}
@@ -202,7 +208,7 @@ class Responses:
         key = (model, include_usage)
         events = self._stream.get(key)
         if events is None:
-            events = _framed(stream_events(model, include_usage))
+            events = _framed(stream_events(model, include_usage, self.stream_chunks))
             self._stream[key] = events
         return events
 
@@ -322,9 +328,11 @@ class UpstreamProtocol(asyncio.Protocol):
             transport.write(data)
 
 
-async def serve(host: str, port: int, chunk_delay_ms: float) -> None:
+async def serve(
+    host: str, port: int, chunk_delay_ms: float, stream_chunks: int | None = None
+) -> None:
     loop = asyncio.get_running_loop()
-    responses = Responses()
+    responses = Responses(stream_chunks)
     server = await loop.create_server(
         lambda: UpstreamProtocol(responses, chunk_delay_ms / 1000.0),
         host,
@@ -350,8 +358,14 @@ def main(argv: list[str] | None = None) -> None:
         default=2.0,
         help="gap between SSE chunks; > 0 makes response buffering in a proxy visible",
     )
+    ap.add_argument(
+        "--stream-chunks",
+        type=int,
+        default=None,
+        help="SSE events per streamed chat completion (default: the short reply's)",
+    )
     args = ap.parse_args(argv)
-    aio.run(serve(args.host, args.port, args.chunk_delay_ms))
+    aio.run(serve(args.host, args.port, args.chunk_delay_ms, args.stream_chunks))
 
 
 if __name__ == "__main__":

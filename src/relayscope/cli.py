@@ -34,6 +34,7 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     """Run the gateway."""
     import uvicorn
 
+    from relayscope.fdlimit import raise_fd_limit
     from relayscope.proxy.http_protocol import http_protocol
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -42,6 +43,13 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     for warning in unknown_variables():
         logging.getLogger("relayscope.config").warning(warning)
     settings = Settings.from_env()
+    fds = raise_fd_limit()
+    if fds.after < 2 * settings.upstream_max_connections:
+        logging.getLogger("relayscope").warning(
+            "file descriptors: %d per process holds about %d streams (two each), fewer than "
+            "RELAYSCOPE_UPSTREAM_MAX_CONNECTIONS=%d: raise the hard limit (ulimit -Hn)",
+            fds.after, fds.after // 2, settings.upstream_max_connections,
+        )  # fmt: skip
     if workers > 1:
         from relayscope import metrics
 

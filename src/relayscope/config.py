@@ -142,7 +142,14 @@ class Settings:
         60.0, "Seconds a client may take to send its request body, on every route (408 beyond)."
     )
     max_concurrency: int = setting(
-        1024, "Proxied requests in flight per process; beyond it a 503 with Retry-After."
+        10_000,
+        "Proxied requests per process admitted and not yet answering (a stream counts until "
+        "its response starts, not while it streams); beyond it a 503 with Retry-After.",
+    )
+    max_buffered_bytes: int = setting(
+        1024 * 1024 * 1024,
+        "Request body bytes each process holds for the requests and streams under way "
+        "(kept for their log records); a request beyond it gets a 503 with Retry-After.",
     )
     target_allowlist: tuple[str, ...] = setting(
         (),
@@ -166,6 +173,11 @@ class Settings:
         "(about 250 bytes each); older reuses are caught when the record is stored.",
     )
     upstream_connect_timeout: float = setting(10.0, "Seconds to connect to a provider.")
+    upstream_max_connections: int = setting(
+        10_000,
+        "Connections to providers each process holds at most, open streams included (0: no "
+        "limit); a request beyond waits for one. Each also takes a file descriptor.",
+    )
     upstream_read_timeout: float = setting(
         600.0, "Seconds to wait for a provider's response bytes (504 beyond)."
     )

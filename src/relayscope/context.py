@@ -49,6 +49,18 @@ class Target:
     against internal addresses (a client-chosen origin always goes through it)."""
 
 
+class ChunkFilter(Protocol):
+    """Rewrites a stream's chunks on their way to the client (``Context.client_filter``)."""
+
+    def feed(self, chunk: bytes) -> bytes:
+        """What to send of ``chunk`` now (empty: nothing yet)."""
+        ...
+
+    def end(self) -> bytes:
+        """What is left to send once the stream has ended."""
+        ...
+
+
 class ByteStream(Protocol):
     """Chunks as they arrive, closable before their end (an async generator is one)."""
 
@@ -146,6 +158,9 @@ class Context:
     """When a stream's first chunk went to the client (``perf_counter``)."""
     first_token_at: float | None = None
     """When the first chunk holding ``first_token`` went to the client."""
+    client_filter: ChunkFilter | None = None
+    """Applied by the proxy to each chunk of a streamed response as it sends it: a
+    stage that must change what the client gets sets it instead of wrapping the stream."""
     price: Price | None = None
     """The upstream call's price once computed, shared by whatever needs it."""
     _on_end: list[StreamEnd] = field(default_factory=list)

@@ -185,6 +185,7 @@ async def build_gateway(
                 connect_timeout=settings.upstream_connect_timeout,
                 read_timeout=settings.upstream_read_timeout,
                 guard=not settings.target_allow_private_networks,
+                max_connections=settings.upstream_max_connections,
             ),
         )
         journal = None
@@ -326,6 +327,7 @@ def _proxy(settings: Settings, keys: KeyResolver, pipeline: CallNext) -> ProxyAp
             max_headers=settings.max_headers,
             max_header_bytes=settings.max_header_bytes,
             max_concurrency=settings.max_concurrency,
+            max_buffered_bytes=settings.max_buffered_bytes,
             client_body_timeout=settings.client_body_timeout,
         ),
         request_ids=RequestIds(

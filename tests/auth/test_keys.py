@@ -114,3 +114,45 @@ async def test_forget_drops_a_keys_answer_and_an_answer_that_raced_it():
     assert resolver.cached_roles() == {}
     with pytest.raises(Unauthorized, match="revoked"):
         await resolver.resolve(f"Bearer {key}", "H")
+
+
+async def test_requests_arriving_together_share_one_lookup_of_their_key():
+    key = new_key()
+    calls = 0
+    answer = asyncio.Event()
+
+    async def lookup(key_hash: str):
+        nonlocal calls
+        calls += 1
+        await answer.wait()  # the store is slow: every request arrives meanwhile
+        return Principal("org", "k")
+
+    resolver = KeyResolver(lookup, ttl=60)
+    waiting = [asyncio.create_task(resolver.resolve(f"Bearer {key}", "H")) for _ in range(500)]
+    await asyncio.sleep(0)
+    waiting[0].cancel()  # one client gone: the others still get their answer
+    answer.set()
+    results = await asyncio.gather(*waiting[1:])
+    assert {p.key_id for p in results} == {"k"}
+    assert calls == 1
+    assert waiting[0].cancelled()
+
+
+async def test_requests_for_a_new_key_while_the_store_is_down_all_get_503_from_one_lookup():
+    calls = 0
+
+    async def lookup(key_hash: str):
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0)
+        raise OSError("connection refused")
+
+    resolver = KeyResolver(lookup, ttl=60)
+    key = new_key()
+    outcomes = await asyncio.gather(
+        *(resolver.resolve(f"Bearer {key}", "Helicone-Auth") for _ in range(50)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(o, ServiceUnavailable) for o in outcomes)
+    assert "Helicone-Auth" in str(outcomes[0])
+    assert calls == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from hypothesis import given
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from relayscope.errors import UpstreamError
 from relayscope.providers.formats.sse import EventSplitter
 from relayscope.providers.translate import streams
-from relayscope.proxy.stream_usage import strip_usage_chunks
+from relayscope.proxy.stream_usage import UsageStripper
 from relayscope.testing.bodies import openai_stream
 
 GROWTH_BOUND = 10 * 2.5
@@ -71,19 +71,27 @@ async def chunks_of(body: bytes, size: int) -> AsyncIterator[bytes]:
         yield body[start : start + size]
 
 
-async def test_a_long_event_is_forwarded_before_it_ends():
+def stripped(body: bytes, size: int) -> Iterator[bytes]:
+    """What the client is sent of ``body`` arriving in ``size``-byte chunks."""
+    stripper = UsageStripper()
+    for start in range(0, len(body), size):
+        yield stripper.feed(body[start : start + size])
+    yield stripper.end()
+
+
+def test_a_long_event_is_forwarded_before_it_ends():
     long_event = b'data: {"choices":[{"delta":{"content":"' + b"x" * 1_000_000 + b'"}}]}\n\n'
     forwarded = 0
-    async for piece in strip_usage_chunks(chunks_of(long_event, 4096)):
+    for piece in stripped(long_event, 4096):
         forwarded += len(piece)
         if forwarded >= 500_000:
             break  # half of the event reached the client while it was still arriving
     assert forwarded >= 500_000
 
 
-async def test_stripping_keeps_every_byte_but_the_usage_chunk():
+def test_stripping_keeps_every_byte_but_the_usage_chunk():
     body, _ = openai_stream(200_000)
-    out = b"".join([piece async for piece in strip_usage_chunks(chunks_of(body, 777))])
+    out = b"".join(stripped(body, 777))
     assert b'"usage"' not in out
     assert out.endswith(b"data: [DONE]\n\n")
     assert len(body) - len(out) < 300

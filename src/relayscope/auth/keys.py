@@ -6,6 +6,8 @@ for a slow password hash to protect, and lookups happen on every request.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import logging
 import secrets
@@ -67,6 +69,10 @@ class KeyResolver:
 
     While the store cannot be reached, a key seen before keeps its last answer, so
     a database outage does not turn away the traffic the gateway was serving.
+
+    Requests with a key whose answer is missing or stale share one lookup: thousands
+    of streams opened at once with one key (or arriving as its answer expires) would
+    otherwise each take a store connection, and queue for the pool's few.
     """
 
     def __init__(self, lookup: Lookup, *, ttl: float = 5.0, max_entries: int = 10_000) -> None:
@@ -74,36 +80,58 @@ class KeyResolver:
         self._ttl = ttl
         self._max = max_entries
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._flights: dict[tuple[str, int], asyncio.Future[Principal | None]] = {}
+        """The lookup under way for a key, by key and generation (a request arriving
+        after a ``forget`` does not join a lookup that started before it)."""
         self._lookup_failed = ThrottledWarning(log)
         self._generation = 0
         """Bumped by every ``forget``: a lookup that started before it is not cached."""
 
     async def resolve(self, header_value: str | None, header: str) -> Principal:
         key = parse_bearer(header_value, header)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return _allowed(cached[1], header)
+        flight_key = (key, self._generation)
+        flight = self._flights.get(flight_key)
+        if flight is None:
+            flight = asyncio.ensure_future(self._refresh(key, self._generation))
+            self._flights[flight_key] = flight
+            flight.add_done_callback(functools.partial(self._landed, flight_key))
+        try:
+            # Shielded: a waiter that goes away does not cancel the others' lookup.
+            principal = await asyncio.shield(flight)
+        except _StoreDown as exc:
+            raise _store_down(header) from exc.__cause__
+        return _allowed(principal, header)
+
+    async def _refresh(self, key: str, generation: int) -> Principal | None:
         now = time.monotonic()
         cached = self._cache.get(key)
-        if cached is not None and cached[0] > now:
-            principal = cached[1]
-        else:
-            generation = self._generation
-            try:
-                principal = await self._lookup(hash_key(key))
-            except Exception as exc:  # any store failure: the driver's errors vary
-                if cached is None:
-                    raise _store_down(header) from exc
-                self._lookup_failed.warning(
-                    "key lookup failed (%s); using the last known answer", exc
-                )
-                # Ask the store again a TTL later, not on every request meanwhile.
-                self._cache[key] = (now + self._ttl, cached[1])
-                return _allowed(cached[1], header)
-            if generation != self._generation:
-                # A key was revoked or changed meanwhile: this answer may predate it.
-                return _allowed(principal, header)
-            if len(self._cache) >= self._max:
-                self._cache.clear()
-            self._cache[key] = (now + self._ttl, principal)
-        return _allowed(principal, header)
+        try:
+            principal = await self._lookup(hash_key(key))
+        except Exception as exc:  # any store failure: the driver's errors vary
+            if cached is None:
+                raise _StoreDown from exc
+            self._lookup_failed.warning("key lookup failed (%s); using the last known answer", exc)
+            # Ask the store again a TTL later, not on every request meanwhile.
+            self._cache[key] = (now + self._ttl, cached[1])
+            return cached[1]
+        if generation != self._generation:
+            # A key was revoked or changed meanwhile: this answer may predate it.
+            return principal
+        if len(self._cache) >= self._max:
+            self._cache.clear()
+        self._cache[key] = (now + self._ttl, principal)
+        return principal
+
+    def _landed(
+        self, flight_key: tuple[str, int], flight: asyncio.Future[Principal | None]
+    ) -> None:
+        if self._flights.get(flight_key) is flight:
+            del self._flights[flight_key]
+        if not flight.cancelled():
+            flight.exception()  # seen, even when every waiter has gone
 
     def cached_roles(self) -> dict[str, str]:
         """The role of every key whose answer is cached, by key id."""
@@ -123,6 +151,10 @@ class KeyResolver:
         ]
         for key in stale:
             del self._cache[key]
+
+
+class _StoreDown(Exception):
+    """The store could not answer for a key never seen before."""
 
 
 def _allowed(principal: Principal | None, header: str) -> Principal:

@@ -53,8 +53,16 @@ class Limits:
     max_body_bytes: int = 32 * 1024 * 1024
     max_headers: int = 128
     max_header_bytes: int = 64 * 1024
-    max_concurrency: int = 1024
-    """Requests in flight at once; beyond it, 503 with Retry-After instead of queueing."""
+    max_concurrency: int = 10_000
+    """Requests admitted and not yet answering at once (their response not started):
+    each holds an upstream connection or waits for one. Beyond it, 503 with
+    Retry-After instead of queueing. A stream whose response has started no longer
+    counts: it is mostly idle while the model generates, and its memory is bounded by
+    backpressure (``proxy/delivery.py``)."""
+    max_buffered_bytes: int = 1024 * 1024 * 1024
+    """Request body bytes held at once (kept until the request ends, for its log
+    record); a request that would go beyond it gets a 503 (one request alone always
+    fits, up to ``max_body_bytes``)."""
     client_body_timeout: float = 60.0
     """Seconds a client may take to send its whole body (408 beyond): slow-loris guard."""
 
@@ -82,20 +90,28 @@ class ProxyApp:
         self.request_ids = request_ids or RequestIds(strict=strict_headers)
         self.strict_headers = strict_headers
         self.in_flight = 0
+        """Requests admitted whose response has not started: what the limit counts."""
+        self.streaming = 0
+        """Streams whose response has started and not yet ended."""
+        self.buffered = 0
+        """Request body bytes held by the requests under way."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.in_flight >= self.limits.max_concurrency:
             await send_whole(send, *error_response(_busy()))
             return
         self.in_flight += 1
+        admission = _Admission(self)
         try:
-            await self._handle(scope, receive, send)
+            await self._handle(scope, receive, send, admission)
         finally:
-            self.in_flight -= 1
+            admission.end()
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, admission: _Admission
+    ) -> None:
         try:
-            ctx = await self._context(scope, receive)
+            ctx = await self._context(scope, receive, admission)
         except GatewayError as exc:
             await send_whole(send, *error_response(exc))
             return
@@ -110,7 +126,7 @@ class ProxyApp:
         watcher = DisconnectWatcher(receive, task)
         timer = asyncio.get_running_loop().call_later(_WATCH_AFTER, watcher.start)
         try:
-            await respond(ctx, self.pipeline, send)
+            await respond(ctx, self.pipeline, send, admission.streaming)
         except asyncio.CancelledError:
             if not watcher.hung_up:
                 raise
@@ -119,7 +135,7 @@ class ProxyApp:
             timer.cancel()
             watcher.stop()
 
-    async def _context(self, scope: Scope, receive: Receive) -> Context:
+    async def _context(self, scope: Scope, receive: Receive, admission: _Admission) -> Context:
         helicone: dict[str, str] = {}
         forward: list[tuple[bytes, bytes]] = []
         content_length = None
@@ -162,6 +178,7 @@ class ProxyApp:
         ):
             raise too_large(limit)
         body = await read_body(receive, self.body_limits)
+        admission.hold(len(body))
         ids = self.request_ids.assign(principal.org_id, chosen_id)
         ctx = Context(
             request_id=ids.request_id,
@@ -192,6 +209,45 @@ class ProxyApp:
             # byte search spares the JSON parse for the bodies that cannot have one.)
             tags.user_id = body_user_id(ctx.json)
         return ctx
+
+
+class _Admission:
+    """One request's place under the limits: counted as in flight until its stream
+    starts, its body's bytes until it ends."""
+
+    __slots__ = ("_app", "_bytes", "_streaming", "_waiting")
+
+    def __init__(self, app: ProxyApp) -> None:
+        self._app = app
+        self._waiting = True
+        self._streaming = False
+        self._bytes = 0
+
+    def hold(self, size: int) -> None:
+        """Count ``size`` body bytes, or ServiceUnavailable if they would not fit."""
+        app = self._app
+        if app.buffered and app.buffered + size > app.limits.max_buffered_bytes:
+            raise _busy()
+        app.buffered += size
+        self._bytes = size
+
+    def streaming(self) -> None:
+        """The response stream has started: the request leaves the in-flight count."""
+        if self._waiting:
+            self._waiting = False
+            self._streaming = True
+            self._app.in_flight -= 1
+            self._app.streaming += 1
+
+    def end(self) -> None:
+        app = self._app
+        if self._waiting:
+            app.in_flight -= 1
+        elif self._streaming:
+            app.streaming -= 1
+        app.buffered -= self._bytes
+        self._bytes = 0
+        self._waiting = self._streaming = False
 
 
 _WATCH_AFTER = 0.05

@@ -2,15 +2,22 @@
 
 This is the one place a response stream is driven: each chunk goes from the stream
 the pipeline returned (the upstream's own, or one re-framing layer over it) straight
-to the client. Stages that need the end of a request register a callback
-(``Context.on_stream_end``) instead of wrapping the stream; ``Context.end_stream``
-runs them once, whatever the ending, before the response's last byte is sent.
+to the client, through ``Context.client_filter`` when a stage set one. Each chunk is
+what the upstream reader held when asked (``readany``): chunks that arrived together
+leave in one write, and none waits for another, so the first token is never delayed.
+The server's ``send`` waits while the client's socket is full, and no chunk is read
+from the upstream meanwhile: a slow client holds its provider stream back.
+
+Stages that need the end of a request register a callback (``Context.on_stream_end``)
+instead of wrapping the stream; ``Context.end_stream`` runs them once, whatever the
+ending, before the response's last byte is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from contextlib import aclosing
 
 from relayscope.context import ByteStream, Context
@@ -19,8 +26,13 @@ from relayscope.types import CallNext, Send
 CLIENT_GONE = "client disconnected before the response completed"
 
 
-async def respond(ctx: Context, pipeline: CallNext, send: Send) -> None:
-    """Run ``ctx`` through ``pipeline`` and send the answer; the request ends here."""
+async def respond(
+    ctx: Context, pipeline: CallNext, send: Send, streaming: Callable[[], None] | None = None
+) -> None:
+    """Run ``ctx`` through ``pipeline`` and send the answer; the request ends here.
+
+    ``streaming`` is called when a streamed response starts (the proxy's in-flight
+    limit stops counting the request then)."""
     try:
         response = await pipeline(ctx)
     except asyncio.CancelledError:
@@ -41,6 +53,8 @@ async def respond(ctx: Context, pipeline: CallNext, send: Send) -> None:
         await ctx.end_stream()
         await send_whole(send, response.status, headers, response.body)
         return
+    if streaming is not None:
+        streaming()
     await _send_stream(ctx, send, response.status, headers, response.stream)
 
 
@@ -63,12 +77,24 @@ async def _send_stream(
                 _client_gone(ctx)
                 raise
             timing = True
+            rewrite = ctx.client_filter
             async for chunk in stream:
+                if rewrite is not None:
+                    chunk = rewrite.feed(chunk)
+                    if not chunk:
+                        continue
                 if timing:
                     timing = _timed(ctx, chunk)
                 try:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 except Exception:  # the server could not write: the client is gone
+                    _client_gone(ctx)
+                    raise
+            rest = rewrite.end() if rewrite is not None else b""
+            if rest:
+                try:
+                    await send({"type": "http.response.body", "body": rest, "more_body": True})
+                except Exception:
                     _client_gone(ctx)
                     raise
     except asyncio.CancelledError:

@@ -8,13 +8,11 @@ sees it, because it reads the upstream's raw bytes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import orjson
 
-from relayscope.context import ByteStream, Context, ProxyResponse
+from relayscope.context import Context, ProxyResponse
 from relayscope.providers.formats.sse import EventSplitter, event_end, event_start
 from relayscope.types import CallNext, Stage
 
@@ -28,7 +26,8 @@ class StreamUsageStage(Stage):
         injected = self._inject(ctx)
         response = await call_next(ctx)
         if injected and response.stream is not None:
-            response.stream = strip_usage_chunks(response.stream)
+            # Applied by the proxy as it sends each chunk: no layer over the stream.
+            ctx.client_filter = UsageStripper()
         return response
 
     @staticmethod
@@ -55,21 +54,32 @@ _USAGE_OBJECT = (b'"usage":{', b'"usage": {')
 """How usage objects are spelt: compact (OpenAI) and with Python's default separators."""
 
 
-async def strip_usage_chunks(stream: ByteStream) -> AsyncGenerator[bytes, None]:
-    # A wrapper, not a stream-end callback: it holds back and drops bytes the client
-    # would otherwise get. Per chunk it costs a byte search or two (no JSON parse
-    # unless the chunk holds a usage object), and only streams it injected usage into
-    # pass through it.
-    events = EventSplitter()
-    async with aclosing(stream):
-        async for chunk in stream:
-            for kept in _without_usage_only_events(events.feed_run(chunk)):
-                yield kept
-            if events.pending > _LARGEST_USAGE_EVENT:
-                yield events.take_pending()
-        rest = events.rest()
-        if rest:
-            yield rest
+class UsageStripper:
+    """The client's view of a stream whose usage the gateway asked for: the same bytes
+    less its usage-only events (``Context.client_filter``).
+
+    Per chunk it costs a byte search or two (no JSON parse unless the chunk holds a
+    usage object). A chunk ending mid-event holds that event's start back until it
+    ends, unless it grows past ``_LARGEST_USAGE_EVENT``.
+    """
+
+    __slots__ = ("_events",)
+
+    def __init__(self) -> None:
+        self._events = EventSplitter()
+
+    def feed(self, chunk: bytes) -> bytes:
+        events = self._events
+        run = events.feed_run(chunk)
+        if run:
+            pieces = _without_usage_only_events(run)
+            run = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        if events.pending > _LARGEST_USAGE_EVENT:
+            run += events.take_pending()
+        return run
+
+    def end(self) -> bytes:
+        return self._events.rest()
 
 
 def _without_usage_only_events(run: bytes) -> list[bytes]:

@@ -44,9 +44,10 @@ class Transport(Protocol):
     httpx transport is under an ``httpx.AsyncClient``. Called inside the running loop.
     """
 
-    def connector(self, *, guarded: bool) -> aiohttp.BaseConnector:
-        """A new connector. A ``guarded`` one refuses hosts that resolve to internal
-        addresses (the SSRF guard, ``proxy/ssrf.py``) if the transport resolves names."""
+    def connector(self, *, guarded: bool, limit: int) -> aiohttp.BaseConnector:
+        """A new connector, holding at most ``limit`` connections (0: no limit). A
+        ``guarded`` one refuses hosts that resolve to internal addresses (the SSRF
+        guard, ``proxy/ssrf.py``) if the transport resolves names."""
         ...
 
 
@@ -62,16 +63,19 @@ class TcpTransport:
     resolver: AbstractResolver | None = None
     verify_tls: bool = True
 
-    def connector(self, *, guarded: bool) -> aiohttp.BaseConnector:
+    def connector(self, *, guarded: bool, limit: int) -> aiohttp.BaseConnector:
         ssl = self.verify_tls
+        # No per-host cap: one provider host may well carry every stream.
         if guarded:  # resolves every connection afresh, so each one is checked
             resolver = GuardedResolver(self.resolver)
-            return aiohttp.TCPConnector(limit=1000, resolver=resolver, use_dns_cache=False, ssl=ssl)
+            return aiohttp.TCPConnector(
+                limit=limit, limit_per_host=0, resolver=resolver, use_dns_cache=False, ssl=ssl
+            )
         if self.resolver is not None:
             return aiohttp.TCPConnector(
-                limit=1000, resolver=self.resolver, use_dns_cache=False, ssl=ssl
+                limit=limit, limit_per_host=0, resolver=self.resolver, use_dns_cache=False, ssl=ssl
             )
-        return aiohttp.TCPConnector(limit=1000, ttl_dns_cache=300, ssl=ssl)
+        return aiohttp.TCPConnector(limit=limit, limit_per_host=0, ttl_dns_cache=300, ssl=ssl)
 
 
 class Upstream:
@@ -211,23 +215,26 @@ async def open_upstream(
     connect_timeout: float,
     read_timeout: float,
     guard: bool,
+    max_connections: int = 10_000,
 ) -> AsyncIterator[Upstream]:
     """The upstream over ``transport``, its sessions closed on exit.
 
     With ``guard``, origins the operator did not configure go through a guarded
-    session (``RELAYSCOPE_TARGET_ALLOW_PRIVATE_NETWORKS`` off).
+    session (``RELAYSCOPE_TARGET_ALLOW_PRIVATE_NETWORKS`` off). Each session holds
+    at most ``max_connections`` connections (0: no limit); a request beyond waits
+    for one (its connect timeout running).
     """
     async with AsyncExitStack() as stack:
         timeouts = aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=read_timeout
         )
         session = await stack.enter_async_context(
-            _session(transport.connector(guarded=False), timeouts)
+            _session(transport.connector(guarded=False, limit=max_connections), timeouts)
         )
         guarded = None
         if guard:
             guarded = await stack.enter_async_context(
-                _session(transport.connector(guarded=True), timeouts)
+                _session(transport.connector(guarded=True, limit=max_connections), timeouts)
             )
         yield Upstream(session, guarded)
 

@@ -41,8 +41,8 @@ class AsgiTransport:
         self._config = uvicorn.Config(app, **options)
         self._state = ServerState()
 
-    def connector(self, *, guarded: bool) -> aiohttp.BaseConnector:
-        return _SocketPairConnector(self._accept)
+    def connector(self, *, guarded: bool, limit: int) -> aiohttp.BaseConnector:
+        return _SocketPairConnector(self._accept, limit)
 
     async def _accept(self, sock: socket.socket) -> None:
         config, state = self._config, self._state
@@ -76,8 +76,8 @@ class AsgiTransport:
 class _SocketPairConnector(aiohttp.BaseConnector):
     # Overrides the hook aiohttp's own Unix and named-pipe connectors override: a new
     # connection for ``req``; pooling, limits and keep-alive stay BaseConnector's.
-    def __init__(self, accept: Callable[[socket.socket], Awaitable[None]]) -> None:
-        super().__init__(limit=1000)
+    def __init__(self, accept: Callable[[socket.socket], Awaitable[None]], limit: int) -> None:
+        super().__init__(limit=limit)
         self._accept = accept
 
     async def _create_connection(

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 from relayscope.config import Settings
 from relayscope.gateway import Gateway, build_gateway
 from relayscope.proxy.upstream import Transport
 from relayscope.record import LogRecord
+from relayscope.testing.asgi_transport import AsgiTransport
 from relayscope.testing.waiting import async_wait_until
 
 
@@ -37,6 +39,23 @@ class LoopGateway:
         found = await async_wait_until(stored, timeout=timeout, interval=0.02)
         assert found is not None
         return found
+
+    @asynccontextmanager
+    async def socket_client(self) -> AsyncIterator[aiohttp.ClientSession]:
+        """An aiohttp client to the gateway served by uvicorn's HTTP protocol over
+        socket pairs (in this loop): real sockets, so a client that stops reading
+        pushes back on the gateway as it would over TCP. Authenticated like ``client``."""
+        auth = {"Helicone-Auth": self.client.headers["Helicone-Auth"]}
+        async with (
+            AsgiTransport(self.gateway) as transport,
+            aiohttp.ClientSession(
+                "http://gateway",
+                connector=transport.connector(guarded=False, limit=0),
+                headers=auth,
+                timeout=aiohttp.ClientTimeout(total=300),
+            ) as session,
+        ):
+            yield session
 
 
 @asynccontextmanager

@@ -73,7 +73,9 @@ Control surface (the server runs in the test process):
     ``x-fake-cached-tokens: 100``, ``x-fake-cache-creation-tokens: 50``,
     ``x-fake-tool-call: true|false``, ``x-fake-retry-after: 2`` (adds ``retry-after``),
     ``x-fake-usage: {"prompt_tokens": "5"}`` and ``x-fake-fields: {"model": 42}`` (answer
-    those usage counts and reply fields instead of the real ones: a provider that misreports).
+    those usage counts and reply fields instead of the real ones: a provider that misreports),
+    ``x-fake-stream-events: 12000`` (an OpenAI chat stream of that many text events: a
+    long stream, cheap to make; ``fake.streamed_bytes`` counts what streams sent).
     An unparsable control header gets a 400.
 Faults:
     ``cut_after_chunks`` raises inside the ASGI app after N body chunks, so uvicorn

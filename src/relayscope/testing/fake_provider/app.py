@@ -82,6 +82,7 @@ class RequestLog:
         self._script: deque[Behaviour] = deque()
         self._default = NORMAL
         self._abandoned = 0
+        self._streamed = 0
 
     def admit(self, scope: Scope, body: bytes, payload: Any) -> Behaviour:
         """Record one incoming request and hand out the behaviour it should get."""
@@ -121,9 +122,21 @@ class RequestLog:
         with self._changed:
             return self._abandoned
 
+    def streamed(self, size: int) -> None:
+        with self._changed:
+            self._streamed += size
+
+    @property
+    def streamed_bytes(self) -> int:
+        """Bytes of stream events handed to the server so far (what a slow reader's
+        backpressure holds back)."""
+        with self._changed:
+            return self._streamed
+
     def reset(self) -> None:
         with self._changed:
             self._abandoned = 0
+            self._streamed = 0
             self._requests.clear()
             self._script.clear()
             self._default = NORMAL
@@ -260,6 +273,8 @@ class FakeProviderApp:
         reply = openai_wire.plan_chat(
             payload, default_model=default_model, tool_call=behaviour.tool_call
         )
+        if behaviour.stream_events is not None:
+            reply = replace(reply, pieces=_cycled(reply.pieces, behaviour.stream_events))
         ident = next(self._ids)
         common = {
             "ident": ident,
@@ -403,6 +418,7 @@ class FakeProviderApp:
                     self._log.abandoned()
                     return
                 await send({"type": "http.response.body", "body": event, "more_body": True})
+                self._log.streamed(len(event))
         finally:
             if watcher is not None:
                 watcher.cancel()
@@ -418,6 +434,13 @@ class FakeProviderApp:
         except TimeoutError:
             return
         raise DeliberateAbort("fake provider is shutting down")
+
+
+def _cycled(pieces: tuple[str, ...], count: int) -> tuple[str, ...]:
+    """``count`` pieces: ``pieces`` over and over (the same string objects)."""
+    if not pieces:
+        return ()
+    return tuple(pieces[i % len(pieces)] for i in range(count))
 
 
 async def _read_body(receive: Receive) -> bytes:

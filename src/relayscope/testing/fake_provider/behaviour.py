@@ -33,6 +33,8 @@ class Behaviour:
         a float, ``2**64 - 1`` ...), in the body or in each stream event carrying usage.
     fields: top-level reply fields answered instead of the real ones (``{"model": 42}``),
         in the body or in each stream event.
+    stream_events: an OpenAI chat reply of this many text pieces (the echoed words
+        over and over): a long stream (one event per piece), cheap to build.
     """
 
     status: int | None = None
@@ -47,6 +49,7 @@ class Behaviour:
     tool_call: bool | None = None
     usage: Mapping[str, Any] = field(default_factory=dict)
     fields: Mapping[str, Any] = field(default_factory=dict)
+    stream_events: int | None = None
 
     def __post_init__(self) -> None:
         if self.status is not None and not 100 <= self.status <= 599:
@@ -54,7 +57,7 @@ class Behaviour:
         for name in ("delay_s", "cached_tokens", "cache_creation_tokens"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
-        for name in ("chunk_delay_s", "cut_after_chunks"):
+        for name in ("chunk_delay_s", "cut_after_chunks", "stream_events"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} must not be negative")
@@ -102,6 +105,7 @@ _CONTROL_HEADERS: dict[bytes, tuple[str, Callable[[str], Any]]] = {
     b"x-fake-retry-after": ("retry-after", str),
     b"x-fake-usage": ("usage", _json_object),
     b"x-fake-fields": ("fields", _json_object),
+    b"x-fake-stream-events": ("stream_events", int),
 }
 
 

@@ -176,6 +176,11 @@ class FakeProvider:
         """Streams (with a chunk delay) whose client disconnected before the end."""
         return self._log.abandoned_streams
 
+    @property
+    def streamed_bytes(self) -> int:
+        """Bytes of stream events sent so far (since the last ``reset``)."""
+        return self._log.streamed_bytes
+
     def reset(self) -> None:
         """Forget recorded requests, queued behaviours and the default behaviour."""
         self._log.reset()
