@@ -79,3 +79,28 @@ def test_rows_are_one_line_and_times_relative(page, seeded):
         "#requests-table tbody tr", "rows => rows.map(r => r.getBoundingClientRect().height)"
     )
     assert max(heights) < 2 * min(heights), "every row is a single line"
+
+
+def _latencies(page: Page) -> list[float]:
+    cells = page.locator("#requests-table tbody tr td:nth-child(7)").all_inner_texts()
+    return [float(c.replace(",", "").removesuffix(" ms").removesuffix(" s")) for c in cells]
+
+
+def test_a_column_header_sorts_by_it_and_a_second_click_reverses(page, gateway, seeded):
+    _org, records, recent = seeded
+    everyone = [*records, recent]
+    page.click("a.sort[data-sort=latency]")
+    expect(page).to_have_url(re.compile(r"sort=latency"))
+    expect(page.locator("th[aria-sort=descending] a")).to_have_text("Latency ▼")
+    slowest = sorted(everyone, key=lambda r: (r.latency_ms, r.id), reverse=True)[:50]
+    assert _ids(page) == [r.id for r in slowest]
+    page.click("a.sort[data-sort=latency]")
+    expect(page.locator("th[aria-sort=ascending] a")).to_have_text("Latency ▲")
+    fastest = sorted(everyone, key=lambda r: (r.latency_ms, r.id))[:50]
+    assert _ids(page) == [r.id for r in fastest]
+    # A filter applied keeps the sort.
+    page.fill("input[name=user_id]", "carol")
+    page.click("#filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"order=asc"))
+    carol = [r for r in everyone if r.user_id == "carol"]
+    assert _ids(page) == [r.id for r in sorted(carol, key=lambda r: (r.latency_ms, r.id))][:50]

@@ -16,7 +16,7 @@ from relayscope.api.auth import admin, principal
 from relayscope.api.requests import json_response
 from relayscope.api.services import api_services, available
 from relayscope.errors import BadRequest, NotFound
-from relayscope.store.sql import decode_cursor
+from relayscope.store.order import decode_cursor
 
 if TYPE_CHECKING:
     from relayscope.alerts.service import AlertsService

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from relayscope.alerts.channels import Channel
 from relayscope.alerts.metrics import Measurement
 from relayscope.alerts.rules import RuleSpec, parse_rule
+from relayscope.store.order import decode_cursor, encode_cursor
 from relayscope.store.schema import alert_channels, alert_events, alert_rules
-from relayscope.store.sql import decode_cursor, encode_cursor
 
 Clock = Callable[[], datetime]
 

@@ -21,10 +21,17 @@ from starlette.responses import Response, StreamingResponse
 
 from relayscope.api import params
 from relayscope.api.auth import principal
-from relayscope.api.requests import FILTER_PREFIXES, LIST_PARAMS, parse_filter, record_json
+from relayscope.api.requests import (
+    FILTER_PREFIXES,
+    LIST_PARAMS,
+    parse_filter,
+    record_json,
+    sort_of,
+)
 from relayscope.api.services import api_services
 from relayscope.record import LogRecord
 from relayscope.store.base import LogStore, RequestFilter
+from relayscope.store.order import NEWEST, Sort
 
 EXPORT_PARAMS = (LIST_PARAMS - {"limit", "cursor", "after"}) | {"format"}
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
@@ -45,10 +52,12 @@ def export_format(query: Any) -> str:
     return str(value)
 
 
-async def _records(logs: LogStore, org_id: str, filters: RequestFilter) -> AsyncIterator[LogRecord]:
+async def _records(
+    logs: LogStore, org_id: str, filters: RequestFilter, sort: Sort
+) -> AsyncIterator[LogRecord]:
     cursor = None
     while True:
-        page = await logs.list_requests(org_id, filters, limit=PAGE_SIZE, cursor=cursor)
+        page = await logs.list_requests(org_id, filters, limit=PAGE_SIZE, cursor=cursor, sort=sort)
         for record in page.records:
             yield record
         if page.next_cursor is None:
@@ -76,11 +85,11 @@ def _encode(record: LogRecord, fmt: str) -> bytes:
 
 
 async def export_response(
-    logs: LogStore, org_id: str, filters: RequestFilter, fmt: str
+    logs: LogStore, org_id: str, filters: RequestFilter, fmt: str, sort: Sort = NEWEST
 ) -> Response:
-    """The streamed export; the first page is read before the response starts, so a
-    store that is down is an error status, not a cut download."""
-    records = _records(logs, org_id, filters)
+    """The streamed export, in ``sort``'s order; the first page is read before the
+    response starts, so a store that is down is an error status, not a cut download."""
+    records = _records(logs, org_id, filters, sort)
     first = await anext(records, None)
 
     async def body() -> AsyncIterator[bytes]:
@@ -107,4 +116,4 @@ async def export_requests(request: Request) -> Response:
     params.reject_unknown(query, EXPORT_PARAMS, FILTER_PREFIXES)
     fmt = export_format(query)
     logs = api_services(request).logs
-    return await export_response(logs, who.org_id, parse_filter(query), fmt)
+    return await export_response(logs, who.org_id, parse_filter(query), fmt, sort_of(query))

@@ -16,7 +16,8 @@ from relayscope.proxy.tags import property_name
 from relayscope.record import LogRecord
 from relayscope.store import scores
 from relayscope.store.base import RequestFilter, ScoreCondition
-from relayscope.store.sql import decode_cursor, search_words
+from relayscope.store.order import Sort, position
+from relayscope.store.sql import search_words
 
 LIST_PARAMS = {
     "user_id",
@@ -32,6 +33,8 @@ LIST_PARAMS = {
     "limit",
     "cursor",
     "after",
+    "sort",
+    "order",
     "search",
     "feedback",
 }
@@ -134,17 +137,28 @@ def score_conditions(query: Any) -> tuple[ScoreCondition, ...]:
     return tuple(conditions)
 
 
-def page_cursor(query: Any) -> tuple[str | None, bool]:
-    """``cursor`` (the page older than it) or ``after`` (the page newer than it)."""
+def sort_of(query: Any) -> Sort:
+    """``sort`` (time, latency, cost or tokens) and ``order`` (desc, the default, or asc)."""
+    order = query.get("order", "desc")
+    if order not in ("desc", "asc"):
+        raise params.bad("order", "must be desc or asc")
+    try:
+        return Sort(query.get("sort", "time"), ascending=order == "asc")
+    except ValueError as exc:
+        raise params.bad("sort", str(exc)) from None
+
+
+def page_cursor(query: Any, sort: Sort) -> tuple[str | None, bool]:
+    """``cursor`` (the page after it) or ``after`` (the page before it)."""
     cursor, after = query.get("cursor"), query.get("after")
     if cursor is not None and after is not None:
         raise params.bad("after", "cannot be used with cursor: one direction at a time")
     name, value = ("after", after) if after is not None else ("cursor", cursor)
     if value is not None:
         try:
-            decode_cursor(value)
+            position(sort, value)
         except ValueError:
-            raise params.bad(name, "not a cursor this API returned") from None
+            raise params.bad(name, "not a cursor this API returned for this sort") from None
     return value, after is not None
 
 
@@ -155,9 +169,10 @@ async def list_requests(request: Request) -> Response:
     filters = parse_filter(query)
     limit = params.integer(query, "limit", default=50, low=1, high=1000)
     assert limit is not None  # it has a default
-    cursor, newer = page_cursor(query)
+    sort = sort_of(query)
+    cursor, newer = page_cursor(query, sort)
     page = await api_services(request).logs.list_requests(
-        who.org_id, filters, limit=limit, cursor=cursor, newer=newer
+        who.org_id, filters, limit=limit, cursor=cursor, newer=newer, sort=sort
     )
     return json_response(
         {

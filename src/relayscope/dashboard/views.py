@@ -19,7 +19,13 @@ from starlette.responses import RedirectResponse, Response
 from relayscope.analytics import service
 from relayscope.analytics.repository import Analytics
 from relayscope.api import params, request_export
-from relayscope.api.requests import FILTER_PREFIXES, page_cursor, parse_filter, record_json
+from relayscope.api.requests import (
+    FILTER_PREFIXES,
+    page_cursor,
+    parse_filter,
+    record_json,
+    sort_of,
+)
 from relayscope.auth.keys import Principal
 from relayscope.dashboard import auth, chat, detail, internal
 from relayscope.dashboard.curl import as_curl
@@ -27,9 +33,10 @@ from relayscope.dashboard.render import page
 from relayscope.errors import BadRequest
 from relayscope.record import LogRecord
 from relayscope.store import scores
+from relayscope.store.order import NEWEST
 
 Handler = Callable[[Request, auth.Session], Awaitable[Response]]
-EXPLORER_PARAMS = service.FILTERS | {"cursor", "after", "limit"}
+EXPLORER_PARAMS = service.FILTERS | {"cursor", "after", "limit", "sort", "order"}
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 RANGES = {
@@ -200,6 +207,7 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
     error = None
     records: list[dict[str, Any]] = []
     next_cursor = prev_cursor = None
+    sort = NEWEST
     try:
         canonical = _canonical(query)
         if canonical is not None:
@@ -208,9 +216,10 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
         filters = parse_filter(query)
         limit = params.integer(query, "limit", default=DEFAULT_PAGE_SIZE, low=1, high=500)
         assert limit is not None  # it has a default
-        cursor, newer = page_cursor(query)
+        sort = sort_of(query)
+        cursor, newer = page_cursor(query, sort)
         result = await store.list_requests(
-            session.org_id, filters, limit=limit, cursor=cursor, newer=newer
+            session.org_id, filters, limit=limit, cursor=cursor, newer=newer, sort=sort
         )
         records = [record_json(r, bodies=False) for r in result.records]
         next_cursor, prev_cursor = result.next_cursor, result.prev_cursor
@@ -235,6 +244,7 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
             next_cursor=next_cursor,
             prev_cursor=prev_cursor,
             page_sizes=PAGE_SIZES,
+            sort=sort,
             default_page_size=DEFAULT_PAGE_SIZE,
             error=error,
             filters=dict(query),
@@ -255,10 +265,11 @@ async def export_page(request: Request, session: auth.Session) -> Response:
         params.reject_unknown(query, request_export.EXPORT_PARAMS, FILTER_PREFIXES)
         fmt = request_export.export_format(query)
         filters = parse_filter(query)
+        sort_of(query)
     except BadRequest as exc:
         return page("invalid.html", 400, error=exc.message, path="/dashboard/requests")
     store = request.app.state.store
-    return await request_export.export_response(store, session.org_id, filters, fmt)
+    return await request_export.export_response(store, session.org_id, filters, fmt, sort_of(query))
 
 
 @signed_in

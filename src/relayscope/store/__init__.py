@@ -3,11 +3,11 @@
 from relayscope.store.base import (
     KeyInfo,
     Org,
-    Page,
     RequestFilter,
     Store,
     StoreUnavailable,
 )
+from relayscope.store.order import Page
 from relayscope.store.sql import SqlStore, open_store
 
 __all__ = [

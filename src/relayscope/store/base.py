@@ -18,6 +18,7 @@ from typing import Protocol
 from relayscope.auth.keys import PROXY, Principal
 from relayscope.errors import helicone_warning, reused_id_problem
 from relayscope.record import LogRecord
+from relayscope.store.order import NEWEST, Page, Sort
 
 
 class StoreUnavailable(Exception):
@@ -158,15 +159,6 @@ class RequestFilter:
     """Conditions on the request's scores (``store.scores``), all of which must hold."""
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    records: list[LogRecord]
-    next_cursor: str | None
-    """Reads the next older page; None on the oldest."""
-    prev_cursor: str | None = None
-    """Reads the next newer page (``newer=True``); None on the newest."""
-
-
 class LogStore(Protocol):
     async def migrate(self) -> None: ...
     async def close(self) -> None: ...
@@ -186,9 +178,11 @@ class LogStore(Protocol):
         limit: int,
         cursor: str | None,
         newer: bool = False,
+        sort: Sort = NEWEST,
     ) -> Page:
-        """A page, newest first: the records older than ``cursor`` (or the newest
-        ones), or with ``newer`` the ``limit`` records just newer than it."""
+        """A page in ``sort``'s order (newest first by default): the records after
+        ``cursor`` (or the first ones), or with ``newer`` the ``limit`` records just
+        before it."""
         ...
 
     async def get_request(self, org_id: str, request_id: str) -> LogRecord | None: ...

@@ -29,14 +29,13 @@ import orjson
 from relayscope.errors import BadRequest
 from relayscope.record import LogRecord
 from relayscope.store.base import (
-    Page,
     RecordKey,
     RequestFilter,
     StoreUnavailable,
     keys_to_look_up,
     settle_ids,
 )
-from relayscope.store.sql import decode_cursor, page_of
+from relayscope.store.order import MISSING, NEWEST, Page, Sort, page_of, position
 
 # ClickHouse type of each LogRecord field.
 COLUMNS: dict[str, str] = {
@@ -258,25 +257,28 @@ class ClickHouseLogStore:
         limit: int,
         cursor: str | None,
         newer: bool = False,
+        sort: Sort = NEWEST,
     ) -> Page:
         where, params = _conditions(filters)
         where.insert(0, "org_id = {org:String}")
         params["org"] = org_id
+        time = sort.by == "time"
+        key = "created_at" if time else f"ifNull(toFloat64({sort.column}), {MISSING})"
+        descending = sort.ascending == newer  # as in SqlStore.list_requests
         if cursor:
-            created_at, last_id = decode_cursor(cursor)
-            way = ">" if newer else "<"
-            where.append(
-                f"(created_at {way} {{c_at:DateTime64(6, 'UTC')}} OR "
-                f"(created_at = {{c_at:DateTime64(6, 'UTC')}} AND id {way} {{c_id:String}}))"
-            )
-            params.update(c_at=_timestamp(created_at), c_id=last_id)
-        order = "ASC" if newer else "DESC"
+            value, last_id = position(sort, cursor)
+            way = "<" if descending else ">"
+            typed = "{c_v:DateTime64(6, 'UTC')}" if time else "{c_v:Float64}"
+            where.append(f"({key} {way} {typed} OR ({key} = {typed} AND id {way} {{c_id:String}}))")
+            shown = _timestamp(value) if isinstance(value, datetime) else repr(value)
+            params.update(c_v=shown, c_id=last_id)
+        order = "DESC" if descending else "ASC"
         rows = await self._query(
             f"SELECT {', '.join(_LIST_COLUMNS)} FROM {self.table} WHERE {' AND '.join(where)} "
-            f"ORDER BY created_at {order}, id {order} LIMIT {int(limit) + 1}",
+            f"ORDER BY {key} {order}, id {order} LIMIT {int(limit) + 1}",
             params,
         )
-        return page_of([_record(row) for row in rows], limit, cursor, newer)
+        return page_of([_record(row) for row in rows], limit, cursor, newer, sort)
 
     async def get_request(self, org_id: str, request_id: str) -> LogRecord | None:
         rows = await self._query(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import json
 import re
@@ -37,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from relayscope import gil
 from relayscope.auth.keys import PROXY, ROLES, Principal, hash_key, new_key
@@ -46,13 +45,20 @@ from relayscope.store import migrate, rollup, scores
 from relayscope.store.base import (
     KeyInfo,
     Org,
-    Page,
     RecordKey,
     RequestFilter,
     StoreUnavailable,
     key_of,
     keys_to_look_up,
     settle_ids,
+)
+from relayscope.store.order import (
+    MISSING,
+    NEWEST,
+    Page,
+    Sort,
+    page_of,
+    position,
 )
 from relayscope.store.schema import api_keys, orgs, requests
 
@@ -318,33 +324,34 @@ class SqlStore:
         limit: int,
         cursor: str | None,
         newer: bool = False,
+        sort: Sort = NEWEST,
     ) -> Page:
         query = select(*_LIST_COLUMNS).where(
             requests.c.org_id == org_id, *_conditions(filters, self.dialect)
         )
+        key: ColumnElement[Any] = (
+            requests.c.created_at
+            if sort.by == "time"
+            else func.coalesce(requests.c[sort.column], MISSING)
+        )
+        # The listing runs descending unless asked otherwise; a page before a cursor
+        # is read the other way and turned round (``page_of``).
+        descending = sort.ascending == newer
         if cursor:
-            created_at, last_id = decode_cursor(cursor)
-            if newer:
-                query = query.where(
-                    or_(
-                        requests.c.created_at > created_at,
-                        and_(requests.c.created_at == created_at, requests.c.id > last_id),
-                    )
-                )
+            value, last_id = position(sort, cursor)
+            if descending:
+                query = query.where(or_(key < value, and_(key == value, requests.c.id < last_id)))
             else:
-                query = query.where(
-                    or_(
-                        requests.c.created_at < created_at,
-                        and_(requests.c.created_at == created_at, requests.c.id < last_id),
-                    )
-                )
-        order = (requests.c.created_at.asc(), requests.c.id.asc()) if newer else _NEWEST_FIRST
+                query = query.where(or_(key > value, and_(key == value, requests.c.id > last_id)))
+        order = (
+            (key.desc(), requests.c.id.desc()) if descending else (key.asc(), requests.c.id.asc())
+        )
         query = query.order_by(*order).limit(limit + 1)
         async with self.engine.connect() as conn:
-            if self.dialect == "sqlite":
-                query = await _sqlite_plan(conn, query, filters, ascending=newer)
+            if self.dialect == "sqlite" and sort.by == "time":
+                query = await _sqlite_plan(conn, query, filters, ascending=not descending)
             rows = (await conn.execute(query)).mappings().all()
-        return page_of([record_from_row(row) for row in rows], limit, cursor, newer)
+        return page_of([record_from_row(row) for row in rows], limit, cursor, newer, sort)
 
     async def get_request(self, org_id: str, request_id: str) -> LogRecord | None:
         query = select(requests).where(requests.c.org_id == org_id, requests.c.id == request_id)
@@ -581,43 +588,6 @@ def record_from_row(row: Any) -> LogRecord:
     values = dict(row)
     values["created_at"] = _utc(values["created_at"])
     return LogRecord(**values)
-
-
-_NEWEST_FIRST = (requests.c.created_at.desc(), requests.c.id.desc())
-
-
-def page_of(rows: list[LogRecord], limit: int, cursor: str | None, newer: bool) -> Page:
-    """The page from ``limit + 1`` rows read newest first, or (``newer``) oldest first
-    from just after ``cursor``: the extra row tells whether there is more that way."""
-    more = len(rows) > limit
-    records = rows[:limit]
-    if newer:
-        records.reverse()
-    if not records:
-        return Page([], None)
-    first, last = records[0], records[-1]
-    older = more if not newer else True  # a newer page was reached from an older one
-    newer_exist = more if newer else cursor is not None
-    return Page(
-        records,
-        encode_cursor(last.created_at, last.id) if older else None,
-        encode_cursor(first.created_at, first.id) if newer_exist else None,
-    )
-
-
-def encode_cursor(created_at: datetime, request_id: str) -> str:
-    raw = orjson.dumps([created_at.isoformat(), request_id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Inverse of ``encode_cursor``; ValueError for anything it did not make."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, request_id = orjson.loads(raw)
-        return datetime.fromisoformat(created_at), str(request_id)
-    except (ValueError, TypeError) as exc:
-        raise ValueError("not a cursor this API returned") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

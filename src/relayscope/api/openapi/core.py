@@ -29,6 +29,17 @@ from relayscope.api.openapi.schemas import (
 )
 from relayscope.governance.redaction import DETECTORS, MAX_PATTERN_LENGTH
 from relayscope.providers.registry import PROVIDERS
+from relayscope.store.order import SORT_COLUMNS
+
+SORT_PARAMS = [
+    query(
+        "sort",
+        {"type": "string", "enum": list(SORT_COLUMNS)},
+        "Order by time (the default), latency, cost or total tokens; a missing cost or "
+        "token count sorts below every value.",
+    ),
+    query("order", {"type": "string", "enum": ["desc", "asc"]}, "Default desc."),
+]
 
 CORE_PATHS: dict[str, dict[str, Schema]] = {
     OPENAPI_PATH: {
@@ -56,8 +67,9 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
             params=[
                 *REQUEST_FILTERS,
                 query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size."),
-                query("cursor", STRING, "The next_cursor of a page: the page older than it."),
-                query("after", STRING, "The prev_cursor of a page: the page newer than it."),
+                *SORT_PARAMS,
+                query("cursor", STRING, "The next_cursor of a page: the page after it."),
+                query("after", STRING, "The prev_cursor of a page: the page before it."),
             ],
             tag="requests",
             description=PROPERTY_FILTER,
@@ -76,6 +88,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
             errors=(400,),
             params=[
                 *REQUEST_FILTERS,
+                *SORT_PARAMS,
                 query("format", {"type": "string", "enum": ["csv", "jsonl"]}, "Default csv."),
             ],
             tag="requests",
