@@ -20,7 +20,7 @@ from relayscope.store.sql import SqlStore
 
 
 def _governance(store: SqlStore) -> Governance:
-    return Governance(GovernanceRepository(store.engine), Settings.from_env().governance)
+    return Governance(GovernanceRepository(store.database), Settings.from_env().governance)
 
 
 async def _delete_user(store: SqlStore, org_id: str, user_id: str) -> dict[str, int]:
@@ -32,7 +32,7 @@ async def _delete_user(store: SqlStore, org_id: str, user_id: str) -> dict[str, 
         eraser = create_cache_eraser(
             settings.cache,
             stage=None,
-            engine=store.engine,
+            database=store.database,
             redis=redis,
             redis_prefix=settings.redis_prefix,
         )
@@ -73,7 +73,7 @@ def data_export(org_name: str, user_id: str | None, output: IO[bytes]) -> None:
     async def work(store: SqlStore) -> int:
         org = await existing_org(store, org_name)
         count = 0
-        async for record in GovernanceRepository(store.engine).export(org.id, user_id=user_id):
+        async for record in GovernanceRepository(store.database).export(org.id, user_id=user_id):
             output.write(orjson.dumps(record_json(record, bodies=True)) + b"\n")
             count += 1
         return count
@@ -96,7 +96,7 @@ def data_retention(org_name: str, days: int | None, clear: bool) -> None:
 
     async def work(store: SqlStore) -> int | None:
         org = await existing_org(store, org_name)
-        repo = GovernanceRepository(store.engine)
+        repo = GovernanceRepository(store.database)
         if days is not None or clear:
             await repo.set_retention(org.id, None if clear else days)
         return (await repo.retention()).get(org.id)
@@ -131,7 +131,7 @@ def redaction_add(
 
     async def work(store: SqlStore) -> str:
         org = await existing_org(store, org_name)
-        rule = await GovernanceRepository(store.engine).add_rule(org.id, kind, value, replacement)
+        rule = await GovernanceRepository(store.database).add_rule(org.id, kind, value, replacement)
         return rule.id
 
     click.echo(with_store(work))
@@ -142,7 +142,7 @@ def redaction_add(
 def redaction_list(org_name: str) -> None:
     async def work(store: SqlStore) -> list[tuple[str, Rule]]:
         org = await existing_org(store, org_name)
-        return await GovernanceRepository(store.engine).rules(org.id)
+        return await GovernanceRepository(store.database).rules(org.id)
 
     for _org, rule in with_store(work):
         click.echo(f"{rule.id}  {rule.kind}  {rule.value}  -> {rule.replacement}")
@@ -154,7 +154,7 @@ def redaction_list(org_name: str) -> None:
 def redaction_delete(org_name: str, rule_id: str) -> None:
     async def work(store: SqlStore) -> bool:
         org = await existing_org(store, org_name)
-        return await GovernanceRepository(store.engine).delete_rule(org.id, rule_id)
+        return await GovernanceRepository(store.database).delete_rule(org.id, rule_id)
 
     if not with_store(work):
         click.echo(f"no rule {rule_id!r}", err=True)
