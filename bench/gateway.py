@@ -1,20 +1,24 @@
-"""Starting `relayscope serve` for every harness: one way to launch it on a free
-loopback port, wait for its /healthz, and get a key for it.
+"""Starting `relayscope serve` for every harness: the test suite's ``GatewayProcess``
+(``relayscope.testing``) on a free loopback port, waited on until /healthz answers,
+and a key for it.
 
 The command is the harness's (`--relayscope-cmd`, or the soak's memory-sampling
-entry), so a gateway from another checkout starts the same way.
+entry), so a gateway from another checkout, or one pinned with `taskset`, starts the
+same way.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.procs import HOST, Managed, StartError, free_port, http_ready, wait_until
+from bench.procs import Managed, StartError, tail
+from relayscope.testing.process import GatewayProcess
 
 KEY_LINE = re.compile(r"key", re.IGNORECASE)
 
@@ -34,14 +38,25 @@ def launch(
 
 @dataclass
 class Served:
-    proc: Managed
-    port: int
+    gateway: GatewayProcess
+    """The test suite's gateway process (``relayscope.testing``), in its own session."""
     ready_s: float
     """Seconds from the start until /healthz answered."""
 
     @property
+    def port(self) -> int:
+        return self.gateway.port
+
+    @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return self.gateway.url
+
+    @property
+    def pid(self) -> int:
+        return self.gateway.pid
+
+    def output(self) -> str:
+        return self.gateway.log()
 
 
 def serve(
@@ -52,15 +67,36 @@ def serve(
     *,
     name: str = "relayscope",
     args: Sequence[str] = (),
+    workers: int = 1,
     ready_s: float = 90,
 ) -> Served:
-    """``<cmd> serve`` on a free port, once its /healthz answers 200."""
-    port = free_port()
-    argv = [*cmd, "serve", "--host", HOST, "--port", str(port), *args]
-    proc = launch(stack, name, argv, rundir, env)
-    health = f"http://{HOST}:{port}/healthz"
-    waited = wait_until(http_ready(health), ready_s, f"{health} to answer 200", proc)
-    return Served(proc, port, waited)
+    """``<cmd> serve`` on a free port, once its /healthz answers 200; stopped (with
+    anything left in its process group) when ``stack`` closes.
+
+    The gateway's data dir is ``env``'s ``RELAYSCOPE_DATA_DIR`` if set, else one of
+    its own in ``rundir``: never the user's, whose spool a bench gateway would replay.
+    """
+    data_dir = Path(env.get("RELAYSCOPE_DATA_DIR") or rundir / f"{name}-data")
+    gateway = GatewayProcess(
+        data_dir,
+        env,
+        workers=workers,
+        command=cmd,
+        args=args,
+        log_path=rundir / f"{name}.log",
+        cwd=rundir,
+        session=True,
+    )
+    started = time.monotonic()
+    try:
+        gateway.start(timeout=ready_s)
+    except (AssertionError, RuntimeError) as exc:
+        problem = "exited early" if gateway.returncode is not None else "never answered /healthz"
+        raise StartError(
+            f"{name} {problem} (within {ready_s:.0f}s):\n{tail(gateway.log_path)}"
+        ) from exc
+    stack.callback(gateway.stop, timeout=10)
+    return Served(gateway, time.monotonic() - started)
 
 
 def create_key(
@@ -92,7 +128,7 @@ def create_key(
             return lines[-1]
         output = proc.stdout + proc.stderr
         (rundir / "keys-create.log").write_text(output)
-    key = key_from_serve_output(served.proc.output()) if served is not None else None
+    key = key_from_serve_output(served.output()) if served is not None else None
     if not key:
         raise StartError(
             f"could not obtain a gateway key (keys create / serve output): {output[-500:]}"

@@ -53,7 +53,7 @@ async def _insert(url: str, records: int, batch: int) -> dict[str, Any]:
             times.append((time.perf_counter() - t0) * 1000)
         elapsed = time.perf_counter() - started
         counted = await store.count_requests(org.id)
-        async with store.engine.connect() as conn:
+        async with store.database.connect() as conn:
             query = select(requests.c.id).where(requests.c.org_id == org.id)
             stored = set((await conn.execute(query)).scalars())
         missing = {row.id for row in rows} - stored

@@ -43,6 +43,7 @@ from bench.procs import (
 from bench.provision import Tools, check_relayscope, relayscope_command
 from bench.soakplan import Plan, make_plan
 from bench.soakstore import PostgresStore, SoakStore, SqliteStore
+from relayscope.testing.process import GatewayProcess
 
 SOAK_REMEMBERED_IDS = 2_000
 """Client ids the soak's gateway remembers (RELAYSCOPE_REQUEST_IDS_REMEMBERED)."""
@@ -116,7 +117,7 @@ def start_fake(stack: ExitStack, workdir: Path, chunk_delay_ms: float) -> tuple[
 
 def start_gateway(
     stack: ExitStack, workdir: Path, cmd: list[str], store: SoakStore, fake_url: str, o: Options
-) -> tuple[Managed, int, str, dict[str, str]]:
+) -> tuple[GatewayProcess, int, str, dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYSCOPE_")}
     env |= {
         "RELAYSCOPE_DATA_DIR": str(workdir / "data"),
@@ -132,7 +133,7 @@ def start_gateway(
     }
     served = serve(stack, cmd, env, workdir, args=["--log-level", "warning"])
     key = create_key(cmd, env, workdir, served=served)
-    return served.proc, served.port, key, env
+    return served.gateway, served.port, key, env
 
 
 def read_api(port: int, key: str, started: datetime) -> dict[str, Any] | None:
@@ -250,7 +251,7 @@ class Soak:
         self.outages: list[dict[str, Any]] = []
         self.crash: str | None = None
 
-    def sample(self, gateway: Managed, t0: float, spool: Path) -> None:
+    def sample(self, gateway: GatewayProcess, t0: float, spool: Path) -> None:
         files, size = spool_usage(spool)
         t = time.monotonic() - t0
         self.samples.append(
@@ -266,7 +267,7 @@ class Soak:
         )
 
     def drive(
-        self, gateway: Managed, load: Managed, store: SoakStore, t0: float, spool: Path
+        self, gateway: GatewayProcess, load: Managed, store: SoakStore, t0: float, spool: Path
     ) -> None:
         """Until the load process exits: the outage schedule, samples, crash watch."""
         pending = list(self.plan.outages())
@@ -277,7 +278,7 @@ class Soak:
             while load.alive() and time.monotonic() < deadline:
                 now = time.monotonic()
                 if not gateway.alive():
-                    self.crash = f"gateway exited with {gateway.proc.returncode} during the load"
+                    self.crash = f"gateway exited with {gateway.returncode} during the load"
                     log(self.crash)
                     break
                 if down is None and pending and now - t0 >= pending[0].start:
@@ -462,10 +463,10 @@ def run(o: Options) -> int:
                     soak.sample(gateway, t0, spool)
                     api = read_api(port, key, started)
                 else:
-                    soak.crash = soak.crash or f"gateway exited with {gateway.proc.returncode}"
+                    soak.crash = soak.crash or f"gateway exited with {gateway.returncode}"
                 live_rows = store.rows() or []
-                gateway.stop(grace=40)
-                exit_code = gateway.proc.returncode
+                gateway.stop(timeout=40)
+                exit_code = gateway.returncode
                 final_rows = store.rows() or []
                 gateway_log = gateway_log_summary(gateway.log_path.read_text(errors="replace"))
                 result = soakreport.build(

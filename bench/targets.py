@@ -295,9 +295,8 @@ class RelayScope(Target):
         assert cmd is not None
         url, counter, ids = self._database(ctx, rundir, stack)
         env = self._env(ctx, url, stack, rundir)
-        args = ["--workers", str(self.workers)] if self.workers > 1 else []
         try:
-            served = serve(stack, cmd, env, rundir, args=args)
+            served = serve(stack, cmd, env, rundir, workers=self.workers)
         except StartError as exc:
             if self.postgres:
                 raise StartError(f"gateway rejected or failed on {url}: {exc}") from exc
@@ -314,7 +313,7 @@ class RelayScope(Target):
         }
         return Running(
             Endpoint(HOST, port, "/openai/v1/chat/completions", headers),
-            served.proc.pid,
+            served.pid,
             count_records=counter,
             stored_ids=ids,
             startup_s=waited,
@@ -367,7 +366,6 @@ class RelayScopeReplicas(RelayScope):
             served.append(serve(stack, cmd, env, rundir, name=f"relayscope-{i + 1}"))
         waited = sum(s.ready_s for s in served)
         ports = [s.port for s in served]
-        procs = [s.proc for s in served]
         key = create_key(cmd, env, rundir, served=served[0])
         lb_port, nginx, nginx_s = start_nginx(ctx, rundir, stack, ports)
         headers = {
@@ -383,7 +381,7 @@ class RelayScopeReplicas(RelayScope):
             count_records=counter,
             stored_ids=ids,
             startup_s=waited + nginx_s,
-            extra_rss_pids=tuple(p.pid for p in procs),
+            extra_rss_pids=tuple(s.pid for s in served),
         )
 
 

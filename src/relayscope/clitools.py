@@ -80,6 +80,6 @@ def _only_org_by_default(_ctx: click.Context, _param: click.Parameter, value: st
 async def _first_org_names(store: SqlStore) -> tuple[list[str], int]:
     """The first ``LISTED_ORGS`` org names (sorted) and how many orgs there are."""
     query = select(orgs.c.name).order_by(orgs.c.name).limit(LISTED_ORGS)
-    async with store.engine.connect() as conn:
+    async with store.database.connect() as conn:
         names = list((await conn.execute(query)).scalars())
     return names, await store.count_orgs()

@@ -207,14 +207,14 @@ async def build_gateway(
         )
         await enter("log writer", _running(_sync(writer.start), writer.close))
         keys = KeyResolver(store.lookup_key, ttl=settings.key_cache_ttl)
-        governance = Governance(GovernanceRepository(store.engine), settings.governance)
+        governance = Governance(GovernanceRepository(store.database), settings.governance)
         provider_keys = ProviderKeys(
-            store.engine,
+            store.database,
             SecretBox(settings.secret_key, settings.data_dir),
             ttl=settings.retry.provider_key_ttl,
         )
         prompts = PromptCatalog(
-            PromptRepository(store.engine),
+            PromptRepository(store.database),
             ttl=settings.prompts.cache_ttl,
             max_entries=settings.prompts.cache_max_entries,
         )
@@ -236,13 +236,13 @@ async def build_gateway(
             create_cache_eraser(
                 settings.cache,
                 stage=next((s for s in pipeline if isinstance(s, CacheStage)), None),
-                engine=store.engine,
+                database=store.database,
                 redis=redis,
                 redis_prefix=settings.redis_prefix,
             ).delete_user,
         )
         await enter("governance", _running(governance.start, governance.stop))
-        alerts = AlertsService(settings.alerts, store.engine, writer)
+        alerts = AlertsService(settings.alerts, store.database, writer)
         await enter("alerts", _running(_sync(alerts.start), alerts.stop))
         api_services = ApiServices(
             store=store,

@@ -90,7 +90,7 @@ def store_url(request, tmp_path) -> str:
 async def store(store_url) -> AsyncIterator[SqlStore]:
     store = SqlStore(store_url)
     await store.migrate()
-    async with store.engine.begin() as conn:
+    async with store.database.begin() as conn:
         # The Postgres database is shared by the session; every test's clock starts at START.
         for table in (leases, alert_rules, alert_channels, alert_events, request_webhooks):
             await conn.execute(delete(table))
@@ -171,6 +171,6 @@ class Harness:
 
 @pytest.fixture
 async def harness(store, clock) -> AsyncIterator[Harness]:
-    service = AlertsService(make_settings(interval=60.0), store.engine, clock=clock)
+    service = AlertsService(make_settings(interval=60.0), store.database, clock=clock)
     yield Harness(store, clock, service)
     await service.stop()

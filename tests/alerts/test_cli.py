@@ -61,7 +61,7 @@ def evaluate_once(tmp_path) -> None:
 
     async def run() -> None:
         store = SqlStore(f"sqlite:///{tmp_path}/relayscope.db")
-        service = AlertsService(make_settings(), store.engine)
+        service = AlertsService(make_settings(), store.database)
         try:
             org = await store.get_org("acme")
             await store.insert_requests(

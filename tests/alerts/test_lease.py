@@ -15,8 +15,8 @@ from .conftest import make_settings, record
 async def test_two_evaluators_never_share_a_tick(store, store_url, clock):
     replica = SqlStore(store_url)  # its own engine and connections, like another process
     settings = make_settings(interval=60.0, lease_ttl=150.0)
-    first = AlertsService(settings, store.engine, clock=clock)
-    second = AlertsService(settings, replica.engine, clock=clock)
+    first = AlertsService(settings, store.database, clock=clock)
+    second = AlertsService(settings, replica.database, clock=clock)
     org_id = "org-lease"
     rule = await first.repository.create_rule(
         org_id,
@@ -50,8 +50,8 @@ async def test_two_evaluators_never_share_a_tick(store, store_url, clock):
 async def test_a_dead_holders_lease_expires(store, store_url, clock):
     replica = SqlStore(store_url)
     settings = make_settings(interval=60.0, lease_ttl=150.0)
-    first = AlertsService(settings, store.engine, clock=clock)
-    second = AlertsService(settings, replica.engine, clock=clock)
+    first = AlertsService(settings, store.database, clock=clock)
+    second = AlertsService(settings, replica.database, clock=clock)
     try:
         assert await first.evaluator.tick()
         clock.advance(seconds=60)

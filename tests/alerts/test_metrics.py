@@ -23,7 +23,7 @@ async def test_percentiles_match_percentile_cont(store, count):
         [record(org_id, START, latency_ms=round(rng.uniform(1, 5000), 3)) for _ in range(count)]
     )
     where = conditions(org_id, Filters(), START.replace(hour=0), START.replace(hour=23))
-    async with store.engine.connect() as conn:
+    async with store.database.connect() as conn:
         for percent in (50, 95, 99):
             ours = await percentile(conn, where, count, percent)
             theirs = (

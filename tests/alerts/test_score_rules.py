@@ -13,7 +13,7 @@ from relayscope.store import scores
 async def scored(harness, *values, name: str = "accuracy") -> None:
     for value in values:
         [made] = await harness.seed(1)
-        await scores.save(harness.store.engine, harness.org_id, made.id, {name: value})
+        await scores.save(harness.store.database, harness.org_id, made.id, {name: value})
 
 
 async def test_an_average_score_below_the_threshold_fires_and_resolves(harness, receiver):

@@ -25,7 +25,7 @@ def test_rebuild_restores_the_totals(tmp_path):
         await store.migrate()
         org = await store.ensure_org("acme")
         await store.insert_requests(ds.dataset(org.id)[:300])
-        async with store.engine.begin() as conn:
+        async with store.database.begin() as conn:
             await conn.execute(delete(request_rollups))
         await store.close()
         return org.id
@@ -33,7 +33,7 @@ def test_rebuild_restores_the_totals(tmp_path):
     async def requests_counted(org_id: str) -> int:
         store = SqlStore(url)
         try:
-            totals = await Analytics(store.engine).aggregate(org_id, whole_day)
+            totals = await Analytics(store.database).aggregate(org_id, whole_day)
             return totals[(None, None)].requests if totals else 0
         finally:
             await store.close()

@@ -49,7 +49,7 @@ async def test_whole_hours_on_sqlite_are_read_from_the_latency_histograms(tmp_pa
             ]
         )
         window = RequestFilter(since=hour, until=hour + timedelta(hours=2))
-        found = await Analytics(store.engine).latency(org.id, window, granularity="hour")
+        found = await Analytics(store.database).latency(org.id, window, granularity="hour")
     finally:
         await store.close()
     assert found[(hour, None)][0] == 6

@@ -239,10 +239,10 @@ def _keys_of_an_old_store(conn: Any) -> None:
 async def test_upgrading_makes_each_orgs_oldest_active_key_its_admin(store_url):
     store = SqlStore(store_url)
     try:
-        async with store.engine.begin() as conn:
+        async with store.database.begin() as conn:
             await conn.run_sync(_keys_of_an_old_store)
         await store.migrate()
-        async with store.engine.connect() as conn:
+        async with store.database.connect() as conn:
             roles = dict((await conn.execute(text("SELECT id, role FROM api_keys"))).all())
     finally:
         await store.close()

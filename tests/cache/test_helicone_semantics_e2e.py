@@ -247,8 +247,8 @@ async def assert_no_raw_key_is_kept(deployment: Deployment, secrets: list[str]) 
 
 
 async def _cache_rows(deployment: Deployment) -> bytes:
-    engine = deployment.gateway.gateway.store.engine
-    async with engine.connect() as conn:
+    database = deployment.gateway.gateway.store.database
+    async with database.connect() as conn:
         rows = (await conn.execute(select(cache_entries))).all()
     return b"\n".join(
         b"|".join(v if isinstance(v, bytes) else str(v).encode() for v in row) for row in rows

@@ -105,7 +105,7 @@ async def signed_in(store: SqlStore) -> tuple[httpx.AsyncClient, str]:
             store=store,
             keys=KeyResolver(store.lookup_key),
             logs=store,
-            prompts=PromptCatalog(PromptRepository(store.engine)),
+            prompts=PromptCatalog(PromptRepository(store.database)),
         ),
         routes=prompts_routes(),
     )

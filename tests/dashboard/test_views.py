@@ -26,7 +26,7 @@ def prompts_api(store: SqlStore) -> Starlette:
             store=store,
             keys=KeyResolver(store.lookup_key),
             logs=store,
-            prompts=PromptCatalog(PromptRepository(store.engine)),
+            prompts=PromptCatalog(PromptRepository(store.database)),
         ),
         routes=prompts_routes(),
     )

@@ -69,7 +69,7 @@ async def kept_ages(store: SqlStore, org_name: str, ids: dict[int, str]) -> list
 async def test_the_default_retention_is_clamped(store, days, kept):
     ids = await seed(store, "org-default")
     governance = Governance(
-        GovernanceRepository(store.engine), GovernanceSettings(retention_days=days)
+        GovernanceRepository(store.database), GovernanceSettings(retention_days=days)
     )
     await governance.enforce_retention(now=NOW)
     assert await kept_ages(store, "org-default", ids) == kept
@@ -83,7 +83,7 @@ async def test_a_stored_per_org_retention_is_clamped_and_other_orgs_still_swept(
     """The API refuses such values now; rows written before it did may hold them."""
     odd = await seed(store, "org-odd")
     other = await seed(store, "org-other")
-    repo = GovernanceRepository(store.engine)
+    repo = GovernanceRepository(store.database)
     odd_org = await store.get_org("org-odd")
     assert odd_org is not None
     await repo.set_retention(odd_org.id, days)

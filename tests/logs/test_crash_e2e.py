@@ -85,7 +85,7 @@ def _stored(database_url: str, org_id: str) -> tuple[dict[str, int], int]:
             rolled = select(func.coalesce(func.sum(request_rollups.c.requests), 0)).where(
                 request_rollups.c.org_id == org_id, request_rollups.c.dim == ""
             )
-            async with store.engine.connect() as conn:
+            async with store.database.connect() as conn:
                 counts = {row[0]: row[1] for row in await conn.execute(by_id)}
                 return counts, int((await conn.execute(rolled)).scalar_one())
         finally:

@@ -49,7 +49,7 @@ def queries(store: SqlStore) -> Iterator[Queries]:
 
 
 async def test_resolution_by_default_label_and_number(store, org_id):
-    catalog = PromptCatalog(PromptRepository(store.engine), ttl=60)
+    catalog = PromptCatalog(PromptRepository(store.database), ttl=60)
     for text in ("one", "two", "three"):
         await catalog.add_version(org_id, "p", spec(text), created_by=None)
     assert (await catalog.resolve(org_id, "p", None)).version == 3, "latest without production"
@@ -68,7 +68,7 @@ async def test_resolution_by_default_label_and_number(store, org_id):
 
 
 async def test_warm_look_ups_do_not_touch_the_database(store, org_id, queries):
-    catalog = PromptCatalog(PromptRepository(store.engine), ttl=60)
+    catalog = PromptCatalog(PromptRepository(store.database), ttl=60)
     await catalog.add_version(org_id, "p", spec("x"), created_by=None)
     await catalog.resolve(org_id, "p", None)
     before = queries.count
@@ -79,8 +79,8 @@ async def test_warm_look_ups_do_not_touch_the_database(store, org_id, queries):
 
 
 async def test_concurrent_misses_share_one_read(store, org_id, queries):
-    await PromptRepository(store.engine).add_version(org_id, "p", spec("x"), created_by=None)
-    catalog = PromptCatalog(PromptRepository(store.engine), ttl=60)
+    await PromptRepository(store.database).add_version(org_id, "p", spec("x"), created_by=None)
+    catalog = PromptCatalog(PromptRepository(store.database), ttl=60)
     before = queries.count
     results = await asyncio.gather(*(catalog.resolve(org_id, "p", None) for _ in range(20)))
     assert {r.version for r in results} == {1}
@@ -89,8 +89,8 @@ async def test_concurrent_misses_share_one_read(store, org_id, queries):
 
 
 async def test_own_writes_apply_at_once_other_processes_within_the_ttl(store, org_id):
-    catalog = PromptCatalog(PromptRepository(store.engine), ttl=60)
-    short = PromptCatalog(PromptRepository(store.engine), ttl=0.3)
+    catalog = PromptCatalog(PromptRepository(store.database), ttl=60)
+    short = PromptCatalog(PromptRepository(store.database), ttl=0.3)
     await catalog.add_version(org_id, "p", spec("v1"), created_by=None)
     assert (await catalog.resolve(org_id, "p", None)).version == 1
     await catalog.add_version(org_id, "p", spec("v2"), created_by=None)
@@ -100,7 +100,7 @@ async def test_own_writes_apply_at_once_other_processes_within_the_ttl(store, or
     # Another process (the CLI) writes through its own engine.
     other = SqlStore(store.url)
     try:
-        await PromptRepository(other.engine).set_label(
+        await PromptRepository(other.database).set_label(
             org_id, "p", "production", 1, updated_by=None
         )
     finally:
@@ -114,7 +114,7 @@ async def test_own_writes_apply_at_once_other_processes_within_the_ttl(store, or
 
 
 async def test_inline_templates_register_once_and_follow_the_latest(store, org_id, queries):
-    catalog = PromptCatalog(PromptRepository(store.engine), ttl=60)
+    catalog = PromptCatalog(PromptRepository(store.database), ttl=60)
     first = Template([{"role": "user", "content": "{{q}}"}])
     second = Template([{"role": "user", "content": "Answer: {{q}}"}])
 
@@ -137,7 +137,7 @@ async def test_inline_templates_register_once_and_follow_the_latest(store, org_i
 
 
 async def test_an_inline_template_equal_to_a_stored_latest_reuses_it(store, org_id):
-    catalog = PromptCatalog(PromptRepository(store.engine), ttl=60)
+    catalog = PromptCatalog(PromptRepository(store.database), ttl=60)
     template = Template([{"role": "user", "content": "{{q}}"}])
     await catalog.add_version(org_id, "p", VersionSpec(template, "m"), created_by=None)
     assert await catalog.register_inline(org_id, "p", template, created_by=None) == 1

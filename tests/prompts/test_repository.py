@@ -20,7 +20,7 @@ def spec(text: str, model: str | None = None, **parameters) -> VersionSpec:
 
 
 async def test_versions_are_numbered_stored_and_listed(store, org_id):
-    repo = PromptRepository(store.engine)
+    repo = PromptRepository(store.database)
     first, created = await repo.add_version(org_id, "greet", spec("hi {{name}}"), created_by="me")
     assert (first.version, created) == (1, True)
     second, _ = await repo.add_version(
@@ -44,7 +44,7 @@ async def test_versions_are_numbered_stored_and_listed(store, org_id):
 
 
 async def test_unchanged_content_reuses_the_latest_version(store, org_id):
-    repo = PromptRepository(store.engine)
+    repo = PromptRepository(store.database)
     await repo.add_version(org_id, "p", spec("a {{x}}"), created_by=None)
     same, created = await repo.add_version(
         org_id, "p", spec("a {{x}}"), created_by=None, unchanged="template"
@@ -62,7 +62,7 @@ async def test_unchanged_content_reuses_the_latest_version(store, org_id):
 
 
 async def test_existence_rules(store, org_id):
-    repo = PromptRepository(store.engine)
+    repo = PromptRepository(store.database)
     with pytest.raises(PromptNotFound):
         await repo.add_version(org_id, "p", spec("x"), created_by=None, existence="existing")
     await repo.add_version(org_id, "p", spec("x"), created_by=None, existence="new")
@@ -75,7 +75,7 @@ async def test_existence_rules(store, org_id):
 
 
 async def test_labels_point_at_one_version_and_move(store, org_id):
-    repo = PromptRepository(store.engine)
+    repo = PromptRepository(store.database)
     for text in ("a", "b", "c"):
         await repo.add_version(org_id, "p", spec(text), created_by=None)
     await repo.set_label(org_id, "p", "production", 1, updated_by="me")
@@ -93,7 +93,7 @@ async def test_labels_point_at_one_version_and_move(store, org_id):
 
 
 async def test_prompts_are_per_org(store, org_id, new_org):
-    repo = PromptRepository(store.engine)
+    repo = PromptRepository(store.database)
     other = await new_org()
     await repo.add_version(org_id, "shared-name", spec("mine"), created_by=None)
     await repo.add_version(org_id, "shared-name", spec("mine again"), created_by=None)
@@ -106,7 +106,7 @@ async def test_prompts_are_per_org(store, org_id, new_org):
 
 
 async def test_concurrent_writers_get_distinct_numbers(store, org_id):
-    repo = PromptRepository(store.engine)
+    repo = PromptRepository(store.database)
     results = await asyncio.gather(
         *(repo.add_version(org_id, "race", spec(f"t{i}"), created_by=None) for i in range(6))
     )

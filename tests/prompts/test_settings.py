@@ -32,7 +32,7 @@ async def test_the_stage_sits_right_inside_logging_only_when_enabled(tmp_path, e
         services = Services(
             store=store,
             writer=LogWriter(store, Spool(tmp_path / "spool")),
-            prompts=PromptCatalog(PromptRepository(store.engine)),
+            prompts=PromptCatalog(PromptRepository(store.database)),
         )
         settings = Settings.from_env({"RELAYSCOPE_PROMPTS_ENABLED": str(enabled).lower()})
         stages = default_stages(settings, services)

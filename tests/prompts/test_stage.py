@@ -433,7 +433,7 @@ def context(helicone: dict[str, str], body: dict) -> Context:
 @pytest.fixture
 async def unreachable_stage():
     store = SqlStore("postgresql://postgres@127.0.0.1:1/nowhere")
-    yield PromptStage(PromptCatalog(PromptRepository(store.engine)))
+    yield PromptStage(PromptCatalog(PromptRepository(store.database)))
     await store.close()
 
 

@@ -46,22 +46,22 @@ async def test_retention_removes_expired_records_scores_and_old_orphans(store):
     old, recent = record(org.id, 40), record(org.id, 2)
     await store.insert_requests([old, recent])
     for r in (old, recent):
-        await scores.save(store.engine, org.id, r.id, {"accuracy": 1.0, scores.FEEDBACK: True})
+        await scores.save(store.database, org.id, r.id, {"accuracy": 1.0, scores.FEEDBACK: True})
     # A score whose record never arrived, last changed long before the cut-off.
-    await scores.save(store.engine, org.id, "never-arrived", {"accuracy": 0.5})
-    async with store.engine.begin() as conn:
+    await scores.save(store.database, org.id, "never-arrived", {"accuracy": 0.5})
+    async with store.database.begin() as conn:
         await conn.execute(
             request_scores.update()
             .where(request_scores.c.request_id == "never-arrived")
             .values(updated_at=NOW - timedelta(days=45))
         )
-    repo = GovernanceRepository(store.engine)
+    repo = GovernanceRepository(store.database)
     await repo.set_retention(org.id, 30)
     await Governance(repo, GovernanceSettings()).enforce_retention(now=NOW)
 
-    assert await scores.of_request(store.engine, org.id, old.id) == []
-    assert await scores.of_request(store.engine, org.id, "never-arrived") == []
-    kept = await scores.of_request(store.engine, org.id, recent.id)
+    assert await scores.of_request(store.database, org.id, old.id) == []
+    assert await scores.of_request(store.database, org.id, "never-arrived") == []
+    kept = await scores.of_request(store.database, org.id, recent.id)
     assert {row["name"] for row in kept} == {"accuracy", scores.FEEDBACK}
 
 
@@ -93,4 +93,4 @@ async def test_deleting_a_user_removes_their_scores_only(
             assert (await api.get(f"/api/requests/{ids['alice']}")).status_code == 404
             bob = (await api.get(f"/api/requests/{ids['bob']}")).json()["data"]
         assert bob["scores"] == {"helpful": True}
-        assert await scores.of_request(gw.gateway.store.engine, gw.org_id, ids["alice"]) == []
+        assert await scores.of_request(gw.gateway.store.database, gw.org_id, ids["alice"]) == []

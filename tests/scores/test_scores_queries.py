@@ -50,7 +50,7 @@ async def seeded(
                 )
             )
         await gw.gateway.store.insert_requests(records)
-        engine = gw.gateway.store.engine
+        database = gw.gateway.store.database
         for request_id, (*_tags, accuracy, helpful, feedback) in zip(ids, SEEDED, strict=True):
             values: dict[str, scores.ScoreValue] = {}
             if accuracy is not None:
@@ -59,7 +59,7 @@ async def seeded(
                 values["helpful"] = helpful
             if feedback is not None:
                 values[scores.FEEDBACK] = feedback
-            await scores.save(engine, gw.org_id, request_id, values)
+            await scores.save(database, gw.org_id, request_id, values)
         yield gw, ids
 
 

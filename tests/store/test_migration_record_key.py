@@ -50,7 +50,7 @@ async def test_existing_records_keep_their_ids_search_and_indexes(store_url):
     kept = [old_record("org-a", f"needle number {n}") for n in range(3)]
     store = SqlStore(store_url)
     try:
-        async with store.engine.begin() as conn:
+        async with store.database.begin() as conn:
             await conn.run_sync(store_at_0009, kept)
         await store.migrate()
 
@@ -76,7 +76,7 @@ async def test_existing_records_keep_their_ids_search_and_indexes(store_url):
         assert [r.id for r in found.records] == [kept[0].id], "new rows are indexed for search"
 
         if store.dialect == "sqlite":
-            async with store.engine.connect() as conn:
+            async with store.database.connect() as conn:
                 names = set(
                     (
                         await conn.execute(

@@ -40,7 +40,7 @@ def _rollups(conn: Any) -> dict[tuple[Any, ...], tuple[Any, ...]]:
 
 
 async def _old_store(store: SqlStore) -> str:
-    async with store.engine.begin() as conn:
+    async with store.database.begin() as conn:
         await conn.run_sync(
             lambda sync: migrate.command.upgrade(migrate.alembic_config(sync), BEFORE)
         )
@@ -63,10 +63,10 @@ async def _old_store(store: SqlStore) -> str:
     ]
     # The store writes every column it knows; those added after BEFORE are there
     # only while the records go in.
-    async with store.engine.begin() as conn:
+    async with store.database.begin() as conn:
         await conn.execute(text("ALTER TABLE requests ADD COLUMN reasoning_tokens INTEGER"))
     assert await store.insert_requests(records) == len(records)
-    async with store.engine.begin() as conn:
+    async with store.database.begin() as conn:
         await conn.execute(text("ALTER TABLE requests DROP COLUMN reasoning_tokens"))
         await conn.execute(
             text(
@@ -83,7 +83,7 @@ async def test_upgrading_merges_property_names_split_by_case(store_url):
     store = SqlStore(store_url)
     try:
         org_id = await _old_store(store)
-        analytics = Analytics(store.engine)
+        analytics = Analytics(store.database)
         span = Span(HOUR - timedelta(days=1), HOUR + timedelta(days=1))
         assert set(await analytics.property_names(org_id, span)) == {
             "Feature",
@@ -96,7 +96,7 @@ async def test_upgrading_merges_property_names_split_by_case(store_url):
 
         await store.migrate()
 
-        async with store.engine.connect() as conn:
+        async with store.database.connect() as conn:
             stored = [
                 orjson.loads(p) if isinstance(p, str) else p
                 for (p,) in await conn.execute(
@@ -125,7 +125,7 @@ async def test_upgrading_merges_property_names_split_by_case(store_url):
             "bulk": (BULK, 3),
         }
         # The merged rollups are exactly what the request log adds up to now.
-        async with store.engine.begin() as conn:
+        async with store.database.begin() as conn:
             await conn.run_sync(rollup.rebuild)
             rebuilt = await conn.run_sync(_rollups)
         assert migrated == rebuilt

@@ -27,7 +27,7 @@ def _rollups(conn: Any) -> list[tuple[Any, ...]]:
 
 async def rate_limited(store: SqlStore, org_id: str) -> tuple[int, int]:
     """(rate-limited requests in analytics, in the explorer's rate-limited filter)."""
-    totals = await Analytics(store.engine).aggregate(org_id, WHOLE_DAY)
+    totals = await Analytics(store.database).aggregate(org_id, WHOLE_DAY)
     page = await store.list_requests(
         org_id, RequestFilter(status="rate_limited"), limit=100, cursor=None
     )
@@ -37,7 +37,7 @@ async def rate_limited(store: SqlStore, org_id: str) -> tuple[int, int]:
 async def test_upgrading_marks_provider_429s_and_recounts_the_rollups(store_url):
     store = SqlStore(store_url)
     try:
-        async with store.engine.begin() as conn:
+        async with store.database.begin() as conn:
             await conn.run_sync(
                 lambda sync: migrate.command.upgrade(migrate.alembic_config(sync), BEFORE)
             )
@@ -52,19 +52,19 @@ async def test_upgrading_marks_provider_429s_and_recounts_the_rollups(store_url)
         ]
         # The store reads and writes every column it knows; those added after BEFORE
         # are there only while it does, before the upgrade.
-        async with store.engine.begin() as conn:
+        async with store.database.begin() as conn:
             await conn.execute(text("ALTER TABLE requests ADD COLUMN reasoning_tokens INTEGER"))
         assert await store.insert_requests(records) == len(records)
         assert await rate_limited(store, org.id) == (2, 2)
-        async with store.engine.begin() as conn:
+        async with store.database.begin() as conn:
             await conn.execute(text("ALTER TABLE requests DROP COLUMN reasoning_tokens"))
 
         await store.migrate()
 
         assert await rate_limited(store, org.id) == (5, 5)
-        by_user = await Analytics(store.engine).aggregate(org.id, WHOLE_DAY, group_by="user")
+        by_user = await Analytics(store.database).aggregate(org.id, WHOLE_DAY, group_by="user")
         assert {key: t.rate_limited for key, t in by_user.items()}[(None, "u1")] == 3
-        async with store.engine.begin() as conn:
+        async with store.database.begin() as conn:
             migrated = await conn.run_sync(_rollups)
             await conn.run_sync(rollup.rebuild)
             assert migrated == await conn.run_sync(_rollups)

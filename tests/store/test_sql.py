@@ -27,7 +27,7 @@ async def test_replicas_migrating_at_once_both_start(postgres_url):
     try:
         # Without the migration lock, concurrent DDL deadlocks: fail instead of hanging.
         await asyncio.wait_for(asyncio.gather(*(s.migrate() for s in stores)), 60)
-        async with stores[0].engine.connect() as conn:
+        async with stores[0].database.connect() as conn:
             versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
         assert len(versions) == 1
         org = await stores[1].ensure_org("acme")
@@ -41,7 +41,7 @@ async def test_postgres_column_types_and_filter_indexes(postgres_url):
     store = SqlStore(postgres_url)
     await store.migrate()
     try:
-        async with store.engine.connect() as conn:
+        async with store.database.connect() as conn:
             types = dict(
                 (
                     await conn.execute(

@@ -25,7 +25,7 @@ def test_seed_inserts_rows_and_rollups(tmp_path):
         try:
             principal = await store.lookup_key(hash_key(key))
             assert principal is not None
-            totals = await Analytics(store.engine).aggregate(principal.org_id, RequestFilter())
+            totals = await Analytics(store.database).aggregate(principal.org_id, RequestFilter())
             total = totals[(None, None)]
             errors = await store.list_requests(
                 principal.org_id, RequestFilter(status="error"), limit=1000, cursor=None

@@ -111,7 +111,7 @@ def rules_add(
 
     async def work(store: SqlStore, org_id: str, settings: Settings) -> str:
         spec = parse_rule(data)
-        service = AlertsService(settings.alerts, store.engine)
+        service = AlertsService(settings.alerts, store.database)
         try:
             known = {c.id for c in await service.repository.list_channels(org_id, spec.channels)}
             missing = [c for c in spec.channels if c not in known]
@@ -131,7 +131,7 @@ def rules_list(org_name: str) -> None:
     """List rules with their state."""
 
     async def work(store: SqlStore, org_id: str, settings: Settings) -> list[str]:
-        service = AlertsService(settings.alerts, store.engine)
+        service = AlertsService(settings.alerts, store.database)
         try:
             found = await service.repository.list_rules(org_id)
         finally:
@@ -153,7 +153,7 @@ def rules_delete(org_name: str, rule_id: str) -> None:
     """Delete a rule by id."""
 
     async def work(store: SqlStore, org_id: str, settings: Settings) -> bool:
-        service = AlertsService(settings.alerts, store.engine)
+        service = AlertsService(settings.alerts, store.database)
         try:
             return await service.repository.delete_rule(org_id, rule_id)
         finally:
@@ -203,7 +203,7 @@ def channels_add(
             allow_private=settings.alerts.allow_private_targets,
             email_ready=bool(settings.alerts.smtp_host),
         )
-        service = AlertsService(settings.alerts, store.engine)
+        service = AlertsService(settings.alerts, store.database)
         try:
             channel = await service.repository.create_channel(org_id, *fields)
         finally:
@@ -223,7 +223,7 @@ def channels_list(org_name: str) -> None:
     """List channels (secrets masked)."""
 
     async def work(store: SqlStore, org_id: str, settings: Settings) -> list[str]:
-        service = AlertsService(settings.alerts, store.engine)
+        service = AlertsService(settings.alerts, store.database)
         try:
             found = await service.repository.list_channels(org_id)
         finally:
@@ -246,7 +246,7 @@ def channels_test(org_name: str, channel_id: str) -> None:
     """Send a test notification through a channel."""
 
     async def work(store: SqlStore, org_id: str, settings: Settings) -> tuple[bool, str]:
-        service = AlertsService(settings.alerts, store.engine)
+        service = AlertsService(settings.alerts, store.database)
         try:
             channel = await service.repository.get_channel(org_id, channel_id)
             if channel is None:
@@ -270,7 +270,7 @@ def history(org_name: str, rule_id: str | None, limit: int) -> None:
     """Firings and resolutions, newest first."""
 
     async def work(store: SqlStore, org_id: str, settings: Settings) -> list[str]:
-        service = AlertsService(settings.alerts, store.engine)
+        service = AlertsService(settings.alerts, store.database)
         try:
             events, _ = await service.repository.list_events(
                 org_id, rule_id=rule_id, limit=limit, cursor=None

@@ -18,12 +18,11 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from relayscope.alerts.lease import Lease
 from relayscope.alerts.metrics import Measurement, measure
 from relayscope.alerts.notify import Notification, Notifier
 from relayscope.alerts.repository import FIRING, RESOLVED, AlertRepository, Clock, Event, Rule
+from relayscope.store.database import Database
 
 log = logging.getLogger("relayscope.alerts")
 
@@ -33,7 +32,7 @@ LEASE_NAME = "alerts-evaluator"
 class Evaluator:
     def __init__(
         self,
-        engine: AsyncEngine,
+        database: Database,
         repository: AlertRepository,
         notifier: Notifier,
         *,
@@ -42,12 +41,12 @@ class Evaluator:
         clock: Clock,
         holder: str | None = None,
     ) -> None:
-        self.engine = engine
+        self.database = database
         self.repository = repository
         self.notifier = notifier
         self.interval = interval
         self.clock = clock
-        self.lease = Lease(engine, LEASE_NAME, ttl=lease_ttl, holder=holder)
+        self.lease = Lease(database, LEASE_NAME, ttl=lease_ttl, holder=holder)
         self.ticks_evaluated: list[int] = []
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
@@ -72,7 +71,7 @@ class Evaluator:
     async def evaluate(self, rule: Rule, now: datetime) -> Event | None:
         """Measure ``rule`` at ``now`` and move its state; the history event, if any."""
         spec = rule.spec
-        m = await measure(self.engine, rule.org_id, spec, now)
+        m = await measure(self.database, rule.org_id, spec, now)
         await self.repository.record_measurement(rule, m, now)
         breached = m.value is not None and spec.breached(m.value)
         window = (now - timedelta(seconds=spec.window), now)

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from relayscope.store.database import Database
 from relayscope.store.schema import leases
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -34,8 +34,8 @@ def new_holder() -> str:
 
 
 class Lease:
-    def __init__(self, engine: AsyncEngine, name: str, *, ttl: float, holder: str | None = None):
-        self.engine = engine
+    def __init__(self, database: Database, name: str, *, ttl: float, holder: str | None = None):
+        self.database = database
         self.name = name
         self.ttl = timedelta(seconds=ttl)
         self.holder = holder or new_holder()
@@ -55,13 +55,13 @@ class Lease:
             )
             .values(holder=self.holder, expires_at=now + self.ttl, tick=tick)
         )
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             result = await conn.execute(statement)
         return result.rowcount == 1
 
     async def release(self) -> None:
         """Let another replica take over at its next tick."""
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             await conn.execute(
                 update(leases)
                 .where(leases.c.name == self.name, leases.c.holder == self.holder)
@@ -69,12 +69,12 @@ class Lease:
             )
 
     async def _create_row(self) -> None:
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        dialect = postgresql if self.database.dialect == "postgresql" else sqlite
         statement = (
             dialect.insert(leases)
             .values(name=self.name, holder="", expires_at=_EPOCH, tick=-1)
             .on_conflict_do_nothing(index_elements=["name"])
         )
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             await conn.execute(statement)
         self._created = True

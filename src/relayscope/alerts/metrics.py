@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.alerts.rules import LATENCY, NEEDS_VOLUME, SCORE, Filters, RuleSpec
 from relayscope.proxy.tags import property_name
+from relayscope.store.database import Database
 from relayscope.store.schema import request_scores, requests
 
 
@@ -52,13 +52,13 @@ def is_error() -> Any:
     return or_(requests.c.status >= 400, requests.c.error.is_not(None))
 
 
-async def measure(engine: AsyncEngine, org_id: str, rule: RuleSpec, end: datetime) -> Measurement:
+async def measure(database: Database, org_id: str, rule: RuleSpec, end: datetime) -> Measurement:
     """The rule's metric over the window ending at ``end``."""
     start = end - timedelta(seconds=rule.window)
-    current = await _measure(engine, org_id, rule, start, end)
+    current = await _measure(database, org_id, rule, start, end)
     if rule.mode != "relative":
         return current
-    previous = await _measure(engine, org_id, rule, start - (end - start), start)
+    previous = await _measure(database, org_id, rule, start - (end - start), start)
     change = None
     if current.value is not None and previous.value:
         change = (current.value - previous.value) / previous.value * 100
@@ -66,12 +66,12 @@ async def measure(engine: AsyncEngine, org_id: str, rule: RuleSpec, end: datetim
 
 
 async def _measure(
-    engine: AsyncEngine, org_id: str, rule: RuleSpec, start: datetime, end: datetime
+    database: Database, org_id: str, rule: RuleSpec, start: datetime, end: datetime
 ) -> Measurement:
     where = conditions(org_id, rule.filters, start, end)
     if rule.metric == SCORE:
         assert rule.score is not None
-        return await _score(engine, where, rule.score, rule.min_requests)
+        return await _score(database, where, rule.score, rule.min_requests)
     c = requests.c
     totals = select(
         func.count(),
@@ -79,7 +79,7 @@ async def _measure(
         func.coalesce(func.sum(c.cost_usd), 0.0),
         func.coalesce(func.sum(c.total_tokens), 0),
     ).where(and_(*where))
-    async with engine.connect() as conn:
+    async with database.connect() as conn:
         count, errors, cost, tokens = (await conn.execute(totals)).one()
         if rule.metric in NEEDS_VOLUME and count < rule.min_requests:
             return Measurement(None, count)
@@ -96,9 +96,7 @@ async def _measure(
     return Measurement(value, count, value)
 
 
-async def _score(
-    engine: AsyncEngine, where: list[Any], name: str, min_requests: int
-) -> Measurement:
+async def _score(database: Database, where: list[Any], name: str, min_requests: int) -> Measurement:
     """The average of score ``name`` over the window's requests that hold it."""
     s = request_scores.c
     joined = requests.join(
@@ -106,7 +104,7 @@ async def _score(
         and_(s.org_id == requests.c.org_id, s.request_id == requests.c.id, s.name == name),
     )
     query = select(func.count(), func.avg(s.value)).select_from(joined).where(and_(*where))
-    async with engine.connect() as conn:
+    async with database.connect() as conn:
         count, average = (await conn.execute(query)).one()
     if count < min_requests or average is None:
         return Measurement(None, count)

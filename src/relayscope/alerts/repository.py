@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.alerts.channels import Channel
 from relayscope.alerts.metrics import Measurement
 from relayscope.alerts.rules import RuleSpec, parse_rule
+from relayscope.store.database import Database
 from relayscope.store.order import decode_cursor, encode_cursor
 from relayscope.store.schema import alert_channels, alert_events, alert_rules
 
@@ -103,8 +103,8 @@ class Event:
 
 
 class AlertRepository:
-    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
-        self.engine = engine
+    def __init__(self, database: Database, clock: Clock = utc_now) -> None:
+        self.database = database
         self.clock = clock
 
     # channels
@@ -113,7 +113,7 @@ class AlertRepository:
         self, org_id: str, name: str, kind: str, config: dict[str, Any]
     ) -> Channel:
         channel = Channel(str(uuid.uuid4()), org_id, name, kind, config, self.clock())
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             await conn.execute(
                 alert_channels.insert().values(
                     id=channel.id,
@@ -130,7 +130,7 @@ class AlertRepository:
         query = select(alert_channels).where(alert_channels.c.org_id == org_id)
         if ids is not None:
             query = query.where(alert_channels.c.id.in_(list(ids)))
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             rows = (await conn.execute(query.order_by(alert_channels.c.created_at))).all()
         return [
             Channel(r.id, r.org_id, r.name, r.kind, r.config, _aware(r.created_at)) for r in rows
@@ -142,7 +142,7 @@ class AlertRepository:
 
     async def delete_channel(self, org_id: str, channel_id: str) -> bool:
         """Delete a channel and take it off every rule of the org."""
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             result = await conn.execute(
                 delete(alert_channels).where(
                     alert_channels.c.org_id == org_id, alert_channels.c.id == channel_id
@@ -174,7 +174,7 @@ class AlertRepository:
     async def create_rule(self, org_id: str, spec: RuleSpec) -> Rule:
         now = self.clock()
         rule_id = str(uuid.uuid4())
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             await conn.execute(
                 alert_rules.insert().values(
                     id=rule_id,
@@ -192,7 +192,7 @@ class AlertRepository:
 
     async def update_rule(self, org_id: str, rule_id: str, spec: RuleSpec) -> Rule | None:
         """Replace a rule's definition; its state carries on (the next evaluation decides)."""
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             result = await conn.execute(
                 update(alert_rules)
                 .where(alert_rules.c.org_id == org_id, alert_rules.c.id == rule_id)
@@ -201,7 +201,7 @@ class AlertRepository:
         return await self.get_rule(org_id, rule_id) if result.rowcount else None
 
     async def delete_rule(self, org_id: str, rule_id: str) -> bool:
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             result = await conn.execute(
                 delete(alert_rules).where(
                     alert_rules.c.org_id == org_id, alert_rules.c.id == rule_id
@@ -213,7 +213,7 @@ class AlertRepository:
         query = select(alert_rules).where(
             alert_rules.c.org_id == org_id, alert_rules.c.id == rule_id
         )
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             row = (await conn.execute(query)).first()
         return _rule(row) if row else None
 
@@ -226,12 +226,12 @@ class AlertRepository:
             query = query.where(alert_rules.c.org_id == org_id)
         if enabled is not None:
             query = query.where(alert_rules.c.enabled == enabled)
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             rows = (await conn.execute(query.order_by(alert_rules.c.created_at))).all()
         return [_rule(row) for row in rows]
 
     async def record_measurement(self, rule: Rule, m: Measurement, at: datetime) -> None:
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             await conn.execute(
                 update(alert_rules)
                 .where(alert_rules.c.id == rule.id)
@@ -266,7 +266,7 @@ class AlertRepository:
         values: dict[str, Any] = {"state": state, "changed_at": at}
         if state == FIRING:
             values["fired_at"] = at
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             await conn.execute(
                 update(alert_rules).where(alert_rules.c.id == rule.id).values(**values)
             )
@@ -276,7 +276,7 @@ class AlertRepository:
         return event
 
     async def set_deliveries(self, event_id: str, deliveries: list[dict[str, Any]]) -> None:
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             await conn.execute(
                 update(alert_events)
                 .where(alert_events.c.id == event_id)
@@ -297,7 +297,7 @@ class AlertRepository:
                 or_(c.created_at < created_at, and_(c.created_at == created_at, c.id < last_id))
             )
         query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             rows = (await conn.execute(query)).all()
         events = [_event(row) for row in rows[:limit]]
         next_cursor = None

@@ -3,8 +3,6 @@ stopped with it."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from relayscope.alerts.channels import Channel
 from relayscope.alerts.evaluator import Evaluator
 from relayscope.alerts.notify import Notification, Notifier
@@ -12,6 +10,7 @@ from relayscope.alerts.outbound import Delivery, Poster
 from relayscope.alerts.repository import AlertRepository, Clock, utc_now
 from relayscope.alerts.settings import AlertsSettings
 from relayscope.logs.writer import LogWriter
+from relayscope.store.database import Database
 from relayscope.webhooks.dispatcher import WebhookDispatcher
 from relayscope.webhooks.repository import WebhookRepository
 
@@ -20,15 +19,15 @@ class AlertsService:
     def __init__(
         self,
         settings: AlertsSettings,
-        engine: AsyncEngine,
+        database: Database,
         writer: LogWriter | None = None,
         *,
         clock: Clock = utc_now,
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.repository = AlertRepository(engine, clock)
-        self.webhooks = WebhookRepository(engine)
+        self.repository = AlertRepository(database, clock)
+        self.webhooks = WebhookRepository(database)
         self.poster = Poster(
             timeout=settings.delivery_timeout,
             attempts=settings.delivery_attempts,
@@ -37,7 +36,7 @@ class AlertsService:
         )
         self.notifier = Notifier(settings, self.poster)
         self.evaluator = Evaluator(
-            engine,
+            database,
             self.repository,
             self.notifier,
             interval=settings.interval,

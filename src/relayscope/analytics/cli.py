@@ -19,7 +19,7 @@ def rebuild() -> None:
     """Recompute every rollup from the request log (e.g. after editing the log by hand)."""
 
     async def work(store: SqlStore) -> int:
-        async with store.engine.begin() as conn:
+        async with store.database.begin() as conn:
             return await conn.run_sync(rollup.rebuild)
 
     click.echo(f"rebuilt rollups from {with_store(work)} requests")

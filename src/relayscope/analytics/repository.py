@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relayscope.analytics import buckets, percentiles
 from relayscope.store.base import RequestFilter
+from relayscope.store.database import Database
 from relayscope.store.rollup import MAX_VALUE, Totals
 from relayscope.store.schema import request_rollups, requests, session_rollups
 from relayscope.store.sql import request_conditions
@@ -137,9 +138,9 @@ def _rollup_columns() -> list[Any]:
 
 
 class Analytics:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.dialect = engine.dialect.name
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.dialect = database.dialect
 
     async def aggregate(
         self,
@@ -172,7 +173,7 @@ class Analytics:
                 if last is not None and f.until != last:
                     pieces.append(("raw", Span(last, f.until)))
         result: dict[Key, Totals] = {}
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             for kind, span in pieces:
                 if kind == "raw":
                     rows = await self._raw(conn, org_id, f, span, group_by, granularity)
@@ -266,7 +267,7 @@ class Analytics:
         group_by: str | None = None,
     ) -> dict[Key, tuple[int, list[float]]]:
         """(requests, [p50, p95, p99] latency ms) per (bucket, group)."""
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             if self.dialect == "postgresql":
                 return await self._latency_postgres(conn, org_id, f, granularity, group_by)
             out: dict[Key, tuple[int, list[float]]] = {}
@@ -380,7 +381,7 @@ class Analytics:
                     edges.append(Span(last, span.until))
         counts: dict[str, int] = defaultdict(int)
         values: dict[str, set[str]] = defaultdict(set)
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             if use_rollups:
                 query = select(r.dim, r.value, func.sum(r.requests)).where(*conditions)
                 for dim, value, n in await conn.execute(query.group_by(r.dim, r.value)):
@@ -431,7 +432,7 @@ class Analytics:
             .order_by(s.last_at.desc(), s.session_id.desc())
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             return list((await conn.execute(query)).all())
 
     async def session(self, org_id: str, session_id: str, limit: int) -> tuple[Any, list[Any]]:
@@ -455,7 +456,7 @@ class Analytics:
             c.user_id,
             c.cache_hit,
         ]
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             summary = (
                 await conn.execute(
                     select(session_rollups).where(s.org_id == org_id, s.session_id == session_id)

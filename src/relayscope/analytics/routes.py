@@ -14,7 +14,7 @@ from relayscope.api.services import api_services
 
 
 def _analytics(request: Request) -> Analytics:
-    return Analytics(api_services(request).store.engine)  # type: ignore[attr-defined]
+    return Analytics(api_services(request).store.database)
 
 
 async def summary(request: Request) -> Response:

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.analytics import buckets
 from relayscope.analytics.repository import Key, group_sql
 from relayscope.store.base import RequestFilter
+from relayscope.store.database import Database
 from relayscope.store.schema import request_scores, requests
 from relayscope.store.sql import request_conditions
 
@@ -43,7 +43,7 @@ def _joined(name: str) -> Any:
 
 
 async def score_totals(
-    engine: AsyncEngine,
+    database: Database,
     org_id: str,
     f: RequestFilter,
     name: str,
@@ -53,7 +53,7 @@ async def score_totals(
 ) -> dict[Key, ScoreTotals]:
     """How many of the requests ``f`` selects hold score ``name``, and their sum, per
     (bucket, group)."""
-    dialect = engine.dialect.name
+    dialect = database.dialect
     conditions = request_conditions(f, dialect)
     keys: list[Any] = []
     if granularity:
@@ -72,7 +72,7 @@ async def score_totals(
     )
     if labelled:
         query = query.group_by(*labelled)
-    async with engine.connect() as conn:
+    async with database.connect() as conn:
         rows = (await conn.execute(query)).all()
     out: dict[Key, ScoreTotals] = {}
     for row in rows:
@@ -82,7 +82,7 @@ async def score_totals(
     return out
 
 
-async def score_names(engine: AsyncEngine, org_id: str, f: RequestFilter) -> list[dict[str, Any]]:
+async def score_names(database: Database, org_id: str, f: RequestFilter) -> list[dict[str, Any]]:
     """Every score name on the requests ``f`` selects: how many hold it, its average,
     and whether it is a boolean (every value posted as one)."""
     s = request_scores.c
@@ -99,11 +99,11 @@ async def score_names(engine: AsyncEngine, org_id: str, f: RequestFilter) -> lis
                 and_(s.org_id == requests.c.org_id, s.request_id == requests.c.id),
             )
         )
-        .where(requests.c.org_id == org_id, *request_conditions(f, engine.dialect.name))
+        .where(requests.c.org_id == org_id, *request_conditions(f, database.dialect))
         .group_by(s.name)
         .order_by(s.name)
     )
-    async with engine.connect() as conn:
+    async with database.connect() as conn:
         rows = (await conn.execute(query)).all()
     return [
         {

@@ -143,7 +143,7 @@ async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> d
         series = await _latency_series(analytics, org_id, f, granularity, group_by, limit, starts)
     elif metric.startswith(SCORE_METRIC):
         found = await score_totals(
-            analytics.engine,
+            analytics.database,
             org_id,
             f,
             metric.removeprefix(SCORE_METRIC),
@@ -250,7 +250,7 @@ def _score_series(
 async def score_summary(analytics: Analytics, org_id: str, query: QueryParams) -> dict[str, Any]:
     """Every score name on the selected requests, with its count and average."""
     f = _filters(query, set())
-    return {"data": await score_names(analytics.engine, org_id, f)}
+    return {"data": await score_names(analytics.database, org_id, f)}
 
 
 def _value(t: Totals | None, metric: str) -> float | None:

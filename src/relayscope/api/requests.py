@@ -188,5 +188,5 @@ async def get_request(request: Request) -> Response:
     record = await api_services(request).logs.get_request(who.org_id, request.path_params["id"])
     if record is None:
         raise NotFound(f"No request with id {request.path_params['id']!r}")
-    held = await scores.of_request(api_services(request).store.engine, who.org_id, record.id)  # type: ignore[attr-defined]
+    held = await scores.of_request(api_services(request).store.database, who.org_id, record.id)
     return json_response({"data": {**record_json(record, bodies=True), **scores.scores_json(held)}})

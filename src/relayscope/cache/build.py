@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.cache import embedding
 from relayscope.cache.backend import Backend
@@ -17,6 +16,7 @@ from relayscope.cache.settings import CacheSettings
 from relayscope.cache.stage import CacheStage
 from relayscope.cache.stats import CacheStats
 from relayscope.store.base import Store
+from relayscope.store.database import Database
 
 if TYPE_CHECKING:
     from relayscope.config import Settings
@@ -61,12 +61,7 @@ def _backend(
             retry_interval=settings.redis_retry_interval,
             max_per_partition=settings.semantic_max_entries,
         )
-    persistence = None
-    if settings.persist:
-        engine = getattr(store, "engine", None)
-        if engine is None:
-            raise SystemExit("RELAYSCOPE_CACHE_PERSIST needs the SQL store")
-        persistence = CachePersistence(engine)
+    persistence = CachePersistence(store.database) if settings.persist else None
     return MemoryBackend(
         max_bytes=settings.max_bytes,
         stats=stats,
@@ -79,7 +74,7 @@ def create_cache_eraser(
     settings: CacheSettings,
     *,
     stage: CacheStage | None,
-    engine: AsyncEngine,
+    database: Database,
     redis: Redis | None,
     redis_prefix: str,
 ) -> CacheEraser:
@@ -89,7 +84,7 @@ def create_cache_eraser(
     backend = stage.backend if stage is not None else None
     if isinstance(backend, MemoryBackend):
         sources.append(backend)
-    sources.append(CachePersistence(engine))
+    sources.append(CachePersistence(database))
     if isinstance(backend, RedisBackend):
         sources.append(backend)
     elif redis is not None:
@@ -102,4 +97,4 @@ def create_cache_eraser(
                 max_per_partition=settings.semantic_max_entries,
             )
         )
-    return CacheEraser(sources, engine)
+    return CacheEraser(sources, database)

@@ -22,10 +22,10 @@ from typing import Protocol
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.cache.entry import CacheEntry
 from relayscope.errors import ServiceUnavailable
+from relayscope.store.database import Database
 from relayscope.store.schema import requests
 
 log = logging.getLogger("relayscope.cache")
@@ -40,10 +40,10 @@ class Erasable(Protocol):
 
 class CacheEraser:
     def __init__(
-        self, sources: Sequence[Erasable], engine: AsyncEngine, *, timeout: float = 60.0
+        self, sources: Sequence[Erasable], database: Database, *, timeout: float = 60.0
     ) -> None:
         self._sources = sources
-        self._engine = engine
+        self._database = database
         self._timeout = timeout
 
     async def delete_user(self, org_id: str, user_id: str) -> int:
@@ -81,7 +81,7 @@ class CacheEraser:
                 requests.c.user_id == user_id,
                 requests.c.id.in_(ids[start : start + _LOOKUP_BATCH]),
             )
-            async with self._engine.connect() as conn:
+            async with self._database.connect() as conn:
                 for found in (await conn.execute(query)).scalars():
                     owned.update(legacy[found])
         return owned

@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.cache.backend import Vector
 from relayscope.cache.entry import CacheEntry
+from relayscope.store.database import Database
 from relayscope.store.schema import cache_entries
 
 log = logging.getLogger("relayscope.cache")
@@ -27,8 +27,8 @@ _BATCH = 500
 
 
 class CachePersistence:
-    def __init__(self, engine: AsyncEngine, *, flush_interval: float = 0.2) -> None:
-        self._engine = engine
+    def __init__(self, database: Database, *, flush_interval: float = 0.2) -> None:
+        self._database = database
         self._flush_interval = flush_interval
         self._pending: dict[str, tuple[CacheEntry, Vector | None, float] | None] = {}
         self._wake = asyncio.Event()
@@ -66,7 +66,7 @@ class CachePersistence:
 
         loaded: list[tuple[str, CacheEntry, Vector | None]] = []
         total = 0
-        async with self._engine.begin() as conn:
+        async with self._database.begin() as conn:
             await conn.execute(delete(table).where(table.c.expires_at <= now))
             for row in await conn.execute(query):
                 total += row.size
@@ -92,7 +92,7 @@ class CachePersistence:
                 .order_by(table.c.slot)
                 .limit(page)
             )
-            async with self._engine.connect() as conn:
+            async with self._database.connect() as conn:
                 rows = (await conn.execute(query)).all()
             if rows:
                 yield [(row.slot, CacheEntry.loads(row.payload)) for row in rows]
@@ -104,7 +104,7 @@ class CachePersistence:
         """Delete the rows of ``slots`` now; how many there were."""
         wanted = list(slots)
         deleted = 0
-        async with self._engine.begin() as conn:
+        async with self._database.begin() as conn:
             for start in range(0, len(wanted), _BATCH):
                 chunk = wanted[start : start + _BATCH]
                 result = await conn.execute(
@@ -120,7 +120,7 @@ class CachePersistence:
         slots = list(pending)
         rows = [_row(slot, *change) for slot, change in pending.items() if change is not None]
         try:
-            async with self._engine.begin() as conn:
+            async with self._database.begin() as conn:
                 for start in range(0, len(slots), _BATCH):
                     chunk = slots[start : start + _BATCH]
                     await conn.execute(delete(cache_entries).where(cache_entries.c.slot.in_(chunk)))

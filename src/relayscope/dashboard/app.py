@@ -90,6 +90,6 @@ def create_dashboard(
         },
     )
     app.state.store = store
-    app.state.sessions = Sessions(store.engine)
+    app.state.sessions = Sessions(store.database)
     app.state.api = api
     return app

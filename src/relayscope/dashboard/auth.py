@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
 from relayscope.auth.keys import KEY_PREFIX, hash_key
+from relayscope.store.database import Database
 from relayscope.store.schema import api_keys, dashboard_sessions, orgs
 
 COOKIE = "relayscope_session"
@@ -57,8 +57,8 @@ def same(a: str | None, b: str | None) -> bool:
 
 
 class Sessions:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     async def sign_in(self, key: str) -> tuple[str, Session] | None:
         """A new session for ``key``: (cookie token, session), or None for a bad key."""
@@ -66,7 +66,7 @@ class Sessions:
         if not key.startswith(KEY_PREFIX):
             return None
         now = datetime.now(UTC)
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             row = (
                 await conn.execute(
                     select(api_keys.c.id, api_keys.c.org_id, api_keys.c.role, orgs.c.name)
@@ -108,7 +108,7 @@ class Sessions:
                 api_keys.c.revoked_at.is_(None),
             )
         )
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
             return None
@@ -117,7 +117,7 @@ class Sessions:
     async def sign_out(self, request: Request) -> None:
         token = request.cookies.get(COOKIE)
         if token:
-            async with self.engine.begin() as conn:
+            async with self.database.begin() as conn:
                 await conn.execute(
                     delete(dashboard_sessions).where(dashboard_sessions.c.id == _digest(token))
                 )

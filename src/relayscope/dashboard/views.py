@@ -79,7 +79,7 @@ def _context(request: Request, session: auth.Session, section: str, **more: Any)
 
 
 def _analytics(request: Request) -> Analytics:
-    return Analytics(request.app.state.store.engine)
+    return Analytics(request.app.state.store.database)
 
 
 # -- sign in / out -------------------------------------------------------------------
@@ -286,7 +286,7 @@ async def request_detail(request: Request, session: auth.Session) -> Response:
         )
     data = record_json(record, bodies=True)
     data.update(
-        scores.scores_json(await scores.of_request(store.engine, session.org_id, record.id))
+        scores.scores_json(await scores.of_request(store.database, session.org_id, record.id))
     )
     conversation = chat.messages(data["request_body"], data["response_body"])
     keys = {key.id: key for key in await store.list_keys(session.org_id)}

@@ -19,7 +19,7 @@ from relayscope.store.sql import SqlStore
 
 
 def _governance(store: SqlStore) -> Governance:
-    return Governance(GovernanceRepository(store.engine), Settings.from_env().governance)
+    return Governance(GovernanceRepository(store.database), Settings.from_env().governance)
 
 
 async def _delete_user(store: SqlStore, org_id: str, user_id: str) -> dict[str, int]:
@@ -31,7 +31,7 @@ async def _delete_user(store: SqlStore, org_id: str, user_id: str) -> dict[str, 
         eraser = create_cache_eraser(
             settings.cache,
             stage=None,
-            engine=store.engine,
+            database=store.database,
             redis=redis,
             redis_prefix=settings.redis_prefix,
         )
@@ -82,7 +82,7 @@ def data_export(org_name: str, user_id: str | None, fmt: str, output: IO[bytes])
         count = 0
         if fmt == "csv":
             output.write(exporting.csv_header())
-        repo = GovernanceRepository(store.engine)
+        repo = GovernanceRepository(store.database)
         async for record, held in repo.export(org.id, user_id=user_id):
             output.write(exporting.line(fmt, record, held))
             count += 1
@@ -106,7 +106,7 @@ def data_retention(org_name: str, days: int | None, clear: bool) -> None:
 
     async def work(store: SqlStore) -> int | None:
         org = await existing_org(store, org_name)
-        repo = GovernanceRepository(store.engine)
+        repo = GovernanceRepository(store.database)
         if days is not None or clear:
             await repo.set_retention(org.id, None if clear else days)
         return (await repo.retention()).get(org.id)
@@ -141,7 +141,7 @@ def redaction_add(
 
     async def work(store: SqlStore) -> str:
         org = await existing_org(store, org_name)
-        rule = await GovernanceRepository(store.engine).add_rule(org.id, kind, value, replacement)
+        rule = await GovernanceRepository(store.database).add_rule(org.id, kind, value, replacement)
         return rule.id
 
     click.echo(with_store(work))
@@ -152,7 +152,7 @@ def redaction_add(
 def redaction_list(org_name: str) -> None:
     async def work(store: SqlStore) -> list[tuple[str, Rule]]:
         org = await existing_org(store, org_name)
-        return await GovernanceRepository(store.engine).rules(org.id)
+        return await GovernanceRepository(store.database).rules(org.id)
 
     for _org, rule in with_store(work):
         click.echo(f"{rule.id}  {rule.kind}  {rule.value}  -> {rule.replacement}")
@@ -164,7 +164,7 @@ def redaction_list(org_name: str) -> None:
 def redaction_delete(org_name: str, rule_id: str) -> None:
     async def work(store: SqlStore) -> bool:
         org = await existing_org(store, org_name)
-        return await GovernanceRepository(store.engine).delete_rule(org.id, rule_id)
+        return await GovernanceRepository(store.database).delete_rule(org.id, rule_id)
 
     if not with_store(work):
         click.echo(f"no rule {rule_id!r}", err=True)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.governance.redaction import REPLACEMENT, Rule
 from relayscope.record import LogRecord
 from relayscope.store import scores
+from relayscope.store.database import Database
 from relayscope.store.schema import (
     org_settings,
     orgs,
@@ -24,11 +24,11 @@ from relayscope.store.sql import record_from_row
 
 
 class GovernanceRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     async def set_retention(self, org_id: str, days: int | None) -> None:
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             changed = await conn.execute(
                 update(org_settings)
                 .where(org_settings.c.org_id == org_id)
@@ -42,18 +42,18 @@ class GovernanceRepository:
         query = select(org_settings.c.org_id, org_settings.c.retention_days).where(
             org_settings.c.retention_days.is_not(None)
         )
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             return {row.org_id: row.retention_days for row in await conn.execute(query)}
 
     async def org_ids(self) -> list[str]:
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             return list((await conn.execute(select(orgs.c.id))).scalars())
 
     async def add_rule(
         self, org_id: str, kind: str, value: str, replacement: str = REPLACEMENT
     ) -> Rule:
         rule = Rule(id=str(uuid.uuid4()), kind=kind, value=value, replacement=replacement)
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             await conn.execute(
                 redaction_rules.insert().values(
                     id=rule.id,
@@ -70,12 +70,12 @@ class GovernanceRepository:
         query = select(redaction_rules).order_by(redaction_rules.c.created_at)
         if org_id is not None:
             query = query.where(redaction_rules.c.org_id == org_id)
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [(r.org_id, Rule(r.id, r.kind, r.value, r.replacement)) for r in rows]
 
     async def delete_rule(self, org_id: str, rule_id: str) -> bool:
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             result = await conn.execute(
                 delete(redaction_rules).where(
                     redaction_rules.c.org_id == org_id, redaction_rules.c.id == rule_id
@@ -100,7 +100,7 @@ class GovernanceRepository:
             conditions.append(requests.c.created_at < before)
         total = 0
         while True:
-            async with self.engine.begin() as conn:
+            async with self.database.begin() as conn:
                 ids = list(
                     (await conn.execute(select(requests.c.id).where(*conditions).limit(batch)))
                     .scalars()
@@ -124,7 +124,7 @@ class GovernanceRepository:
     async def delete_orphan_scores(self, org_id: str, before: datetime) -> int:
         """Scores last changed before ``before`` whose record is not stored (it never
         arrived, or another process removed it): retention removes them too."""
-        return await scores.delete_orphans(self.engine, org_id, before)
+        return await scores.delete_orphans(self.database, org_id, before)
 
     async def export(
         self, org_id: str, *, user_id: str | None = None, page: int = 500
@@ -142,9 +142,9 @@ class GovernanceRepository:
                     | ((requests.c.created_at == last[0]) & (requests.c.id > last[1]))
                 )
             query = query.order_by(requests.c.created_at, requests.c.id).limit(page)
-            async with self.engine.connect() as conn:
+            async with self.database.connect() as conn:
                 rows = (await conn.execute(query)).mappings().all()
-            held = await scores.of_requests(self.engine, org_id, [row["id"] for row in rows])
+            held = await scores.of_requests(self.database, org_id, [row["id"] for row in rows])
             for row in rows:
                 record = record_from_row(row)
                 yield record, held.get(record.id, [])

@@ -44,7 +44,7 @@ def _run(org_name: str, work: Work[T]) -> T:
             org = await store.get_org(org_name)
             if org is None:
                 raise click.ClickException(f"no org named {org_name!r}")
-            return await work(PromptRepository(store.engine), org.id)
+            return await work(PromptRepository(store.database), org.id)
         finally:
             await store.close()
 

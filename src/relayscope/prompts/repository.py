@@ -1,4 +1,4 @@
-"""Prompt persistence over the store's SQLAlchemy engine (SQLite and Postgres).
+"""Prompt persistence in the store's SQL database (SQLite and Postgres).
 
 Versions are immutable: rows are inserted, never updated. A new version's number is
 the latest plus one, taken inside the inserting transaction, with the prompt's row
@@ -13,12 +13,13 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relayscope.prompts.errors import PromptExists, PromptNotFound, PromptVersionNotFound
 from relayscope.prompts.model import PRODUCTION, Head, PromptSummary, PromptVersion
 from relayscope.prompts.spec import VersionSpec
 from relayscope.prompts.template import Template
+from relayscope.store.database import Database
 from relayscope.store.schema import prompt_labels, prompt_versions, prompts
 
 Existence = Literal["new", "existing", "any"]
@@ -39,8 +40,8 @@ def _utc(value: datetime) -> datetime:
 
 
 class PromptRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     async def add_version(
         self,
@@ -55,7 +56,7 @@ class PromptRepository:
         """The new version (or the reused latest one) and whether it was created."""
         for attempt in range(_ATTEMPTS):
             try:
-                async with self.engine.begin() as conn:
+                async with self.database.begin() as conn:
                     return await self._add_version(
                         conn, org_id, prompt_id, spec, created_by, existence, unchanged
                     )
@@ -117,7 +118,7 @@ class PromptRepository:
     ) -> None:
         for attempt in range(_ATTEMPTS):
             try:
-                async with self.engine.begin() as conn:
+                async with self.database.begin() as conn:
                     await self._set_label(conn, org_id, prompt_id, label, version, updated_by)
                 return
             except IntegrityError:
@@ -159,7 +160,7 @@ class PromptRepository:
             )
 
     async def head(self, org_id: str, prompt_id: str) -> Head | None:
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             latest = (
                 await conn.execute(
                     select(prompt_versions.c.version, prompt_versions.c.template_hash)
@@ -175,13 +176,13 @@ class PromptRepository:
 
     async def get_version(self, org_id: str, prompt_id: str, version: int) -> PromptVersion | None:
         query = _versions_of(org_id, prompt_id).where(prompt_versions.c.version == version)
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             row = (await conn.execute(query)).first()
         return _version(row) if row is not None else None
 
     async def list_versions(self, org_id: str, prompt_id: str) -> list[PromptVersion]:
         query = _versions_of(org_id, prompt_id).order_by(prompt_versions.c.version.desc())
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_version(row) for row in rows]
 
@@ -236,7 +237,7 @@ class PromptRepository:
         if prompt_id is not None:
             query = query.where(prompts.c.id == prompt_id)
             labels_query = labels_query.where(prompt_labels.c.prompt_id == prompt_id)
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             rows = (await conn.execute(query)).all()
             label_rows = (await conn.execute(labels_query)).all()
         labels: dict[str, dict[str, int]] = {}

@@ -33,7 +33,7 @@ def _bad(field: str, problem: str) -> BadRequest:
 
 
 def _repository(request: Request) -> PolicyRepository:
-    return PolicyRepository(api_services(request).store.engine)  # type: ignore[attr-defined]
+    return PolicyRepository(api_services(request).store.database)
 
 
 async def rate_limits(request: Request) -> Response:

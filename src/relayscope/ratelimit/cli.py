@@ -22,7 +22,7 @@ def _run(work: Callable[[SqlStore, PolicyRepository], Awaitable[T]]) -> T:
         store = open_store(Settings.from_env().store_url)
         try:
             await store.migrate()
-            return await work(store, PolicyRepository(store.engine))
+            return await work(store, PolicyRepository(store.database))
         finally:
             await store.close()
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.ratelimit.policy import Policy
+from relayscope.store.database import Database
 from relayscope.store.schema import api_keys, rate_limit_policies
 
 table = rate_limit_policies
@@ -43,17 +43,17 @@ class StandingPolicy:
 
 
 class PolicyRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def all(self) -> list[StandingPolicy]:
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             rows = (await conn.execute(select(table))).all()
         return [_policy(row) for row in rows]
 
     async def list(self, org_id: str) -> list[StandingPolicy]:
         query = select(table).where(table.c.org_id == org_id).order_by(table.c.created_at)
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_policy(row) for row in rows]
 
@@ -70,7 +70,7 @@ class PolicyRepository:
             table.c.unit == policy.unit,
             _equal(table.c.segment, policy.segment),
         )
-        async with self._engine.begin() as conn:
+        async with self._database.begin() as conn:
             row = (await conn.execute(select(table).where(*same))).first()
             if row is not None:
                 await conn.execute(
@@ -101,13 +101,13 @@ class PolicyRepository:
         statement = delete(table).where(table.c.id == policy_id)
         if org_id is not None:
             statement = statement.where(table.c.org_id == org_id)
-        async with self._engine.begin() as conn:
+        async with self._database.begin() as conn:
             result = await conn.execute(statement)
         return result.rowcount > 0
 
     async def key_in_org(self, org_id: str, key_id: str) -> bool:
         query = select(api_keys.c.id).where(api_keys.c.id == key_id, api_keys.c.org_id == org_id)
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             return (await conn.execute(query)).first() is not None
 
 

@@ -264,6 +264,6 @@ def build(settings: Settings, services: Services) -> RateLimitStage | None:
         raise SystemExit(
             f"Invalid RELAYSCOPE_RATELIMIT_BACKEND {options.backend!r}: use auto, memory or redis"
         )
-    repository = PolicyRepository(services.store.engine)  # type: ignore[attr-defined]
+    repository = PolicyRepository(services.store.database)
     book = PolicyBook(repository.all, ttl=options.policy_ttl)
     return RateLimitStage(limiter=limiter, book=book, fail_closed=options.fail_closed)

@@ -30,7 +30,7 @@ def _run(org_name: str, work: Callable[[ProviderKeys, str], Awaitable[T]]) -> T:
             org = await store.get_org(org_name)
             if org is None:
                 raise click.ClickException(f"no org named {org_name!r}")
-            keys = ProviderKeys(store.engine, SecretBox(settings.secret_key, settings.data_dir))
+            keys = ProviderKeys(store.database, SecretBox(settings.secret_key, settings.data_dir))
             return await work(keys, org.id)
         finally:
             await store.close()

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.retry.crypto import SecretBox
+from relayscope.store.database import Database
 from relayscope.store.schema import provider_keys
 
 log = logging.getLogger("relayscope.retry")
@@ -31,9 +31,9 @@ class ProviderKeyInfo:
 
 class ProviderKeys:
     def __init__(
-        self, engine: AsyncEngine, box: SecretBox, *, ttl: float = 30.0, max_orgs: int = 10_000
+        self, database: Database, box: SecretBox, *, ttl: float = 30.0, max_orgs: int = 10_000
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._box = box
         self._ttl = ttl
         self._max_orgs = max_orgs
@@ -57,7 +57,7 @@ class ProviderKeys:
             "last4": info.last4,
             "created_at": info.created_at,
         }
-        async with self._engine.begin() as conn:
+        async with self._database.begin() as conn:
             result = await conn.execute(
                 update(provider_keys)
                 .where(provider_keys.c.org_id == org_id, provider_keys.c.provider == provider)
@@ -73,7 +73,7 @@ class ProviderKeys:
         return info
 
     async def delete(self, org_id: str, provider: str) -> bool:
-        async with self._engine.begin() as conn:
+        async with self._database.begin() as conn:
             result = await conn.execute(
                 delete(provider_keys).where(
                     provider_keys.c.org_id == org_id, provider_keys.c.provider == provider
@@ -88,7 +88,7 @@ class ProviderKeys:
             .where(provider_keys.c.org_id == org_id)
             .order_by(provider_keys.c.provider)
         )
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [ProviderKeyInfo(r.provider, _utc(r.created_at), r.last4) for r in rows]
 
@@ -96,7 +96,7 @@ class ProviderKeys:
         query = select(provider_keys.c.provider, provider_keys.c.ciphertext).where(
             provider_keys.c.org_id == org_id
         )
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             rows = (await conn.execute(query)).all()
         keys = {}
         for row in rows:

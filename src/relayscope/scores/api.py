@@ -78,7 +78,7 @@ async def wait_for_record(request: Request, org_id: str, request_id: str) -> boo
 async def _stored(request: Request, org_id: str, request_id: str) -> bool:
     services = api_services(request)
     if services.logs is services.store:
-        return await scores.request_stored(services.store.engine, org_id, request_id)  # type: ignore[attr-defined]
+        return await scores.request_stored(services.store.database, org_id, request_id)
     return await services.logs.get_request(org_id, request_id) is not None
 
 
@@ -102,7 +102,7 @@ async def _save(request: Request, parse: Parse) -> tuple[str, str]:
     request_id = canonical_id(request.path_params["id"])
     if not await wait_for_record(request, who.org_id, request_id):
         raise NotFound(f"No request with id {request_id!r}")
-    await scores.save(api_services(request).store.engine, who.org_id, request_id, values)  # type: ignore[attr-defined]
+    await scores.save(api_services(request).store.database, who.org_id, request_id, values)
     return who.org_id, request_id
 
 
@@ -117,7 +117,7 @@ def _helicone(parse: Parse) -> Callable[[Request], Awaitable[Response]]:
 def _api(parse: Parse) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         org_id, request_id = await _save(request, parse)
-        held = await scores.of_request(api_services(request).store.engine, org_id, request_id)  # type: ignore[attr-defined]
+        held = await scores.of_request(api_services(request).store.database, org_id, request_id)
         return json_response({"data": scores.scores_json(held)})
 
     return endpoint

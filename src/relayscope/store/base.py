@@ -1,9 +1,10 @@
 """What the gateway needs from its stores.
 
-``ConfigStore`` holds orgs and keys (and other features' configuration);
-``LogStore`` holds request records. ``SqlStore`` (SQLite, Postgres) is both;
-``ClickHouseLogStore`` is a log store only, for deployments whose logs outgrow
-a row store while their configuration stays in SQLite or Postgres.
+``ConfigStore`` holds orgs and keys, and lends the other features its SQL
+``database`` for their own tables and the requests' ``scores``; ``LogStore`` holds
+request records. ``SqlStore`` (SQLite, Postgres) is both; ``ClickHouseLogStore`` is a
+log store only, for deployments whose logs outgrow a row store while their
+configuration stays in SQLite or Postgres: what it lacks is absent from its type.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Protocol
 from relayscope.auth.keys import PROXY, Principal
 from relayscope.errors import helicone_warning, reused_id_problem
 from relayscope.record import LogRecord
+from relayscope.store.database import Database
 from relayscope.store.order import NEWEST, Page, Sort
 
 
@@ -193,6 +195,11 @@ class ConfigStore(Protocol):
     async def migrate(self) -> None: ...
     async def close(self) -> None: ...
     async def ping(self) -> None: ...
+
+    @property
+    def database(self) -> Database:
+        """The SQL database features keep their tables in (``store.database``)."""
+        ...
 
     async def ensure_org(self, name: str) -> Org: ...
     async def get_org(self, name: str) -> Org | None: ...

@@ -179,12 +179,12 @@ class ClickHouseLogStore:
         self.executor, database = executor_for(url)
         if not _IDENTIFIER.fullmatch(database):
             raise ValueError(f"Invalid ClickHouse database name {database!r}")
-        self.database = database
+        self.database_name = database
         self.table = f"{database}.requests"
 
     async def migrate(self) -> None:
         columns = ",\n  ".join([*(f"{n} {t}" for n, t in COLUMNS.items()), *_SKIP_INDEXES])
-        await self.executor.execute(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        await self.executor.execute(f"CREATE DATABASE IF NOT EXISTS {self.database_name}")
         await self.executor.execute(
             f"CREATE TABLE IF NOT EXISTS {self.table} (\n  {columns}\n)\n"
             "ENGINE = ReplacingMergeTree\n"

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, not_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.errors import BadRequest
 from relayscope.store.base import ScoreCondition
+from relayscope.store.database import Database
 from relayscope.store.schema import request_scores, requests
 
 FEEDBACK = "helicone-feedback"
@@ -40,7 +40,7 @@ _COMPARE = {
 
 
 async def save(
-    engine: AsyncEngine, org_id: str, request_id: str, scores: Mapping[str, ScoreValue]
+    database: Database, org_id: str, request_id: str, scores: Mapping[str, ScoreValue]
 ) -> None:
     """Insert or update ``scores`` on the request, within ``MAX_SCORES_PER_REQUEST``."""
     now = datetime.now(UTC)
@@ -55,7 +55,7 @@ async def save(
         }
         for name, value in scores.items()
     ]
-    insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = postgresql_insert if database.dialect == "postgresql" else sqlite_insert
     statement = insert(request_scores)
     statement = statement.on_conflict_do_update(
         index_elements=["org_id", "request_id", "name"],
@@ -66,7 +66,7 @@ async def save(
         },
     )
     s = request_scores.c
-    async with engine.begin() as conn:
+    async with database.begin() as conn:
         held = set(
             (
                 await conn.execute(
@@ -84,7 +84,7 @@ async def save(
         await conn.execute(statement, rows)
 
 
-async def of_request(engine: AsyncEngine, org_id: str, request_id: str) -> list[dict[str, Any]]:
+async def of_request(database: Database, org_id: str, request_id: str) -> list[dict[str, Any]]:
     """The request's scores, by name: ``{"name", "value", "updated_at"}``."""
     s = request_scores.c
     query = (
@@ -92,13 +92,13 @@ async def of_request(engine: AsyncEngine, org_id: str, request_id: str) -> list[
         .where(s.org_id == org_id, s.request_id == request_id)
         .order_by(s.name)
     )
-    async with engine.connect() as conn:
+    async with database.connect() as conn:
         rows = (await conn.execute(query)).all()
     return [_score_json(row) for row in rows]
 
 
 async def of_requests(
-    engine: AsyncEngine, org_id: str, request_ids: Sequence[str]
+    database: Database, org_id: str, request_ids: Sequence[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """``of_request`` for each of ``request_ids`` at once (an export's page); a request
     without scores is left out."""
@@ -110,7 +110,7 @@ async def of_requests(
         .where(s.org_id == org_id, s.request_id.in_(list(request_ids)))
         .order_by(s.request_id, s.name)
     )
-    async with engine.connect() as conn:
+    async with database.connect() as conn:
         rows = (await conn.execute(query)).all()
     found: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -152,33 +152,33 @@ def condition(cond: ScoreCondition) -> Any:
     )
 
 
-async def delete_for_requests(engine: AsyncEngine, org_id: str, request_ids: list[str]) -> int:
+async def delete_for_requests(database: Database, org_id: str, request_ids: list[str]) -> int:
     """Delete the scores of the org's ``request_ids``; returns how many."""
     if not request_ids:
         return 0
     s = request_scores.c
-    async with engine.begin() as conn:
+    async with database.begin() as conn:
         result = await conn.execute(
             delete(request_scores).where(s.org_id == org_id, s.request_id.in_(request_ids))
         )
     return result.rowcount
 
 
-async def delete_orphans(engine: AsyncEngine, org_id: str, before: datetime) -> int:
+async def delete_orphans(database: Database, org_id: str, before: datetime) -> int:
     """Delete scores last changed before ``before`` whose request is not stored: a score
     posted for a record that never arrived, or whose record is gone."""
     s = request_scores.c
     stored = exists().where(and_(requests.c.org_id == s.org_id, requests.c.id == s.request_id))
-    async with engine.begin() as conn:
+    async with database.begin() as conn:
         result = await conn.execute(
             delete(request_scores).where(s.org_id == org_id, s.updated_at < before, not_(stored))
         )
     return result.rowcount
 
 
-async def count(engine: AsyncEngine, org_id: str) -> int:
+async def count(database: Database, org_id: str) -> int:
     s = request_scores.c
-    async with engine.connect() as conn:
+    async with database.connect() as conn:
         query = select(func.count()).select_from(request_scores).where(s.org_id == org_id)
         return (await conn.execute(query)).scalar_one()
 
@@ -226,7 +226,7 @@ def parse_condition(name: str, raw: str) -> ScoreCondition:
     return ScoreCondition(name, op, value)
 
 
-async def request_stored(engine: AsyncEngine, org_id: str, request_id: str) -> bool:
+async def request_stored(database: Database, org_id: str, request_id: str) -> bool:
     query = select(exists().where(requests.c.org_id == org_id, requests.c.id == request_id))
-    async with engine.connect() as conn:
+    async with database.connect() as conn:
         return bool((await conn.execute(query)).scalar_one())

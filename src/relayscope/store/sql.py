@@ -52,6 +52,7 @@ from relayscope.store.base import (
     keys_to_look_up,
     settle_ids,
 )
+from relayscope.store.database import Database, Dialect
 from relayscope.store.order import (
     MISSING,
     NEWEST,
@@ -99,7 +100,7 @@ def _utc(value: datetime | None) -> datetime | None:
 class SqlStore:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
-        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        self.dialect: Dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         if self.dialect == "sqlite":
             Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
                 parents=True, exist_ok=True
@@ -123,6 +124,8 @@ class SqlStore:
                 connect_args={"timeout": _CONNECT_TIMEOUT},
                 hide_parameters=True,
             )
+        self.database = Database(self.engine, self.dialect)
+        """What features get of the engine (``ConfigStore.database``)."""
         self.write_hooks: list[WriteHook] = [rollup.apply]
 
     async def migrate(self) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -43,7 +44,15 @@ def free_port() -> int:
 
 
 class GatewayProcess:
-    """A gateway subprocess with its own data dir; ``url`` once ``start`` returns."""
+    """A gateway subprocess with its own data dir; ``url`` once ``start`` returns.
+
+    The test suite runs this checkout's CLI; the bench passes its own ``command`` (a
+    CLI from another checkout, a wrapper such as ``taskset -c 1 relayscope`` or its
+    memory sampler), more ``serve`` options in ``args``, and a ``log_path`` and ``cwd``
+    in its run directory. ``session`` starts the gateway in a process group of its
+    own, and ``stop`` then kills whatever is left in that group (workers, a wrapper's
+    children) once the gateway itself has exited.
+    """
 
     def __init__(
         self,
@@ -52,6 +61,11 @@ class GatewayProcess:
         *,
         workers: int = 1,
         port: int | None = None,
+        command: Sequence[str] = (sys.executable, "-m", "relayscope"),
+        args: Sequence[str] = (),
+        log_path: Path | None = None,
+        cwd: Path | None = None,
+        session: bool = False,
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
@@ -62,7 +76,11 @@ class GatewayProcess:
             "RELAYSCOPE_DATA_DIR": str(data_dir),
             **(env or {}),
         }
-        self.log_path = data_dir / "gateway.log"
+        self.command = list(command)
+        self.args = list(args)
+        self.log_path = log_path or data_dir / "gateway.log"
+        self.cwd = cwd
+        self.session = session
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -72,18 +90,25 @@ class GatewayProcess:
     def start(self, timeout: float = 60.0) -> GatewayProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable,
-            "-m",
-            "relayscope",
+            *self.command,
             "serve",
+            "--host",
+            "127.0.0.1",
             "--port",
             str(self.port),
             "--workers",
             str(self.workers),
+            *self.args,
         ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                command, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                command,
+                env=self.env,
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=self.session,
             )
         try:
             wait_until(self._ready, timeout=timeout, interval=0.05)
@@ -105,15 +130,34 @@ class GatewayProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once the gateway has exited, else None."""
+        return self.process.poll() if self.process is not None else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(5)
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if self.session:
+            # The group is the gateway's pid; it outlives the gateway while members remain.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.returncode
 
     def __enter__(self) -> GatewayProcess:
         return self.start()

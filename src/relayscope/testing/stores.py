@@ -44,7 +44,7 @@ def stored_ids(database_url: str, org_id: str) -> set[str]:
         store = SqlStore(database_url, pool_size=1)
         try:
             query = select(requests.c.id).where(requests.c.org_id == org_id)
-            async with store.engine.connect() as conn:
+            async with store.database.connect() as conn:
                 return set((await conn.execute(query)).scalars())
         finally:
             await store.close()

@@ -38,7 +38,7 @@ def webhooks_add(
 
     async def work(store: SqlStore, org_id: str, settings: Settings) -> str:
         fields = parse_webhook(data, allow_private=settings.alerts.allow_private_targets)
-        return (await WebhookRepository(store.engine).create(org_id, **fields)).id
+        return (await WebhookRepository(store.database).create(org_id, **fields)).id
 
     click.echo(f"Created webhook {run_for_org(org_name, work)}")
     if generated:
@@ -53,7 +53,7 @@ def webhooks_list(org_name: str) -> None:
 
     async def work(store: SqlStore, org_id: str, settings: Settings) -> list[str]:
         lines = []
-        for hook in await WebhookRepository(store.engine).list(org_id):
+        for hook in await WebhookRepository(store.database).list(org_id):
             shown = hook.to_json()
             flags = " bodies" if hook.include_bodies else ""
             where = " ".join(f"{k}={v}" for k, v in hook.properties.items())
@@ -71,7 +71,7 @@ def webhooks_delete(org_name: str, webhook_id: str) -> None:
     """Delete a request webhook by id."""
 
     async def work(store: SqlStore, org_id: str, settings: Settings) -> bool:
-        return await WebhookRepository(store.engine).delete(org_id, webhook_id)
+        return await WebhookRepository(store.database).delete(org_id, webhook_id)
 
     if not run_for_org(org_name, work):
         raise click.ClickException(f"no webhook {webhook_id!r} in org {org_name!r}")

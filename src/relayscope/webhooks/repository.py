@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relayscope.alerts.channels import mask_url, signing_secret, target_url
 from relayscope.alerts.rules import invalid, parse_properties
@@ -16,6 +15,7 @@ from relayscope.alerts.settings import MASK
 from relayscope.errors import BadRequest
 from relayscope.proxy.tags import property_name
 from relayscope.record import LogRecord
+from relayscope.store.database import Database
 from relayscope.store.schema import request_webhooks
 
 _FIELDS = {"url", "secret", "include_bodies", "properties"}
@@ -69,8 +69,8 @@ def parse_webhook(data: object, *, allow_private: bool) -> dict[str, Any]:
 
 
 class WebhookRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     async def create(
         self,
@@ -90,7 +90,7 @@ class WebhookRepository:
             properties or {},
             datetime.now(UTC),
         )
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             await conn.execute(
                 request_webhooks.insert().values(
                     id=hook.id,
@@ -109,7 +109,7 @@ class WebhookRepository:
         query = select(request_webhooks).order_by(request_webhooks.c.created_at)
         if org_id is not None:
             query = query.where(request_webhooks.c.org_id == org_id)
-        async with self.engine.connect() as conn:
+        async with self.database.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [
             RequestWebhook(
@@ -125,7 +125,7 @@ class WebhookRepository:
         ]
 
     async def delete(self, org_id: str, webhook_id: str) -> bool:
-        async with self.engine.begin() as conn:
+        async with self.database.begin() as conn:
             result = await conn.execute(
                 delete(request_webhooks).where(
                     request_webhooks.c.org_id == org_id, request_webhooks.c.id == webhook_id
