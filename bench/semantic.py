@@ -181,7 +181,7 @@ async def evaluate(
                 similarity=float(va @ vb),
                 same_partition=split_a[0] == split_b[0],
                 refused=refusal(split_b[1], split_a[1]),
-                served=ctx.cache_hit,
+                served=ctx.cache is not None and ctx.cache.hit,
             )
             # The sweep's reading of a pair must be what the stage did.
             if outcome.served != outcome.served_at(threshold):

@@ -8,13 +8,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from relayscope.capture import BodyCapture
 from relayscope.errors import WARNING_HEADER, InvalidHeader, helicone_warning
 from relayscope.providers.registry import Format, Provider
+
+if TYPE_CHECKING:
+    # Each outcome lives with its feature, a layer above this one: the Context only
+    # holds them, so it names them for the type checker alone.
+    from relayscope.cache.outcome import CacheOutcome
+    from relayscope.prompts.outcome import PromptOutcome
+    from relayscope.ratelimit.outcome import RateLimitOutcome
+    from relayscope.retry.outcome import RetryOutcome
 
 log = logging.getLogger("relayscope")
 
@@ -130,24 +138,16 @@ class Context:
     """``Helicone-Omit-Response``: do not store the response body."""
     cancelled: bool = False
     error: str | None = None
-    attempts: list[dict[str, Any]] | None = None
-    """Every upstream attempt when retries or fallbacks are on (``retry`` stage)."""
-    fallback_index: int | None = None
-    """Which route served: 0 the primary, i the i-th fallback (``retry`` stage)."""
-    cache_hit: bool = False
-    """Answered from the response cache, without calling the provider."""
-    cache_source_id: str | None = None
-    """On a cache hit, the id of the request whose response was replayed."""
-    cache_similarity: float | None = None
-    """On a semantic cache hit, how similar the matched request was (0..1)."""
-    prompt_id: str | None = None
-    """The ``Helicone-Prompt-Id`` the body was filled from."""
-    prompt_version: int | None = None
-    """The prompt version used (stored or registered from the inline template)."""
-    prompt_variables: dict[str, Any] | None = None
-    """The ``Helicone-Prompt-Variables`` the template was filled with."""
-    rate_limited: bool = False
-    """A rate-limit policy refused the request (429)."""
+    cache: CacheOutcome | None = None
+    """What the response cache did; None when it was not looked up (``cache`` stage)."""
+    ratelimit: RateLimitOutcome | None = None
+    """The binding rate-limit policy's decision; None when no policy applied
+    (``ratelimit`` stage)."""
+    retry: RetryOutcome | None = None
+    """Every upstream attempt and the route that served, when retries or fallbacks are
+    on (``retry`` stage)."""
+    prompt: PromptOutcome | None = None
+    """The prompt the body was filled from (``prompts`` stage)."""
     strict_headers: bool = False
     """``RELAYSCOPE_STRICT_HEADERS``: what ``tolerate`` would warn about is a 400 instead."""
     status: int | None = None

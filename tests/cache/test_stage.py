@@ -6,6 +6,7 @@ import orjson
 
 from relayscope.cache.embedding import Embedder
 from relayscope.cache.memory import MemoryBackend
+from relayscope.cache.outcome import CacheOutcome
 from relayscope.cache.settings import CacheSettings
 from relayscope.cache.stage import CacheStage
 from relayscope.cache.stats import CacheStats
@@ -44,8 +45,8 @@ async def test_exact_requests_never_load_the_embedding_model():
     await cache(ctx("hello"), upstream)
     hit = ctx("hello")
     response = await cache(hit, upstream)
-    assert upstream.calls == 1 and hit.cache_hit and response.body == b'{"answer":1}'
-    assert hit.cache_source_id == "req-hello"
+    assert upstream.calls == 1 and response.body == b'{"answer":1}'
+    assert hit.cache == CacheOutcome(hit=True, source_id="req-hello", similarity=None)
     assert cache.embedder is not None and not cache.embedder.loaded
 
 
@@ -56,7 +57,8 @@ async def test_the_first_semantic_request_loads_it():
     assert cache.embedder is not None and cache.embedder.loaded
     hit = ctx("Tell me the capital city of France.", **semantic)
     await cache(hit, upstream)
-    assert upstream.calls == 1 and hit.cache_similarity is not None and hit.cache_similarity >= 0.8
+    assert upstream.calls == 1 and hit.cache is not None and hit.cache.hit
+    assert hit.cache.similarity is not None and hit.cache.similarity >= 0.8
     assert cache.stats.org(hit.org_id).semantic_hits == 1
 
 
@@ -71,7 +73,7 @@ async def test_a_model_that_cannot_load_is_reported_on_the_response_and_the_reco
         await cache(request, upstream)
         assert (b"helicone-cache-semantic", b"unavailable") in request.response_headers
         assert any("unavailable" in warning for warning in request.warnings)
-        assert not request.cache_hit
+        assert request.cache == CacheOutcome(hit=False)
     assert upstream.calls == 2
     assert cache.embedder is not None and cache.embedder.failed
     assert "semantic cache model failed to load" in caplog.text
@@ -91,6 +93,6 @@ async def test_a_long_last_user_turn_is_matched_exactly_only():
     await cache(ctx(story + "What happens next?", **semantic), upstream)
     later = ctx(story + "What happened next?", **semantic)
     await cache(later, upstream)
-    assert not later.cache_hit and upstream.calls == 2
+    assert later.cache == CacheOutcome(hit=False) and upstream.calls == 2
     assert cache.embedder is not None and not cache.embedder.loaded
     assert all(name != b"helicone-cache-semantic" for name, _ in later.response_headers)

@@ -21,6 +21,7 @@ from relayscope.logs.stage import (
     record_inputs,
 )
 from relayscope.logs.writer import LogWriter
+from relayscope.retry.outcome import RetryOutcome
 from relayscope.store.sql import SqlStore
 from relayscope.testing.contexts import chat_context, respond_in_process
 from relayscope.types import CallNext
@@ -135,7 +136,15 @@ async def test_the_record_built_from_the_journal_is_the_record_built_without(tmp
     ctx = request(body=body)
     ctx.tags.user_id = "u-1"
     ctx.tags.properties = {"feature": "chat"}
-    ctx.attempts = [{"provider": "openai", "status": 200}]
+    ctx.retry = RetryOutcome(fallback_index=0)
+    ctx.retry.add(
+        fallback_index=0,
+        provider="openai",
+        model="gpt-4o-mini",
+        status=200,
+        latency_ms=3.5,
+        error=None,
+    )
     stage = LoggingStage(LogWriter(None, Spool(tmp_path)))  # type: ignore[arg-type]
     await respond_in_process(ctx, through(stage, answer))
     inputs = record_inputs(ctx, 200, 12.5, None)
@@ -143,6 +152,17 @@ async def test_the_record_built_from_the_journal_is_the_record_built_without(tmp
     assert replayed == inputs
     assert build_record(replayed) == build_record(inputs)
     assert build_record(replayed).cost_usd is not None
+    assert build_record(replayed).attempts == [
+        {
+            "attempt": 1,
+            "fallback_index": 0,
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "status": 200,
+            "latency_ms": 3.5,
+            "error": None,
+        }
+    ]
 
 
 def test_a_journal_that_cannot_be_opened_journals_nothing_and_never_raises(tmp_path: Path):

@@ -13,6 +13,7 @@ import pytest
 from relayscope.context import Context, ProxyResponse
 from relayscope.errors import ServiceUnavailable
 from relayscope.prompts.catalog import PromptCatalog
+from relayscope.prompts.outcome import PromptOutcome
 from relayscope.prompts.repository import PromptRepository
 from relayscope.prompts.stage import PromptStage
 from relayscope.store.sql import SqlStore
@@ -451,7 +452,7 @@ async def test_an_unreachable_store_still_serves_inline_templates_unversioned(un
     response = await unreachable_stage(ctx, upstream)
     assert response.status == 200
     assert json.loads(seen[0].body)["messages"] == [{"role": "user", "content": "hi"}]
-    assert (ctx.prompt_id, ctx.prompt_version) == ("p", None)
+    assert ctx.prompt == PromptOutcome("p", {"q": "hi"}, version=None)
 
 
 async def test_an_unreachable_store_refuses_stored_prompts_with_503(unreachable_stage):

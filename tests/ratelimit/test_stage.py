@@ -354,6 +354,25 @@ async def test_counters_record_admissions_refusals_and_backend_failures():
         await down.aclose()
 
 
+async def test_the_binding_decision_is_on_the_context_as_the_headers_tell_it():
+    stage = RateLimitStage(limiter=MemoryLimiter(), book=PolicyBook(no_standing_policies, ttl=60))
+    admitted = context()
+    await stage(admitted, answer)
+    assert admitted.ratelimit is not None and not admitted.ratelimit.limited
+    assert (admitted.ratelimit.policy, admitted.ratelimit.limit) == ("1;w=60;u=request", 1)
+    assert admitted.ratelimit.remaining == 0 and 0 < admitted.ratelimit.reset_s <= 60
+    assert admitted.response_headers == admitted.ratelimit.headers()
+    refused = context()
+    with pytest.raises(RateLimited) as error:
+        await stage(refused, answer)
+    assert refused.ratelimit is not None and refused.ratelimit.limited
+    assert error.value.headers == {"Retry-After": str(refused.ratelimit.reset_s)}
+    assert dict(refused.response_headers)[b"helicone-ratelimit-remaining"] == b"0"
+    unlimited = unlimited_context()
+    await stage(unlimited, answer)
+    assert unlimited.ratelimit is None
+
+
 class PolicyStore:
     """Standing policies as the book reads them; ``down`` makes every read fail."""
 

@@ -7,15 +7,12 @@ the embedded ClickHouse engine, chDB. The store's SQL runs in real ClickHouse co
 
 from __future__ import annotations
 
-import dataclasses
-
 import anthropic
 import openai
 import orjson
 import pytest
 
-from relayscope.record import LogRecord
-from relayscope.store.clickhouse import COLUMNS, HttpExecutor, executor_for
+from relayscope.store.clickhouse import HttpExecutor, executor_for
 from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.clickhouse_http import ClickHouseHttp
 from relayscope.testing.process import GatewayProcess, fake_provider_env
@@ -123,7 +120,3 @@ def test_clickhouse_urls():
     assert str(secure._client.base_url) == "https://ch.example.com:8443"
     with pytest.raises(ValueError, match="Unsupported logs URL"):
         executor_for("mysql://x/y")
-
-
-def test_every_record_field_has_a_clickhouse_column():
-    assert list(COLUMNS) == [f.name for f in dataclasses.fields(LogRecord)]

@@ -15,6 +15,7 @@ from relayscope.cache.embedding import Embedder
 from relayscope.cache.entry import CacheEntry
 from relayscope.cache.keys import exact_key, last_user_text, semantic_partition
 from relayscope.cache.options import CacheOptions, read_request
+from relayscope.cache.outcome import CacheOutcome
 from relayscope.cache.settings import CacheSettings
 from relayscope.cache.stats import CacheStats
 from relayscope.cache.verify import same_question
@@ -93,6 +94,7 @@ class CacheStage(Stage):
             bypassed = True
         else:
             self.stats.org(ctx.org_id).misses += 1
+        ctx.cache = CacheOutcome(hit=False)
         ctx.response_headers.extend(_MISS)
         ctx.upstream_body.keep_whole(self._max_entry)
         response = await call_next(ctx)
@@ -115,9 +117,12 @@ class CacheStage(Stage):
 
     def _hit(self, ctx: Context, found: Found, similarity: float | None) -> ProxyResponse:
         entry = found.entry
-        self.stats.org(ctx.org_id).hits += 1
-        ctx.cache_hit = True
-        ctx.cache_source_id = entry.source_id
+        stats = self.stats.org(ctx.org_id)
+        stats.hits += 1
+        if similarity is not None:
+            stats.semantic_hits += 1
+            similarity = round(min(similarity, 1.0), 4)
+        ctx.cache = CacheOutcome(hit=True, source_id=entry.source_id, similarity=similarity)
         ctx.upstream_body.replace(entry.body)
         ctx.upstream_stream = entry.stream
         ctx.response_headers.extend(
@@ -128,10 +133,8 @@ class CacheStage(Stage):
             ]
         )
         if similarity is not None:
-            self.stats.org(ctx.org_id).semantic_hits += 1
-            ctx.cache_similarity = round(min(similarity, 1.0), 4)
             ctx.response_headers.append(
-                (b"helicone-cache-similarity", f"{ctx.cache_similarity:.4f}".encode())
+                (b"helicone-cache-similarity", f"{similarity:.4f}".encode())
             )
         if entry.stream:
             return ProxyResponse(entry.status, list(entry.headers), stream=_replay(entry.body))

@@ -229,7 +229,7 @@ class RecordInputs(_LaterInputs):
 def record_inputs(
     ctx: Context, status: int, latency_ms: float, ttft_ms: float | None
 ) -> RecordInputs:
-    tags = ctx.tags
+    tags, cache, retry, prompt = ctx.tags, ctx.cache, ctx.retry, ctx.prompt
     captured = ctx.upstream_body
     request_type = _header(ctx.headers, b"content-type")
     if ctx.omit_request:
@@ -265,21 +265,21 @@ def record_inputs(
         "omit_response": ctx.omit_response,
         "error": ctx.error,
         "cancelled": ctx.cancelled,
-        "cache_hit": ctx.cache_hit,
-        "cache_source_id": ctx.cache_source_id,
-        "cache_similarity": ctx.cache_similarity,
+        "cache_hit": cache is not None and cache.hit,
+        "cache_source_id": cache.source_id if cache else None,
+        "cache_similarity": cache.similarity if cache else None,
         "user_id": tags.user_id,
         "session_id": tags.session_id,
         "session_path": tags.session_path,
         "session_name": tags.session_name,
         "request_name": tags.request_name,
         "properties": tags.properties,
-        "attempts": ctx.attempts,
-        "fallback_index": ctx.fallback_index,
-        "prompt_id": ctx.prompt_id,
-        "prompt_version": ctx.prompt_version,
-        "prompt_variables": ctx.prompt_variables,
-        "rate_limited": ctx.rate_limited,
+        "attempts": retry.logged() if retry else None,
+        "fallback_index": retry.fallback_index if retry else None,
+        "prompt_id": prompt.id if prompt else None,
+        "prompt_version": prompt.version if prompt else None,
+        "prompt_variables": prompt.variables if prompt else None,
+        "rate_limited": ctx.ratelimit is not None and ctx.ratelimit.limited,
         "warnings": list(ctx.warnings),
         "response_type": ctx.response_type,
     }

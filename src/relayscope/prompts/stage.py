@@ -24,6 +24,7 @@ from relayscope.errors import BadRequest, InvalidHeader, ServiceUnavailable
 from relayscope.prompts.assemble import apply_inline, assemble, inline_template
 from relayscope.prompts.catalog import PromptCatalog
 from relayscope.prompts.errors import PromptNotFound
+from relayscope.prompts.outcome import PromptOutcome
 from relayscope.prompts.spec import MAX_VERSION, PROMPT_ID, SpecError, check_selector
 from relayscope.prompts.template import MissingVariables, Template
 from relayscope.types import CallNext, Stage
@@ -76,13 +77,12 @@ class PromptStage(Stage):
             # No stored prompt has such an id: one the gateway has never seen.
             self._unknown(ctx, prompt_id, variables)
             return
-        ctx.prompt_id = prompt_id
-        ctx.prompt_variables = variables
+        prompt = ctx.prompt = PromptOutcome(prompt_id, variables)
         if inline is not None:
             assert isinstance(body, dict)
             template, tail = inline
             ctx.set_json(apply_inline(body, _fill(template, variables, prompt_id), tail))
-            ctx.prompt_version = await self._register(ctx, prompt_id, template)
+            prompt.version = await self._register(ctx, prompt_id, template)
         else:
             try:
                 version = await self._catalog.resolve(
@@ -105,17 +105,16 @@ class PromptStage(Stage):
                     f"{ID_HEADER} needs a JSON object request body (a chat request)",
                     param=ID_HEADER,
                 )
-            ctx.prompt_version = version.version
+            prompt.version = version.version
             filled = _fill(version.template, variables, prompt_id)
             ctx.set_json(assemble(body, version, filled, ctx.target.format))
-        if ctx.prompt_version is not None:
-            ctx.response_headers.append((b"helicone-prompt-version", b"%d" % ctx.prompt_version))
+        if prompt.version is not None:
+            ctx.response_headers.append((b"helicone-prompt-version", b"%d" % prompt.version))
 
     @staticmethod
     def _unknown(ctx: Context, prompt_id: str, variables: dict[str, Any]) -> None:
         """Helicone forwards a request naming a prompt it does not hold, and tags it."""
-        ctx.prompt_id = prompt_id
-        ctx.prompt_variables = variables
+        ctx.prompt = PromptOutcome(prompt_id, variables)
         ctx.warn(
             ID_HEADER,
             "no prompt with this id in this org and no {{...}} template in the body; "

@@ -25,7 +25,8 @@ from relayscope.ratelimit.limiter import (
     MemoryLimiter,
     Outcome,
 )
-from relayscope.ratelimit.policy import USER, Policy, PolicyError, format_number, parse_policy
+from relayscope.ratelimit.outcome import RateLimitOutcome
+from relayscope.ratelimit.policy import USER, Policy, PolicyError, parse_policy
 from relayscope.ratelimit.redis_limiter import RedisLimiter
 from relayscope.ratelimit.repository import PolicyRepository, StandingPolicy
 from relayscope.types import CallNext, Stage
@@ -90,15 +91,14 @@ class RateLimitStage(Stage):
         if outcomes is None:
             return await call_next(ctx)
         policy, outcome = binding(bound, outcomes)
-        ctx.response_headers.extend(headers(policy, outcome))
-        if not outcome.allowed:
+        decided = ctx.ratelimit = decision(policy, outcome)
+        ctx.response_headers.extend(decided.headers())
+        if decided.limited:
             self.counters.refused += 1
-            ctx.rate_limited = True
-            retry = max(1, math.ceil(outcome.reset))
             raise RateLimited(
                 f"Rate limit exceeded: policy {policy} allows {policy.describe()}. "
-                f"Retry in {retry} s.",
-                headers={"Retry-After": str(retry)},
+                f"Retry in {decided.reset_s} s.",
+                headers={"Retry-After": str(decided.reset_s)},
             )
         self.counters.admitted += 1
         response = await call_next(ctx)
@@ -216,22 +216,23 @@ def binding(bound: Sequence[Bound], outcomes: Sequence[Outcome]) -> tuple[Policy
     return min(pairs, key=lambda pair: (pair[0].quota - pair[1].used) / pair[0].quota)
 
 
-def headers(policy: Policy, outcome: Outcome) -> list[tuple[bytes, bytes]]:
-    remaining = max(0.0, policy.quota - outcome.used)
+def decision(policy: Policy, outcome: Outcome) -> RateLimitOutcome:
+    """What the request is told of ``policy``'s decision (``Helicone-RateLimit-*``)."""
     reset = math.ceil(outcome.reset)
     if not outcome.allowed:
         reset = max(1, reset)
-    return [
-        (b"helicone-ratelimit-limit", format_number(policy.quota).encode()),
-        (b"helicone-ratelimit-remaining", format_number(remaining).encode()),
-        (b"helicone-ratelimit-policy", str(policy).encode()),
-        (b"helicone-ratelimit-reset", str(reset).encode()),
-    ]
+    return RateLimitOutcome(
+        limited=not outcome.allowed,
+        policy=str(policy),
+        limit=policy.quota,
+        remaining=max(0.0, policy.quota - outcome.used),
+        reset_s=reset,
+    )
 
 
 async def price_cents(ctx: Context, status: int) -> float:
     """What the request cost, in cents, priced as its log record is (0 if unknown)."""
-    if status >= 400 or ctx.cache_hit or not priced(ctx):
+    if status >= 400 or (ctx.cache is not None and ctx.cache.hit) or not priced(ctx):
         return 0.0  # a cache hit is logged at cost 0, and spends nothing either
     usd = await request_price(ctx, status)
     if usd is None:

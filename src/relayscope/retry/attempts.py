@@ -15,6 +15,7 @@ from relayscope.context import ByteStream, Context, ProxyResponse
 from relayscope.errors import GatewayError, UpstreamError
 from relayscope.proxy.upstream import UpstreamStream
 from relayscope.retry.fallbacks import Codes
+from relayscope.retry.outcome import RetryOutcome
 from relayscope.retry.policy import RETRYABLE_STATUSES, RetryPolicy, retry_after_s
 from relayscope.types import CallNext
 
@@ -86,35 +87,32 @@ async def attempt(ctx: Context, call_next: CallNext, route_index: int) -> Outcom
 
 
 def record_skip(ctx: Context, route_index: int, provider: str, reason: str) -> None:
-    assert ctx.attempts is not None
-    ctx.attempts.append(
-        {
-            "attempt": len(ctx.attempts) + 1,
-            "fallback_index": route_index,
-            "provider": provider,
-            "model": None,
-            "status": None,
-            "latency_ms": None,
-            "error": f"not tried: {reason}",
-        }
+    _outcome(ctx).add(
+        fallback_index=route_index,
+        provider=provider,
+        model=None,
+        status=None,
+        latency_ms=None,
+        error=f"not tried: {reason}",
     )
 
 
 def _record(
     ctx: Context, route_index: int, started: float, status: int | None, error: str | None
 ) -> None:
-    assert ctx.attempts is not None
-    ctx.attempts.append(
-        {
-            "attempt": len(ctx.attempts) + 1,
-            "fallback_index": route_index,
-            "provider": ctx.target.provider_name,
-            "model": ctx.model,
-            "status": status,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-            "error": error,
-        }
+    _outcome(ctx).add(
+        fallback_index=route_index,
+        provider=ctx.target.provider_name,
+        model=ctx.model,
+        status=status,
+        latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        error=error,
     )
+
+
+def _outcome(ctx: Context) -> RetryOutcome:
+    assert ctx.retry is not None, "the retry stage sets ctx.retry before any attempt"
+    return ctx.retry
 
 
 def _error_text(response: ProxyResponse) -> str:

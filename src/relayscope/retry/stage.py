@@ -19,6 +19,7 @@ from relayscope.providers.translate.responses_api import chat_stream_to_response
 from relayscope.proxy.routing import Allowlist, Router
 from relayscope.retry.attempts import Outcome, record_skip, with_retries
 from relayscope.retry.fallbacks import GATEWAY, SEED, parse_fallback_headers
+from relayscope.retry.outcome import RetryOutcome
 from relayscope.retry.plan import (
     Base,
     NoCredentials,
@@ -60,7 +61,7 @@ class RetryStage(Stage):
         base = Base(ctx.target, ctx.headers, ctx.body, ctx.json, ctx.query)
         if ctx.strict_headers:
             refuse_untranslatable(routes, entries, base, self._anthropic_max_tokens)
-        ctx.attempts = []
+        tried = ctx.retry = RetryOutcome()
         served: tuple[Route, Outcome] | None = None
         uncredentialed: list[tuple[Route, str]] = []
         untranslatable: list[str] = []
@@ -94,15 +95,16 @@ class RetryStage(Stage):
             if served is not None:
                 await served[1].discard()
             raise
-        sent = sum(1 for a in ctx.attempts if a["latency_ms"] is not None)
-        ctx.response_headers.append((b"helicone-retry-attempts", str(max(0, sent - 1)).encode()))
+        retried = max(0, tried.sent - 1)
+        ctx.response_headers.append((b"helicone-retry-attempts", str(retried).encode()))
         notes = _skipped_notes(uncredentialed) + untranslatable
         if served is None:
-            error = UpstreamError("No fallback route could be tried: " + ctx.attempts[-1]["error"])
+            last = tried.attempts[-1].error
+            error = UpstreamError(f"No fallback route could be tried: {last}")
             _warn(ctx, notes, error)
             raise error
         route, outcome = served
-        ctx.fallback_index = route.index
+        tried.fallback_index = route.index
         if entries:
             ctx.response_headers.append((b"helicone-fallback-index", str(route.index).encode()))
         if outcome.error is not None:

@@ -36,55 +36,10 @@ from relayscope.store.base import (
     settle_ids,
 )
 from relayscope.store.order import MISSING, NEWEST, Page, Sort, page_of, position
+from relayscope.store.record_columns import clickhouse_columns
 
-# ClickHouse type of each LogRecord field.
-COLUMNS: dict[str, str] = {
-    "id": "String",
-    "org_id": "String",
-    "key_id": "Nullable(String)",
-    "created_at": "DateTime64(6, 'UTC')",
-    "provider": "LowCardinality(String)",
-    "path": "String",
-    "request_model": "LowCardinality(Nullable(String))",
-    "response_model": "LowCardinality(Nullable(String))",
-    "status": "UInt16",
-    "latency_ms": "Float64",
-    "ttft_ms": "Nullable(Float64)",
-    "prompt_tokens": "Nullable(Int64)",
-    "completion_tokens": "Nullable(Int64)",
-    "total_tokens": "Nullable(Int64)",
-    "cache_read_tokens": "Nullable(Int64)",
-    "cache_write_tokens": "Nullable(Int64)",
-    "cost_usd": "Nullable(Float64)",
-    "user_id": "Nullable(String)",
-    "session_id": "Nullable(String)",
-    "session_path": "Nullable(String)",
-    "session_name": "Nullable(String)",
-    "properties": "Map(String, String)",
-    "request_name": "Nullable(String)",
-    "stream": "Bool",
-    "cancelled": "Bool",
-    "cache_hit": "Bool",
-    "cache_source_id": "Nullable(String)",
-    "cache_similarity": "Nullable(Float64)",
-    "cost_saved_usd": "Nullable(Float64)",
-    "rate_limited": "Bool",
-    "attempts": "Nullable(String)",
-    "fallback_index": "Nullable(Int32)",
-    "prompt_id": "Nullable(String)",
-    "prompt_version": "Nullable(Int32)",
-    "prompt_variables": "Nullable(String)",
-    "error": "Nullable(String)",
-    "request_body": "Nullable(String) CODEC(ZSTD(3))",
-    "response_body": "Nullable(String) CODEC(ZSTD(3))",
-    "record_uid": "Nullable(String)",
-    "warnings": "Array(String)",
-    "request_body_bytes": "Nullable(Int64)",
-    "response_body_bytes": "Nullable(Int64)",
-    "reasoning_tokens": "Nullable(Int64)",
-}
-_ADDED_COLUMNS = ("request_body_bytes", "response_body_bytes", "reasoning_tokens")
-"""Added after the table's first version: tables made before get them at start-up."""
+COLUMNS = clickhouse_columns()
+"""The ClickHouse type of each LogRecord field (declared in ``store.record_columns``)."""
 _JSON_TEXT = ("attempts", "prompt_variables")  # JSON documents stored as text
 _LIST_COLUMNS = [c for c in COLUMNS if c not in ("request_body", "response_body")]
 _ID_INDEX = "ix_id id TYPE bloom_filter GRANULARITY 4"
@@ -191,16 +146,21 @@ class ClickHouseLogStore:
             "PARTITION BY toYYYYMM(created_at)\n"
             "ORDER BY (org_id, created_at, id)"
         )
-        # Tables made before these columns existed (0.x): the same, added in place.
-        for name in ("record_uid", "warnings"):
-            await self.executor.execute(
-                f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {name} {COLUMNS[name]}"
-            )
         await self.executor.execute(f"ALTER TABLE {self.table} ADD INDEX IF NOT EXISTS {_ID_INDEX}")
-        for name in _ADDED_COLUMNS:
-            await self.executor.execute(
-                f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {name} {COLUMNS[name]}"
+        # A table made by an earlier version gets the columns added since, in place.
+        have = {
+            row["name"]
+            for row in await self._query(
+                "SELECT name FROM system.columns "
+                "WHERE database = {db:String} AND table = 'requests'",
+                {"db": self.database_name},
             )
+        }
+        for name, kind in COLUMNS.items():
+            if name not in have:
+                await self.executor.execute(
+                    f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {name} {kind}"
+                )
 
     async def close(self) -> None:
         await self.executor.close()

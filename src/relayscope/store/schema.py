@@ -21,12 +21,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+
+from relayscope.store.record_columns import sql_columns
 
 metadata = MetaData()
-
-JsonDocument = JSON().with_variant(JSONB(), "postgresql")
-"""JSON; JSONB on Postgres, so that property filters can use a GIN index."""
 
 orgs = Table(
     "orgs",
@@ -53,49 +51,8 @@ api_keys = Table(
 requests = Table(
     "requests",
     metadata,
-    Column("id", String(64), nullable=False),
-    Column("org_id", String(36), nullable=False),
-    Column("key_id", String(36)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("provider", String(64), nullable=False),
-    Column("path", Text, nullable=False),
-    Column("request_model", String(200)),
-    Column("response_model", String(200)),
-    Column("status", Integer, nullable=False),
-    Column("latency_ms", Float, nullable=False),
-    Column("ttft_ms", Float),
-    Column("prompt_tokens", Integer),
-    Column("completion_tokens", Integer),
-    Column("total_tokens", Integer),
-    Column("cache_read_tokens", Integer),
-    Column("cache_write_tokens", Integer),
-    Column("cost_usd", Float),
-    Column("user_id", String(256)),
-    Column("session_id", String(256)),
-    Column("session_path", Text),
-    Column("session_name", String(256)),
-    Column("properties", JsonDocument, nullable=False),
-    Column("request_name", String(256)),
-    Column("stream", Boolean, nullable=False),
-    Column("cancelled", Boolean, nullable=False),
-    Column("cache_hit", Boolean, nullable=False),
-    Column("cache_source_id", String(64)),
-    Column("cache_similarity", Float),
-    Column("cost_saved_usd", Float),
-    Column("rate_limited", Boolean, nullable=False),
-    Column("attempts", JsonDocument),
-    Column("fallback_index", Integer),
-    Column("prompt_id", String(200)),
-    Column("prompt_version", Integer),
-    Column("prompt_variables", JsonDocument),
-    Column("error", Text),
-    Column("request_body", Text),
-    Column("response_body", Text),
-    Column("record_uid", String(36)),
-    Column("warnings", JsonDocument, nullable=False, server_default="[]"),
-    Column("request_body_bytes", BigInteger),
-    Column("response_body_bytes", BigInteger),
-    Column("reasoning_tokens", Integer),
+    # One column per LogRecord field, declared in store.record_columns.
+    *sql_columns(),
     # A Helicone-Request-Id is the client's: unique within its org only.
     PrimaryKeyConstraint("org_id", "id", name="pk_requests"),
     Index("ix_requests_org_created", "org_id", "created_at", "id"),
