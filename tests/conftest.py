@@ -1,4 +1,5 @@
-"""Shared fixtures: the fake provider, a real gateway process, per-test orgs, and stores.
+"""Shared fixtures: the fake provider, a gateway (in this process, or as a real process
+for what only a process shows), per-test orgs, and stores.
 
 Every test that uses a store runs once per backend (SQLite, Postgres): the
 session-wide ``store_backend`` parameter reaches it through ``gateway``,
@@ -15,12 +16,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from relayscope.logs import price
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.fake_provider import FakeProvider
 from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
 from relayscope.testing.postgres import ADMIN_URL, PostgresDatabases
@@ -73,6 +76,15 @@ class Gateway:
 
     def new_org(self, name: str | None = None) -> OrgKey:
         return create_org(self.database_url, name)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.process.request(method, path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.process.get(path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.process.post(path, **kwargs)
 
     def api(self, org: OrgKey) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=org.bearer, timeout=10)
@@ -134,18 +146,31 @@ class GatewayPool:
         self._tmp_path_factory = tmp_path_factory
         self._fake_url = fake_url
         self._started: dict[str, Gateway] = {}
+        self._in_process: dict[str, AsgiGateway] = {}
         self._processes = ExitStack()
 
     def get(self, store_urls: StoreUrls) -> Gateway:
         if store_urls.backend not in self._started:
             data_dir = self._tmp_path_factory.mktemp("gateway")
-            env = {
-                **fake_provider_env(self._fake_url),
-                "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
-            }
-            process = self._processes.enter_context(GatewayProcess(data_dir, env))
+            process = self._processes.enter_context(
+                GatewayProcess(data_dir, self._env(store_urls, data_dir))
+            )
             self._started[store_urls.backend] = Gateway(process)
         return self._started[store_urls.backend]
+
+    def get_in_process(self, store_urls: StoreUrls) -> AsgiGateway:
+        key = f"in-process {store_urls.backend}"
+        if key not in self._in_process:
+            data_dir = self._tmp_path_factory.mktemp("asgi-gateway")
+            gateway = AsgiGateway(data_dir, self._env(store_urls, data_dir))
+            self._in_process[key] = self._processes.enter_context(gateway)
+        return self._in_process[key]
+
+    def _env(self, store_urls: StoreUrls, data_dir: Path) -> dict[str, str]:
+        return {
+            **fake_provider_env(self._fake_url),
+            "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
+        }
 
     def close(self) -> None:
         self._processes.close()
@@ -161,7 +186,16 @@ def gateway_pool(
 
 
 @pytest.fixture(scope="session")
-def gateway(gateway_pool: GatewayPool, store_urls: StoreUrls, e2e_process: None) -> Gateway:
+def gateway(gateway_pool: GatewayPool, store_urls: StoreUrls) -> AsgiGateway:
+    """The session's gateway of this backend, in this process: reached through
+    ``gateway.http()``, ``gateway.api(org)`` or, for the SDKs, ``gateway.sdk_http()``."""
+    return gateway_pool.get_in_process(store_urls)
+
+
+@pytest.fixture(scope="session")
+def gateway_process(gateway_pool: GatewayPool, store_urls: StoreUrls, e2e_process: None) -> Gateway:
+    """The session's gateway process of this backend, for tests of what only a process
+    shows (real sockets, the server's own HTTP handling, its log)."""
     return gateway_pool.get(store_urls)
 
 
