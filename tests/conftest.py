@@ -138,15 +138,16 @@ def fake(fake_server: FakeProvider) -> Iterator[FakeProvider]:
 
 
 class GatewayPool:
-    """One gateway process per store backend, each kept until the session ends. Under
+    """One gateway process per store backend, each kept until the session ends (under
     pytest-xdist a worker's files alternate between the backends, and a gateway owned
-    by the parametrized fixture would be stopped and started again at every switch."""
+    by the parametrized fixture would be stopped and started again at every switch);
+    and one store per backend for the in-process gateways, made once."""
 
     def __init__(self, tmp_path_factory: pytest.TempPathFactory, fake_url: str) -> None:
         self._tmp_path_factory = tmp_path_factory
         self._fake_url = fake_url
         self._started: dict[str, Gateway] = {}
-        self._in_process: dict[str, AsgiGateway] = {}
+        self._in_process_env: dict[str, tuple[Path, dict[str, str]]] = {}
         self._processes = ExitStack()
 
     def get(self, store_urls: StoreUrls) -> Gateway:
@@ -158,13 +159,14 @@ class GatewayPool:
             self._started[store_urls.backend] = Gateway(process)
         return self._started[store_urls.backend]
 
-    def get_in_process(self, store_urls: StoreUrls) -> AsgiGateway:
-        key = f"in-process {store_urls.backend}"
-        if key not in self._in_process:
+    def in_process(self, store_urls: StoreUrls) -> AsgiGateway:
+        """A new in-process gateway on this backend's session store (made and migrated
+        once; orgs keep tests apart). It is the caller's to start and stop."""
+        if store_urls.backend not in self._in_process_env:
             data_dir = self._tmp_path_factory.mktemp("asgi-gateway")
-            gateway = AsgiGateway(data_dir, self._env(store_urls, data_dir))
-            self._in_process[key] = self._processes.enter_context(gateway)
-        return self._in_process[key]
+            self._in_process_env[store_urls.backend] = (data_dir, self._env(store_urls, data_dir))
+        data_dir, env = self._in_process_env[store_urls.backend]
+        return AsgiGateway(data_dir, env)
 
     def _env(self, store_urls: StoreUrls, data_dir: Path) -> dict[str, str]:
         return {
@@ -185,11 +187,14 @@ def gateway_pool(
     pool.close()
 
 
-@pytest.fixture(scope="session")
-def gateway(gateway_pool: GatewayPool, store_urls: StoreUrls) -> AsgiGateway:
-    """The session's gateway of this backend, in this process: reached through
-    ``gateway.http()``, ``gateway.api(org)`` or, for the SDKs, ``gateway.sdk_http()``."""
-    return gateway_pool.get_in_process(store_urls)
+@pytest.fixture(scope="module")
+def gateway(gateway_pool: GatewayPool, store_urls: StoreUrls) -> Iterator[AsgiGateway]:
+    """A gateway of this backend in this process, for one test module: reached through
+    ``gateway.http()``, ``gateway.api(org)`` or, for the SDKs, ``gateway.sdk_http()``.
+    It stops with its module, so none of its background tasks (or its share of the
+    process-wide metrics) outlives the module into another's."""
+    with gateway_pool.in_process(store_urls) as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="session")
