@@ -1,4 +1,5 @@
-"""Shared fixtures: the fake provider, a real gateway process, per-test orgs, and stores.
+"""Shared fixtures: the fake provider, a gateway (in this process, or as a real process
+for what only a process shows), per-test orgs, and stores.
 
 Every test that uses a store runs once per backend (SQLite, Postgres): the
 session-wide ``store_backend`` parameter reaches it through ``gateway``,
@@ -15,12 +16,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from relayscope.logs import price
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.fake_provider import FakeProvider
 from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
 from relayscope.testing.postgres import ADMIN_URL, PostgresDatabases
@@ -74,6 +77,15 @@ class Gateway:
     def new_org(self, name: str | None = None) -> OrgKey:
         return create_org(self.database_url, name)
 
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.process.request(method, path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.process.get(path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.process.post(path, **kwargs)
+
     def api(self, org: OrgKey) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=org.bearer, timeout=10)
 
@@ -126,26 +138,41 @@ def fake(fake_server: FakeProvider) -> Iterator[FakeProvider]:
 
 
 class GatewayPool:
-    """One gateway process per store backend, each kept until the session ends. Under
+    """One gateway process per store backend, each kept until the session ends (under
     pytest-xdist a worker's files alternate between the backends, and a gateway owned
-    by the parametrized fixture would be stopped and started again at every switch."""
+    by the parametrized fixture would be stopped and started again at every switch);
+    and one store per backend for the in-process gateways, made once."""
 
     def __init__(self, tmp_path_factory: pytest.TempPathFactory, fake_url: str) -> None:
         self._tmp_path_factory = tmp_path_factory
         self._fake_url = fake_url
         self._started: dict[str, Gateway] = {}
+        self._in_process_env: dict[str, tuple[Path, dict[str, str]]] = {}
         self._processes = ExitStack()
 
     def get(self, store_urls: StoreUrls) -> Gateway:
         if store_urls.backend not in self._started:
             data_dir = self._tmp_path_factory.mktemp("gateway")
-            env = {
-                **fake_provider_env(self._fake_url),
-                "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
-            }
-            process = self._processes.enter_context(GatewayProcess(data_dir, env))
+            process = self._processes.enter_context(
+                GatewayProcess(data_dir, self._env(store_urls, data_dir))
+            )
             self._started[store_urls.backend] = Gateway(process)
         return self._started[store_urls.backend]
+
+    def in_process(self, store_urls: StoreUrls) -> AsgiGateway:
+        """A new in-process gateway on this backend's session store (made and migrated
+        once; orgs keep tests apart). It is the caller's to start and stop."""
+        if store_urls.backend not in self._in_process_env:
+            data_dir = self._tmp_path_factory.mktemp("asgi-gateway")
+            self._in_process_env[store_urls.backend] = (data_dir, self._env(store_urls, data_dir))
+        data_dir, env = self._in_process_env[store_urls.backend]
+        return AsgiGateway(data_dir, env)
+
+    def _env(self, store_urls: StoreUrls, data_dir: Path) -> dict[str, str]:
+        return {
+            **fake_provider_env(self._fake_url),
+            "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
+        }
 
     def close(self) -> None:
         self._processes.close()
@@ -160,8 +187,20 @@ def gateway_pool(
     pool.close()
 
 
+@pytest.fixture(scope="module")
+def gateway(gateway_pool: GatewayPool, store_urls: StoreUrls) -> Iterator[AsgiGateway]:
+    """A gateway of this backend in this process, for one test module: reached through
+    ``gateway.http()``, ``gateway.api(org)`` or, for the SDKs, ``gateway.sdk_http()``.
+    It stops with its module, so none of its background tasks (or its share of the
+    process-wide metrics) outlives the module into another's."""
+    with gateway_pool.in_process(store_urls) as gateway:
+        yield gateway
+
+
 @pytest.fixture(scope="session")
-def gateway(gateway_pool: GatewayPool, store_urls: StoreUrls, e2e_process: None) -> Gateway:
+def gateway_process(gateway_pool: GatewayPool, store_urls: StoreUrls, e2e_process: None) -> Gateway:
+    """The session's gateway process of this backend, for tests of what only a process
+    shows (real sockets, the server's own HTTP handling, its log)."""
     return gateway_pool.get(store_urls)
 
 

@@ -80,17 +80,18 @@ def test_first_serve_creates_a_default_key_once(tmp_path, fake_server, store_url
         assert KEY.findall(first.log()) == keys, "a second start must not mint another key"
 
 
-def test_version_prints_the_installed_version(tmp_path, store_url):
+def test_version_prints_the_installed_version(tmp_path):
     from importlib.metadata import version
 
-    result = cli(tmp_path, store_url, "--version")
+    # Printing the version reads no store: one backend is enough.
+    result = cli(tmp_path, f"sqlite:///{tmp_path}/relayscope.db", "--version")
     assert result.stdout.strip() == f"relayscope {version('relayscope')}"
 
 
-def test_config_shows_each_providers_effective_upstream(tmp_path, store_url):
+def test_config_shows_each_providers_effective_upstream(tmp_path):
+    # Showing the configuration reads no store: one backend is enough.
     env = {
         "RELAYSCOPE_DATA_DIR": str(tmp_path),
-        "RELAYSCOPE_DATABASE_URL": store_url,
         "RELAYSCOPE_OLLAMA_BASE_URL": "http://gpu-box:11434/v1",
         **clean_env(),
     }

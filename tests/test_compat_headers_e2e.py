@@ -1,6 +1,6 @@
 """Compatible by default: a header Helicone tolerates never fails a request.
 
-Through the real openai and anthropic SDKs: the default gateway (a real process)
+Through the real openai and anthropic SDKs: the default gateway (in this process)
 proxies each case, says what it did in a ``Helicone-Warning`` that names the header,
 and keeps the warning on the log record; a gateway started with
 ``RELAYSCOPE_STRICT_HEADERS=true`` (in this process) refuses the same requests, before
@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from relayscope.testing.asgi_gateway import AsgiGateway
-from relayscope.testing.orgs import OrgKey, wait_for_record
+from relayscope.testing.orgs import OrgKey
 from relayscope.testing.process import fake_provider_env
 
 POLICY = "Helicone-RateLimit-Policy"
@@ -31,9 +31,10 @@ def strict(tmp_path_factory, fake_server) -> Iterator[AsgiGateway]:
         yield gateway
 
 
-def oai(url: str, org: OrgKey, **options) -> openai.OpenAI:
+def oai(gateway: AsgiGateway, org: OrgKey, **options) -> openai.OpenAI:
     return openai.OpenAI(
-        base_url=f"{url}/openai/v1",
+        base_url=f"{gateway.url}/openai/v1",
+        http_client=gateway.sdk_http(),
         api_key="sk-provider",
         default_headers=org.auth,
         max_retries=0,
@@ -41,9 +42,10 @@ def oai(url: str, org: OrgKey, **options) -> openai.OpenAI:
     )
 
 
-def claude(url: str, org: OrgKey, **options) -> anthropic.Anthropic:
+def claude(gateway: AsgiGateway, org: OrgKey, **options) -> anthropic.Anthropic:
     return anthropic.Anthropic(
-        base_url=f"{url}/anthropic",
+        base_url=f"{gateway.url}/anthropic",
+        http_client=gateway.sdk_http(),
         api_key="sk-ant",
         default_headers=org.auth,
         max_retries=0,
@@ -51,15 +53,15 @@ def claude(url: str, org: OrgKey, **options) -> anthropic.Anthropic:
     )
 
 
-def chat(url: str, org: OrgKey, headers: dict[str, str]):
-    with oai(url, org) as client:
+def chat(gateway: AsgiGateway, org: OrgKey, headers: dict[str, str]):
+    with oai(gateway, org) as client:
         return client.chat.completions.with_raw_response.create(
             model="gpt-4o-mini", messages=MESSAGES, extra_headers=headers
         )
 
 
-def message(url: str, org: OrgKey, headers: dict[str, str]):
-    with claude(url, org) as client:
+def message(gateway: AsgiGateway, org: OrgKey, headers: dict[str, str]):
+    with claude(gateway, org) as client:
         return client.messages.with_raw_response.create(
             model="claude-3-5-haiku-latest", max_tokens=64, messages=MESSAGES, extra_headers=headers
         )
@@ -70,13 +72,13 @@ def warned(raw, gateway, org: OrgKey, header: str) -> tuple[str, dict]:
     which keeps the same warning."""
     warnings = raw.headers.get_list("helicone-warning")
     assert len(warnings) == 1 and warnings[0].startswith(f"{header}: "), warnings
-    record = wait_for_record(gateway, org, raw.headers["helicone-id"])
+    record = gateway.record(org, raw.headers["helicone-id"])
     assert record["warnings"] == warnings
     return warnings[0], record
 
 
 def test_a_request_id_that_is_no_uuid_gets_a_fresh_one(gateway, org, fake):
-    raw = chat(gateway.url, org, {"Helicone-Request-Id": "req-2024-0001"})
+    raw = chat(gateway, org, {"Helicone-Request-Id": "req-2024-0001"})
     assert raw.status_code == 200 and raw.parse().choices[0].message.content
     fresh = raw.headers["helicone-id"]
     assert str(uuid.UUID(fresh)) == fresh
@@ -94,7 +96,7 @@ def test_a_request_id_that_is_no_uuid_gets_a_fresh_one(gateway, org, fake):
     ],
 )
 def test_a_policy_helicone_would_skip_is_skipped(gateway, org, fake, policy, reason):
-    raw = message(gateway.url, org, {POLICY: policy})
+    raw = message(gateway, org, {POLICY: policy})
     assert raw.status_code == 200 and raw.parse().content[0].text
     assert "helicone-ratelimit-limit" not in raw.headers
     warning, record = warned(raw, gateway, org, POLICY)
@@ -104,7 +106,7 @@ def test_a_policy_helicone_would_skip_is_skipped(gateway, org, fake, policy, rea
 
 def test_s_user_with_the_user_in_the_body_still_limits(gateway, org, fake):
     """The body's ``user`` is the user (point 4), so the policy applies, unwarned."""
-    with oai(gateway.url, org) as client:
+    with oai(gateway, org) as client:
         raw = client.chat.completions.with_raw_response.create(
             model="gpt-4o-mini",
             messages=MESSAGES,
@@ -120,7 +122,7 @@ def test_an_unknown_prompt_id_without_a_template_is_forwarded_and_tagged(
     gateway, org, fake, prompt_id
 ):
     raw = chat(
-        gateway.url,
+        gateway,
         org,
         {"Helicone-Prompt-Id": prompt_id, "Helicone-Prompt-Variables": '{"name": "Ada"}'},
     )
@@ -137,7 +139,7 @@ def test_an_unknown_prompt_id_without_a_template_is_forwarded_and_tagged(
 
 def test_an_unknown_prompt_id_with_an_inline_template_registers_it_unwarned(gateway, org, fake):
     templated = [{"role": "user", "content": "Welcome {{name}}"}]
-    with oai(gateway.url, org) as client:
+    with oai(gateway, org) as client:
         raw = client.chat.completions.with_raw_response.create(
             model="gpt-4o-mini",
             messages=templated,
@@ -164,7 +166,7 @@ def test_an_unknown_prompt_id_with_an_inline_template_registers_it_unwarned(gate
 def test_strict_headers_keep_the_refusals(strict, fake, headers, status, param):
     org = strict.new_org()
     with (
-        oai(strict.url, org, http_client=strict.sdk_http()) as client,
+        oai(strict, org) as client,
         pytest.raises(openai.APIStatusError) as refused,
     ):
         client.chat.completions.create(
@@ -180,7 +182,7 @@ def test_strict_headers_keep_the_refusals(strict, fake, headers, status, param):
 def test_strict_headers_refuse_a_bad_policy_to_the_anthropic_sdk(strict, fake):
     org = strict.new_org()
     with (
-        claude(strict.url, org, http_client=strict.sdk_http()) as client,
+        claude(strict, org) as client,
         pytest.raises(anthropic.BadRequestError) as refused,
     ):
         client.messages.create(

@@ -46,6 +46,12 @@ def _close_cached_clients() -> Iterator[None]:
     cached.flush_cache()
 
 
+@pytest.fixture(scope="module")
+def gateway(gateway_process):
+    """A gateway process: litellm opens its own HTTP clients, reaching a gateway by URL."""
+    return gateway_process
+
+
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
     """The HTTP client ChatOpenAI's SDK client uses, closed after the test."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import anthropic
 import httpx
 import openai
+import pytest
 
 from relayscope.testing.fake_provider import Behaviour
 from relayscope.testing.metrics import metric_value
@@ -30,6 +31,12 @@ def snapshot(url: str) -> dict[str, float]:
         "written": metric_value(url, "relayscope_log_records_total", outcome="written"),
         "writes": metric_value(url, "relayscope_store_write_seconds_count"),
     }
+
+
+@pytest.fixture(scope="module")
+def gateway(gateway_process):
+    """A gateway process: the counters are the process's own, with nothing else counted."""
+    return gateway_process
 
 
 def test_requests_latency_errors_tokens_and_log_writes_are_counted(gateway, org, fake):

@@ -22,7 +22,8 @@ from relayscope.testing.waiting import wait_until
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def test_ready_and_live_once_started(gateway):
+def test_ready_and_live_once_started(gateway_process):
+    gateway = gateway_process
     ready = httpx.get(f"{gateway.url}/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "pid": ready.json()["pid"]}

@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from relayscope.alerts.outbound import SIGNATURE_HEADER, verify
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import OrgKey, create_org
 from relayscope.testing.process import GatewayProcess, fake_provider_env
 from relayscope.testing.receiver import SmtpReceiver, WebhookReceiver
@@ -55,7 +56,9 @@ def team(alerts_gateway) -> OrgKey:
     return create_org(alerts_gateway.database_url)
 
 
-def api(gateway, org: OrgKey) -> httpx.Client:
+def api(gateway: AsgiGateway | GatewayProcess, org: OrgKey) -> httpx.Client:
+    if isinstance(gateway, AsgiGateway):
+        return gateway.api(org)
     return httpx.Client(base_url=gateway.url, headers=org.bearer, timeout=10)
 
 

@@ -14,6 +14,7 @@ from relayscope.testing.waiting import wait_until
 def test_proxied_requests_show_up_in_analytics(gateway, fake, org):
     client = OpenAI(
         base_url=f"{gateway.url}/openai/v1",
+        http_client=gateway.sdk_http(),
         api_key="sk-upstream",
         default_headers=org.auth,
         max_retries=0,
@@ -64,6 +65,7 @@ def test_provider_429s_count_as_rate_limited_like_the_gateways_own(gateway, fake
     with (
         OpenAI(
             base_url=f"{gateway.url}/openai/v1",
+            http_client=gateway.sdk_http(),
             api_key="sk-upstream",
             default_headers=org.auth,
             max_retries=0,
@@ -76,6 +78,7 @@ def test_provider_429s_count_as_rate_limited_like_the_gateways_own(gateway, fake
     assert provider.value.response.headers["retry-after"] == "7", "the provider's answer"
     with Anthropic(
         base_url=f"{gateway.url}/anthropic",
+        http_client=gateway.sdk_http(),
         api_key="sk-ant",
         default_headers={**org.auth, "Helicone-RateLimit-Policy": "1;w=60"},
         max_retries=0,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-import httpx
 import pytest
 
 from relayscope.testing import dataset as ds
@@ -447,7 +446,8 @@ def test_bad_parameters_are_400_naming_them(gateway, org, path, query, param):
     ],
 )
 def test_every_endpoint_needs_a_key(gateway, path):
-    assert httpx.get(gateway.url + path).status_code == 401
+    with gateway.http() as client:
+        assert client.get(path).status_code == 401
 
 
 def test_explorer_search_and_statuses(gateway, org):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from openapi_spec_validator import validate
 from starlette.routing import BaseRoute, Route
 
@@ -60,7 +59,8 @@ def test_every_operation_documents_its_errors_as_openai_style_objects():
 
 
 def test_it_is_served_without_a_key(gateway):
-    response = httpx.get(f"{gateway.url}{OPENAPI_PATH}")
+    with gateway.http() as client:
+        response = client.get(OPENAPI_PATH)
     assert response.status_code == 200
     served = response.json()
     assert served["openapi"].startswith("3.1")
@@ -68,12 +68,14 @@ def test_it_is_served_without_a_key(gateway):
 
 
 def test_other_api_calls_still_need_a_key(gateway):
-    response = httpx.get(f"{gateway.url}/api/requests")
+    with gateway.http() as client:
+        response = client.get("/api/requests")
     assert response.status_code == 401
     assert response.json()["error"]["type"] == "authentication_error"
 
 
 def test_a_wrong_method_is_an_openai_style_405(gateway, org):
-    response = httpx.post(f"{gateway.url}/api/requests", headers=org.bearer)
+    with gateway.api(org) as client:
+        response = client.post("/api/requests")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "http_405"

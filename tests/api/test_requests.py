@@ -122,8 +122,7 @@ def test_bad_parameters_are_400_naming_them(gateway, org, query, param):
 
 
 def test_api_needs_a_gateway_key(gateway):
-    import httpx
-
-    response = httpx.get(f"{gateway.url}/api/requests")
+    with gateway.http() as client:
+        response = client.get("/api/requests")
     assert response.status_code == 401
     assert "Authorization" in response.json()["error"]["message"]

@@ -39,7 +39,7 @@ def chat(client: openai.OpenAI, content: str = "hello cache", **kwargs):
 
 @pytest.fixture
 def client(gateway, org) -> Iterator[openai.OpenAI]:
-    with openai_client(gateway.url, org.auth) as sdk:
+    with openai_client(gateway.url, org.auth, http_client=gateway.sdk_http()) as sdk:
         yield sdk
 
 
@@ -47,6 +47,7 @@ def client(gateway, org) -> Iterator[openai.OpenAI]:
 def claude(gateway, org) -> Iterator[anthropic.Anthropic]:
     with anthropic.Anthropic(
         base_url=f"{gateway.url}/anthropic",
+        http_client=gateway.sdk_http(),
         api_key="sk-ant-provider-secret",
         default_headers=org.auth,
         max_retries=0,

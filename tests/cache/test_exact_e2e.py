@@ -59,14 +59,15 @@ def test_without_the_header_nothing_is_cached(gateway, org, client, fake):
 def test_the_provider_key_and_the_org_are_part_of_the_key(gateway, org, fake):
     other_org = gateway.new_org()
     with (
-        openai_client(gateway.url, org.auth) as mine,
+        openai_client(gateway.url, org.auth, http_client=gateway.sdk_http()) as mine,
         openai.OpenAI(
             base_url=f"{gateway.url}/openai/v1",
+            http_client=gateway.sdk_http(),
             api_key="sk-a-different-provider-key",
             default_headers=org.auth,
             max_retries=0,
         ) as mine_other_key,
-        openai_client(gateway.url, other_org.auth) as theirs,
+        openai_client(gateway.url, other_org.auth, http_client=gateway.sdk_http()) as theirs,
     ):
         first, _ = chat(mine, "shared question")
         again, headers = chat(mine, "shared question")
@@ -232,30 +233,36 @@ def test_anthropic_messages_are_cached(claude, fake):
     assert fake.calls == 1
 
 
-def test_a_cut_stream_is_never_stored(client, fake):
-    fake.enqueue(Behaviour(cut_after_chunks=2))
-    with pytest.raises(openai.APIError):
-        list(
-            client.chat.completions.create(
+def test_a_cut_stream_is_never_stored(gateway_process, fake):
+    # The client sees the cut as a connection shows it: a gateway process.
+    org = gateway_process.new_org()
+    with openai_client(gateway_process.url, org.auth) as client:
+        fake.enqueue(Behaviour(cut_after_chunks=2))
+        with pytest.raises(openai.APIError):
+            list(
+                client.chat.completions.create(
+                    model="gpt-4o-mini",
+                    messages=[{"role": "user", "content": "cut me off please now"}],
+                    stream=True,
+                    extra_headers=CACHE,
+                )
+            )
+        chunks = list(
+            client.chat.completions.with_raw_response.create(
                 model="gpt-4o-mini",
                 messages=[{"role": "user", "content": "cut me off please now"}],
                 stream=True,
                 extra_headers=CACHE,
-            )
+            ).parse()
         )
-    chunks = list(
-        client.chat.completions.with_raw_response.create(
-            model="gpt-4o-mini",
-            messages=[{"role": "user", "content": "cut me off please now"}],
-            stream=True,
-            extra_headers=CACHE,
-        ).parse()
-    )
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert fake.calls == 2
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert fake.calls == 2
 
 
-def test_a_stream_the_client_abandons_is_not_stored(gateway, org, fake):
+def test_a_stream_the_client_abandons_is_not_stored(gateway_process, fake):
+    # Abandoning a stream closes a real connection: a gateway process.
+    gateway = gateway_process
+    org = gateway.new_org()
     url = f"{gateway.url}/openai/v1/chat/completions"
     headers = {**org.auth, **CACHE, "Authorization": f"Bearer {PROVIDER_KEY}"}
     body = {
@@ -284,8 +291,8 @@ def test_a_stream_the_client_abandons_is_not_stored(gateway, org, fake):
     ],
 )
 def test_a_bucket_above_the_maximum_is_400_naming_the_header(gateway, org, fake, header, value):
-    response = httpx.post(
-        f"{gateway.url}/openai/v1/chat/completions",
+    response = gateway.post(
+        "/openai/v1/chat/completions",
         headers={**org.auth, **CACHE, "Authorization": f"Bearer {PROVIDER_KEY}", header: value},
         json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
     )

@@ -67,7 +67,7 @@ def test_an_exact_repeat_of_a_semantic_request_is_an_exact_hit(client, fake):
 def test_semantic_orgs_are_isolated(gateway, org, client, fake):
     chat(client, "What is the capital of France?", extra_headers=SEMANTIC)
     other = gateway.new_org()
-    with openai_client(gateway.url, other.auth) as theirs:
+    with openai_client(gateway.url, other.auth, http_client=gateway.sdk_http()) as theirs:
         _, headers = chat(theirs, "Tell me the capital city of France.", extra_headers=SEMANTIC)
     assert headers["helicone-cache"] == "MISS"
     assert fake.calls == 2

@@ -31,6 +31,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
+def gateway(gateway_process):
+    """A gateway process: Chromium reaches the dashboard by its URL."""
+    return gateway_process
+
+
+@pytest.fixture(scope="module")
 def seeded(gateway):
     a, b = gateway.new_org(), gateway.new_org()
     records = ds.dataset(a.org_id)

@@ -26,6 +26,12 @@ SCORED = [
 
 
 @pytest.fixture(scope="module")
+def gateway(gateway_process):
+    """A gateway process: Chromium reaches the dashboard by its URL."""
+    return gateway_process
+
+
+@pytest.fixture(scope="module")
 def scored(gateway, fake_server):
     org = gateway.new_org()
     ids = {}

@@ -19,13 +19,17 @@ from relayscope.testing.waiting import wait_until
 
 
 def chat(
-    url: str, org, content: str, user: str | None = None, request_id: str | None = None
+    gateway: AsgiGateway | GatewayProcess,
+    org,
+    content: str,
+    user: str | None = None,
+    request_id: str | None = None,
 ) -> str:
     headers = {**org.auth, **({"Helicone-User-Id": user} if user else {})}
     if request_id is not None:
         headers["Helicone-Request-Id"] = request_id
-    response = httpx.post(
-        f"{url}/openai/v1/chat/completions",
+    response = gateway.post(
+        "/openai/v1/chat/completions",
         headers=headers,
         json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}]},
         timeout=10,
@@ -42,7 +46,7 @@ def test_redaction_rules_change_what_is_stored_not_what_is_sent(gateway, org, fa
         assert api.post("/api/redaction-rules", json=custom).status_code == 201
         assert len(api.get("/api/redaction-rules").json()["data"]) == 2
 
-    request_id = chat(gateway.url, org, "mail bob@example.com about PRJ-42")
+    request_id = chat(gateway, org, "mail bob@example.com about PRJ-42")
     assert fake.requests[-1].json["messages"][0]["content"] == "mail bob@example.com about PRJ-42"
     record = gateway.record(org, request_id)
     stored = record["request_body"]["messages"][0]["content"]
@@ -50,7 +54,7 @@ def test_redaction_rules_change_what_is_stored_not_what_is_sent(gateway, org, fa
     assert "bob@example.com" not in orjson.dumps(record["response_body"]).decode()
 
     other = gateway.new_org()
-    other_id = chat(gateway.url, other, "mail bob@example.com")
+    other_id = chat(gateway, other, "mail bob@example.com")
     assert (
         "bob@example.com"
         in gateway.record(other, other_id)["request_body"]["messages"][0]["content"]
@@ -89,9 +93,9 @@ def test_retention_out_of_range_is_400_and_changes_nothing(gateway, org, days):
 
 def test_deleting_a_user_removes_their_records_only(gateway, fake):
     org, other = gateway.new_org(), gateway.new_org()
-    alice = [chat(gateway.url, org, f"hi {i}", user="alice") for i in range(3)]
-    bob = chat(gateway.url, org, "hi", user="bob")
-    other_alice = chat(gateway.url, other, "hi", user="alice")
+    alice = [chat(gateway, org, f"hi {i}", user="alice") for i in range(3)]
+    bob = chat(gateway, org, "hi", user="bob")
+    other_alice = chat(gateway, other, "hi", user="alice")
     for rid in [*alice, bob]:
         gateway.record(org, rid)
     gateway.record(other, other_alice)
@@ -113,7 +117,7 @@ def test_deleting_and_exporting_stay_in_the_org_when_another_has_the_same_id(gat
     org, other = gateway.new_org(), gateway.new_org()
     shared = str(uuid.uuid4())
     for who in (other, org):
-        assert chat(gateway.url, who, f"from {who.name}", "alice", shared) == shared
+        assert chat(gateway, who, f"from {who.name}", "alice", shared) == shared
         gateway.record(who, shared)
 
     with gateway.api(org) as api:
@@ -128,8 +132,8 @@ def test_deleting_and_exporting_stay_in_the_org_when_another_has_the_same_id(gat
 
 def test_export_is_json_lines_of_the_callers_org(gateway, fake):
     org, other = gateway.new_org(), gateway.new_org()
-    ids = [chat(gateway.url, org, f"export {i}", user="u1") for i in range(3)]
-    chat(gateway.url, other, "not mine")
+    ids = [chat(gateway, org, f"export {i}", user="u1") for i in range(3)]
+    chat(gateway, other, "not mine")
     for rid in ids:
         gateway.record(org, rid)
     with gateway.api(org) as api:
@@ -169,7 +173,7 @@ def test_retention_deletes_old_records_in_the_background(tmp_path, fake_server):
 def test_cli_delete_and_export(tmp_path, fake_server):
     with GatewayProcess(tmp_path, fake_provider_env(fake_server.url)) as gateway:
         org = create_org(gateway.database_url, f"cli-{uuid.uuid4().hex[:6]}")
-        rid = chat(gateway.url, org, "cli data", user="carol")
+        rid = chat(gateway, org, "cli data", user="carol")
         wait_for_record(gateway, org, rid)
 
         def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -195,8 +199,8 @@ def test_cli_delete_and_export(tmp_path, fake_server):
 def test_redaction_covers_prompt_variables(gateway, org, fake):
     with gateway.api(org) as api:
         api.post("/api/redaction-rules", json={"kind": "detector", "value": "email"})
-    response = httpx.post(
-        f"{gateway.url}/openai/v1/chat/completions",
+    response = gateway.post(
+        "/openai/v1/chat/completions",
         headers={
             **org.auth,
             "Helicone-Prompt-Id": "greeting",

@@ -38,6 +38,7 @@ def test_an_upstream_error_quoting_the_input_is_stored_redacted(gateway, org, fa
     )
     client = openai.OpenAI(
         base_url=f"{gateway.url}/openai/v1",
+        http_client=gateway.sdk_http(),
         api_key="sk-fake",
         max_retries=0,
         default_headers={

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 TEMPLATE = [
@@ -185,7 +184,8 @@ def test_a_body_that_is_not_json_is_refused(api):
 
 
 def test_the_api_needs_a_gateway_key(gateway):
-    response = httpx.get(f"{gateway.url}/api/prompts")
+    with gateway.http() as client:
+        response = client.get("/api/prompts")
     assert response.status_code == 401
     assert "Authorization" in response.json()["error"]["message"]
 

@@ -31,6 +31,7 @@ def oai(gateway, org):
         api_key=OPENAI_KEY,
         default_headers=org.auth,
         max_retries=0,
+        http_client=gateway.sdk_http(),
     ) as sdk:
         yield sdk
 
@@ -42,17 +43,18 @@ def claude(gateway, org):
         api_key=ANTHROPIC_KEY,
         default_headers=org.auth,
         max_retries=0,
+        http_client=gateway.sdk_http(),
     ) as sdk:
         yield sdk
 
 
 def post_chat(gateway, org, body, extra_headers) -> httpx.Response:
-    return httpx.post(
-        f"{gateway.url}/openai/v1/chat/completions",
-        headers={**org.auth, "Authorization": f"Bearer {OPENAI_KEY}", **extra_headers},
-        json=body,
-        timeout=10,
-    )
+    with gateway.http() as client:
+        return client.post(
+            "/openai/v1/chat/completions",
+            headers={**org.auth, "Authorization": f"Bearer {OPENAI_KEY}", **extra_headers},
+            json=body,
+        )
 
 
 SUPPORT = [

@@ -37,9 +37,9 @@ def replay(gateway, org, fixture: dict[str, Any]) -> tuple[httpx.Response, bytes
     body = json.dumps(fixture["body"]).encode()
     request_id = str(uuid.uuid4())
     headers = {**fixture["headers"], **org.auth, "Helicone-Request-Id": request_id}
-    response = httpx.request(
+    response = gateway.request(
         fixture["method"],
-        f"{gateway.url}/{provider}{fixture['path']}",
+        f"/{provider}{fixture['path']}",
         content=body,
         headers=headers,
         timeout=10,

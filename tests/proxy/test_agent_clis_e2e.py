@@ -46,6 +46,12 @@ def run(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
     return done
 
 
+@pytest.fixture(scope="module")
+def gateway(gateway_process):
+    """A gateway process: the CLIs are other processes, reaching it by its URL."""
+    return gateway_process
+
+
 def the_record(gateway, org, path: str) -> dict[str, Any]:
     with gateway.api(org) as api:
 

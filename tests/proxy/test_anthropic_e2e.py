@@ -14,6 +14,7 @@ MODEL = "claude-3-5-sonnet-20241022"
 def client(gateway, org):
     with anthropic.Anthropic(
         base_url=f"{gateway.url}/anthropic",
+        http_client=gateway.sdk_http(),
         api_key=PROVIDER_KEY,
         default_headers=org.auth,
         max_retries=0,

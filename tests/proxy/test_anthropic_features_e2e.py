@@ -29,6 +29,7 @@ THINKING = {"type": "enabled", "budget_tokens": 2048}
 def client(gateway, org):
     with anthropic.Anthropic(
         base_url=f"{gateway.url}/anthropic",
+        http_client=gateway.sdk_http(),
         api_key=PROVIDER_KEY,
         default_headers=org.auth,
         max_retries=0,

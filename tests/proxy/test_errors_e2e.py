@@ -11,7 +11,7 @@ import pytest
 
 from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.fake_provider import Behaviour
-from relayscope.testing.process import fake_provider_env, free_port
+from relayscope.testing.process import clean_env, fake_provider_env, free_port
 from relayscope.testing.waiting import wait_until
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -21,7 +21,7 @@ def post(gateway, path="/openai/v1/chat/completions", headers=None, **kwargs):
     if isinstance(gateway, AsgiGateway):
         with gateway.http() as client:
             return client.post(path, headers=headers or {}, **kwargs)
-    return httpx.post(f"{gateway.url}{path}", headers=headers or {}, timeout=10, **kwargs)
+    return gateway.post(path, headers=headers or {}, timeout=10, **kwargs)
 
 
 def assert_error(response: httpx.Response, status: int, mentions: str) -> dict:
@@ -56,7 +56,7 @@ def test_revoked_key_stops_working(gateway, org, fake):
     assert post(gateway, headers=org.auth, json=CHAT).status_code == 200
     subprocess.run(
         [sys.executable, "-m", "relayscope", "keys", "revoke", org.key_id],
-        env=gateway.process.env,
+        env={**clean_env(), **gateway.env},
         check=True,
         capture_output=True,
     )
@@ -158,6 +158,7 @@ def test_sdk_sees_provider_error_as_the_provider_sent_it(gateway, org, fake):
     with (
         openai.OpenAI(
             base_url=f"{gateway.url}/openai/v1",
+            http_client=gateway.sdk_http(),
             api_key="sk-x",
             default_headers=org.auth,
             max_retries=0,

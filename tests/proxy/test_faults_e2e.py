@@ -34,7 +34,10 @@ CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "fault 
 # --- upstream resets -------------------------------------------------------------------
 
 
-def test_a_stream_reset_midway_breaks_the_clients_stream_and_is_logged_once(gateway, org, fake):
+def test_a_stream_reset_midway_breaks_the_clients_stream_and_is_logged_once(gateway_process, fake):
+    # The client reads the chunks before the reset as they come: a gateway process.
+    gateway = gateway_process
+    org = gateway.new_org()
     fake.enqueue(Behaviour(cut_after_chunks=3))
     received = []
     with (
@@ -67,9 +70,7 @@ def test_a_stream_reset_midway_breaks_the_clients_stream_and_is_logged_once(gate
 
 def test_a_json_response_reset_midway_is_a_502_and_is_logged_once(gateway, org, fake):
     fake.enqueue(Behaviour(cut_after_chunks=0))
-    response = httpx.post(
-        f"{gateway.url}/openai/v1/chat/completions", headers=org.auth, json=CHAT, timeout=10
-    )
+    response = gateway.post("/openai/v1/chat/completions", headers=org.auth, json=CHAT, timeout=10)
     assert response.status_code == 502
     error = response.json()["error"]
     assert error["type"] == "upstream_error" and "openai" in error["message"].lower()
@@ -82,14 +83,14 @@ def test_a_json_response_reset_midway_is_a_502_and_is_logged_once(gateway, org, 
 def test_a_body_with_a_nul_byte_is_logged_and_does_not_poison_its_batch(gateway, org, fake):
     """Postgres text cannot hold NUL: the record used to fail its whole batch (and every
     replay of it), so the records around it were never stored either."""
-    url = f"{gateway.url}/openai/v1/chat/completions"
-    poisoned = httpx.post(
+    url = "/openai/v1/chat/completions"
+    poisoned = gateway.post(
         url,
         headers=org.auth,
         content=b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "a\x00b"}]}',
         timeout=10,
     )
-    fine = httpx.post(url, headers=org.auth, json=CHAT, timeout=10)
+    fine = gateway.post(url, headers=org.auth, json=CHAT, timeout=10)
     assert fine.status_code == 200
     record = gateway.record(org, poisoned.headers["helicone-id"])
     assert "a\ufffdb" in str(record["request_body"])

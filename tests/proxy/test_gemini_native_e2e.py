@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 from genai_prices import Usage, calc_price
 from google import genai
@@ -22,7 +21,9 @@ CLIENTS: list[genai.Client] = []
 
 def make_client(gateway, org, request_id: str) -> genai.Client:
     headers = {**org.auth, "Helicone-Request-Id": request_id, "Helicone-Property-Sdk": "genai"}
-    options = types.HttpOptions(base_url=f"{gateway.url}/gemini", headers=headers)
+    options = types.HttpOptions(
+        base_url=f"{gateway.url}/gemini", headers=headers, httpx_client=gateway.sdk_http()
+    )
     client = genai.Client(api_key=PROVIDER_KEY, http_options=options)
     CLIENTS.append(client)  # the SDK closes its HTTP client when the Client is collected
     return client
@@ -119,8 +120,8 @@ def test_function_calls_are_logged(gateway, org):
 
 def test_stream_without_sse_is_one_json_array_and_still_counted(gateway, org):
     request_id = str(uuid.uuid4())
-    response = httpx.post(
-        f"{gateway.url}/gemini/v1beta/models/{MODEL}:streamGenerateContent",
+    response = gateway.post(
+        f"/gemini/v1beta/models/{MODEL}:streamGenerateContent",
         json={"contents": [{"role": "user", "parts": [{"text": "array stream"}]}]},
         headers={**org.auth, "Helicone-Request-Id": request_id, "x-goog-api-key": PROVIDER_KEY},
     )

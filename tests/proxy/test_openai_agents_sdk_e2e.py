@@ -30,6 +30,7 @@ def make_agent(gateway, org) -> tuple[Agent[Any], openai.AsyncOpenAI]:
         api_key="sk-agents-provider-key",
         default_headers={**org.auth, "Helicone-Property-Agent": "weather"},
         max_retries=0,
+        http_client=gateway.sdk_async_http(),
     )
     agent = Agent(
         name="weather",

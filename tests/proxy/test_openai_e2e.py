@@ -19,6 +19,7 @@ PROVIDER_KEY = "sk-provider-secret-0123456789"
 def client(gateway, org):
     with openai.OpenAI(
         base_url=f"{gateway.url}/openai/v1",
+        http_client=gateway.sdk_http(),
         api_key=PROVIDER_KEY,
         default_headers=org.auth,
         max_retries=0,
@@ -84,8 +85,8 @@ def test_non_streaming_chat_is_proxied_and_logged_with_tags(gateway, org, client
 
 
 def test_property_names_are_stored_in_lower_case_whatever_was_sent(gateway, org, fake):
-    response = httpx.post(
-        f"{gateway.url}/openai/v1/chat/completions",
+    response = gateway.post(
+        "/openai/v1/chat/completions",
         headers={
             **org.auth,
             "Authorization": f"Bearer {PROVIDER_KEY}",
@@ -220,7 +221,10 @@ def test_client_chosen_request_id_is_used(gateway, org, client):
 
 def test_v1_route_goes_to_openai(gateway, org, fake):
     with openai.OpenAI(
-        base_url=f"{gateway.url}/v1", api_key=PROVIDER_KEY, default_headers=org.auth
+        base_url=f"{gateway.url}/v1",
+        api_key=PROVIDER_KEY,
+        default_headers=org.auth,
+        http_client=gateway.sdk_http(),
     ) as sdk:
         raw = sdk.chat.completions.with_raw_response.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
@@ -229,7 +233,10 @@ def test_v1_route_goes_to_openai(gateway, org, fake):
     assert gateway.record(org, raw.headers["helicone-id"])["provider"] == "openai"
 
 
-def test_client_disconnect_mid_stream_cancels_upstream_and_logs_partial(gateway, org, fake):
+def test_client_disconnect_mid_stream_cancels_upstream_and_logs_partial(gateway_process, fake):
+    # Disconnecting closes a real connection: a gateway process.
+    gateway = gateway_process
+    org = gateway.new_org()
     from relayscope.testing.fake_provider import Behaviour
     from relayscope.testing.waiting import wait_until
 
@@ -266,7 +273,10 @@ def test_client_disconnect_mid_stream_cancels_upstream_and_logs_partial(gateway,
 def test_provider_keys_are_never_written_anywhere(gateway, org, client):
     secret = f"sk-provider-{uuid.uuid4().hex}"
     with openai.OpenAI(
-        base_url=f"{gateway.url}/openai/v1", api_key=secret, default_headers=org.auth
+        base_url=f"{gateway.url}/openai/v1",
+        api_key=secret,
+        default_headers=org.auth,
+        http_client=gateway.sdk_http(),
     ) as sdk:
         raw = sdk.chat.completions.with_raw_response.create(
             model="gpt-4o-mini",
@@ -279,7 +289,7 @@ def test_provider_keys_are_never_written_anywhere(gateway, org, client):
         list(stream.parse())
     gateway.record(org, raw.headers["helicone-id"])
     gateway.record(org, stream.headers["helicone-id"])
-    files = [p for p in gateway.process.data_dir.rglob("*") if p.is_file()]
+    files = [p for p in gateway.data_dir.rglob("*") if p.is_file()]
     leaked = [p for p in files if secret.encode() in p.read_bytes()]
     assert not leaked, f"provider key found in {leaked}"
     contents = store_contents(gateway.database_url)
@@ -293,6 +303,7 @@ def test_azure_and_groq_routes_reach_their_upstream_paths(gateway, org, fake):
         api_key="azure-key",
         api_version="2024-10-21",
         default_headers=org.auth,
+        http_client=gateway.sdk_http(),
     ) as azure:
         raw = azure.chat.completions.with_raw_response.create(
             model="my-deployment", messages=[{"role": "user", "content": "hi azure"}]
@@ -304,7 +315,10 @@ def test_azure_and_groq_routes_reach_their_upstream_paths(gateway, org, fake):
     assert gateway.record(org, raw.headers["helicone-id"])["provider"] == "azure"
 
     with openai.OpenAI(
-        base_url=f"{gateway.url}/groq/v1", api_key="gsk", default_headers=org.auth
+        base_url=f"{gateway.url}/groq/v1",
+        api_key="gsk",
+        default_headers=org.auth,
+        http_client=gateway.sdk_http(),
     ) as groq:
         raw = groq.chat.completions.with_raw_response.create(
             model="llama-3.1-8b-instant", messages=[{"role": "user", "content": "hi groq"}]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 
-import httpx
 import openai
 import pytest
 from genai_prices import Usage, calc_price
@@ -20,6 +19,7 @@ AUDIO = b"RIFF" + bytes(range(256)) * 400 + b"\r\n--not-a-boundary\r\n" + b"\x00
 def client(gateway, org):
     with openai.OpenAI(
         base_url=f"{gateway.url}/openai/v1",
+        http_client=gateway.sdk_http(),
         api_key=PROVIDER_KEY,
         default_headers=org.auth,
         max_retries=0,
@@ -119,8 +119,8 @@ def test_raw_multipart_body_reaches_the_provider_unchanged(gateway, org, fake):
         + AUDIO
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    response = httpx.post(
-        f"{gateway.url}/openai/v1/audio/transcriptions",
+    response = gateway.post(
+        "/openai/v1/audio/transcriptions",
         content=body,
         headers={
             **org.auth,

@@ -1,7 +1,6 @@
 """A ``Helicone-Request-Id`` sent again: every proxied request keeps its own record.
 
-Through the real openai SDK and a gateway (SQLite and Postgres; the strict one in this
-process): a
+Through the real openai SDK and a gateway in this process (SQLite and Postgres): a
 repeated id in the same org is replaced by a fresh one and the client is told in a
 ``Helicone-Warning`` header (or, with ``RELAYSCOPE_STRICT_HEADERS=true``, refused
 with a 409 before anything is proxied); the same id in two orgs is two records,
@@ -13,7 +12,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import openai
 import pytest
 
@@ -25,15 +23,19 @@ from relayscope.testing.waiting import wait_until
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 
 
-def sdk(url: str, org: OrgKey, request_id: str, **options: object) -> openai.OpenAI:
+def sdk(gateway: AsgiGateway, org: OrgKey, request_id: str, **options: object) -> openai.OpenAI:
     headers = {**org.auth, "Helicone-Request-Id": request_id}
     return openai.OpenAI(
-        base_url=f"{url}/openai/v1", api_key="sk-provider", default_headers=headers, **options
+        base_url=f"{gateway.url}/openai/v1",
+        api_key="sk-provider",
+        default_headers=headers,
+        http_client=gateway.sdk_http(),
+        **options,
     )
 
 
-def records_of_user(url: str, org: OrgKey, user_id: str, count: int) -> list[dict]:
-    with httpx.Client(base_url=url, headers=org.bearer, timeout=10) as api:
+def records_of_user(gateway: AsgiGateway, org: OrgKey, user_id: str, count: int) -> list[dict]:
+    with gateway.api(org) as api:
 
         def listed() -> list[dict] | None:
             data = api.get("/api/requests", params={"user_id": user_id}).json()["data"]
@@ -46,7 +48,7 @@ def test_five_requests_sharing_an_id_leave_five_records_and_four_warnings(gatewa
     shared = str(uuid.uuid4())
     user = f"user-{uuid.uuid4().hex[:8]}"
     answers = []
-    with sdk(gateway.url, org, shared, max_retries=0) as client:
+    with sdk(gateway, org, shared, max_retries=0) as client:
         for _ in range(5):
             answers.append(
                 client.chat.completions.with_raw_response.create(
@@ -64,7 +66,7 @@ def test_five_requests_sharing_an_id_leave_five_records_and_four_warnings(gatewa
         assert warning.startswith("Helicone-Request-Id:")
         assert shared in warning and given in warning and "already used" in warning
 
-    records = records_of_user(gateway.url, org, user, 5)
+    records = records_of_user(gateway, org, user, 5)
     assert sorted(r["id"] for r in records) == sorted(ids)
     assert gateway.record(org, shared)["warnings"] == []
     for given, answer in zip(ids[1:], answers[1:], strict=True):
@@ -75,7 +77,7 @@ def test_the_same_id_in_two_orgs_is_two_records_each_read_by_its_own_org(gateway
     first, second = gateway.new_org(), gateway.new_org()
     shared = str(uuid.uuid4())
     for org in (second, first):  # the other org uses the id first
-        with sdk(gateway.url, org, shared, max_retries=0) as client:
+        with sdk(gateway, org, shared, max_retries=0) as client:
             raw = client.chat.completions.with_raw_response.create(
                 **CHAT, extra_headers={"Helicone-User-Id": org.name}
             )
@@ -86,7 +88,7 @@ def test_the_same_id_in_two_orgs_is_two_records_each_read_by_its_own_org(gateway
         record = gateway.record(org, shared)
         assert record["org_id"] == org.org_id
         assert record["user_id"] == org.name, "each org reads its own record, not the other's"
-        with httpx.Client(base_url=gateway.url, headers=org.bearer, timeout=10) as api:
+        with gateway.api(org) as api:
             listed = api.get("/api/requests", params={"user_id": other(org, first, second).name})
         assert listed.json()["data"] == []
 
@@ -111,7 +113,7 @@ def test_strict_headers_refuse_a_repeated_id_with_409_before_proxying(strict_gat
     org = strict_gateway.new_org()
     shared = str(uuid.uuid4())
     # The SDK's own retries are on: the 409 tells it not to retry.
-    with sdk(strict_gateway.url, org, shared, http_client=strict_gateway.sdk_http()) as client:
+    with sdk(strict_gateway, org, shared) as client:
         first = client.chat.completions.with_raw_response.create(**CHAT)
         assert first.headers["helicone-id"] == shared
         for _ in range(4):

@@ -27,6 +27,7 @@ WEATHER_TOOL = {
 def client(gateway, org):
     with openai.OpenAI(
         base_url=f"{gateway.url}/openai/v1",
+        http_client=gateway.sdk_http(),
         api_key=PROVIDER_KEY,
         default_headers=org.auth,
         max_retries=0,

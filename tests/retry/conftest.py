@@ -21,6 +21,7 @@ FAST_RETRIES = {
 def oai(gateway, org):
     with openai.OpenAI(
         base_url=f"{gateway.url}/openai/v1",
+        http_client=gateway.sdk_http(),
         api_key=OPENAI_KEY,
         default_headers=org.auth,
         max_retries=0,
@@ -32,6 +33,7 @@ def oai(gateway, org):
 def claude(gateway, org):
     with anthropic.Anthropic(
         base_url=f"{gateway.url}/anthropic",
+        http_client=gateway.sdk_http(),
         api_key=ANTHROPIC_KEY,
         default_headers=org.auth,
         max_retries=0,

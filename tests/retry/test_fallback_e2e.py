@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import anthropic
-import httpx
 import openai
 import orjson
 import pytest
@@ -386,8 +385,8 @@ def test_gateway_form_tries_targets_in_order(gateway, org, fake):
             "bodyKeyOverride": {"model": "gpt-4o-mini", "temperature": 0},
         },
     ]
-    response = httpx.post(
-        f"{gateway.url}/gateway/v1/chat/completions",
+    response = gateway.post(
+        "/gateway/v1/chat/completions",
         headers={**org.auth, "Helicone-Fallbacks": orjson.dumps(fallbacks).decode()},
         json={"model": "gpt-4o", "messages": [{"role": "user", "content": "gateway form"}]},
         timeout=10,
@@ -410,8 +409,8 @@ def test_gateway_form_moves_on_only_for_its_on_codes(gateway, org, fake):
         {"target-url": fake.url, "headers": {"x-fake-status": "503"}, "onCodes": [401, 403]},
         {"target-url": fake.url},
     ]
-    response = httpx.post(
-        f"{gateway.url}/gateway/v1/chat/completions",
+    response = gateway.post(
+        "/gateway/v1/chat/completions",
         headers={**org.auth, "Helicone-Fallbacks": orjson.dumps(fallbacks).decode()},
         json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
         timeout=10,
@@ -484,8 +483,8 @@ def test_gateway_form_after_a_provider_route(oai, fake):
 def test_bad_fallback_headers_are_400_naming_the_header(
     gateway, org, fake, path, header, value, mentions
 ):
-    response = httpx.post(
-        f"{gateway.url}{path}",
+    response = gateway.post(
+        path,
         headers={**org.auth, header: value.replace("FAKE", fake.url)},
         json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "input": "x"},
         timeout=10,

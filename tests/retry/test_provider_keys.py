@@ -26,6 +26,23 @@ TO_CLAUDE = {
 }
 
 
+@pytest.fixture(scope="module")
+def gateway(gateway_process):
+    """A gateway process: these tests read its log and run the CLI with its environment."""
+    return gateway_process
+
+
+@pytest.fixture
+def oai(gateway, org):
+    with openai.OpenAI(
+        base_url=f"{gateway.url}/openai/v1",
+        api_key=OPENAI_KEY,
+        default_headers=org.auth,
+        max_retries=0,
+    ) as sdk:
+        yield sdk
+
+
 def claude_fallback(oai) -> openai.types.chat.ChatCompletion:
     return oai.chat.completions.create(
         model="gpt-4o",

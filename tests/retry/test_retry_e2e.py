@@ -15,9 +15,19 @@ from relayscope.testing.fake_provider import Behaviour
 from relayscope.testing.process import fake_provider_env
 from relayscope.testing.waiting import wait_until
 
-from .conftest import FAST_RETRIES
+from .conftest import FAST_RETRIES, OPENAI_KEY
 
 MESSAGES = [{"role": "user", "content": "hello retries"}]
+
+
+def sdk(gateway, org) -> openai.OpenAI:
+    """The openai SDK as the ``oai`` fixture makes it, for another gateway."""
+    return openai.OpenAI(
+        base_url=f"{gateway.url}/openai/v1",
+        api_key=OPENAI_KEY,
+        default_headers=org.auth,
+        max_retries=0,
+    )
 
 
 def chat(oai, headers, **kwargs):
@@ -159,12 +169,18 @@ def test_stream_failing_before_its_first_byte_is_retried(gateway, org, oai, fake
     assert record["completion_tokens"] == 3
 
 
-def test_stream_failing_after_its_first_byte_reaches_the_client(gateway, org, oai, fake):
+def test_stream_failing_after_its_first_byte_reaches_the_client(gateway_process, fake):
+    # The client reads the first chunks as they come: a gateway process.
+    gateway = gateway_process
+    org = gateway.new_org()
     fake.enqueue(Behaviour(cut_after_chunks=2), Behaviour())
     received = []
-    with oai.chat.completions.with_streaming_response.create(
-        model="gpt-4o-mini", messages=MESSAGES, stream=True, extra_headers=FAST_RETRIES
-    ) as response:
+    with (
+        sdk(gateway, org) as oai,
+        oai.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True, extra_headers=FAST_RETRIES
+        ) as response,
+    ):
         request_id = response.headers["helicone-id"]
         with pytest.raises((httpx.HTTPError, openai.APIError)):
             for chunk in response.parse():
@@ -176,7 +192,10 @@ def test_stream_failing_after_its_first_byte_reaches_the_client(gateway, org, oa
     assert "upstream stream broke" in record["error"]
 
 
-def test_no_attempt_is_made_after_the_client_hangs_up(gateway, org, fake):
+def test_no_attempt_is_made_after_the_client_hangs_up(gateway_process, fake):
+    # A client that hangs up needs a real connection to close: a gateway process.
+    gateway = gateway_process
+    org = gateway.new_org()
     fake.set_default(Behaviour(status=503))
     headers = {
         **org.auth,
@@ -236,8 +255,8 @@ def test_timeouts_are_retried(impatient_gateway, fake):
 )
 def test_bad_retry_headers_are_400_naming_the_header(gateway, org, fake, header, value):
     headers = {**org.auth, **FAST_RETRIES, header: value}
-    response = httpx.post(
-        f"{gateway.url}/openai/v1/chat/completions",
+    response = gateway.post(
+        "/openai/v1/chat/completions",
         headers=headers,
         json={"model": "gpt-4o-mini", "messages": MESSAGES},
         timeout=10,

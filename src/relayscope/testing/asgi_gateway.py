@@ -39,7 +39,10 @@ class AsgiGateway:
 
     def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.settings = Settings.from_env({"RELAYSCOPE_DATA_DIR": str(data_dir), **(env or {})})
+        self.data_dir = data_dir
+        self.env: dict[str, str] = {"RELAYSCOPE_DATA_DIR": str(data_dir), **(env or {})}
+        """The settings it was started with, as the CLI reads them from the environment."""
+        self.settings = Settings.from_env(self.env)
         self.database_url = self.settings.store_url
         self._built: AbstractAsyncContextManager[Gateway] = build_gateway(self.settings)
         self._gateway: Gateway | None = None
@@ -49,12 +52,18 @@ class AsgiGateway:
         )
         self.transport = _LoopTransport(self)
         self._sdk_transport = _SdkLoopTransport(self)
+        self._sdk_async_transport = _AsyncSdkLoopTransport(self)
 
     @property
     def gateway(self) -> Gateway:
         """The started gateway (an ASGI app)."""
         assert self._gateway is not None, "use AsgiGateway in a with block"
         return self._gateway
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the gateway runs on."""
+        return self._loop
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Runs ``coro`` on the gateway's event loop and returns its result."""
@@ -87,6 +96,23 @@ class AsgiGateway:
     def sdk_http(self, headers: Mapping[str, str] | None = None) -> httpx2.Client:
         """An httpx2 client of the gateway, as the SDKs take (``http_client=``)."""
         return httpx2.Client(transport=self._sdk_transport, base_url=URL, headers=headers)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request to the gateway, as ``httpx.request`` sends one to a server."""
+        with self.http() as client:
+            return client.request(method, path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def sdk_async_http(self, headers: Mapping[str, str] | None = None) -> httpx2.AsyncClient:
+        """An httpx2 client for the SDKs' async clients, usable from any event loop."""
+        return httpx2.AsyncClient(
+            transport=self._sdk_async_transport, base_url=URL, headers=headers
+        )
 
     def new_org(self, name: str | None = None) -> OrgKey:
         return create_org(self.database_url, name)
@@ -148,4 +174,26 @@ class _SdkLoopTransport(httpx2.BaseTransport):
         return self._gateway.run(send())
 
     def close(self) -> None:
+        """Clients come and go; the gateway stays until its ``with`` block ends."""
+
+
+class _AsyncSdkLoopTransport(httpx2.AsyncBaseTransport):
+    """The same for async httpx2 clients: the caller's loop awaits the gateway's."""
+
+    def __init__(self, gateway: AsgiGateway) -> None:
+        self._gateway = gateway
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        await request.aread()
+        asgi = httpx2.ASGITransport(app=self._gateway.gateway)
+
+        async def send() -> httpx2.Response:
+            response = await asgi.handle_async_request(request)
+            body = await response.aread()
+            return httpx2.Response(response.status_code, headers=response.headers, content=body)
+
+        future = asyncio.run_coroutine_threadsafe(send(), self._gateway.loop)
+        return await asyncio.wrap_future(future)
+
+    async def aclose(self) -> None:
         """Clients come and go; the gateway stays until its ``with`` block ends."""

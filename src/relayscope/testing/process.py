@@ -11,6 +11,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -126,6 +127,16 @@ class GatewayProcess:
             return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request to the gateway, on a connection of its own."""
+        return httpx.request(method, f"{self.url}{path}", **{"timeout": 10, **kwargs})
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
