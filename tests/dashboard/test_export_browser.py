@@ -18,6 +18,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
+def gateway(gateway_process):
+    """A gateway process: Chromium reaches the dashboard by its URL."""
+    return gateway_process
+
+
+@pytest.fixture(scope="module")
 def seeded(gateway):
     org = gateway.new_org()
     records = ds.dataset(org.org_id)

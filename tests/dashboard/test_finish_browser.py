@@ -16,6 +16,14 @@ from relayscope.testing.orgs import OrgKey
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def gateway(gateway_process):
+    """A gateway process: Chromium reaches the dashboard by its URL."""
+    return gateway_process
+
+
 SERIOUS = {"serious", "critical"}
 
 

@@ -24,6 +24,13 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "dashboard"
 pytestmark = pytest.mark.browser
 
+
+@pytest.fixture(scope="module")
+def gateway(gateway_process):
+    """A gateway process: Chromium reaches the dashboard by its URL."""
+    return gateway_process
+
+
 PROVIDER_KEY = "sk-provider-secret-detail"
 TEMPLATE = [
     {"role": "system", "content": "You write greetings in {{lang}}."},
