@@ -67,7 +67,7 @@ async def test_a_clickhouse_table_from_the_first_version_gets_every_column(tmp_p
             if name not in ADDED_SINCE_THE_FIRST_CLICKHOUSE_TABLE
         }
         columns = ", ".join(f"{name} {kind}" for name, kind in first.items())
-        await store.executor.execute(f"CREATE DATABASE IF NOT EXISTS {store.database}")
+        await store.executor.execute(f"CREATE DATABASE IF NOT EXISTS {store.database_name}")
         await store.executor.execute(
             f"CREATE TABLE {store.table} ({columns}) ENGINE = ReplacingMergeTree "
             "ORDER BY (org_id, created_at, id)"
@@ -76,7 +76,7 @@ async def test_a_clickhouse_table_from_the_first_version_gets_every_column(tmp_p
         rows = await store._query(
             "SELECT name, type FROM system.columns "
             "WHERE database = {db:String} AND table = 'requests' ORDER BY position",
-            {"db": store.database},
+            {"db": store.database_name},
         )
         assert {row["name"]: row["type"] for row in rows} == {
             name: kind.removesuffix(" CODEC(ZSTD(3))") for name, kind in CLICKHOUSE.items()
