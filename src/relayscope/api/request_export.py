@@ -8,8 +8,6 @@ governance export (``/api/data/export``) is the one with bodies.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -19,7 +17,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from relayscope.api import params
+from relayscope.api import csv_rows, params
 from relayscope.api.auth import principal
 from relayscope.api.requests import (
     FILTER_PREFIXES,
@@ -65,23 +63,11 @@ async def _records(
         cursor = page.next_cursor
 
 
-def _csv_cell(value: object) -> object:
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    return "" if value is None else value
-
-
-def _csv_line(row: list[object]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerow(row)
-    return out.getvalue().encode()
-
-
 def _encode(record: LogRecord, fmt: str) -> bytes:
     data = record_json(record, bodies=False)
     if fmt == "jsonl":
         return orjson.dumps(data) + b"\n"
-    return _csv_line([_csv_cell(data.get(name)) for name in COLUMNS])
+    return csv_rows.line(data.get(name) for name in COLUMNS)
 
 
 async def export_response(
@@ -94,7 +80,7 @@ async def export_response(
 
     async def body() -> AsyncIterator[bytes]:
         if fmt == "csv":
-            yield _csv_line(list(COLUMNS))
+            yield csv_rows.line(COLUMNS)
         if first is None:
             return
         yield _encode(first, fmt)

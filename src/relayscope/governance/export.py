@@ -9,14 +9,12 @@ attempts, scores) are JSON text in their cell, a missing value is an empty cell,
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import fields
-from datetime import datetime
 from typing import Any
 
 import orjson
 
+from relayscope.api import csv_rows
 from relayscope.api.requests import record_json
 from relayscope.record import LogRecord
 from relayscope.store.scores import scores_json
@@ -35,7 +33,7 @@ def json_line(record: LogRecord, held: list[dict[str, Any]]) -> bytes:
 
 
 def csv_header() -> bytes:
-    return _csv(COLUMNS)
+    return csv_rows.line(COLUMNS)
 
 
 def csv_line(record: LogRecord, held: list[dict[str, Any]]) -> bytes:
@@ -44,26 +42,8 @@ def csv_line(record: LogRecord, held: list[dict[str, Any]]) -> bytes:
     row["scores"] = given["scores"]
     feedback = given["feedback"]
     row["feedback"] = None if feedback is None else feedback["rating"]
-    return _csv([_cell(row[name]) for name in COLUMNS])
+    return csv_rows.line(row[name] for name in COLUMNS)
 
 
 def line(fmt: str, record: LogRecord, held: list[dict[str, Any]]) -> bytes:
     return csv_line(record, held) if fmt == "csv" else json_line(record, held)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (dict, list)):
-        return orjson.dumps(value).decode()
-    return str(value)
-
-
-def _csv(cells: Any) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(cells)
-    return out.getvalue().encode()
