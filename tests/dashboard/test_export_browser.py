@@ -14,6 +14,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from relayscope.testing import dataset as ds
 
+from .test_browser import ARGS, CHROMIUM, sign_in
+
 pytestmark = pytest.mark.browser
 
 
@@ -34,16 +36,11 @@ def seeded(gateway):
 @pytest.fixture
 def page(gateway, seeded) -> Iterator[Page]:
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         context = browser.new_context(accept_downloads=True)
         context.set_default_timeout(15_000)
         page = context.new_page()
-        page.goto(f"{gateway.url}/dashboard/signin")
-        page.fill("#key", seeded[0].key)
-        page.click("button[type=submit]")
-        expect(page).to_have_url(re.compile(r"/dashboard/requests$"))
+        sign_in(page, gateway, seeded[0].key)
         yield page
         browser.close()
 

@@ -14,7 +14,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from relayscope.testing import dataset as ds
 from relayscope.testing.orgs import OrgKey
 
-CHROMIUM = "/usr/bin/chromium"
+from .test_browser import ARGS, CHROMIUM, sign_in
+
 pytestmark = pytest.mark.browser
 
 
@@ -41,9 +42,7 @@ def seeded(gateway) -> tuple[OrgKey, list[ds.LogRecord]]:
 @pytest.fixture(scope="module")
 def browser(seeded) -> Iterator[Browser]:
     with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield launched
         launched.close()
 
@@ -52,10 +51,7 @@ def _page(browser: Browser, gateway, org: OrgKey, scheme: str) -> Page:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme=scheme)
     context.set_default_timeout(15_000)
     page = context.new_page()
-    page.goto(f"{gateway.url}/dashboard/signin")
-    page.fill("#key", org.key)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/dashboard/requests$"))
+    sign_in(page, gateway, org.key)
     return page
 
 

@@ -20,8 +20,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from relayscope.store.sql import SqlStore
 from relayscope.testing.orgs import OrgKey, wait_for_record
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "dashboard"
+from .test_browser import ARGS, CHROMIUM, shot, sign_in
+
 pytestmark = pytest.mark.browser
 
 
@@ -92,9 +92,7 @@ def traffic(gateway) -> tuple[OrgKey, str, str]:
 @pytest.fixture(scope="module")
 def browser(traffic) -> Iterator[Browser]:
     with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield launched
         launched.close()
 
@@ -105,10 +103,7 @@ def page(browser: Browser, gateway, traffic) -> Iterator[Page]:
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=gateway.url)
     context.set_default_timeout(15_000)
     page = context.new_page()
-    page.goto(f"{gateway.url}/dashboard/signin")
-    page.fill("#key", traffic[0].key)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/dashboard/requests$"))
+    sign_in(page, gateway, traffic[0].key)
     yield page
     context.close()
 
@@ -130,8 +125,7 @@ def test_a_prompt_request_shows_its_variables_and_filled_prompt(page, gateway, t
     expect(filled.nth(1)).to_contain_text("Greet Ada.")
     # The log keeps the client's own (empty) messages; the filled prompt is the page's.
     expect(page.locator("#request-body")).not_to_contain_text("Greet Ada")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "request-prompt.png"), full_page=True)
+    shot(page, "request-prompt")
 
 
 def test_the_request_name_shows_once_and_the_key_by_its_name(page, gateway, traffic):
