@@ -75,7 +75,7 @@ def traffic(gateway) -> tuple[OrgKey, str, str]:
                 "Helicone-Property-Feature": "onboarding",
             },
         )
-        with pytest.raises(openai.BadRequestError):
+        with pytest.raises(openai.BadRequestError) as refused:
             sdk.chat.completions.create(
                 model="gpt-4o-mini",
                 messages=[{"role": "user", "content": "hi"}],
@@ -83,10 +83,11 @@ def traffic(gateway) -> tuple[OrgKey, str, str]:
                 extra_headers={"x-fake-status": "400", "Helicone-Request-Name": "broken-stream"},
             )
     prompt_id = prompted.headers["helicone-id"]
+    failed_id = refused.value.response.headers["helicone-id"]
     wait_for_record(gateway, org, prompt_id)
-    with gateway.api(org) as api:
-        failed = api.get("/api/requests", params={"request_name": "broken-stream"}).json()
-    return org, prompt_id, failed["data"][0]["id"]
+    failed = wait_for_record(gateway, org, failed_id)
+    assert failed["request_name"] == "broken-stream"
+    return org, prompt_id, failed_id
 
 
 @pytest.fixture(scope="module")
