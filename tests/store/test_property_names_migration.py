@@ -15,6 +15,10 @@ from relayscope.testing.seeding import make_record
 
 BEFORE = "0012_body_sizes"
 BULK = 1234
+ROLLUP_COLUMNS_0017 = (
+    "cache_read_tokens BIGINT NOT NULL DEFAULT 0",
+    "cost_saved_usd FLOAT NOT NULL DEFAULT 0",
+)
 HOUR = datetime(2026, 3, 1, 10, tzinfo=UTC)
 
 # Property names as earlier versions stored them: as each client sent them.
@@ -65,9 +69,14 @@ async def _old_store(store: SqlStore) -> str:
     # only while the records go in.
     async with store.database.begin() as conn:
         await conn.execute(text("ALTER TABLE requests ADD COLUMN reasoning_tokens INTEGER"))
+        for column in ROLLUP_COLUMNS_0017:
+            await conn.execute(text(f"ALTER TABLE request_rollups ADD COLUMN {column}"))
     assert await store.insert_requests(records) == len(records)
     async with store.database.begin() as conn:
         await conn.execute(text("ALTER TABLE requests DROP COLUMN reasoning_tokens"))
+        for column in ROLLUP_COLUMNS_0017:
+            name = column.split()[0]
+            await conn.execute(text(f"ALTER TABLE request_rollups DROP COLUMN {name}"))
         await conn.execute(
             text(
                 "INSERT INTO request_webhooks (id, org_id, url, secret, include_bodies, "

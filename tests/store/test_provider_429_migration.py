@@ -14,6 +14,10 @@ from relayscope.store.sql import SqlStore
 from relayscope.testing.seeding import make_record
 
 BEFORE = "0013_property_names"
+ROLLUP_COLUMNS_0017 = (
+    "cache_read_tokens BIGINT NOT NULL DEFAULT 0",
+    "cost_saved_usd FLOAT NOT NULL DEFAULT 0",
+)
 HOUR = datetime(2026, 3, 1, 10, tzinfo=UTC)
 WHOLE_DAY = RequestFilter(since=HOUR - timedelta(hours=10), until=HOUR + timedelta(hours=14))
 
@@ -54,10 +58,15 @@ async def test_upgrading_marks_provider_429s_and_recounts_the_rollups(store_url)
         # are there only while it does, before the upgrade.
         async with store.database.begin() as conn:
             await conn.execute(text("ALTER TABLE requests ADD COLUMN reasoning_tokens INTEGER"))
+            for column in ROLLUP_COLUMNS_0017:
+                await conn.execute(text(f"ALTER TABLE request_rollups ADD COLUMN {column}"))
         assert await store.insert_requests(records) == len(records)
         assert await rate_limited(store, org.id) == (2, 2)
         async with store.database.begin() as conn:
             await conn.execute(text("ALTER TABLE requests DROP COLUMN reasoning_tokens"))
+            for column in ROLLUP_COLUMNS_0017:
+                name = column.split()[0]
+                await conn.execute(text(f"ALTER TABLE request_rollups DROP COLUMN {name}"))
 
         await store.migrate()
 

@@ -95,6 +95,8 @@ def _totals(row: Any) -> Totals:
         total_tokens=int(row.total_tokens or 0),
         cost_usd=float(row.cost_usd or 0.0),
         latency_ms_sum=float(row.latency_ms_sum or 0.0),
+        cache_read_tokens=int(row.cache_read_tokens or 0),
+        cost_saved_usd=float(row.cost_saved_usd or 0.0),
         first_at=buckets.utc(row.first_at) if row.first_at else None,
         last_at=buckets.utc(row.last_at) if row.last_at else None,
     )
@@ -113,6 +115,8 @@ def _raw_columns() -> list[Any]:
         func.sum(c.total_tokens).label("total_tokens"),
         func.sum(c.cost_usd).label("cost_usd"),
         func.sum(c.latency_ms).label("latency_ms_sum"),
+        func.sum(c.cache_read_tokens).label("cache_read_tokens"),
+        func.sum(c.cost_saved_usd).label("cost_saved_usd"),
         func.min(c.created_at).label("first_at"),
         func.max(c.created_at).label("last_at"),
     ]
@@ -132,6 +136,8 @@ def _rollup_columns() -> list[Any]:
             "total_tokens",
             "cost_usd",
             "latency_ms_sum",
+            "cache_read_tokens",
+            "cost_saved_usd",
         )
     ]
     return [*sums, func.min(r.first_at).label("first_at"), func.max(r.last_at).label("last_at")]
@@ -494,6 +500,12 @@ def metric_value(t: Totals, metric: str) -> float:
         return t.total_tokens
     if metric == "error_rate":
         return t.errors / t.requests if t.requests else 0.0
+    if metric == "cache_hits":
+        return t.cache_hits
+    if metric == "cache_hit_rate":
+        return t.cache_hits / t.requests if t.requests else 0.0
+    if metric == "cost_saved":
+        return t.cost_saved_usd
     raise ValueError(metric)
 
 
@@ -504,6 +516,9 @@ def summary_json(t: Totals) -> dict[str, Any]:
         "error_rate": t.errors / t.requests if t.requests else 0.0,
         "rate_limited": t.rate_limited,
         "cache_hits": t.cache_hits,
+        "cache_hit_rate": t.cache_hits / t.requests if t.requests else 0.0,
+        "cost_saved_usd": t.cost_saved_usd,
+        "cache_read_tokens": t.cache_read_tokens,
         "prompt_tokens": t.prompt_tokens,
         "completion_tokens": t.completion_tokens,
         "total_tokens": t.total_tokens,

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from starlette.datastructures import QueryParams
 
-from relayscope.analytics import buckets
+from relayscope.analytics import breakdowns, buckets
 from relayscope.analytics.repository import (
     Analytics,
     Key,
@@ -49,7 +49,15 @@ METRICS = {
     "error_rate": "fraction",
     "tokens": "tokens",
     "latency": "ms",
+    "token_kinds": "tokens",
+    "cache_hits": "requests",
+    "cache_hit_rate": "fraction",
+    "cost_saved": "USD",
+    "ttft": "ms",
 }
+PERCENTILE_METRICS = {"latency": breakdowns.LATENCY_STATS, "ttft": breakdowns.TTFT_STATS}
+RATE_METRICS = ("error_rate", "cache_hit_rate")
+"""Fractions of a bucket's requests: None where it has none; groups ranked by requests."""
 MAX_BUCKETS = 2000
 DEFAULT_SPAN = timedelta(days=7)
 _SORTS = ("cost", "requests", "errors", "error_rate", "tokens", "last_seen", "avg_latency")
@@ -119,9 +127,12 @@ def auto_granularity(span: timedelta) -> str:
 
 
 async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> dict[str, Any]:
-    f = _filters(query, {"metric", "group_by", "granularity", "limit"})
+    f = _filters(query, {"metric", "group_by", "granularity", "limit", "stat"})
     metric = _metric(query)
     group_by = _group_by(query)
+    stats = _stats(query, metric)
+    if metric == "token_kinds" and group_by is not None:
+        raise params.bad("group_by", "token_kinds is split by kind; it takes no group_by")
     limit = params.integer(query, "limit", default=8, low=1, high=50)
     assert limit is not None
     until = f.until or now()
@@ -139,8 +150,23 @@ async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> d
     f = RequestFilter(**{**_as_dict(f), "since": since, "until": until})
     starts = list(buckets.starts(since, until, granularity))
     series: list[dict[str, Any]]
-    if metric == "latency":
-        series = await _latency_series(analytics, org_id, f, granularity, group_by, limit, starts)
+    if metric == "latency" and group_by is None:
+        series = await _latency_series(analytics, org_id, f, granularity, stats, starts)
+    elif metric in PERCENTILE_METRICS:
+        cells = await breakdowns.percentile_cells(
+            analytics,
+            org_id,
+            f,
+            column="ttft_ms" if metric == "ttft" else "latency_ms",
+            granularity=granularity,
+            group_by=group_by,
+            limit=limit,
+            stats=stats,
+        )
+        series = breakdowns.percentile_series(cells, stats, group_by is not None, starts)
+    elif metric == "token_kinds":
+        totals = await analytics.aggregate(org_id, f, granularity=granularity)
+        series = breakdowns.token_kind_series(totals, starts)
     elif metric.startswith(SCORE_METRIC):
         found = await score_totals(
             analytics.database,
@@ -162,8 +188,31 @@ async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> d
         "from": since.isoformat(),
         "to": until.isoformat(),
         "buckets": [start.isoformat() for start in starts],
-        "series": series,
+        "partial": breakdowns.partial(since, until, starts, granularity),
+        "spans": breakdowns.spans(since, until, starts, granularity),
+        "series": [_explorable(s, group_by) for s in series],
     }
+
+
+def _stats(query: QueryParams, metric: str) -> tuple[str, ...]:
+    """The percentiles a latency or TTFT series shows: all it has, or ``stat``."""
+    stat = query.get("stat")
+    choices = PERCENTILE_METRICS.get(metric)
+    if stat is None:
+        return choices or ()
+    if choices is None:
+        raise params.bad("stat", "only latency and ttft have percentiles")
+    if stat not in choices:
+        raise params.bad("stat", f"must be one of {', '.join(choices)} for {metric}")
+    return (stat,)
+
+
+def _explorable(series: dict[str, Any], group_by: str | None) -> dict[str, Any]:
+    """Adds ``filter``: the explorer parameters for the series' requests (None: "other")."""
+    group = series["group"]
+    grouped_other = group_by is not None and group is None
+    series["filter"] = None if grouped_other else breakdowns.explore_filter(group_by, group)
+    return series
 
 
 def _as_dict(f: RequestFilter) -> dict[str, Any]:
@@ -180,7 +229,7 @@ def _series(
     if group_by is None:
         values = [_value(totals.get((start, None)), metric) for start in starts]
         return [{"name": metric, "group": None, "values": values}]
-    top = top_groups(totals, "requests" if metric == "error_rate" else metric, limit)
+    top = top_groups(totals, "requests" if metric in RATE_METRICS else metric, limit)
     chosen = set(top)
     others: dict[datetime | None, Totals] = {}
     for (start, group), t in totals.items():
@@ -255,8 +304,8 @@ async def score_summary(analytics: Analytics, org_id: str, query: QueryParams) -
 
 def _value(t: Totals | None, metric: str) -> float | None:
     if t is None:
-        return None if metric == "error_rate" else 0
-    if metric == "error_rate" and not t.requests:
+        return None if metric in RATE_METRICS else 0
+    if metric in RATE_METRICS and not t.requests:
         return None
     return metric_value(t, metric)
 
@@ -266,27 +315,21 @@ async def _latency_series(
     org_id: str,
     f: RequestFilter,
     granularity: str,
-    group_by: str | None,
-    limit: int,
+    stats: tuple[str, ...],
     starts: list[datetime],
 ) -> list[dict[str, Any]]:
-    found = await analytics.latency(org_id, f, granularity=granularity, group_by=group_by)
-    groups: list[str | None] = [None]
-    if group_by is not None:
-        counts: dict[str, int] = {}
-        for (_start, group), (n, _ps) in found.items():
-            if group is not None:
-                counts[group] = counts.get(group, 0) + n
-        groups = [g for g, _n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+    """Ungrouped latency percentiles: the SQLite path seeks them through the
+    latency histogram instead of sorting every request of the range."""
+    found = await analytics.latency(org_id, f, granularity=granularity)
     out = []
-    for group in groups:
-        for i, stat in enumerate(("p50", "p95", "p99")):
-            values = []
-            for start in starts:
-                hit = found.get((start, group))
-                values.append(round(hit[1][i], 3) if hit else None)
-            name = stat if group is None else f"{group} {stat}"
-            out.append({"name": name, "group": group, "stat": stat, "values": values})
+    for i, stat in enumerate(breakdowns.LATENCY_STATS):
+        if stat not in stats:
+            continue
+        values = []
+        for start in starts:
+            hit = found.get((start, None))
+            values.append(round(hit[1][i], 3) if hit else None)
+        out.append({"name": stat, "group": None, "stat": stat, "values": values})
     return out
 
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -85,6 +85,8 @@ class Totals:
     total_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms_sum: float = 0.0
+    cache_read_tokens: int = 0
+    cost_saved_usd: float = 0.0
     first_at: datetime | None = None
     last_at: datetime | None = None
 
@@ -98,6 +100,8 @@ class Totals:
         self.total_tokens += row.total_tokens or 0
         self.cost_usd += row.cost_usd or 0.0
         self.latency_ms_sum += row.latency_ms
+        self.cache_read_tokens += row.cache_read_tokens or 0
+        self.cost_saved_usd += row.cost_saved_usd or 0.0
         if self.first_at is None or created_at < self.first_at:
             self.first_at = created_at
         if self.last_at is None or created_at > self.last_at:
@@ -111,8 +115,8 @@ class Totals:
         if other.last_at is not None and (self.last_at is None or other.last_at > self.last_at):
             self.last_at = other.last_at
 
-    def row(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in (*_SUMS, "first_at", "last_at")}
+    def row(self, sums: tuple[str, ...] | None = None) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in (*(sums or _SUMS), "first_at", "last_at")}
 
 
 _SUMS = (
@@ -125,6 +129,8 @@ _SUMS = (
     "total_tokens",
     "cost_usd",
     "latency_ms_sum",
+    "cache_read_tokens",
+    "cost_saved_usd",
 )
 _SESSION_SUMS = (
     "requests",
@@ -201,16 +207,19 @@ def _earlier(column: Any, new: Any) -> Any:
     return case((new < column, new), else_=column)
 
 
-def statements(deltas: Deltas, dialect: str) -> list[tuple[Any, list[dict[str, Any]]]]:
+def statements(
+    deltas: Deltas, dialect: str, sums: tuple[str, ...] = _SUMS
+) -> list[tuple[Any, list[dict[str, Any]]]]:
     """The upserts that add ``deltas``, each with its parameter rows (sorted, so
-    concurrent writers lock rows in the same order)."""
+    concurrent writers lock rows in the same order). ``sums``: the request_rollups
+    columns to write (a migration's rebuild may run before later ones exist)."""
     work: list[tuple[Any, list[dict[str, Any]]]] = []
     if deltas.rollups:
         rows = [
-            {"org_id": org, "dim": dim, "bucket": hour, "value": value, **totals.row()}
+            {"org_id": org, "dim": dim, "bucket": hour, "value": value, **totals.row(sums)}
             for (org, dim, hour, value), totals in sorted(deltas.rollups.items())
         ]
-        work.append((_rollups_upsert(dialect), rows))
+        work.append((_rollups_upsert(dialect, sums), rows))
     if deltas.histogram:
         rows = [
             {"org_id": org, "bucket": hour, "bin": b, "requests": n}
@@ -248,9 +257,9 @@ def _added_totals(t: Any, new: Any, sums: tuple[str, ...]) -> dict[str, Any]:
 # The upserts are built once per dialect: SQLAlchemy memoizes a statement's cache
 # key on the object, so reusing it skips re-walking these expressions every batch.
 @lru_cache
-def _rollups_upsert(dialect: str) -> Any:
+def _rollups_upsert(dialect: str, sums: tuple[str, ...]) -> Any:
     insert = _insert(dialect, request_rollups)
-    sets = _added_totals(request_rollups.c, insert.excluded, _SUMS)
+    sets = _added_totals(request_rollups.c, insert.excluded, sums)
     return insert.on_conflict_do_update(
         index_elements=["org_id", "dim", "bucket", "value"], set_=sets
     )
@@ -303,6 +312,8 @@ _REBUILD_COLUMNS = [
         "cost_usd",
         "rate_limited",
         "cache_hit",
+        "cache_read_tokens",
+        "cost_saved_usd",
         "user_id",
         "session_id",
         "session_name",
@@ -330,7 +341,9 @@ def rebuild(conn: Connection, chunk: int = 50_000) -> int:
         # and while it is open no later migration in this transaction may alter
         # ``requests``.
         conn.exec_driver_sql("CLOSE ALL")
-    for statement, rows in statements(deltas, conn.dialect.name):
+    present = {column["name"] for column in inspect(conn).get_columns("request_rollups")}
+    sums = tuple(name for name in _SUMS if name in present)
+    for statement, rows in statements(deltas, conn.dialect.name, sums):
         for start in range(0, len(rows), chunk):
             conn.execute(statement, rows[start : start + chunk])
     return count

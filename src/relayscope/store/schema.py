@@ -264,6 +264,10 @@ request_rollups = Table(
     Column("latency_ms_sum", Float, nullable=False),
     Column("first_at", DateTime(timezone=True), nullable=False),
     Column("last_at", DateTime(timezone=True), nullable=False),
+    # Prompt tokens the provider read from its prompt cache, and what the gateway's
+    # cache hits would have cost at the provider (``cost_saved_usd``).
+    Column("cache_read_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("cost_saved_usd", Float, nullable=False, server_default="0"),
     sqlite_with_rowid=False,
 )
 
