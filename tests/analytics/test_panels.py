@@ -5,63 +5,25 @@ filter. Every expected number is worked out here from the records themselves."""
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 import pytest
 
 from relayscope.testing import dataset as ds
-from relayscope.testing.dataset import DAY
 
-START = DAY + timedelta(hours=10)
+START = ds.PANEL_START
 HOURS = [START + timedelta(hours=h) for h in range(3)]
 END = START + timedelta(hours=3)
-MODELS = ["m-alpha", "m-beta", "m-gamma", "m-delta", "m-eps"]
-USERS = ["ana", "ben", "cy", None]
-
-
-def records_for(org_id):
-    """300 requests over 10:00-13:00: five models of unequal traffic, streams with a
-    time to first token, cache hits (free, with what they saved) and prompt-cache reads."""
-    rng = random.Random(26)
-    out = []
-    for i in range(300):
-        model = MODELS[min(int(rng.expovariate(0.8)), len(MODELS) - 1)]
-        stream = i % 5 in (0, 1)
-        hit = i % 7 == 3
-        prompt = rng.randint(20, 400)
-        cached = rng.randint(0, prompt) if i % 3 == 0 else None
-        price = round(0.0001 * (prompt + 3 * 40), 6)
-        out.append(
-            ds.make(
-                org_id,
-                START + timedelta(seconds=36 * i + rng.randint(0, 30)),
-                request_model=model,
-                user_id=USERS[i % 4],
-                properties={"feature": ["chat", "search", "summary"][i % 3]},
-                latency_ms=round(rng.lognormvariate(5, 0.8), 3),
-                stream=stream,
-                # Non-streamed requests with a TTFT must not count in the TTFT panel.
-                ttft_ms=round(rng.uniform(20, 900), 3) if stream or i % 11 == 0 else None,
-                prompt_tokens=prompt,
-                completion_tokens=40,
-                total_tokens=prompt + 40,
-                cache_read_tokens=cached,
-                cache_hit=hit,
-                cost_usd=0.0 if hit else price,
-                cost_saved_usd=price if hit else None,
-            )
-        )
-    return out
+MODELS = ds.PANEL_MODELS
 
 
 @pytest.fixture(scope="module")
 def seeded(gateway):
     org, intruder = gateway.new_org(), gateway.new_org()
-    records = records_for(org.org_id)
+    records = ds.panel_dataset(org.org_id)
     ds.insert(gateway.database_url, records)
-    ds.insert(gateway.database_url, records_for(intruder.org_id))  # must never show
+    ds.insert(gateway.database_url, ds.panel_dataset(intruder.org_id))  # must never show
     return org, records
 
 

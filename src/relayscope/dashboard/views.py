@@ -27,7 +27,7 @@ from relayscope.api.requests import (
     sort_of,
 )
 from relayscope.auth.keys import Principal
-from relayscope.dashboard import auth, chat, detail, internal
+from relayscope.dashboard import analytics_panels, auth, chat, detail, internal
 from relayscope.dashboard.curl import as_curl
 from relayscope.dashboard.render import page
 from relayscope.errors import BadRequest
@@ -457,7 +457,8 @@ async def analytics_page(request: Request, session: auth.Session) -> Response:
     analytics = _analytics(request)
     org = session.org_id
     error = None
-    panels: dict[str, Any] = {}
+    panels: list[dict[str, Any]] = []
+    chosen = None
     summary: dict[str, Any] | None = None
     window = ("", "", "24h")
     group_by = query.get("group_by", "model")
@@ -465,7 +466,17 @@ async def analytics_page(request: Request, session: auth.Session) -> Response:
     filters = [
         (k, v)
         for k, v in query.multi_items()
-        if k not in ("range", "from", "to", "group_by", "granularity", "score") and v != ""
+        if k
+        not in (
+            "range",
+            "from",
+            "to",
+            "group_by",
+            "granularity",
+            "score",
+            *analytics_panels.CONTROLS,
+        )
+        and v != ""
     ]
     names = []
     score_names: list[dict[str, Any]] = []
@@ -480,24 +491,12 @@ async def analytics_page(request: Request, session: auth.Session) -> Response:
         score_names = (await service.score_summary(analytics, org, ungrouped))["data"]
         if score is None and score_names:
             score = score_names[0]["name"]
-        specs = {
-            "cost": [("metric", "cost"), ("group_by", group_by)],
-            "requests": [("metric", "requests"), ("group_by", group_by)],
-            "latency": [("metric", "latency")],
-            "error_rate": [("metric", "error_rate")],
-        }
-        if score is not None:
-            specs["score"] = [("metric", f"score.{score}"), ("group_by", group_by)]
-        for panel, extra in specs.items():
-            panel_query = QueryParams([*base, *[(k, v) for k, v in extra if v]])
-            panels[panel] = {
-                "data": await service.timeseries(analytics, org, panel_query),
-                "api": "/api/analytics/timeseries?" + str(panel_query),
-            }
+        chosen = analytics_panels.options(query, group_by, score)
+        panels = await analytics_panels.build(analytics, org, base, chosen)
         names = (await service.properties(analytics, org, QueryParams(base[:2])))["data"]
     except BadRequest as exc:
         # A bad group_by or granularity is found by the panels, after the summary.
-        error, summary, panels = exc.message, None, {}
+        error, summary, panels = exc.message, None, []
     return page(
         "analytics.html",
         400 if error else 200,
@@ -515,6 +514,10 @@ async def analytics_page(request: Request, session: auth.Session) -> Response:
             property_names=[n["name"] for n in names],
             score_names=[n["name"] for n in score_names],
             score=score,
+            options=chosen,
+            top_choices=analytics_panels.TOP_CHOICES,
+            latency_stats=analytics_panels.LATENCY_STAT_CHOICES,
+            explorer_base=analytics_panels.explorer_base(filters),
             extra_filters=filters,
             summary_api="/api/analytics/summary?"
             + urlencode([("from", window[0]), ("to", window[1]), *filters]),

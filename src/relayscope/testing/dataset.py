@@ -143,3 +143,43 @@ def percentiles(values: list[float]) -> list[float]:
         return values * 3
     cuts = statistics.quantiles(sorted(values), n=100, method="inclusive")
     return [cuts[49], cuts[94], cuts[98]]
+
+
+PANEL_START = DAY + timedelta(hours=10)
+PANEL_MODELS = ["m-alpha", "m-beta", "m-gamma", "m-delta", "m-eps"]
+_PANEL_USERS = ["ana", "ben", "cy", "dee", "eli", "fay", "gus", None]
+
+
+def panel_dataset(org_id: str) -> list[LogRecord]:
+    """300 requests over 10:00-13:00: five models of unequal traffic, streams with a
+    time to first token, cache hits (free, with what they saved) and prompt-cache reads."""
+    rng = random.Random(26)
+    out: list[LogRecord] = []
+    for i in range(300):
+        model = PANEL_MODELS[min(int(rng.expovariate(0.8)), len(PANEL_MODELS) - 1)]
+        stream = i % 5 in (0, 1)
+        hit = i % 7 == 3
+        prompt = rng.randint(20, 400)
+        cached = rng.randint(0, prompt) if i % 3 == 0 else None
+        price = round(0.0001 * (prompt + 3 * 40), 6)
+        out.append(
+            make(
+                org_id,
+                PANEL_START + timedelta(seconds=36 * i + rng.randint(0, 30)),
+                request_model=model,
+                user_id=_PANEL_USERS[i % 8],
+                properties={"feature": ["chat", "search", "summary"][i % 3]},
+                latency_ms=round(rng.lognormvariate(5, 0.8), 3),
+                stream=stream,
+                # Non-streamed requests with a TTFT must not count in the TTFT panel.
+                ttft_ms=round(rng.uniform(20, 900), 3) if stream or i % 11 == 0 else None,
+                prompt_tokens=prompt,
+                completion_tokens=40,
+                total_tokens=prompt + 40,
+                cache_read_tokens=cached,
+                cache_hit=hit,
+                cost_usd=0.0 if hit else price,
+                cost_saved_usd=price if hit else None,
+            )
+        )
+    return out

@@ -1,4 +1,5 @@
-// RelayScope dashboard: clickable rows and Chart.js charts fed by the embedded API JSON.
+// RelayScope dashboard: clickable rows, copy buttons and relative times (the analytics
+// charts are static/analytics.js).
 (function () {
   "use strict";
 
@@ -46,97 +47,4 @@
   }
   document.addEventListener("DOMContentLoaded", refreshTimes);
   setInterval(refreshTimes, 30000);
-
-  var palette = ["#3b5bdb", "#f08c00", "#2b8a3e", "#c2255c", "#7048e8", "#0c8599",
-    "#e8590c", "#5c940d", "#862e9c", "#1098ad", "#868e96"];
-
-  function label(iso, granularity) {
-    var d = new Date(iso);
-    var pad = function (n) { return String(n).padStart(2, "0"); };
-    var day = d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate());
-    if (granularity === "day") return day;
-    return day + " " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
-  }
-
-  var formats = {
-    cost: function (v) { return "$" + (v >= 1 ? v.toFixed(2) : v.toPrecision(3)); },
-    requests: function (v) { return v.toLocaleString(); },
-    latency: function (v) { return v >= 1000 ? (v / 1000).toFixed(2) + " s" : Math.round(v) + " ms"; },
-    error_rate: function (v) { return v.toFixed(1) + "%"; },
-    score: function (v) { return String(Math.round(v * 1000) / 1000); }
-  };
-  var axisTitles = {
-    cost: "USD", requests: "requests", latency: "milliseconds", error_rate: "% of requests",
-    score: "average score"
-  };
-
-  // One colour per group on every chart of the page, so "chat" looks the same in
-  // the cost and the request charts.
-  var colours = {};
-  function assignColours(kinds) {
-    var names = {};
-    kinds.forEach(function (kind) {
-      var source = document.getElementById("data-" + kind);
-      if (!source) return;
-      JSON.parse(source.textContent).series.forEach(function (s) { names[s.name] = true; });
-    });
-    Object.keys(names).sort().forEach(function (name, i) {
-      colours[name] = name === "other" ? "#adb5bd" : palette[i % palette.length];
-    });
-  }
-
-  function draw(canvas) {
-    var kind = canvas.getAttribute("data-chart");
-    var source = document.getElementById("data-" + kind);
-    if (!source || typeof Chart === "undefined") return;
-    var data = JSON.parse(source.textContent);
-    var stacked = kind === "cost" || kind === "requests";
-    var datasets = data.series.map(function (s, i) {
-      var color = colours[s.name] || palette[i % palette.length];
-      var values = s.values.map(function (v) {
-        if (v === null) return null;
-        return kind === "error_rate" ? v * 100 : v;
-      });
-      return {
-        label: kind === "error_rate" ? "error rate" : s.name,
-        data: values,
-        backgroundColor: color,
-        borderColor: color,
-        borderWidth: stacked ? 0 : 2,
-        pointRadius: data.buckets.length > 60 ? 0 : 2,
-        spanGaps: true,
-        fill: false
-      };
-    });
-    var fmt = formats[kind];
-    var chart = new Chart(canvas, {
-      type: stacked ? "bar" : "line",
-      data: { labels: data.buckets.map(function (b) { return label(b, data.granularity); }), datasets: datasets },
-      options: {
-        animation: false,
-        responsive: true,
-        maintainAspectRatio: false,
-        interaction: { mode: "index", intersect: false },
-        plugins: {
-          legend: { position: "bottom", labels: { boxWidth: 12 } },
-          tooltip: { callbacks: { label: function (ctx) {
-            return ctx.dataset.label + ": " + (ctx.parsed.y === null ? "–" : fmt(ctx.parsed.y));
-          } } }
-        },
-        scales: {
-          x: { stacked: stacked, title: { display: true, text: "time (UTC, per " + data.granularity + ")" },
-               ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } },
-          y: { stacked: stacked, beginAtZero: true, title: { display: true, text: axisTitles[kind] },
-               ticks: { callback: function (v) { return fmt(v); } } }
-        }
-      }
-    });
-    canvas.relayscopeChart = chart;
-  }
-
-  document.addEventListener("DOMContentLoaded", function () {
-    assignColours(["cost", "requests"]);
-    document.querySelectorAll("canvas[data-chart]").forEach(draw);
-    document.body.setAttribute("data-charts-ready", "1");
-  });
 })();
