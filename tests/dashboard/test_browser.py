@@ -183,12 +183,14 @@ def test_analytics_charts_show_the_seeded_numbers(page, gateway, seeded):
             sum(r.cost_usd or 0 for r in mine if r.created_at >= NEXT_DAY),
         ]
         assert cost[model] == pytest.approx(per_day), model
+    # All requests, whatever the cost breakdown.
+    assert [name for name, _values in chart["requests"]["sets"]] == ["requests"]
     assert sum(sum(values) for _name, values in chart["requests"]["sets"]) == len(records)
     latency = dict(chart["latency"]["sets"])
     first_day = [r.latency_ms for r in records if r.created_at < NEXT_DAY]
     assert latency["p50"][0] == pytest.approx(ds.percentiles(first_day)[0], abs=1e-3)
     assert chart["latency"]["y"] == "milliseconds" and chart["cost"]["y"] == "USD"
-    assert page.locator("canvas").count() == 4
+    assert page.locator("canvas").count() == 9
     shot(page, "analytics")
 
 

@@ -124,7 +124,7 @@ def test_analytics_chart_the_average_score(page, gateway, scored):
     sign_in(page, gateway, org.key)
     page.goto(f"{gateway.url}/dashboard/analytics?range=1h&score=accuracy&group_by=model")
     expect(page.locator("body")).to_have_attribute("data-charts-ready", "1")
-    expect(page.locator("#score-panel h2")).to_have_text("Average score accuracy by model")
+    expect(page.locator("#panel-score h2")).to_have_text("Average score accuracy by model, top 10")
     data = orjson.loads(page.locator("#data-score").text_content() or "")
     [series] = data["series"]
     assert series["name"] == "gpt-4o-mini"
