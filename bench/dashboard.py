@@ -135,6 +135,11 @@ def queries(now: datetime) -> list[tuple[str, str, dict[str, str]]]:
             {**d1, "metric": "latency", "group_by": "model", "stat": "p95", "limit": "10"},
         ),
         (
+            "average latency by user, top 10, 30 d daily",
+            ts,
+            {**d30, "metric": "avg_latency", "group_by": "user", "limit": "10"},
+        ),
+        (
             "latency P95 by user, top 10, 30 d daily",
             ts,
             {**d30, "metric": "latency", "group_by": "user", "stat": "p95", "limit": "10"},

@@ -154,6 +154,32 @@ def test_percentiles_split_by_model_with_other(gateway, seeded, metric):
             assert s["values"][hour] == pytest.approx(expected, abs=1e-3), (s["name"], hour)
 
 
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [(START, END), (START + timedelta(minutes=20), END - timedelta(minutes=15))],
+    ids=["whole-hours", "cut-hours"],
+)
+def test_average_latency_split_by_user_with_other(gateway, seeded, since, until):
+    org, records = seeded
+    chosen = [r for r in ds.within(records, since, until) if r.user_id]
+    data = series(gateway, org, since, until, metric="avg_latency", group_by="user", limit=3)
+    assert data["unit"] == "ms"
+    counts = defaultdict(int)
+    for r in chosen:
+        counts[r.user_id] += 1
+    top = sorted(counts, key=lambda u: (-counts[u], u))[:3]
+    assert [s["name"] for s in data["series"]] == [*top, "other"]
+    for s in data["series"]:
+        for hour in range(3):
+            mine = [
+                r.latency_ms
+                for r in chosen
+                if hour_of(r) == hour
+                and (r.user_id == s["group"] if s["group"] else r.user_id not in top)
+            ]
+            assert s["values"][hour] == pytest.approx(sum(mine) / len(mine)), s["name"]
+
+
 def test_top_n_lumps_the_rest_into_other(gateway, seeded):
     org, records = seeded
     for limit in (1, 3, 5):

@@ -147,6 +147,17 @@ def test_latency_is_split_by_the_chosen_group(page, gateway, seeded):
             expected = ds.percentiles(values)[0]
             assert latency[f"{feature} p50"][hour] == pytest.approx(expected, abs=1e-3)
     expect(page.locator("#panel-latency_group h2")).to_contain_text("P50 by property feature")
+    # By default the split is the average, which the hourly rollups answer.
+    open_analytics(page, gateway, group_by="property:feature")
+    average = charts(page)["latency_group"]["sets"]
+    for feature in ("chat", "search", "summary"):
+        mine = [r for r in records if r.properties["feature"] == feature]
+        expected = [
+            per_hour(mine, lambda r: r.latency_ms)[h] / per_hour(mine, lambda r: 1)[h]
+            for h in range(3)
+        ]
+        assert average[feature] == pytest.approx(expected)
+    expect(page.locator("#panel-latency_group h2")).to_contain_text("average by property")
 
 
 def test_top_n_selector_lumps_the_rest_into_other(page, gateway, seeded):

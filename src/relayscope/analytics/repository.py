@@ -506,6 +506,8 @@ def metric_value(t: Totals, metric: str) -> float:
         return t.cache_hits / t.requests if t.requests else 0.0
     if metric == "cost_saved":
         return t.cost_saved_usd
+    if metric == "avg_latency":
+        return t.latency_ms_sum / t.requests if t.requests else 0.0
     raise ValueError(metric)
 
 

@@ -49,6 +49,7 @@ METRICS = {
     "error_rate": "fraction",
     "tokens": "tokens",
     "latency": "ms",
+    "avg_latency": "ms",
     "token_kinds": "tokens",
     "cache_hits": "requests",
     "cache_hit_rate": "fraction",
@@ -56,8 +57,8 @@ METRICS = {
     "ttft": "ms",
 }
 PERCENTILE_METRICS = {"latency": breakdowns.LATENCY_STATS, "ttft": breakdowns.TTFT_STATS}
-RATE_METRICS = ("error_rate", "cache_hit_rate")
-"""Fractions of a bucket's requests: None where it has none; groups ranked by requests."""
+RATE_METRICS = ("error_rate", "cache_hit_rate", "avg_latency")
+"""Per-request values: None where a bucket has no requests; groups ranked by requests."""
 MAX_BUCKETS = 2000
 DEFAULT_SPAN = timedelta(days=7)
 _SORTS = ("cost", "requests", "errors", "error_rate", "tokens", "last_seen", "avg_latency")

@@ -15,8 +15,9 @@ from relayscope.api import params
 
 TOP_CHOICES = (5, 10, 20)
 DEFAULT_TOP = 10
-LATENCY_STAT_CHOICES = ("p50", "p95", "p99")
-DEFAULT_LATENCY_STAT = "p95"
+LATENCY_STAT_CHOICES = ("avg", "p50", "p95", "p99")
+DEFAULT_LATENCY_STAT = "avg"
+"""The average comes from the hourly rollups; a percentile reads the range's requests."""
 CONTROLS = ("top", "latency_stat")
 """The page's panel controls: not request filters, so never passed on to the API."""
 
@@ -54,6 +55,16 @@ def group_label(group_by: str) -> str:
     return group_by
 
 
+def _stat_title(stat: str) -> str:
+    return "average" if stat == "avg" else stat.upper()
+
+
+def _latency_metric(stat: str) -> list[tuple[str, str]]:
+    if stat == "avg":
+        return [("metric", "avg_latency")]
+    return [("metric", "latency"), ("stat", stat)]
+
+
 def panels(o: Options) -> list[Panel]:
     grouped = [("group_by", o.group_by), ("limit", str(o.top))]
     by = group_label(o.group_by)
@@ -66,8 +77,8 @@ def panels(o: Options) -> list[Panel]:
         Panel("latency", "Latency P50 / P95 / P99 (ms)", [("metric", "latency")]),
         Panel(
             "latency_group",
-            f"Latency {o.latency_stat.upper()} by {by}, top {o.top} (ms)",
-            [("metric", "latency"), ("stat", o.latency_stat), *grouped],
+            f"Latency {_stat_title(o.latency_stat)} by {by}, top {o.top} (ms)",
+            [*_latency_metric(o.latency_stat), *grouped],
         ),
         Panel("ttft", "Time to first token P50 / P95, streams (ms)", [("metric", "ttft")]),
         Panel("error_rate", "Error rate (%)", [("metric", "error_rate")]),
