@@ -37,7 +37,16 @@ PAGES = {
     "/dashboard/sessions": ["limit", "cursor", "from", "to", "sort", "user_id"],
     "/dashboard/users": ["limit", "offset", "sort", "from", "to"],
     "/dashboard/properties": ["name", "limit", "offset", "sort", "from", "to"],
-    "/dashboard/analytics": ["group_by", "granularity", "range", "from", "to", "status"],
+    "/dashboard/analytics": [
+        "group_by",
+        "granularity",
+        "range",
+        "from",
+        "to",
+        "status",
+        "top",
+        "latency_stat",
+    ],
     "/dashboard/prompts": ["id", "from_version", "to_version"],
 }
 
@@ -151,6 +160,10 @@ async def test_junk_query_parameters_are_a_400_page_not_a_500(store):
         analytics = await client.get("/dashboard/analytics", params={"group_by": "junk"})
         assert analytics.status_code == 400
         assert "group_by" in analytics.text
+        for name, value in (("top", "7"), ("latency_stat", "p42")):
+            refused = await client.get("/dashboard/analytics", params={name: value})
+            assert refused.status_code == 400, name
+            assert name in refused.text
     finally:
         await client.aclose()
     assert not failures, "\n".join(failures)
