@@ -74,7 +74,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def test_run_an_experiment_from_a_dataset_and_see_the_best_variant(page, gateway, dataset):
-    org, dataset_id = dataset
+    org, _dataset_id = dataset
     sign_in(page, gateway, org.key)
     page.click("nav >> text=Datasets")
     expect(page.locator("#datasets-table tbody tr")).to_have_count(1)

@@ -32,7 +32,9 @@ def document() -> Schema:
         "info": {
             "title": "RelayScope API",
             "version": "1",
-            "description": "Logs, scores, datasets, experiments, analytics, governance, provider keys, cache, prompts, "
+            "description": "Logs, scores, datasets, experiments, analytics, governance, "
+            "provider keys, "
+            "cache, prompts, "
             "alerts, webhooks and rate limits of a RelayScope gateway. Every call but this "
             "description needs a gateway key and sees only that key's org. Errors are "
             "OpenAI-style: "
