@@ -222,6 +222,8 @@ def _register_feature_commands() -> None:
     from relayscope.analytics.cli import analytics
     from relayscope.governance.cli import data, redaction
     from relayscope.logs.cli import logs
+    from relayscope.datasets.cli import datasets
+    from relayscope.experiments.cli import experiments
     from relayscope.prompts.cli import prompts
     from relayscope.ratelimit.cli import ratelimits
     from relayscope.retry.cli import provider_keys
@@ -239,6 +241,8 @@ def _register_feature_commands() -> None:
         analytics,
         export,
         logs,
+        datasets,
+        experiments,
     ):
         main.add_command(group)
 

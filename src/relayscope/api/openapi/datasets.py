@@ -153,7 +153,13 @@ EXAMPLE_ROW = {"messages": [{"role": "user", "content": "What is 2+2?"}], "expec
 def _jsonl_body(op: Schema) -> Schema:
     op["requestBody"] = {
         "required": True,
-        "content": {"application/jsonl": {"schema": STRING}},
+        "content": {
+            "application/jsonl": {
+                "schema": STRING,
+                "example": '{"messages": [{"role": "user", "content": "What is 2+2?"}], '
+                '"expected": "4"}\n',
+            }
+        },
         "description": "One row per line: " + '{"messages", "output", "expected", ...}.',
     }
     return op
