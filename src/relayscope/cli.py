@@ -220,10 +220,10 @@ def keys_role(key_id: str, role: str) -> None:
 def _register_feature_commands() -> None:
     from relayscope.alerts.cli import alerts
     from relayscope.analytics.cli import analytics
-    from relayscope.governance.cli import data, redaction
-    from relayscope.logs.cli import logs
     from relayscope.datasets.cli import datasets
     from relayscope.experiments.cli import experiments
+    from relayscope.governance.cli import data, redaction
+    from relayscope.logs.cli import logs
     from relayscope.prompts.cli import prompts
     from relayscope.ratelimit.cli import ratelimits
     from relayscope.retry.cli import provider_keys
