@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from relayscope.experiments.repository import ExperimentRepository
+from relayscope.store.sql import SqlStore
 from relayscope.testing.fake_provider import Behaviour, FakeProvider
 from relayscope.testing.lab import Lab, lab
 from relayscope.testing.waiting import async_wait_until
@@ -193,3 +195,31 @@ async def test_bad_experiments_are_400s_naming_the_field(
             "/api/experiments", json={"name": "x", "dataset_id": "nope", "variants": VARIANTS}
         )
         assert missing.status_code == 404
+
+
+async def test_a_gateway_that_stops_mid_run_marks_it_interrupted(
+    tmp_path, fake: FakeProvider, store_url: str
+):
+    async with lab(tmp_path, fake.url, store_url) as a:
+        dataset_id = await dataset_of(a, "a", "b", "c")
+        made = await a.admin.post(
+            "/api/experiments",
+            json={
+                "name": "cut",
+                "dataset_id": dataset_id,
+                "variants": VARIANTS[:1],
+                "concurrency": 1,
+            },
+        )
+        experiment_id = made.json()["data"]["id"]
+        fake.set_default(Behaviour(delay_s=0.5))
+        await a.admin.post(f"/api/experiments/{experiment_id}/start")
+    # The gateway has stopped; its store says what became of the run.
+    store = SqlStore(store_url)
+    try:
+        org = await store.get_org("in-process")
+        assert org is not None
+        found = await ExperimentRepository(store.database).require(org.id, experiment_id)
+        assert found.status == "interrupted" and found.finished_at is not None
+    finally:
+        await store.close()

@@ -138,5 +138,9 @@
     assignColours(["cost", "requests"]);
     document.querySelectorAll("canvas[data-chart]").forEach(draw);
     document.body.setAttribute("data-charts-ready", "1");
+    // A running experiment's page follows its progress: it reloads until the run ends.
+    if (document.querySelector("#experiment-status[data-status=running]")) {
+      setTimeout(function () { window.location.reload(); }, 2000);
+    }
   });
 })();
