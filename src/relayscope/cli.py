@@ -220,6 +220,8 @@ def keys_role(key_id: str, role: str) -> None:
 def _register_feature_commands() -> None:
     from relayscope.alerts.cli import alerts
     from relayscope.analytics.cli import analytics
+    from relayscope.datasets.cli import datasets
+    from relayscope.experiments.cli import experiments
     from relayscope.governance.cli import data, redaction
     from relayscope.logs.cli import logs
     from relayscope.prompts.cli import prompts
@@ -239,6 +241,8 @@ def _register_feature_commands() -> None:
         analytics,
         export,
         logs,
+        datasets,
+        experiments,
     ):
         main.add_command(group)
 

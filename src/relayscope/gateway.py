@@ -45,6 +45,11 @@ from relayscope.cache.build import create_cache_eraser
 from relayscope.cache.stage import CacheStage
 from relayscope.config import Settings
 from relayscope.dashboard import create_dashboard
+from relayscope.datasets import api as datasets_api
+from relayscope.datasets.repository import DatasetRepository
+from relayscope.experiments import api as experiments_api
+from relayscope.experiments.repository import ExperimentRepository
+from relayscope.experiments.runner import ExperimentRunner
 from relayscope.governance import api as governance_api
 from relayscope.governance.repository import GovernanceRepository
 from relayscope.governance.service import Governance
@@ -244,6 +249,15 @@ async def build_gateway(
         await enter("governance", _running(governance.start, governance.stop))
         alerts = AlertsService(settings.alerts, store.database, writer)
         await enter("alerts", _running(_sync(alerts.start), alerts.stop))
+        proxy = _proxy(settings, keys, build(pipeline, upstream))
+        experiments = ExperimentRunner(
+            ExperimentRepository(store.database),
+            DatasetRepository(store.database),
+            proxy,
+            prompts=prompts,
+            provider_keys=provider_keys,
+        )
+        await enter("experiments", _running(_nothing, experiments.close))
         api_services = ApiServices(
             store=store,
             keys=keys,
@@ -255,6 +269,7 @@ async def build_gateway(
             alerts=alerts,
             dead_letters=writer.dead_letters,
             writer=writer,
+            experiments=experiments,
         )
         api = _api(settings, api_services)
         gateway = Gateway(
@@ -269,7 +284,7 @@ async def build_gateway(
             alerts=alerts,
             upstream=upstream,
             stages=pipeline,
-            proxy=_proxy(settings, keys, build(pipeline, upstream)),
+            proxy=proxy,
             api=api,
             dashboard=create_dashboard(
                 store=store, api=api, body_limits=_api_body_limits(settings)
@@ -294,6 +309,8 @@ def _api(settings: Settings, services: ApiServices) -> Starlette:
             *analytics_routes.routes,
             *logs_api.routes,
             *scores_api.routes,
+            *datasets_api.routes,
+            *experiments_api.routes,
         ],
         body_limits=_api_body_limits(settings),
     )

@@ -85,6 +85,9 @@ class OrgA:
     provider_key: str
     made: list[str]
     """Ids of what the description's create examples made in A (alert rules, ...)."""
+    row_ids: list[str] = field(default_factory=list)
+    """Rows of A's datasets."""
+    dataset_ids: list[str] = field(default_factory=list)
 
     def fill(self) -> dict[str, list[str]]:
         """Candidate values by parameter name: every id of A a route might take."""
@@ -102,6 +105,7 @@ class OrgA:
             "name": [self.property_name],
             "provider": ["openai"],
             "label": ["production"],
+            "row_id": self.row_ids,
         }
 
     def secrets(self) -> set[str]:
@@ -115,6 +119,8 @@ class OrgA:
             self.property_name,
             *self.request_ids,
             *self.made,
+            *self.row_ids,
+            *self.dataset_ids,
             # Not the prompt id: it is the description's public example (its text is secret).
             self.rule_id,
             self.rule_pattern,
@@ -132,9 +138,21 @@ class Call:
     params: tuple[tuple[str, str], ...] = ()
     body: Any = None
     sent: frozenset[str] = field(default=frozenset())
+    raw: bytes | None = None
+    """A body that is not JSON (JSON Lines), sent as is."""
+    form: tuple[tuple[str, str], ...] | None = None
+    """A dashboard form's fields; the session's CSRF token is added as a browser would."""
 
     def send(self, clients: dict[str, httpx.Client]) -> httpx.Response:
         client = clients[self.surface]
+        if self.form is not None:
+            page = client.get("/dashboard/datasets")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert token, "the dashboard page has no CSRF token"
+            data = {**dict(self.form), "csrf_token": token.group(1)}
+            return client.request(self.method, self.path, data=data)
+        if self.raw is not None:
+            return client.request(self.method, self.path, content=self.raw)
         return client.request(self.method, self.path, params=self.params, json=self.body)
 
     def __str__(self) -> str:
@@ -245,6 +263,8 @@ def create_examples(gateway: Sweep, org: OrgKey) -> list[str]:
             operation = item.get("post")
             if operation is None or PARAM.search(path) or "requestBody" not in operation:
                 continue
+            if "application/json" not in operation["requestBody"]["content"]:
+                continue
             example = operation["requestBody"]["content"]["application/json"]["example"]
             response = api.post(path, json=gateway.local(example))
             assert response.status_code < 500, f"POST {path}: {response.text}"
@@ -295,6 +315,23 @@ def org_a(gateway: Sweep, fake_server) -> OrgA:
         assert key.status_code == 200
         assert api.put("/api/data/retention", json={"days": 30}).status_code == 200
     made = create_examples(gateway, org)
+    row_ids, dataset_ids = [], []
+    with gateway.api(org) as api:
+        for dataset in api.get("/api/datasets").json()["data"]:
+            dataset_ids.append(dataset["id"])
+            rows = api.get(f"/api/datasets/{dataset['id']}/rows").json()["data"]
+            row_ids += [row["id"] for row in rows]
+            experiment = api.post(
+                "/api/experiments",
+                json={
+                    "name": f"{marker} experiment",
+                    "dataset_id": dataset["id"],
+                    "variants": [{"name": "mini", "model": "gpt-4o-mini"}],
+                },
+            )
+            assert experiment.status_code == 201, experiment.text
+            made.append(experiment.json()["data"]["id"])
+    assert row_ids, "the datasets example made no rows of A's requests"
     return OrgA(
         org=org,
         marker=marker,
@@ -308,6 +345,8 @@ def org_a(gateway: Sweep, fake_server) -> OrgA:
         rule_pattern=rule_pattern,
         provider_key=provider_key,
         made=made,
+        row_ids=row_ids,
+        dataset_ids=dataset_ids,
     )
 
 
@@ -350,14 +389,21 @@ def calls_for(
     if missing:
         unfillable.append(f"{method} {path} (path parameters {missing})")
         return []
-    body, base, queries = None, (), list(fill)
-    if surface == "api":
+    body, raw, form, base, queries = None, None, None, (), list(fill)
+    if surface == "dashboard" and (method, path) in DASHBOARD_FORMS:
+        form = DASHBOARD_FORMS[(method, path)](a)
+    elif surface == "api":
         operation = document()["paths"].get(path, {}).get(method.lower())
         if operation is None:
             unfillable.append(f"{method} {path} (not in the OpenAPI description)")
             return []
         if "requestBody" in operation:
-            body = local(operation["requestBody"]["content"]["application/json"]["example"])
+            content = operation["requestBody"]["content"]
+            if "application/json" in content:
+                body = local(content["application/json"]["example"])
+            else:
+                (media,) = content.values()
+                raw = str(media["example"]).encode()
         documented = {p["name"] for p in operation.get("parameters", ()) if p["in"] == "query"}
         queries = [name for name in fill if name in documented]
         if {"from", "to"} <= documented:
@@ -370,14 +416,27 @@ def calls_for(
         filled = path
         for value in values:
             filled = PARAM.sub(lambda _match, value=value: value, filled, count=1)
-        sent = frozenset(values) | strings(body)
-        calls.append(Call(surface, method, filled, base, body, sent))
+        sent = frozenset(values) | strings(body) | strings(dict(form or ()))
+        calls.append(Call(surface, method, filled, base, body, sent, raw, form))
         if method == "GET":
             for name in queries:
                 for value in fill[name]:
                     params = (*base, (name, value))
                     calls.append(Call(surface, method, filled, params, None, sent | {value}))
     return calls
+
+
+DASHBOARD_FORMS: dict[tuple[str, str], Callable[[OrgA], tuple[tuple[str, str], ...]]] = {
+    ("POST", "/dashboard/datasets/{id}/rows/{row_id}"): lambda a: (("expected", "from B"),),
+    ("POST", "/dashboard/experiments"): lambda a: (
+        ("name", "B's experiment"),
+        ("dataset_id", a.dataset_ids[0]),
+        ("name0", "mini"),
+        ("model0", "gpt-4o-mini"),
+    ),
+    ("POST", "/dashboard/experiments/{id}/run"): lambda a: (("action", "start"),),
+}
+"""The dashboard's forms, as B fills them with A's ids."""
 
 
 def strings(value: Any) -> frozenset[str]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from relayscope.api.services import api_services
-from relayscope.auth.keys import Principal
+from relayscope.auth.keys import INTERNAL_PRINCIPAL, Principal
 from relayscope.errors import Forbidden
 
-INTERNAL = "relayscope.principal"
+INTERNAL = INTERNAL_PRINCIPAL
 """Scope key the dashboard sets when it calls the API in-process for a signed-in
 session (a network client cannot set ASGI scope keys)."""
 

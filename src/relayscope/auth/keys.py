@@ -21,6 +21,10 @@ from relayscope.throttled_log import ThrottledWarning
 log = logging.getLogger("relayscope.auth")
 
 KEY_PREFIX = "sk-relayscope-"
+INTERNAL_PRINCIPAL = "relayscope.principal"
+"""ASGI scope key under which the gateway's own in-process calls (the dashboard's API
+reads, an experiment's proxied requests) name their caller: a network client cannot
+set scope keys, so no key needs to be resolved for them."""
 
 
 ADMIN = "admin"

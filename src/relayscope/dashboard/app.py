@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relayscope.api.unavailable import exception_handlers
-from relayscope.dashboard import views
+from relayscope.dashboard import experiments, views
 from relayscope.dashboard.auth import Sessions
 from relayscope.dashboard.render import page
 from relayscope.errors import BadRequest, ServiceUnavailable
@@ -79,6 +79,14 @@ def create_dashboard(
             Route("/dashboard/properties", views.properties_page),
             Route("/dashboard/analytics", views.analytics_page),
             Route("/dashboard/prompts", views.prompts_page),
+            Route("/dashboard/datasets", experiments.datasets_page),
+            Route("/dashboard/datasets/{id}", experiments.dataset_page),
+            Route("/dashboard/datasets/{id}/rows/{row_id}", experiments.edit_row, methods=["POST"]),
+            Route("/dashboard/experiments", experiments.create_experiment, methods=["POST"]),
+            Route("/dashboard/experiments/{id}", experiments.experiment_page),
+            Route(
+                "/dashboard/experiments/{id}/run", experiments.start_experiment, methods=["POST"]
+            ),
             Mount("/dashboard/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[Middleware(BoundedBody, limits=body_limits)],

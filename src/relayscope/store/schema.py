@@ -332,3 +332,77 @@ request_scores = Table(
     PrimaryKeyConstraint("org_id", "request_id", "name", name="pk_request_scores"),
     Index("ix_request_scores_org_name", "org_id", "name", "value"),
 )
+
+# Datasets (``relayscope.datasets``): request/response pairs copied from the log, each
+# with an expected output the team edits. A row keeps its own copy of the messages and
+# output, so it outlives the request it came from (retention, deletion).
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("org_id", String(36), nullable=False),
+    Column("id", String(36), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("org_id", "id", name="pk_datasets"),
+)
+
+dataset_rows = Table(
+    "dataset_rows",
+    metadata,
+    Column("org_id", String(36), nullable=False),
+    Column("id", String(36), nullable=False),
+    Column("dataset_id", String(36), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("messages", JSON, nullable=False),
+    Column("output", Text),
+    Column("expected", Text),
+    Column("request_id", String(64)),
+    Column("model", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("org_id", "id", name="pk_dataset_rows"),
+    Index("ix_dataset_rows_dataset", "org_id", "dataset_id", "position"),
+)
+
+# Experiments (``relayscope.experiments``): a dataset run against variants through the
+# gateway. Each (row, variant) leaves one result naming the request it made; cost,
+# latency and scores are read from that request's record, so they are the log's own.
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("org_id", String(36), nullable=False),
+    Column("id", String(36), nullable=False),
+    Column("dataset_id", String(36), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("variants", JSON, nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("estimate", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("completed", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("org_id", "id", name="pk_experiments"),
+    Index("ix_experiments_org_created", "org_id", "created_at"),
+)
+
+experiment_results = Table(
+    "experiment_results",
+    metadata,
+    Column("org_id", String(36), nullable=False),
+    Column("experiment_id", String(36), nullable=False),
+    Column("row_id", String(36), nullable=False),
+    Column("variant", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("request_id", String(64)),
+    Column("output", Text),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint(
+        "org_id", "experiment_id", "row_id", "variant", name="pk_experiment_results"
+    ),
+)

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from relayscope.api.openapi.analytics import ANALYTICS_PATHS
 from relayscope.api.openapi.build import OPENAPI_PATH, Schema
 from relayscope.api.openapi.core import CORE_PATHS
+from relayscope.api.openapi.datasets import DATASET_PATHS, EXPERIMENT_PATHS
 from relayscope.api.openapi.operators import OPERATOR_PATHS
 from relayscope.api.openapi.schemas import SCHEMAS
 from relayscope.api.openapi.scores import SCORE_PATHS
@@ -31,7 +32,9 @@ def document() -> Schema:
         "info": {
             "title": "RelayScope API",
             "version": "1",
-            "description": "Logs, scores, analytics, governance, provider keys, cache, prompts, "
+            "description": "Logs, scores, datasets, experiments, analytics, governance, "
+            "provider keys, "
+            "cache, prompts, "
             "alerts, webhooks and rate limits of a RelayScope gateway. Every call but this "
             "description needs a gateway key and sees only that key's org. Errors are "
             "OpenAI-style: "
@@ -39,7 +42,14 @@ def document() -> Schema:
         },
         "servers": [{"url": "/"}],
         "security": [{"gatewayKey": []}],
-        "paths": {**CORE_PATHS, **OPERATOR_PATHS, **ANALYTICS_PATHS, **SCORE_PATHS},
+        "paths": {
+            **CORE_PATHS,
+            **OPERATOR_PATHS,
+            **ANALYTICS_PATHS,
+            **SCORE_PATHS,
+            **DATASET_PATHS,
+            **EXPERIMENT_PATHS,
+        },
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

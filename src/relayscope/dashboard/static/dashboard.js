@@ -47,4 +47,11 @@
   }
   document.addEventListener("DOMContentLoaded", refreshTimes);
   setInterval(refreshTimes, 30000);
+
+  // A running experiment's page follows its progress: it reloads until the run ends.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.querySelector("#experiment-status[data-status=running]")) {
+      setTimeout(function () { window.location.reload(); }, 2000);
+    }
+  });
 })();

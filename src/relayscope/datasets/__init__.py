@@ -1,0 +1,1 @@
+"""Datasets: request/response pairs taken from the log, with editable expected outputs."""
