@@ -11,6 +11,7 @@ from starlette.responses import Response
 from relayscope.api import params
 from relayscope.api.auth import principal
 from relayscope.api.services import api_services
+from relayscope.api.text_filters import PROPERTY_PREFIXES, TEXT_PARAMS, text_matches
 from relayscope.errors import NotFound
 from relayscope.proxy.tags import property_name
 from relayscope.record import LogRecord
@@ -37,8 +38,8 @@ LIST_PARAMS = {
     "order",
     "search",
     "feedback",
-}
-FILTER_PREFIXES = ("property.", "score.")
+} | TEXT_PARAMS
+FILTER_PREFIXES = ("property.", "score.", *PROPERTY_PREFIXES)
 _STATUS_WORDS = ("success", "error", "rate_limited", "cached")
 
 
@@ -118,6 +119,7 @@ def parse_filter(query: Any) -> RequestFilter:
         until=params.timestamp(query, "to"),
         search=search,
         scores=score_conditions(query),
+        matches=text_matches(query),
     )
 
 
