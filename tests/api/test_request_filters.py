@@ -118,6 +118,18 @@ def test_bad_text_filters_are_400_naming_the_parameter(seeded):
             assert error["param"] == param and error["type"] == "invalid_request_error"
 
 
+def test_range_is_relative_to_now_and_excludes_from_and_to(seeded):
+    gateway, org, _kind = seeded
+    recent = make_record(org.org_id, datetime.now(UTC) - timedelta(minutes=30), user_id="now")
+    gateway.run(gateway.gateway.logs.insert_requests([recent]))
+    with gateway.api(org) as api:
+        assert _users(api, range="1h") == ["now"]
+        assert len(_users(api, range="90d")) == 1  # the others are from April
+        for params in ({"range": "2d"}, {"range": "1h", "from": BASE.isoformat()}):
+            response = api.get("/api/requests", params=params)
+            assert response.status_code == 400 and response.json()["error"]["param"] == "range"
+
+
 def test_analytics_totals_honour_the_text_filters(seeded):
     gateway, org, kind = seeded
     if kind == "clickhouse":

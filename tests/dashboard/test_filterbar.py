@@ -73,14 +73,14 @@ def test_the_bar_reads_a_url_back():
     assert filterbar.bar(QueryParams(""), own=set(), any_time=True).range == ""
 
 
-def test_a_preset_is_resolved_to_a_start_time():
-    before = datetime.now(UTC)
-    resolved = filterbar.resolved(QueryParams("range=1h&user_id=ada"))
-    since = datetime.fromisoformat(resolved["from"])
-    assert before - timedelta(hours=1, seconds=5) < since <= datetime.now(UTC) - timedelta(hours=1)
-    assert "range" not in resolved and resolved["user_id"] == "ada"
-    with pytest.raises(BadRequest):
-        filterbar.resolved(QueryParams("range=2d"))
+def test_the_analytics_window_of_a_preset_or_custom_bounds():
     since_text, until_text, label = filterbar.window(QueryParams("range=7d"))
     span = datetime.fromisoformat(until_text) - datetime.fromisoformat(since_text)
     assert span == timedelta(days=7) and label == "7d"
+    since_text, _until, label = filterbar.window(QueryParams(""), default="1h")
+    assert label == "1h" and datetime.fromisoformat(since_text) < datetime.now(UTC)
+    custom = filterbar.window(QueryParams("from=2026-04-01T00:00:00&to=2026-04-02T00:00:00"))
+    assert custom == ("2026-04-01T00:00:00+00:00", "2026-04-02T00:00:00+00:00", "custom")
+    with pytest.raises(BadRequest) as raised:
+        filterbar.window(QueryParams("range=2d"))
+    assert raised.value.param == "range"

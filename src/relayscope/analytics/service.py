@@ -42,6 +42,7 @@ FILTERS = {
     "from",
     "to",
     "feedback",
+    "range",
 } | TEXT_PARAMS
 METRICS = {
     "cost": "USD",

@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relayscope.api import params
+from relayscope.api import params, time_range
 from relayscope.api.auth import principal
 from relayscope.api.services import api_services
 from relayscope.api.text_filters import PROPERTY_PREFIXES, TEXT_PARAMS, text_matches
@@ -38,6 +38,7 @@ LIST_PARAMS = {
     "order",
     "search",
     "feedback",
+    "range",
 } | TEXT_PARAMS
 FILTER_PREFIXES = ("property.", "score.", *PROPERTY_PREFIXES)
 _STATUS_WORDS = ("success", "error", "rate_limited", "cached")
@@ -115,7 +116,7 @@ def parse_filter(query: Any) -> RequestFilter:
         prompt_id=query.get("prompt_id"),
         prompt_version=params.integer(query, "prompt_version", default=None, low=1, high=10**9),
         properties=tuple(properties),
-        since=params.timestamp(query, "from"),
+        since=time_range.since(query),
         until=params.timestamp(query, "to"),
         search=search,
         scores=score_conditions(query),

@@ -5,7 +5,8 @@ contains, property rows ``prop_name.N`` / ``prop_op.N`` / ``prop_value.N``, a ti
 range preset or ``custom`` from/to); ``canonical`` rewrites them into the JSON API's
 parameters (``user_id.contains=4o``, ``property_is.feature=checkout``), so a page's
 URL is shareable and reads like the API call it makes. ``bar`` reads such a URL back
-into the controls, and ``window``/``resolved`` turn a relative range into times.
+into the controls, and ``window`` gives the analytics page its time window. A preset
+range stays relative in the URL (``range=24h``, which the API reads too).
 """
 
 from __future__ import annotations
@@ -19,15 +20,9 @@ from starlette.datastructures import QueryParams
 
 from relayscope.api import params
 from relayscope.api.text_filters import PROPERTY_PREFIXES
+from relayscope.api.time_range import RANGES, span_of
 from relayscope.store.base import TEXT_OPS
 
-RANGES = {
-    "1h": (timedelta(hours=1), "last hour"),
-    "24h": (timedelta(hours=24), "last 24 hours"),
-    "7d": (timedelta(days=7), "last 7 days"),
-    "30d": (timedelta(days=30), "last 30 days"),
-    "90d": (timedelta(days=90), "last 90 days"),
-}
 CUSTOM = "custom"
 TEXT_INPUTS = (
     # (API field, label, what the suggestions endpoint calls it)
@@ -171,15 +166,6 @@ def _local(query: QueryParams, name: str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _preset(query: QueryParams) -> timedelta | None:
-    label = query.get("range")
-    if label is None:
-        return None
-    if label not in RANGES:
-        raise params.bad("range", f"must be one of {', '.join(RANGES)}")
-    return RANGES[label][0]
-
-
 def window(query: QueryParams, *, default: str = "24h") -> tuple[str, str, str]:
     """(from, to, label) of the analytics page: explicit from/to, or a preset ending
     at the next whole minute (``default`` without either)."""
@@ -187,15 +173,6 @@ def window(query: QueryParams, *, default: str = "24h") -> tuple[str, str, str]:
         until = params.timestamp(query, "to") or datetime.now(UTC)
         since = params.timestamp(query, "from") or until - timedelta(days=1)
         return since.isoformat(), until.isoformat(), CUSTOM
-    span = _preset(query) or RANGES[default][0]
+    span = span_of(query) or RANGES[default][0]
     until = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
     return (until - span).isoformat(), until.isoformat(), query.get("range", default)
-
-
-def resolved(query: QueryParams) -> QueryParams:
-    """``query`` for the API: a preset ``range`` becomes ``from`` (now minus it)."""
-    span = _preset(query)
-    kept = [(k, v) for k, v in query.multi_items() if k != "range"]
-    if span is None:
-        return query
-    return QueryParams([*kept, ("from", (datetime.now(UTC) - span).isoformat())])

@@ -35,7 +35,7 @@ from relayscope.store import scores
 from relayscope.store.order import NEWEST
 
 Handler = Callable[[Request, auth.Session], Awaitable[Response]]
-EXPLORER_PARAMS = service.FILTERS | {"cursor", "after", "limit", "sort", "order", "range"}
+EXPLORER_PARAMS = service.FILTERS | {"cursor", "after", "limit", "sort", "order"}
 EXPLORER_OWN = {"session_id", "provider", "status", "feedback", "score.", "search", "limit"} | {
     "sort",
     "order",
@@ -213,7 +213,7 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
         if canonical is not None:
             return RedirectResponse(f"/dashboard/requests?{canonical}", status_code=303)
         params.reject_unknown(query, EXPLORER_PARAMS, FILTER_PREFIXES)
-        filters = parse_filter(filterbar.resolved(query))
+        filters = parse_filter(query)
         limit = params.integer(query, "limit", default=DEFAULT_PAGE_SIZE, low=1, high=500)
         assert limit is not None  # it has a default
         sort = sort_of(query)
@@ -255,7 +255,7 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
 @signed_in
 async def export_page(request: Request, session: auth.Session) -> Response:
     """The explorer's filter, exported (``?format=csv|jsonl``)."""
-    query = filterbar.resolved(request.query_params)
+    query = request.query_params
     try:
         params.reject_unknown(query, request_export.EXPORT_PARAMS, FILTER_PREFIXES)
         fmt = request_export.export_format(query)

@@ -270,6 +270,11 @@ REQUEST_FILTERS = [
     query("feedback", {"enum": ["true", "false"]}, "Requests rated positive (true) or negative."),
     query("from", TIMESTAMP, "Records created at or after (ISO 8601)."),
     query("to", TIMESTAMP, "Records created before (ISO 8601)."),
+    query(
+        "range",
+        {"enum": ["1h", "24h", "7d", "30d", "90d"]},
+        "The records of the last hour, 24 hours, 7, 30 or 90 days; not with from or to.",
+    ),
     *(
         query(f"{field}.{op}", STRING, f"{field} {verb} this, in any letter case.")
         for field in ("user_id", "model", "request_name", "prompt_id")
