@@ -70,7 +70,7 @@ def test_known_values_most_used_first_and_only_the_orgs_own(orgs):
         assert _values(api, field="user", q="ADA") == ["ada", "Adam"]
         assert _values(api, field="user", q="_") == ["bob_1"]
         assert _values(api, field="user", q="%") == []
-        assert _values(api, field="user", limit="1") == ["ada"]
+        assert _values(api, field="user", limit="1") == _values(api, limit="1") == ["ada"]
         counted = api.get("/api/requests/suggestions", params={"field": "user"}).json()
         assert counted["data"][0] == {"value": "ada", "requests": 3}
 
@@ -100,7 +100,6 @@ def test_bad_parameters_are_400(orgs):
     with gateway.api(mine) as api:
         for params, param in (
             ({"field": "colour"}, "field"),
-            ({}, "field"),
             ({"field": "property_value"}, "name"),
             ({"field": "user", "name": "x"}, "name"),
             ({"field": "user", "limit": "0"}, "limit"),

@@ -43,7 +43,7 @@ async def suggest(
 ) -> list[Suggestion]:
     """The org's known values of ``field`` containing ``q`` (any case)."""
     params.reject_unknown(query, {"field", "name", "q", "limit"})
-    field = query.get("field")
+    field = query.get("field", "user")
     if field not in FIELDS:
         raise params.bad("field", f"must be one of {', '.join(FIELDS)}")
     limit = params.integer(query, "limit", default=DEFAULT_LIMIT, low=1, high=100)

@@ -115,7 +115,7 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
                     "field",
                     {"enum": ["user", "model", "property", "property_value", "prompt"]},
                     "What to suggest: user ids, models, property names, one property's "
-                    "values, or prompt ids.",
+                    "values, or prompt ids. Default user.",
                 ),
                 query("name", STRING, "The property, with field=property_value."),
                 query("q", STRING, "Only values containing this text, in any case."),
