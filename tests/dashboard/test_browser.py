@@ -111,18 +111,19 @@ def test_sign_in_explore_filter_and_open_a_request(page, gateway, seeded):
     # filter by user: the URL carries the filter, every row is that user's
     page.fill("input[name=user_id]", "carol")
     page.click("#filters button[type=submit]")
-    expect(page).to_have_url(re.compile(r"user_id=carol"))
+    expect(page).to_have_url(re.compile(r"user_id\.is=carol"))
     rows = row_texts(page, "#requests-table")
     assert len(rows) == 10 and all("carol" in row for row in rows)
     shot(page, "requests-by-user")
 
-    # filter by property, written as name=value, becomes the API's property.<name>
+    # filter by property, a name and a value, becomes the API's property_is.<name>
     page.goto(f"{gateway.url}/dashboard/requests")
-    page.fill("input[name=prop] >> nth=-1", "tier=gold")
+    page.fill("input[name='prop_name.0']", "tier")
+    page.fill("input[name='prop_value.0']", "gold")
     page.click("#filters button[type=submit]")
-    expect(page).to_have_url(re.compile(r"property\.tier=gold"))
+    expect(page).to_have_url(re.compile(r"property_is\.tier=gold"))
     query = parse_qs(urlparse(page.url).query)
-    assert query == {"property.tier": ["gold"]}
+    assert query == {"property_is.tier": ["gold"]}
     assert len(row_texts(page, "#requests-table")) == 10
 
     # open a request: its body and a chat rendering

@@ -50,7 +50,7 @@ def rollup_target(f: RequestFilter) -> tuple[str, str] | None:
         f.prompt_version,
         f.search,
     )
-    if any(value is not None for value in others) or f.scores:
+    if any(value is not None for value in others) or f.scores or f.matches:
         return None
     chosen = [
         (dim, value)

@@ -22,6 +22,7 @@ from relayscope.analytics.repository import (
 from relayscope.analytics.scores import ScoreTotals, score_names, score_totals
 from relayscope.api import params
 from relayscope.api.requests import FILTER_PREFIXES, parse_filter
+from relayscope.api.text_filters import TEXT_PARAMS
 from relayscope.errors import NotFound
 from relayscope.proxy.tags import property_name
 from relayscope.store import scores
@@ -41,7 +42,8 @@ FILTERS = {
     "from",
     "to",
     "feedback",
-}
+    "range",
+} | TEXT_PARAMS
 METRICS = {
     "cost": "USD",
     "requests": "requests",

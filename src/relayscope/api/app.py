@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from relayscope.api import openapi, request_export, requests
+from relayscope.api import openapi, request_export, requests, suggestions
 from relayscope.api.nul import RefuseNul
 from relayscope.api.services import ApiServices
 from relayscope.api.unavailable import exception_handlers
@@ -56,6 +56,7 @@ def create_api(
         routes=[
             Route("/api/requests", requests.list_requests),
             Route("/api/requests/export", request_export.export_requests),
+            Route("/api/requests/suggestions", suggestions.list_suggestions),
             Route("/api/requests/{id}", requests.get_request),
             *openapi.routes,
             *routes,

@@ -8,9 +8,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relayscope.api import params
+from relayscope.api import params, time_range
 from relayscope.api.auth import principal
 from relayscope.api.services import api_services
+from relayscope.api.text_filters import PROPERTY_PREFIXES, TEXT_PARAMS, text_matches
 from relayscope.errors import NotFound
 from relayscope.proxy.tags import property_name
 from relayscope.record import LogRecord
@@ -37,8 +38,9 @@ LIST_PARAMS = {
     "order",
     "search",
     "feedback",
-}
-FILTER_PREFIXES = ("property.", "score.")
+    "range",
+} | TEXT_PARAMS
+FILTER_PREFIXES = ("property.", "score.", *PROPERTY_PREFIXES)
 _STATUS_WORDS = ("success", "error", "rate_limited", "cached")
 
 
@@ -114,10 +116,11 @@ def parse_filter(query: Any) -> RequestFilter:
         prompt_id=query.get("prompt_id"),
         prompt_version=params.integer(query, "prompt_version", default=None, low=1, high=10**9),
         properties=tuple(properties),
-        since=params.timestamp(query, "from"),
+        since=time_range.since(query),
         until=params.timestamp(query, "to"),
         search=search,
         scores=score_conditions(query),
+        matches=text_matches(query),
     )
 
 

@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relayscope.api.unavailable import exception_handlers
-from relayscope.dashboard import experiments, views
+from relayscope.dashboard import experiments, filter_views, views
 from relayscope.dashboard.auth import Sessions
 from relayscope.dashboard.render import page
 from relayscope.errors import BadRequest, ServiceUnavailable
@@ -87,6 +87,7 @@ def create_dashboard(
             Route(
                 "/dashboard/experiments/{id}/run", experiments.start_experiment, methods=["POST"]
             ),
+            Route("/dashboard/suggestions", filter_views.suggestions),
             Mount("/dashboard/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[Middleware(BoundedBody, limits=body_limits)],

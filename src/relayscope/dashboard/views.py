@@ -7,7 +7,6 @@ import difflib
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -27,7 +26,7 @@ from relayscope.api.requests import (
     sort_of,
 )
 from relayscope.auth.keys import Principal
-from relayscope.dashboard import analytics_panels, auth, chat, detail, internal
+from relayscope.dashboard import analytics_panels, auth, chat, detail, filterbar, internal
 from relayscope.dashboard.curl import as_curl
 from relayscope.dashboard.render import page
 from relayscope.errors import BadRequest
@@ -37,15 +36,16 @@ from relayscope.store.order import NEWEST
 
 Handler = Callable[[Request, auth.Session], Awaitable[Response]]
 EXPLORER_PARAMS = service.FILTERS | {"cursor", "after", "limit", "sort", "order"}
+EXPLORER_OWN = {"session_id", "provider", "status", "feedback", "score.", "search", "limit"} | {
+    "sort",
+    "order",
+    "prompt_version",
+    "cursor",
+    "after",
+}
+"""What the explorer shows beside the filter bar; a new filter starts at page one."""
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
-RANGES = {
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-    "90d": timedelta(days=90),
-}
 
 
 def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -209,7 +209,7 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
     next_cursor = prev_cursor = None
     sort = NEWEST
     try:
-        canonical = _canonical(query)
+        canonical = filterbar.canonical(query) or _canonical(query)
         if canonical is not None:
             return RedirectResponse(f"/dashboard/requests?{canonical}", status_code=303)
         params.reject_unknown(query, EXPLORER_PARAMS, FILTER_PREFIXES)
@@ -227,11 +227,6 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
         error = exc.message
     filtered = any(k != "limit" for k in query)
     empty_org = not records and not filtered and error is None
-    properties = [
-        (k.removeprefix("property."), v)
-        for k, v in query.multi_items()
-        if k.startswith("property.")
-    ]
     score_filters = [_score_text(k, v) for k, v in query.multi_items() if k.startswith("score.")]
     return page(
         "requests.html",
@@ -248,7 +243,7 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
             default_page_size=DEFAULT_PAGE_SIZE,
             error=error,
             filters=dict(query),
-            properties=properties,
+            bar=filterbar.bar(query, own=EXPLORER_OWN, any_time=True),
             score_filters=score_filters,
             query_items=query.multi_items(),
             filtered=filtered,
@@ -438,22 +433,12 @@ async def properties_page(request: Request, session: auth.Session) -> Response:
 # -- analytics -----------------------------------------------------------------------
 
 
-def _analytics_window(query: QueryParams) -> tuple[str, str, str]:
-    """(from, to, range label) from explicit from/to or a named range."""
-    if query.get("from") or query.get("to"):
-        until = params.timestamp(query, "to") or datetime.now(UTC)
-        since = params.timestamp(query, "from") or until - timedelta(days=1)
-        return since.isoformat(), until.isoformat(), "custom"
-    label = query.get("range", "24h")
-    if label not in RANGES:
-        raise params.bad("range", f"must be one of {', '.join(RANGES)}")
-    until = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
-    return (until - RANGES[label]).isoformat(), until.isoformat(), label
-
-
 @signed_in
 async def analytics_page(request: Request, session: auth.Session) -> Response:
     query = request.query_params
+    canonical = filterbar.canonical(query)
+    if canonical is not None:
+        return RedirectResponse(f"/dashboard/analytics?{canonical}", status_code=303)
     analytics = _analytics(request)
     org = session.org_id
     error = None
@@ -482,7 +467,7 @@ async def analytics_page(request: Request, session: auth.Session) -> Response:
     score_names: list[dict[str, Any]] = []
     score = query.get("score") or None
     try:
-        window = _analytics_window(query)
+        window = filterbar.window(query)
         base = [("from", window[0]), ("to", window[1]), *filters]
         if granularity:
             base.append(("granularity", granularity))
@@ -508,7 +493,11 @@ async def analytics_page(request: Request, session: auth.Session) -> Response:
             summary=summary,
             panels=panels,
             window=window,
-            ranges=list(RANGES),
+            bar=filterbar.bar(
+                query,
+                own={"group_by", "granularity", "score", *analytics_panels.CONTROLS},
+                any_time=False,
+            ),
             group_by=group_by,
             granularity=granularity,
             property_names=[n["name"] for n in names],

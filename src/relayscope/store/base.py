@@ -141,6 +141,22 @@ class ScoreCondition:
 SCORE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 
 
+@dataclass(frozen=True, slots=True)
+class TextMatch:
+    """A request matches when its text ``field`` equals (``is``) or contains
+    (``contains``) ``value``, in any letter case (see ``store.text_match``)."""
+
+    field: str
+    """One of ``TEXT_FIELDS``, or ``property:<name>`` for a property's value."""
+    op: str
+    """One of ``TEXT_OPS``."""
+    value: str
+
+
+TEXT_FIELDS = ("user_id", "model", "request_name", "prompt_id")
+TEXT_OPS = ("is", "contains")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RequestFilter:
     user_id: str | None = None
@@ -159,6 +175,8 @@ class RequestFilter:
     """Words that must all appear in the request or response body."""
     scores: tuple[ScoreCondition, ...] = ()
     """Conditions on the request's scores (``store.scores``), all of which must hold."""
+    matches: tuple[TextMatch, ...] = ()
+    """Any-case text conditions, all of which must hold (beside the exact ones above)."""
 
 
 class LogStore(Protocol):

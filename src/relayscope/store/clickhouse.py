@@ -28,6 +28,7 @@ import orjson
 
 from relayscope.errors import BadRequest
 from relayscope.record import LogRecord
+from relayscope.store import text_match
 from relayscope.store.base import (
     RecordKey,
     RequestFilter,
@@ -303,6 +304,10 @@ def _conditions(f: RequestFilter) -> tuple[list[str], dict[str, str]]:
     if f.until is not None:
         where.append("created_at < {until:DateTime64(6, 'UTC')}")
         params["until"] = _timestamp(f.until)
+    for n, match in enumerate(f.matches):
+        condition, named = text_match.clickhouse_condition(match, n)
+        where.append(condition)
+        params.update(named)
     return where, params
 
 

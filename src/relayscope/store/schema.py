@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 from relayscope.store.record_columns import sql_columns
@@ -70,6 +71,14 @@ requests = Table(
         postgresql_using="gin",
         postgresql_ops={"properties": "jsonb_path_ops"},
     ).ddl_if(dialect="postgresql"),
+)
+
+# ``user_id.is`` (any case) reads this, as the exact filter reads ix_requests_org_user.
+Index(
+    "ix_requests_org_user_lower",
+    requests.c.org_id,
+    func.lower(requests.c.user_id),
+    requests.c.created_at,
 )
 
 org_settings = Table(

@@ -41,7 +41,7 @@ from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from relayscope import gil
 from relayscope.auth.keys import PROXY, ROLES, Principal, hash_key, new_key
 from relayscope.record import LogRecord
-from relayscope.store import migrate, rollup, scores
+from relayscope.store import migrate, rollup, scores, text_match
 from relayscope.store.base import (
     KeyInfo,
     Org,
@@ -520,6 +520,7 @@ def _conditions(f: RequestFilter, dialect: str = "sqlite") -> list[Any]:
     if f.search:
         conditions.append(_search(f.search, dialect))
     conditions.extend(scores.condition(score) for score in f.scores)
+    conditions.extend(text_match.sql_condition(match) for match in f.matches)
     return conditions
 
 

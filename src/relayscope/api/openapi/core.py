@@ -95,6 +95,35 @@ CORE_PATHS: dict[str, dict[str, Schema]] = {
             description=PROPERTY_FILTER,
         )
     },
+    "/api/requests/suggestions": {
+        "get": operation(
+            "Known values of a filter field, most used first, for autocomplete",
+            answer(
+                "Values seen in the last 30 days (prompts: every prompt id).",
+                obj(
+                    {
+                        "data": {
+                            "type": "array",
+                            "items": obj({"value": STRING, "requests": nullable(INTEGER)}),
+                        }
+                    }
+                ),
+            ),
+            errors=(400,),
+            params=[
+                query(
+                    "field",
+                    {"enum": ["user", "model", "property", "property_value", "prompt"]},
+                    "What to suggest: user ids, models, property names, one property's "
+                    "values, or prompt ids. Default user.",
+                ),
+                query("name", STRING, "The property, with field=property_value."),
+                query("q", STRING, "Only values containing this text, in any case."),
+                query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "Default 20."),
+            ],
+            tag="requests",
+        )
+    },
     "/api/requests/{id}": {
         "get": operation(
             "One request record with its bodies",

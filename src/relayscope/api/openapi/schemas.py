@@ -26,7 +26,9 @@ from relayscope.governance.service import MAX_RETENTION_DAYS
 STATUS_PATTERN = "^[1-5][0-9]{2}$"
 PROPERTY_FILTER = (
     "Also accepts `property.<name>=<value>` (repeatable) to filter on Helicone-Property-* "
-    "values; property names ignore case. `score.<name>=[op:]value` (repeatable) keeps "
+    "values; property names ignore case. `property_is.<name>` and "
+    "`property_contains.<name>` match the value in any letter case. "
+    "`score.<name>=[op:]value` (repeatable) keeps "
     "requests whose score compares so: op is eq (the default), ne, gt, gte, lt or lte, "
     "value a number, true or false (`score.accuracy=gte:0.8`, `score.helpful=true`). "
     "Unknown parameters are a 400."
@@ -268,6 +270,16 @@ REQUEST_FILTERS = [
     query("feedback", {"enum": ["true", "false"]}, "Requests rated positive (true) or negative."),
     query("from", TIMESTAMP, "Records created at or after (ISO 8601)."),
     query("to", TIMESTAMP, "Records created before (ISO 8601)."),
+    query(
+        "range",
+        {"enum": ["1h", "24h", "7d", "30d", "90d"]},
+        "The records of the last hour, 24 hours, 7, 30 or 90 days; not with from or to.",
+    ),
+    *(
+        query(f"{field}.{op}", STRING, f"{field} {verb} this, in any letter case.")
+        for field in ("user_id", "model", "request_name", "prompt_id")
+        for op, verb in (("is", "equal to"), ("contains", "containing"))
+    ),
 ]
 SPAN = [
     query("from", TIMESTAMP, "Start of the range (ISO 8601)."),
