@@ -15,6 +15,7 @@ from relayscope.api.unavailable import exception_handlers
 from relayscope.dashboard import views
 from relayscope.dashboard.auth import Sessions
 from relayscope.dashboard.render import page
+from relayscope.dashboard.timing import ServerTiming
 from relayscope.errors import BadRequest, ServiceUnavailable
 from relayscope.proxy.body import API_BODY_LIMITS, BodyLimits, BoundedBody
 from relayscope.store.sql import SqlStore
@@ -81,7 +82,7 @@ def create_dashboard(
             Route("/dashboard/prompts", views.prompts_page),
             Mount("/dashboard/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(BoundedBody, limits=body_limits)],
+        middleware=[Middleware(ServerTiming), Middleware(BoundedBody, limits=body_limits)],
         exception_handlers={
             **exception_handlers(_unavailable),
             BadRequest: _invalid,
