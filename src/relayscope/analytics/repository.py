@@ -473,6 +473,19 @@ class Analytics:
             ).all()
         return summary, list(rows)
 
+    async def session_bodies(self, org_id: str, session_id: str, limit: int) -> list[Any]:
+        """(id, request_body, response_body) of the session's first ``limit`` requests,
+        in the order ``session`` lists them."""
+        c = requests.c
+        query = (
+            select(c.id, c.request_body, c.response_body)
+            .where(c.org_id == org_id, c.session_id == session_id)
+            .order_by(c.created_at)
+            .limit(limit)
+        )
+        async with self.database.connect() as conn:
+            return list((await conn.execute(query)).all())
+
 
 def top_groups(totals: dict[Key, Totals], metric: str, limit: int) -> list[str]:
     """The ``limit`` groups with the largest total ``metric``."""

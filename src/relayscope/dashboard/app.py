@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relayscope.api.unavailable import exception_handlers
-from relayscope.dashboard import views
+from relayscope.dashboard import sessions, views
 from relayscope.dashboard.auth import Sessions
 from relayscope.dashboard.render import page
 from relayscope.dashboard.timing import ServerTiming
@@ -74,8 +74,8 @@ def create_dashboard(
             Route("/dashboard/requests", views.requests_page),
             Route("/dashboard/requests/export", views.export_page),
             Route("/dashboard/requests/{id}", views.request_detail),
-            Route("/dashboard/sessions", views.sessions_page),
-            Route("/dashboard/sessions/{id:path}", views.session_detail),
+            Route("/dashboard/sessions", sessions.sessions_page),
+            Route("/dashboard/sessions/{id:path}", sessions.session_detail),
             Route("/dashboard/users", views.users_page),
             Route("/dashboard/properties", views.properties_page),
             Route("/dashboard/analytics", views.analytics_page),
