@@ -152,7 +152,16 @@ async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> d
         )
         series = _score_series(found, metric, group_by, limit, starts)
     else:
-        totals = await analytics.aggregate(org_id, f, group_by=group_by, granularity=granularity)
+        keep = None
+        if group_by is not None:
+            # The top groups first, over the whole range (one row a group), then the
+            # buckets of those alone, the rest summed in the database: an hourly chart by
+            # user no longer turns every (hour, user) pair into Python objects.
+            overall = await analytics.aggregate(org_id, f, group_by=group_by)
+            keep = top_groups(overall, _ranked_by(metric), limit)
+        totals = await analytics.aggregate(
+            org_id, f, group_by=group_by, granularity=granularity, keep=keep
+        )
         series = _series(totals, metric, group_by, limit, starts)
     return {
         "metric": metric,
@@ -170,6 +179,12 @@ def _as_dict(f: RequestFilter) -> dict[str, Any]:
     return {name: getattr(f, name) for name in f.__dataclass_fields__}
 
 
+def _ranked_by(metric: str) -> str:
+    """What ranks the groups of a ``metric`` chart: a sum, so the ranking over the whole
+    range is the ranking over its buckets added up."""
+    return "requests" if metric == "error_rate" else metric
+
+
 def _series(
     totals: dict[Key, Totals],
     metric: str,
@@ -180,7 +195,7 @@ def _series(
     if group_by is None:
         values = [_value(totals.get((start, None)), metric) for start in starts]
         return [{"name": metric, "group": None, "values": values}]
-    top = top_groups(totals, "requests" if metric == "error_rate" else metric, limit)
+    top = top_groups(totals, _ranked_by(metric), limit)
     chosen = set(top)
     others: dict[datetime | None, Totals] = {}
     for (start, group), t in totals.items():
