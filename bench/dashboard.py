@@ -345,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     result["history"] = keep(result, a.results_dir)
     md = markdown(result)
-    output.write(a.results_dir, "dashboard", result, md)
+    # A pages-only look keeps the last full run (and the docs made from it).
+    output.write(a.results_dir, "dashboard-pages" if a.pages_only else "dashboard", result, md)
     if a.results_dir == BENCH_DIR / "results" and not a.pages_only:
         DOCS.write_text(render_docs(DOCS.read_text(), result))
     print(md)

@@ -12,6 +12,7 @@ from starlette.datastructures import QueryParams
 
 from relayscope.analytics import buckets
 from relayscope.analytics.repository import (
+    RAW_ONLY_GROUPS,
     Analytics,
     Key,
     Span,
@@ -51,6 +52,8 @@ METRICS = {
     "latency": "ms",
 }
 MAX_BUCKETS = 2000
+FEW_BUCKETS = 100
+"""Up to this many buckets a chart by group reads every (bucket, group) pair at once."""
 DEFAULT_SPAN = timedelta(days=7)
 _SORTS = ("cost", "requests", "errors", "error_rate", "tokens", "last_seen", "avg_latency")
 
@@ -153,10 +156,12 @@ async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> d
         series = _score_series(found, metric, group_by, limit, starts)
     else:
         keep = None
-        if group_by is not None:
+        if group_by is not None and group_by not in RAW_ONLY_GROUPS and len(starts) > FEW_BUCKETS:
             # The top groups first, over the whole range (one row a group), then the
             # buckets of those alone, the rest summed in the database: an hourly chart by
-            # user no longer turns every (hour, user) pair into Python objects.
+            # user no longer turns every (hour, user) pair into Python objects. With few
+            # buckets those pairs are few, and a second read of the rows would cost more
+            # (as it would for a group only the log has).
             overall = await analytics.aggregate(org_id, f, group_by=group_by)
             keep = top_groups(overall, _ranked_by(metric), limit)
         totals = await analytics.aggregate(
