@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlalchemy import String, and_, case, cast, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relayscope.analytics import buckets, percentiles
@@ -81,6 +81,15 @@ def group_sql(group_by: str) -> tuple[Any, Any]:
     name = group_by.removeprefix("property:")
     value = c.properties[name].as_string()
     return func.substr(value, 1, MAX_VALUE), value.is_not(None)
+
+
+def _kept(expression: Any, keep: Sequence[str] | None) -> Any:
+    """``expression``, or None where its value is not one of ``keep``."""
+    if keep is None:
+        return expression
+    if not keep:
+        return null()
+    return case((expression.in_(list(keep)), expression), else_=null())
 
 
 def _totals(row: Any) -> Totals:
@@ -155,8 +164,11 @@ class Analytics:
         *,
         group_by: str | None = None,
         granularity: str | None = None,
+        keep: Sequence[str] | None = None,
     ) -> dict[Key, Totals]:
-        """Totals per (bucket, group) of the requests ``f`` selects."""
+        """Totals per (bucket, group) of the requests ``f`` selects. With ``keep``, the
+        groups not in it are added up in the database under the group None, so a
+        chart of the top groups reads a few rows a bucket, not one per group."""
         target = rollup_target(f)
         usable = (
             target is not None
@@ -182,11 +194,11 @@ class Analytics:
         async with self.database.connect() as conn:
             for kind, span in pieces:
                 if kind == "raw":
-                    rows = await self._raw(conn, org_id, f, span, group_by, granularity)
+                    rows = await self._raw(conn, org_id, f, span, group_by, granularity, keep)
                 else:
                     assert target is not None
                     dim, value = (group_by, None) if group_by else target
-                    rows = await self._rollup(conn, org_id, dim, value, span, granularity)
+                    rows = await self._rollup(conn, org_id, dim, value, span, granularity, keep)
                 for key, totals in rows:
                     if key in result:
                         result[key].merge(totals)
@@ -202,6 +214,7 @@ class Analytics:
         span: Span,
         group_by: str | None,
         granularity: str | None,
+        keep: Sequence[str] | None = None,
     ) -> list[tuple[Key, Totals]]:
         keys: list[Any] = []
         conditions = request_conditions(
@@ -211,7 +224,7 @@ class Analytics:
             keys.append(buckets.expression(requests.c.created_at, granularity, self.dialect))
         if group_by:
             expression, condition = group_sql(group_by)
-            keys.append(expression)
+            keys.append(_kept(expression, keep))
             if condition is not None:
                 conditions.append(condition)
         labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
@@ -231,6 +244,7 @@ class Analytics:
         value: str | None,
         span: Span,
         granularity: str | None,
+        keep: Sequence[str] | None = None,
     ) -> list[tuple[Key, Totals]]:
         r = request_rollups.c
         conditions = [r.org_id == org_id, r.dim == dim]
@@ -245,7 +259,7 @@ class Analytics:
             keys.append(buckets.expression(r.bucket, granularity, self.dialect, hourly=True))
         grouped = value is None and dim != ""
         if grouped:
-            keys.append(r.value)
+            keys.append(_kept(r.value, keep))
         labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
         query = select(*labelled, *_rollup_columns()).where(*conditions)
         if labelled:
@@ -478,6 +492,19 @@ class Analytics:
                 )
             ).all()
         return summary, list(rows)
+
+    async def session_bodies(self, org_id: str, session_id: str, limit: int) -> list[Any]:
+        """(id, request_body, response_body) of the session's first ``limit`` requests,
+        in the order ``session`` lists them."""
+        c = requests.c
+        query = (
+            select(c.id, c.request_body, c.response_body)
+            .where(c.org_id == org_id, c.session_id == session_id)
+            .order_by(c.created_at)
+            .limit(limit)
+        )
+        async with self.database.connect() as conn:
+            return list((await conn.execute(query)).all())
 
 
 def top_groups(totals: dict[Key, Totals], metric: str, limit: int) -> list[str]:

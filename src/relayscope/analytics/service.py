@@ -12,6 +12,7 @@ from starlette.datastructures import QueryParams
 
 from relayscope.analytics import breakdowns, buckets
 from relayscope.analytics.repository import (
+    RAW_ONLY_GROUPS,
     Analytics,
     Key,
     Span,
@@ -62,6 +63,8 @@ PERCENTILE_METRICS = {"latency": breakdowns.LATENCY_STATS, "ttft": breakdowns.TT
 RATE_METRICS = ("error_rate", "cache_hit_rate", "avg_latency")
 """Per-request values: None where a bucket has no requests; groups ranked by requests."""
 MAX_BUCKETS = 2000
+FEW_BUCKETS = 100
+"""Up to this many buckets a chart by group reads every (bucket, group) pair at once."""
 DEFAULT_SPAN = timedelta(days=7)
 _SORTS = ("cost", "requests", "errors", "error_rate", "tokens", "last_seen", "avg_latency")
 
@@ -181,7 +184,18 @@ async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> d
         )
         series = _score_series(found, metric, group_by, limit, starts)
     else:
-        totals = await analytics.aggregate(org_id, f, group_by=group_by, granularity=granularity)
+        keep = None
+        if group_by is not None and group_by not in RAW_ONLY_GROUPS and len(starts) > FEW_BUCKETS:
+            # The top groups first, over the whole range (one row a group), then the
+            # buckets of those alone, the rest summed in the database: an hourly chart by
+            # user no longer turns every (hour, user) pair into Python objects. With few
+            # buckets those pairs are few, and a second read of the rows would cost more
+            # (as it would for a group only the log has).
+            overall = await analytics.aggregate(org_id, f, group_by=group_by)
+            keep = top_groups(overall, _ranked_by(metric), limit)
+        totals = await analytics.aggregate(
+            org_id, f, group_by=group_by, granularity=granularity, keep=keep
+        )
         series = _series(totals, metric, group_by, limit, starts)
     return {
         "metric": metric,
@@ -222,6 +236,12 @@ def _as_dict(f: RequestFilter) -> dict[str, Any]:
     return {name: getattr(f, name) for name in f.__dataclass_fields__}
 
 
+def _ranked_by(metric: str) -> str:
+    """What ranks the groups of a ``metric`` chart: a sum, so the ranking over the whole
+    range is the ranking over its buckets added up."""
+    return "requests" if metric in RATE_METRICS else metric
+
+
 def _series(
     totals: dict[Key, Totals],
     metric: str,
@@ -232,7 +252,7 @@ def _series(
     if group_by is None:
         values = [_value(totals.get((start, None)), metric) for start in starts]
         return [{"name": metric, "group": None, "values": values}]
-    top = top_groups(totals, "requests" if metric in RATE_METRICS else metric, limit)
+    top = top_groups(totals, _ranked_by(metric), limit)
     chosen = set(top)
     others: dict[datetime | None, Totals] = {}
     for (start, group), t in totals.items():

@@ -12,9 +12,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relayscope.api.unavailable import exception_handlers
-from relayscope.dashboard import experiments, filter_views, views
+from relayscope.dashboard import experiments, filter_views, sessions, views
 from relayscope.dashboard.auth import Sessions
 from relayscope.dashboard.render import page
+from relayscope.dashboard.timing import ServerTiming
 from relayscope.errors import BadRequest, ServiceUnavailable
 from relayscope.proxy.body import API_BODY_LIMITS, BodyLimits, BoundedBody
 from relayscope.store.sql import SqlStore
@@ -73,8 +74,8 @@ def create_dashboard(
             Route("/dashboard/requests", views.requests_page),
             Route("/dashboard/requests/export", views.export_page),
             Route("/dashboard/requests/{id}", views.request_detail),
-            Route("/dashboard/sessions", views.sessions_page),
-            Route("/dashboard/sessions/{id:path}", views.session_detail),
+            Route("/dashboard/sessions", sessions.sessions_page),
+            Route("/dashboard/sessions/{id:path}", sessions.session_detail),
             Route("/dashboard/users", views.users_page),
             Route("/dashboard/properties", views.properties_page),
             Route("/dashboard/analytics", views.analytics_page),
@@ -90,7 +91,7 @@ def create_dashboard(
             Route("/dashboard/suggestions", filter_views.suggestions),
             Mount("/dashboard/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(BoundedBody, limits=body_limits)],
+        middleware=[Middleware(ServerTiming), Middleware(BoundedBody, limits=body_limits)],
         exception_handlers={
             **exception_handlers(_unavailable),
             BadRequest: _invalid,

@@ -320,59 +320,6 @@ async def _filled_prompt(
     return detail.filled_prompt(variables, status, body)
 
 
-# -- sessions ------------------------------------------------------------------------
-
-
-@signed_in
-async def sessions_page(request: Request, session: auth.Session) -> Response:
-    error: str | None = None
-    body: dict[str, Any] = {"data": [], "next_cursor": None}
-    try:
-        body = await service.sessions(_analytics(request), session.org_id, request.query_params)
-    except BadRequest as exc:
-        error = exc.message
-    return page(
-        "sessions.html",
-        400 if error else 200,
-        **_context(
-            request,
-            session,
-            "sessions",
-            sessions=body["data"],
-            next_cursor=body["next_cursor"],
-            error=error,
-            filters=dict(request.query_params),
-        ),
-    )
-
-
-@signed_in
-async def session_detail(request: Request, session: auth.Session) -> Response:
-    session_id = request.path_params["id"]
-    try:
-        body = await service.session(_analytics(request), session.org_id, session_id)
-    except Exception as exc:
-        if getattr(exc, "status", None) == 404:
-            return page(
-                "missing.html",
-                404,
-                **_context(request, session, "sessions", what="session", ident=session_id),
-            )
-        raise
-    total = max([r["offset_ms"] + r["latency_ms"] for r in body["requests_list"]] or [1.0])
-    return page(
-        "session.html",
-        **_context(
-            request,
-            session,
-            "sessions",
-            s=body,
-            total_ms=max(total, 1.0),
-            by_id={r["id"]: r for r in body["requests_list"]},
-        ),
-    )
-
-
 # -- users and properties -------------------------------------------------------------
 
 

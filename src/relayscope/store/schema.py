@@ -21,7 +21,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
 from relayscope.store.record_columns import sql_columns
 
@@ -80,6 +82,20 @@ Index(
     func.lower(requests.c.user_id),
     requests.c.created_at,
 )
+
+SORTABLE = {"latency": "latency_ms", "cost": "cost_usd", "tokens": "total_tokens"}
+"""The explorer's value sorts (``store.order.SORT_COLUMNS`` besides time)."""
+
+
+def sort_key(column: str) -> ColumnElement[float]:
+    """The explorer's sort key for ``column``: a missing value sorts as -1 (below any
+    real one). Written with a literal so it is the very expression the indexes below
+    hold, which SQLite needs to walk one of them for a page."""
+    return func.coalesce(requests.c[column], literal_column("-1.0"))
+
+
+for _name, _column in SORTABLE.items():
+    Index(f"ix_requests_org_{_name}", requests.c.org_id, sort_key(_column), requests.c.id)
 
 org_settings = Table(
     "org_settings",

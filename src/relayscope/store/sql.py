@@ -54,14 +54,13 @@ from relayscope.store.base import (
 )
 from relayscope.store.database import Database, Dialect
 from relayscope.store.order import (
-    MISSING,
     NEWEST,
     Page,
     Sort,
     page_of,
     position,
 )
-from relayscope.store.schema import api_keys, orgs, requests
+from relayscope.store.schema import api_keys, orgs, requests, sort_key
 
 _LIST_COLUMNS = [c for c in requests.c if c.name not in ("request_body", "response_body")]
 _COLUMNS = [c.name for c in requests.c]
@@ -333,9 +332,7 @@ class SqlStore:
             requests.c.org_id == org_id, *_conditions(filters, self.dialect)
         )
         key: ColumnElement[Any] = (
-            requests.c.created_at
-            if sort.by == "time"
-            else func.coalesce(requests.c[sort.column], MISSING)
+            requests.c.created_at if sort.by == "time" else sort_key(sort.column)
         )
         # The listing runs descending unless asked otherwise; a page before a cursor
         # is read the other way and turned round (``page_of``).
@@ -351,8 +348,8 @@ class SqlStore:
         )
         query = query.order_by(*order).limit(limit + 1)
         async with self.engine.connect() as conn:
-            if self.dialect == "sqlite" and sort.by == "time":
-                query = await _sqlite_plan(conn, query, filters, ascending=not descending)
+            if self.dialect == "sqlite":
+                query = await _sqlite_plan(conn, query, filters, sort, ascending=not descending)
             rows = (await conn.execute(query)).mappings().all()
         return page_of([record_from_row(row) for row in rows], limit, cursor, newer, sort)
 
@@ -554,14 +551,14 @@ FEW_MATCHES = 5000
 
 
 async def _sqlite_plan(
-    conn: AsyncConnection, query: Any, f: RequestFilter, *, ascending: bool = False
+    conn: AsyncConnection, query: Any, f: RequestFilter, sort: Sort, *, ascending: bool = False
 ) -> Any:
-    """Without statistics SQLite walks (org, created_at) for any filter and checks each
-    row, which reads the whole org for a rare user or word. Narrowing filters start
-    from the rows they name instead: a word in few bodies from its FTS matches, a
-    user or session from its index (``+created_at`` is the same value, but no index
-    offers it, so SQLite sorts just those rows). A word in many bodies keeps the time
-    walk, which finds a page of them quickly."""
+    """Without statistics SQLite walks the sort's index ((org, created_at), or (org,
+    cost) and the like) for any filter and checks each row, which reads the whole org
+    for a rare user or word. Narrowing filters start from the rows they name instead:
+    a word in few bodies from its FTS matches, a user or session from its index
+    (``+key`` is the same value, but no index offers it, so SQLite sorts just those
+    rows). A word in many bodies keeps the walk, which finds a page of them quickly."""
     narrow = f.user_id is not None or f.session_id is not None
     if f.search:
         match = {"match": _fts_match(f.search)}
@@ -573,7 +570,10 @@ async def _sqlite_plan(
             query = query.where(literal_column("requests.rowid").in_(rowids))
             narrow = True
     if narrow:
-        at: ColumnClause[Any] = literal_column("+requests.created_at")
+        key = f"coalesce(requests.{sort.column}, -1.0)"
+        if sort.by == "time":
+            key = "requests.created_at"
+        at: ColumnClause[Any] = literal_column(f"+{key}")
         order = (at.asc(), requests.c.id.asc()) if ascending else (at.desc(), requests.c.id.desc())
         return query.order_by(None).order_by(*order)
     return query
