@@ -45,6 +45,9 @@ from relayscope.cache.build import create_cache_eraser
 from relayscope.cache.stage import CacheStage
 from relayscope.config import Settings
 from relayscope.dashboard import create_dashboard
+from relayscope.evaluators import api as evaluators_api
+from relayscope.evaluators.gateway_judge import GatewayJudge
+from relayscope.evaluators.service import Evaluators
 from relayscope.governance import api as governance_api
 from relayscope.governance.repository import GovernanceRepository
 from relayscope.governance.service import Governance
@@ -92,6 +95,8 @@ class Gateway:
     provider_keys: ProviderKeys
     prompts: PromptCatalog
     alerts: AlertsService
+    evaluators: Evaluators
+    """An org's evaluators: ``evaluators.evaluate_requests`` scores chosen requests."""
     upstream: Upstream
     stages: Sequence[Stage]
     proxy: ProxyApp
@@ -244,6 +249,15 @@ async def build_gateway(
         await enter("governance", _running(governance.start, governance.stop))
         alerts = AlertsService(settings.alerts, store.database, writer)
         await enter("alerts", _running(_sync(alerts.start), alerts.stop))
+        proxy = _proxy(settings, keys, build(pipeline, upstream))
+        evaluators = Evaluators(
+            settings.evaluators,
+            store.database,
+            logs,
+            judge=GatewayJudge(proxy, provider_keys, timeout=settings.evaluators.judge_timeout),
+            writer=writer,
+        )
+        await enter("evaluators", _running(_sync(evaluators.start), evaluators.stop))
         api_services = ApiServices(
             store=store,
             keys=keys,
@@ -255,6 +269,7 @@ async def build_gateway(
             alerts=alerts,
             dead_letters=writer.dead_letters,
             writer=writer,
+            evaluators=evaluators,
         )
         api = _api(settings, api_services)
         gateway = Gateway(
@@ -267,9 +282,10 @@ async def build_gateway(
             provider_keys=provider_keys,
             prompts=prompts,
             alerts=alerts,
+            evaluators=evaluators,
             upstream=upstream,
             stages=pipeline,
-            proxy=_proxy(settings, keys, build(pipeline, upstream)),
+            proxy=proxy,
             api=api,
             dashboard=create_dashboard(
                 store=store, api=api, body_limits=_api_body_limits(settings)
@@ -294,6 +310,7 @@ def _api(settings: Settings, services: ApiServices) -> Starlette:
             *analytics_routes.routes,
             *logs_api.routes,
             *scores_api.routes,
+            *evaluators_api.routes,
         ],
         body_limits=_api_body_limits(settings),
     )

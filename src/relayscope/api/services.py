@@ -14,6 +14,7 @@ from relayscope.store.base import LogStore, Store
 if TYPE_CHECKING:
     from relayscope.alerts.service import AlertsService
     from relayscope.cache.stats import CacheStats
+    from relayscope.evaluators.service import Evaluators
     from relayscope.governance.service import Governance
     from relayscope.logs.deadletters import DeadLetters
     from relayscope.logs.writer import LogWriter
@@ -40,6 +41,7 @@ class ApiServices:
     dead_letters: DeadLetters | None = None
     writer: LogWriter | None = None
     """This process's log writer: a score for a record it still holds flushes it."""
+    evaluators: Evaluators | None = None
 
 
 def api_services(request: Request) -> ApiServices:

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 
 from relayscope import types
-from relayscope.auth.keys import KeyResolver
+from relayscope.auth.keys import KeyResolver, Principal
 from relayscope.context import Context
 from relayscope.errors import (
     GatewayError,
@@ -69,6 +69,12 @@ class Limits:
     @property
     def body(self) -> BodyLimits:
         return BodyLimits(max_bytes=self.max_body_bytes, timeout=self.client_body_timeout)
+
+
+INTERNAL_PRINCIPAL = "relayscope.principal"
+"""Scope key set by the gateway's own in-process calls (an evaluator's judge): the
+caller it names is used instead of a gateway key. A network client cannot set ASGI
+scope keys."""
 
 
 class ProxyApp:
@@ -159,7 +165,11 @@ class ProxyApp:
             )
         path = scope["path"]
         target = self.router.route(path, helicone)
-        principal = await self.keys.resolve(helicone.get("helicone-auth"), "Helicone-Auth")
+        injected = scope.get(INTERNAL_PRINCIPAL)
+        if isinstance(injected, Principal):
+            principal = injected
+        else:
+            principal = await self.keys.resolve(helicone.get("helicone-auth"), "Helicone-Auth")
         tags = parse_tags(helicone)
         unusable_id = False
         try:
