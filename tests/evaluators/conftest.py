@@ -15,6 +15,7 @@ import openai
 
 from relayscope.auth.keys import ADMIN
 from relayscope.store.scores import of_request
+from relayscope.testing.fake_provider import Behaviour
 from relayscope.testing.loop_gateway import LoopGateway, running_gateway
 from relayscope.testing.waiting import async_wait_until
 
@@ -82,3 +83,30 @@ async def evaluator_app(
                 http_client=http,
             )
             yield App(gw, sdk, api)
+
+
+def judge_says(text: str, *, delay_s: float = 0.0) -> Behaviour:
+    """The fake provider's answer to one judge call: a chat completion saying ``text``."""
+    return Behaviour(
+        delay_s=delay_s,
+        body={
+            "id": "chatcmpl-judge",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "gpt-4o-mini",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 60, "completion_tokens": 4, "total_tokens": 64},
+        },
+    )
+
+
+JUDGE_PROMPT = (
+    "Question: {{input}}\nAnswer: {{output}}\n"
+    "Does the answer address the question? End with 'Verdict: PASS' or 'Verdict: FAIL'."
+)

@@ -226,3 +226,12 @@ def test_a_config_round_trips_through_what_the_api_shows():
     }
     for kind, config in configs.items():
         assert spec.check(kind, config).config() == config
+    boolean_judge = {
+        "model": "gpt-4o-mini",
+        "provider": "groq",
+        "prompt": "{{output}}",
+        "system": "You grade answers.",
+        "scale": "boolean",
+        "max_tokens": 256,
+    }
+    assert spec.check("llm_judge", boolean_judge).config() == boolean_judge

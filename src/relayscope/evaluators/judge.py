@@ -70,13 +70,14 @@ class JudgeCheck:
         return read_verdict(answer, self.scale, self.min, self.max)
 
     def config(self) -> dict[str, object]:
-        return {
+        shown: dict[str, object] = {
             "model": self.model,
             "provider": self.provider,
             "prompt": self.prompt,
             "system": self.system,
             "scale": self.scale,
-            "min": self.min,
-            "max": self.max,
             "max_tokens": self.max_tokens,
         }
+        if self.scale == "number":
+            shown |= {"min": self.min, "max": self.max}
+        return shown
