@@ -52,7 +52,8 @@ class LiveSampler:
         self.workers = workers
         self.cache_ttl = cache_ttl
         self.stats = LiveStats()
-        self._coin = coin
+        self.coin = coin
+        """Uniform in [0, 1): a request is evaluated when it falls below the sample rate."""
         self._queue: asyncio.Queue[tuple[Evaluator, LogRecord]] = asyncio.Queue(queue_size)
         self._by_org: dict[str, list[Evaluator]] = {}
         self._loaded_at = float("-inf")
@@ -75,7 +76,7 @@ class LiveSampler:
             if not chosen or EVALUATOR_PROPERTY in record.properties:
                 continue
             for evaluator in chosen:
-                if self._coin() < evaluator.sample_rate:
+                if self.coin() < evaluator.sample_rate:
                     self._enqueue(evaluator, record)
 
     def _enqueue(self, evaluator: Evaluator, record: LogRecord) -> None:
