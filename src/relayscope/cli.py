@@ -220,6 +220,7 @@ def keys_role(key_id: str, role: str) -> None:
 def _register_feature_commands() -> None:
     from relayscope.alerts.cli import alerts
     from relayscope.analytics.cli import analytics
+    from relayscope.evaluators.cli import evaluators
     from relayscope.governance.cli import data, redaction
     from relayscope.logs.cli import logs
     from relayscope.prompts.cli import prompts
@@ -239,6 +240,7 @@ def _register_feature_commands() -> None:
         analytics,
         export,
         logs,
+        evaluators,
     ):
         main.add_command(group)
 
