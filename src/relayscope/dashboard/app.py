@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relayscope.api.unavailable import exception_handlers
-from relayscope.dashboard import views
+from relayscope.dashboard import evaluators, views
 from relayscope.dashboard.auth import Sessions
 from relayscope.dashboard.render import page
 from relayscope.errors import BadRequest, ServiceUnavailable
@@ -79,6 +79,12 @@ def create_dashboard(
             Route("/dashboard/properties", views.properties_page),
             Route("/dashboard/analytics", views.analytics_page),
             Route("/dashboard/prompts", views.prompts_page),
+            Route("/dashboard/evaluators", evaluators.evaluators_page, methods=["GET"]),
+            Route("/dashboard/evaluators", evaluators.create_evaluator, methods=["POST"]),
+            Route(
+                "/dashboard/evaluators/{id}/delete", evaluators.delete_evaluator, methods=["POST"]
+            ),
+            Route("/dashboard/evaluators/{id}/run", evaluators.run_evaluator, methods=["POST"]),
             Mount("/dashboard/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[Middleware(BoundedBody, limits=body_limits)],
