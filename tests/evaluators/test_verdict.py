@@ -43,6 +43,7 @@ def test_boolean_answers(answer, expected):
         '{"verdict": "unclear"}',
         '{"reason": "no verdict field"}',
         "I cannot judge this.",
+        "N/A",  # not "n", a no
     ],
 )
 def test_unreadable_boolean_answers_fail(answer):
@@ -82,6 +83,11 @@ def test_number_answers(answer, low, high, expected):
 )
 def test_unreadable_number_answers_fail(answer, low, high):
     assert isinstance(read_verdict(answer, "number", low, high), Failed)
+
+
+def test_an_echoed_instruction_ends_on_its_last_label():
+    answer = "Reply with 'Verdict: PASS' or 'Verdict: FAIL'."
+    assert read_verdict(answer, "boolean") == Scored(False)
 
 
 def test_the_last_label_wins():

@@ -5,8 +5,9 @@ fenced JSON block, ``Score: 7/10``. What is read, in this order:
 
 1. a JSON object (the whole answer, a fenced block, or the first ``{...}``) with a
    ``verdict``, ``score``, ``pass``, ``result`` or ``answer`` field;
-2. the last labelled line: ``verdict:``, ``answer:``, ``result:``, ``score:``,
-   ``rating:``, ``grade:`` (``:`` or ``=``), markdown emphasis ignored;
+2. the last label: ``verdict:``, ``answer:``, ``result:``, ``score:``, ``rating:``,
+   ``grade:`` (``:`` or ``=``; anywhere in a line, the rest of the line is the
+   value), markdown emphasis ignored;
 3. the answer's first word (a boolean), or its only number (a number).
 
 Anything else is unparsable: the evaluation fails, it is never guessed. A boolean
@@ -26,11 +27,15 @@ from relayscope.evaluators.model import Failed, Outcome, Scored
 
 Scale = Literal["boolean", "number"]
 
-TRUE_WORDS = frozenset({"yes", "y", "pass", "passed", "true", "correct", "good", "accept"})
-FALSE_WORDS = frozenset({"no", "n", "fail", "failed", "false", "incorrect", "bad", "reject"})
+# No one-letter words: "N/A" must not read as "n", a no.
+TRUE_WORDS = frozenset({"yes", "pass", "passed", "true", "correct", "good", "accept"})
+FALSE_WORDS = frozenset({"no", "fail", "failed", "false", "incorrect", "bad", "reject"})
 _FIELDS = ("verdict", "score", "pass", "result", "answer", "rating", "grade")
+_LABEL_WORD = r"(?<![A-Za-z])(?:verdict|answer|result|score|rating|grade)[\s*_]*[:=]"
 _LABEL = re.compile(
-    r"^[\s*_#>-]*(?:final\s+)?(verdict|answer|result|score|rating|grade)[\s*_]*[:=]\s*(.+)$",
+    # A label's value runs to the end of its line or to the next label on it, so an
+    # echoed instruction ("... 'Verdict: PASS' or 'Verdict: FAIL'") ends on its last.
+    rf"(?<![A-Za-z])(verdict|answer|result|score|rating|grade)[\s*_]*[:=]\s*(.+?)(?={_LABEL_WORD}|$)",
     re.IGNORECASE | re.MULTILINE,
 )
 _FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
