@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from relayscope.evaluators.settings import EvaluatorSettings
+from relayscope.store.scores import of_request
 from relayscope.testing.fake_provider import Behaviour, FakeProvider
 from relayscope.testing.waiting import async_wait_until
 
@@ -41,6 +42,17 @@ async def test_a_sampled_evaluator_scores_live_requests_by_itself(
         asked = await a.ask("hello there")
         assert await a.score_of(asked, "echoed") is True
         assert "never" not in await a.scores(asked)
+
+        # Another org's traffic is not this org's evaluators' business.
+        store = a.gw.gateway.store
+        other = await store.ensure_org("other")
+        _info, other_key = await store.create_key(other.id)
+        theirs = await a.ask("hello from elsewhere", **{"Helicone-Auth": f"Bearer {other_key}"})
+        record = await async_wait_until(lambda: a.gw.gateway.logs.get_request(other.id, theirs))
+        assert record.org_id == other.id
+        mine = await a.ask("hello again")
+        assert await a.score_of(mine, "echoed") is True  # sampled after theirs was seen
+        assert await of_request(store.database, other.id, theirs) == []
 
 
 async def test_the_sample_rate_picks_that_share_of_requests(

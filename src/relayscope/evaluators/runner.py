@@ -130,6 +130,8 @@ class EvaluatorRunner:
 
     async def evaluate_record(self, evaluator: Evaluator, record: LogRecord) -> RequestResult:
         """One record's verdict, stored as a score; never raises for the record's sake."""
+        if record.org_id != evaluator.org_id:  # never write on another org's request
+            return RequestResult(record.id, None, "no such request")
         if EVALUATOR_PROPERTY in record.properties:
             return RequestResult(record.id, None, "an evaluator's own call is never evaluated")
         run = Run(record.org_id, evaluator.id, evaluator.name, self.judge)
