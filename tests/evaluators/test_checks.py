@@ -33,6 +33,8 @@ async def verdict(kind: str, config: dict[str, object], s: Subject) -> object:
         ({"pattern": "^Sure", "ignore_case": True}, "sure thing", True),
         ({"pattern": "^$"}, "", True),
         ({"pattern": "é+"}, "café", True),
+        ({"pattern": r"\d{4}-\d{2}-\d{2}"}, "due 2026-12-03", True),
+        ({"pattern": r"\{\d{1,9999}\}"}, "{12}", True),  # escaped braces are no repeat
     ],
 )
 async def test_regex(config, output, expected):
@@ -155,6 +157,9 @@ async def test_cost():
         ("regex", {"pattern": ""}, "config.pattern"),
         ("regex", {"pattern": 5}, "config.pattern"),
         ("regex", {"pattern": "a" * 1001}, "config.pattern"),
+        ("regex", {"pattern": "(a{1000}){1000}"}, "config.pattern"),  # seconds to compile
+        ("regex", {"pattern": "a{100001}"}, "config.pattern"),
+        ("regex", {"pattern": r"(\\{1000}){1000}"}, "config.pattern"),  # escaped backslash
         ("regex", {"pattern": "a", "expect": "maybe"}, "config.expect"),
         ("regex", {"pattern": "a", "field": "body"}, "config.field"),
         ("regex", {"pattern": "a", "ignore_case": "yes"}, "config.ignore_case"),
