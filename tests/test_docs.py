@@ -143,5 +143,5 @@ def test_the_runnable_examples_are_found():
     """Guards the extraction itself: a renamed fence must not silently skip snippets."""
     names = {path.name for path in PYTHON_DOCS}
     assert {"README.md", "cache.md", "prompts.md", "retry.md", "alerts.md", "scores.md"} <= names
-    assert "ingestion.md" in names
+    assert {"ingestion.md", "evaluators.md"} <= names
     assert {path.name for path in SHELL_DOCS} >= {"prompts.md", "ratelimit.md", "ingestion.md"}

@@ -221,6 +221,7 @@ def _register_feature_commands() -> None:
     from relayscope.alerts.cli import alerts
     from relayscope.analytics.cli import analytics
     from relayscope.datasets.cli import datasets
+    from relayscope.evaluators.cli import evaluators
     from relayscope.experiments.cli import experiments
     from relayscope.governance.cli import data, redaction
     from relayscope.logs.cli import logs
@@ -243,6 +244,7 @@ def _register_feature_commands() -> None:
         logs,
         datasets,
         experiments,
+        evaluators,
     ):
         main.add_command(group)
 

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
     from relayscope.alerts.settings import AlertsSettings
     from relayscope.cache.settings import CacheSettings
+    from relayscope.evaluators.settings import EvaluatorSettings
     from relayscope.governance.service import GovernanceSettings
     from relayscope.prompts.settings import PromptSettings
     from relayscope.ratelimit.settings import RateLimitSettings
@@ -234,6 +235,10 @@ class Settings:
     )
     ratelimit: RateLimitSettings = section(
         "relayscope.ratelimit.settings:RateLimitSettings", "Rate limiting (RELAYSCOPE_RATELIMIT_*)."
+    )
+    evaluators: EvaluatorSettings = section(
+        "relayscope.evaluators.settings:EvaluatorSettings",
+        "Evaluators on live traffic and LLM-as-judge calls (RELAYSCOPE_EVALUATORS_*).",
     )
     provider_base_urls: Mapping[str, str] = setting(
         {}, "Per-provider upstream overrides, from RELAYSCOPE_<PROVIDER>_BASE_URL."

@@ -47,6 +47,9 @@ from relayscope.config import Settings
 from relayscope.dashboard import create_dashboard
 from relayscope.datasets import api as datasets_api
 from relayscope.datasets.repository import DatasetRepository
+from relayscope.evaluators import api as evaluators_api
+from relayscope.evaluators.gateway_judge import GatewayJudge
+from relayscope.evaluators.service import Evaluators
 from relayscope.experiments import api as experiments_api
 from relayscope.experiments.repository import ExperimentRepository
 from relayscope.experiments.runner import ExperimentRunner
@@ -97,6 +100,8 @@ class Gateway:
     provider_keys: ProviderKeys
     prompts: PromptCatalog
     alerts: AlertsService
+    evaluators: Evaluators
+    """An org's evaluators: ``evaluators.evaluate_requests`` scores chosen requests."""
     upstream: Upstream
     stages: Sequence[Stage]
     proxy: ProxyApp
@@ -258,6 +263,14 @@ async def build_gateway(
             provider_keys=provider_keys,
         )
         await enter("experiments", _running(_nothing, experiments.close))
+        evaluators = Evaluators(
+            settings.evaluators,
+            store.database,
+            logs,
+            judge=GatewayJudge(proxy, provider_keys, timeout=settings.evaluators.judge_timeout),
+            writer=writer,
+        )
+        await enter("evaluators", _running(_sync(evaluators.start), evaluators.stop))
         api_services = ApiServices(
             store=store,
             keys=keys,
@@ -270,6 +283,7 @@ async def build_gateway(
             dead_letters=writer.dead_letters,
             writer=writer,
             experiments=experiments,
+            evaluators=evaluators,
         )
         api = _api(settings, api_services)
         gateway = Gateway(
@@ -282,6 +296,7 @@ async def build_gateway(
             provider_keys=provider_keys,
             prompts=prompts,
             alerts=alerts,
+            evaluators=evaluators,
             upstream=upstream,
             stages=pipeline,
             proxy=proxy,
@@ -311,6 +326,7 @@ def _api(settings: Settings, services: ApiServices) -> Starlette:
             *scores_api.routes,
             *datasets_api.routes,
             *experiments_api.routes,
+            *evaluators_api.routes,
         ],
         body_limits=_api_body_limits(settings),
     )

@@ -110,6 +110,20 @@ LOG_LAST_STORED_SECONDS = Gauge(
     "Seconds since the log writer last stored a batch (high with a deep queue: stalled).",
     multiprocess_mode="livemin",
 )
+EVALUATIONS = Counter(
+    "relayscope_evaluations",
+    "Evaluations by evaluator kind and outcome: scored, or failed (no verdict reached).",
+    ["kind", "outcome"],
+)
+EVALUATION_QUEUE_DEPTH = Gauge(
+    "relayscope_evaluation_queue_depth",
+    "Sampled requests waiting for their live evaluation.",
+    multiprocess_mode="livesum",
+)
+EVALUATIONS_DROPPED = Counter(
+    "relayscope_evaluations_dropped",
+    "Sampled requests not evaluated because the live evaluation queue was full.",
+)
 STORE_WRITE_SECONDS = Histogram(
     "relayscope_store_write_seconds",
     "Time to write one batch of log records to the store.",

@@ -75,6 +75,7 @@ def _pages(records: list[ds.LogRecord]) -> list[str]:
         "/dashboard/properties?name=feature",
         "/dashboard/analytics?range=30d",
         "/dashboard/prompts?id=reply",
+        "/dashboard/evaluators",
         "/dashboard/no-such-page",
     ]
 

@@ -14,6 +14,7 @@ from relayscope.store.base import LogStore, Store
 if TYPE_CHECKING:
     from relayscope.alerts.service import AlertsService
     from relayscope.cache.stats import CacheStats
+    from relayscope.evaluators.service import Evaluators
     from relayscope.experiments.runner import ExperimentRunner
     from relayscope.governance.service import Governance
     from relayscope.logs.deadletters import DeadLetters
@@ -43,6 +44,7 @@ class ApiServices:
     """This process's log writer: a score for a record it still holds flushes it."""
     experiments: ExperimentRunner | None = None
     """Runs experiments through this gateway's own proxy."""
+    evaluators: Evaluators | None = None
 
 
 def api_services(request: Request) -> ApiServices:

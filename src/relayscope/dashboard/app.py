@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relayscope.api.unavailable import exception_handlers
-from relayscope.dashboard import experiments, filter_views, sessions, views
+from relayscope.dashboard import evaluators, experiments, filter_views, sessions, views
 from relayscope.dashboard.auth import Sessions
 from relayscope.dashboard.render import page
 from relayscope.dashboard.timing import ServerTiming
@@ -89,6 +89,12 @@ def create_dashboard(
                 "/dashboard/experiments/{id}/run", experiments.start_experiment, methods=["POST"]
             ),
             Route("/dashboard/suggestions", filter_views.suggestions),
+            Route("/dashboard/evaluators", evaluators.evaluators_page, methods=["GET"]),
+            Route("/dashboard/evaluators", evaluators.create_evaluator, methods=["POST"]),
+            Route(
+                "/dashboard/evaluators/{id}/delete", evaluators.delete_evaluator, methods=["POST"]
+            ),
+            Route("/dashboard/evaluators/{id}/run", evaluators.run_evaluator, methods=["POST"]),
             Mount("/dashboard/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[Middleware(ServerTiming), Middleware(BoundedBody, limits=body_limits)],

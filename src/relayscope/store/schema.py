@@ -431,3 +431,24 @@ experiment_results = Table(
         "org_id", "experiment_id", "row_id", "variant", name="pk_experiment_results"
     ),
 )
+
+# Evaluators (``relayscope.evaluators``): an org's checks on its requests, whose
+# results are scores named after them. ``config`` is the kind's settings as the API
+# shows them; the counters say how its evaluations went (across replicas).
+evaluators = Table(
+    "evaluators",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("sample_rate", Float, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("scored", BigInteger, nullable=False),
+    Column("failed", BigInteger, nullable=False),
+    Column("last_error", Text),
+    Column("last_error_at", DateTime(timezone=True)),
+    UniqueConstraint("org_id", "name", name="uq_evaluators_org_name"),
+)

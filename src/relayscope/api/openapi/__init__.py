@@ -2,7 +2,8 @@
 
 Every route of the API app must appear here (``tests/api/test_openapi.py`` fails
 otherwise): a feature that adds routes adds their operations to one of the path
-modules (``core``, ``operators``, ``analytics``, ``scores``) or a new one merged in ``document``.
+modules (``core``, ``operators``, ``analytics``, ``scores``, ``evaluators``) or a new
+one merged in ``document``.
 Schemas mirror what the handlers return; errors are the OpenAI-style object of
 ``errors.py``. Every request body has an ``example``: users copy it, and the
 org-isolation test sends it.
@@ -19,6 +20,7 @@ from relayscope.api.openapi.analytics import ANALYTICS_PATHS
 from relayscope.api.openapi.build import OPENAPI_PATH, Schema
 from relayscope.api.openapi.core import CORE_PATHS
 from relayscope.api.openapi.datasets import DATASET_PATHS, EXPERIMENT_PATHS
+from relayscope.api.openapi.evaluators import EVALUATOR_PATHS
 from relayscope.api.openapi.operators import OPERATOR_PATHS
 from relayscope.api.openapi.schemas import SCHEMAS
 from relayscope.api.openapi.scores import SCORE_PATHS
@@ -32,10 +34,9 @@ def document() -> Schema:
         "info": {
             "title": "RelayScope API",
             "version": "1",
-            "description": "Logs, scores, datasets, experiments, analytics, governance, "
-            "provider keys, "
-            "cache, prompts, "
-            "alerts, webhooks and rate limits of a RelayScope gateway. Every call but this "
+            "description": "Logs, scores, evaluators, datasets, experiments, analytics, "
+            "governance, provider keys, cache, prompts, alerts, webhooks and rate limits "
+            "of a RelayScope gateway. Every call but this "
             "description needs a gateway key and sees only that key's org. Errors are "
             "OpenAI-style: "
             '`{"error": {"message", "type", "code", "param"}}`.',
@@ -49,6 +50,7 @@ def document() -> Schema:
             **SCORE_PATHS,
             **DATASET_PATHS,
             **EXPERIMENT_PATHS,
+            **EVALUATOR_PATHS,
         },
         "components": {
             "schemas": SCHEMAS,
