@@ -27,7 +27,8 @@ from relayscope.api.requests import (
     sort_of,
 )
 from relayscope.auth.keys import Principal
-from relayscope.dashboard import auth, chat, detail, internal
+from relayscope.dashboard import auth, chat, detail, explorer, internal
+from relayscope.dashboard import columns as cols
 from relayscope.dashboard.curl import as_curl
 from relayscope.dashboard.render import page
 from relayscope.errors import BadRequest
@@ -36,7 +37,7 @@ from relayscope.store import scores
 from relayscope.store.order import NEWEST
 
 Handler = Callable[[Request, auth.Session], Awaitable[Response]]
-EXPLORER_PARAMS = service.FILTERS | {"cursor", "after", "limit", "sort", "order"}
+EXPLORER_PARAMS = service.FILTERS | {"cursor", "after", "limit", "sort", "order", cols.PARAM}
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 RANGES = {
@@ -203,9 +204,10 @@ def _canonical(query: QueryParams) -> str | None:
 @signed_in
 async def requests_page(request: Request, session: auth.Session) -> Response:
     query = request.query_params
-    store = request.app.state.store
+    store = explorer.logs_of(request)
     error = None
     records: list[dict[str, Any]] = []
+    table: dict[str, Any] = {"columns": cols.DEFAULT}
     next_cursor = prev_cursor = None
     sort = NEWEST
     try:
@@ -223,9 +225,10 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
         )
         records = [record_json(r, bodies=False) for r in result.records]
         next_cursor, prev_cursor = result.next_cursor, result.prev_cursor
+        table = await explorer.table(request, session.org_id, filters, result.records, sort)
     except BadRequest as exc:
         error = exc.message
-    filtered = any(k != "limit" for k in query)
+    filtered = any(k not in ("limit", cols.PARAM) for k in query)
     empty_org = not records and not filtered and error is None
     properties = [
         (k.removeprefix("property."), v)
@@ -253,6 +256,7 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
             query_items=query.multi_items(),
             filtered=filtered,
             empty_org=empty_org,
+            **table,
         ),
     )
 

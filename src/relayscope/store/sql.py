@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import (
     JSON,
     Connection,
+    Select,
     and_,
     create_engine,
     event,
@@ -361,6 +362,28 @@ class SqlStore:
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
         return record_from_row(row) if row else None
+
+    async def count_matching(self, org_id: str, filters: RequestFilter, *, cap: int) -> int | None:
+        matching: Select[tuple[Any]] = (
+            select(literal_column("1"))
+            .select_from(requests)
+            .where(requests.c.org_id == org_id, *_conditions(filters, self.dialect))
+            .limit(cap + 1)
+        )
+        query = select(func.count()).select_from(matching.subquery())
+        async with self.engine.connect() as conn:
+            counted = int((await conn.execute(query)).scalar_one())
+        return counted if counted <= cap else None
+
+    async def get_requests(self, org_id: str, request_ids: Sequence[str]) -> list[LogRecord]:
+        if not request_ids:
+            return []
+        query = select(requests).where(
+            requests.c.org_id == org_id, requests.c.id.in_(list(request_ids))
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [record_from_row(row) for row in rows]
 
     async def count_requests(self, org_id: str | None = None) -> int:
         query = select(func.count()).select_from(requests)

@@ -46,6 +46,7 @@
   }
   document.addEventListener("DOMContentLoaded", refreshTimes);
   setInterval(refreshTimes, 30000);
+  window.RelayScope = { refreshTimes: refreshTimes };  // for rows added later (explorer.js)
 
   var palette = ["#3b5bdb", "#f08c00", "#2b8a3e", "#c2255c", "#7048e8", "#0c8599",
     "#e8590c", "#5c940d", "#862e9c", "#1098ad", "#868e96"];
