@@ -108,6 +108,7 @@ async def _events(
     feed: NewRecords = request.app.state.new_records
     logs = logs_of(request)
     with feed.listen(org_id) as woken:
+        woken.set()  # first catch up with what was stored since the page (or a reconnect)
         yield b"retry: 2000\n: live\n\n"
         while True:
             with suppress(TimeoutError):

@@ -44,6 +44,9 @@
       var data = JSON.parse(event.data);
       since = event.lastEventId || since;
       body.insertAdjacentHTML("afterbegin", data.html);
+      table.hidden = false;
+      var none = document.querySelector("p.none");
+      if (none) none.hidden = true;
       for (var i = 0; i < data.rows && i < body.rows.length; i++) body.rows[i].classList.add("fresh");
       if (window.RelayScope) window.RelayScope.refreshTimes();
       if (total && total.getAttribute("data-at-least") === "0") {
