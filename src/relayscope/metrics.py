@@ -96,11 +96,6 @@ SPOOL_BYTES = Gauge(
     "Bytes of log records spooled on disk, waiting for the store.",
     multiprocess_mode="livemax",
 )
-DASHBOARD_LIVE_STREAMS = Gauge(
-    "relayscope_dashboard_live_streams",
-    "Open live-tail streams of the dashboard's explorer (Server-Sent Events).",
-    multiprocess_mode="livesum",
-)
 LOG_WRITER_RESTARTS = Counter(
     "relayscope_log_writer_restarts",
     "Times the log writer task died and was restarted.",

@@ -1,6 +1,7 @@
 """The explorer's total: the number of requests the filter matches, on SQLite,
-Postgres and ClickHouse (chDB), never another org's; past the row stores' cap the
-rollups answer exactly when the filter allows, and the page says "More than" when not."""
+Postgres and ClickHouse (chDB), never another org's. A row store reads a bounded
+number of the newest records; past them the rollups answer exactly when the filter
+allows, and otherwise the page shows an estimate, marked as such."""
 
 from __future__ import annotations
 
@@ -71,15 +72,22 @@ CASES = [
 def test_count_matching_counts_the_orgs_matching_requests(seeded, filters, expected):
     gateway, org, _engine = seeded
     logs = gateway.gateway.logs
-    assert gateway.run(logs.count_matching(org.org_id, filters, cap=1000)) == expected
+    counted = gateway.run(logs.count_matching(org.org_id, filters, scan=1000))
+    assert counted.exact and counted.matched == expected
 
 
-def test_a_row_store_stops_at_the_cap_and_a_column_store_counts_on(seeded):
+def test_a_row_store_reads_the_newest_records_only_and_a_column_store_all(seeded):
     gateway, org, engine = seeded
-    counted = gateway.run(gateway.gateway.logs.count_matching(org.org_id, RequestFilter(), cap=5))
-    assert counted == (None if engine == "sql" else 27)
-    exact = gateway.run(gateway.gateway.logs.count_matching(org.org_id, RequestFilter(), cap=27))
-    assert exact == 27
+    logs = gateway.gateway.logs
+    gpt4o = RequestFilter(model="gpt-4o")
+    counted = gateway.run(logs.count_matching(org.org_id, gpt4o, scan=5))
+    if engine == "sql":
+        # The 5 newest are alice's 18th to 22nd: gpt-4o on the 18th and the 21st.
+        assert (counted.matched, counted.sampled, counted.exact) == (2, 5, False)
+    else:
+        assert (counted.matched, counted.exact) == (8, True)
+    counted = gateway.run(logs.count_matching(org.org_id, gpt4o, scan=27))
+    assert (counted.matched, counted.exact) == (8, True)
 
 
 @contextmanager
@@ -121,9 +129,9 @@ def test_the_explorer_shows_the_total_under_its_filter(seeded):
         assert _total(client, user_id="nobody") == "0 requests"
 
 
-def test_past_the_cap_rollups_answer_or_the_page_says_more_than(seeded, monkeypatch):
+def test_past_the_scan_rollups_answer_or_the_page_shows_an_estimate(seeded, monkeypatch):
     gateway, org, engine = seeded
-    monkeypatch.setattr(explorer, "COUNT_CAP", 5)
+    monkeypatch.setattr(explorer, "COUNT_SCAN", 5)
     with _signed_in(gateway, org) as client:
         # One user, or no filter, with a time range cutting hours: the rollups' whole
         # hours plus the log's partial ones, exact.
@@ -131,6 +139,6 @@ def test_past_the_cap_rollups_answer_or_the_page_says_more_than(seeded, monkeypa
         assert _total(client, **{"from": "2026-04-01T09:40:00Z", "to": "2026-04-01T11:10:00Z"}) == (
             "18 requests"
         )
-        # A model is not a rollup filter: the SQL store stops counting.
-        expected = "More than 5 requests" if engine == "sql" else "8 requests"
+        # A model is not a rollup filter: 2 of the 5 newest, of 27 requests in all.
+        expected = "About 11 requests (estimate)" if engine == "sql" else "8 requests"
         assert _total(client, user_id="alice", model="gpt-4o") == expected

@@ -19,16 +19,18 @@ from relayscope.store.base import LogStore, RequestFilter
 from relayscope.store.order import NEWEST, Sort, cursor_for
 from relayscope.store.sql import SqlStore
 
-COUNT_CAP = 10_000
-"""A row store counts this many matching rows at most (a few ms on SQLite); past it
-the rollups answer when the filter allows, or the page says "10,000+"."""
+COUNT_SCAN = 10_000
+"""A row store reads at most this many records to count (the newest of the filter's
+time range): a few ms on SQLite. Past it the rollups answer when the filter allows;
+otherwise the share of matches among them, times the range's total, is shown as an
+estimate. A filter on a column without an index could otherwise read every row."""
 
 
 @dataclass(frozen=True, slots=True)
 class Total:
     requests: int
-    at_least: bool = False
-    """The filter matches more than ``requests``: the count stopped there."""
+    estimated: bool = False
+    """From the newest ``COUNT_SCAN`` records: the page says so."""
 
 
 def logs_of(request: Request) -> LogStore:
@@ -39,17 +41,20 @@ def logs_of(request: Request) -> LogStore:
 
 async def total(request: Request, org_id: str, filters: RequestFilter) -> Total:
     logs = logs_of(request)
-    counted = await logs.count_matching(org_id, filters, cap=COUNT_CAP)
-    if counted is not None:
-        return Total(counted)
-    store = request.app.state.store
-    # The rollups sit next to the log in the SQL store; a ClickHouse log has none.
-    if isinstance(logs, SqlStore) and logs is store and rollup_target(filters) is not None:
-        # Whole hours from the rollups, the partial ones from the log: exact, and
-        # as fast as the analytics page.
-        totals = await Analytics(logs.database).aggregate(org_id, filters)
+    counted = await logs.count_matching(org_id, filters, scan=COUNT_SCAN)
+    if counted.exact:
+        return Total(counted.matched)
+    # Only a SqlStore stops short, and it keeps the rollups next to the log: whole
+    # hours from them, the partial ones from the log, as the analytics page does.
+    assert isinstance(logs, SqlStore)
+    analytics = Analytics(logs.database)
+    if rollup_target(filters) is not None:
+        totals = await analytics.aggregate(org_id, filters)
         return Total(sum(t.requests for t in totals.values()))
-    return Total(COUNT_CAP, at_least=True)
+    in_range = RequestFilter(since=filters.since, until=filters.until)
+    everything = sum(t.requests for t in (await analytics.aggregate(org_id, in_range)).values())
+    share = counted.matched / counted.sampled if counted.sampled else 0.0
+    return Total(round(share * everything), estimated=True)
 
 
 async def preview_map(
@@ -96,6 +101,7 @@ async def table(
         "total": await total(request, org_id, filters),
         "live_url": live_url(query_params, sort, records),
         "default_columns": [column.key for column in cols.DEFAULT],
+        "count_scan": COUNT_SCAN,
     }
 
 

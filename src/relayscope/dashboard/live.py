@@ -20,7 +20,6 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from relayscope import metrics
 from relayscope.analytics import service
 from relayscope.api import params
 from relayscope.api.requests import FILTER_PREFIXES, parse_filter, record_json, sort_of
@@ -55,11 +54,9 @@ class NewRecords:
     def listen(self, org_id: str) -> Iterator[asyncio.Event]:
         woken = asyncio.Event()
         self._listeners.setdefault(org_id, set()).add(woken)
-        metrics.DASHBOARD_LIVE_STREAMS.inc()
         try:
             yield woken
         finally:
-            metrics.DASHBOARD_LIVE_STREAMS.dec()
             listeners = self._listeners[org_id]
             listeners.discard(woken)
             if not listeners:

@@ -161,6 +161,16 @@ class RequestFilter:
     """Conditions on the request's scores (``store.scores``), all of which must hold."""
 
 
+@dataclass(frozen=True, slots=True)
+class Counted:
+    matched: int
+    """Records the filter selects among the ``sampled`` ones."""
+    sampled: int
+    """The newest records of the filter's time range that were read."""
+    exact: bool
+    """``sampled`` is every record of the range: ``matched`` is the answer."""
+
+
 class LogStore(Protocol):
     async def migrate(self) -> None: ...
     async def close(self) -> None: ...
@@ -193,9 +203,10 @@ class LogStore(Protocol):
         ...
 
     async def count_requests(self, org_id: str | None = None) -> int: ...
-    async def count_matching(self, org_id: str, filters: RequestFilter, *, cap: int) -> int | None:
-        """How many of the org's records ``filters`` selects. A row store stops after
-        ``cap`` and answers None when there are more; a column store counts them all."""
+    async def count_matching(self, org_id: str, filters: RequestFilter, *, scan: int) -> Counted:
+        """How many of the org's records ``filters`` selects. A row store reads at most
+        the ``scan`` newest records of the filter's time range: past that, the count is
+        of those (``Counted.exact`` false). A column store counts them all."""
         ...
 
 

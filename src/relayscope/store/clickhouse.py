@@ -29,6 +29,7 @@ import orjson
 from relayscope.errors import BadRequest
 from relayscope.record import LogRecord
 from relayscope.store.base import (
+    Counted,
     RecordKey,
     RequestFilter,
     StoreUnavailable,
@@ -248,7 +249,7 @@ class ClickHouseLogStore:
         )
         return _record(rows[0]) if rows else None
 
-    async def count_matching(self, org_id: str, filters: RequestFilter, *, cap: int) -> int | None:
+    async def count_matching(self, org_id: str, filters: RequestFilter, *, scan: int) -> Counted:
         # A columnar count reads only the filtered columns: fast without a cap.
         where, params = _conditions(filters)
         where.insert(0, "org_id = {org:String}")
@@ -256,7 +257,8 @@ class ClickHouseLogStore:
         rows = await self._query(
             f"SELECT count() AS n FROM {self.table} WHERE {' AND '.join(where)}", params
         )
-        return int(rows[0]["n"])
+        matched = int(rows[0]["n"])
+        return Counted(matched, sampled=matched, exact=True)
 
     async def get_requests(self, org_id: str, request_ids: Sequence[str]) -> list[LogRecord]:
         if not request_ids:

@@ -49,7 +49,7 @@
       if (none) none.hidden = true;
       for (var i = 0; i < data.rows && i < body.rows.length; i++) body.rows[i].classList.add("fresh");
       if (window.RelayScope) window.RelayScope.refreshTimes();
-      if (total && total.getAttribute("data-at-least") === "0") {
+      if (total && total.getAttribute("data-estimated") === "0") {
         var n = parseInt(total.getAttribute("data-total"), 10) + data.rows;
         total.setAttribute("data-total", String(n));
         total.textContent = formatCount(n);
