@@ -127,6 +127,13 @@ def test_the_explorer_shows_the_total_under_its_filter(seeded):
         assert _total(client, user_id="alice") == "23 requests"
         assert _total(client, user_id="alice", model="gpt-4o", limit="5") == "8 requests"
         assert _total(client, user_id="nobody") == "0 requests"
+        # Its rows come from the log store, and so does the page each one links to.
+        listing = client.get("/dashboard/requests", params={"user_id": "bob"}).text
+        first = re.search(r'data-id="([^"]+)"', listing)
+        assert first is not None
+        detail = client.get(f"/dashboard/requests/{first.group(1)}")
+        assert detail.status_code == 200
+        assert "bob" in detail.text
 
 
 def test_past_the_scan_rollups_answer_or_the_page_shows_an_estimate(seeded, monkeypatch):

@@ -279,7 +279,7 @@ async def export_page(request: Request, session: auth.Session) -> Response:
 @signed_in
 async def request_detail(request: Request, session: auth.Session) -> Response:
     store = request.app.state.store
-    record = await store.get_request(session.org_id, request.path_params["id"])
+    record = await explorer.logs_of(request).get_request(session.org_id, request.path_params["id"])
     if record is None:
         return page(
             "missing.html",
