@@ -6,19 +6,20 @@ each then asks the store once for the requests newer than the last one it sent,
 with the page's filter. Records another process stored (``serve --workers``,
 replicas) wake nobody here, so an idle stream also asks every
 ``FALLBACK_SECONDS``; that query, and a heartbeat when it finds nothing, is all a
-quiet stream costs. A closed tab ends the stream at its next write (Starlette
-also stops it as soon as the server reports the disconnect).
+quiet stream costs. A closed tab ends the stream: at once when the server
+reports the disconnect (uvicorn does), otherwise at its next write.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import contextmanager, suppress
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from relayscope.analytics import service
 from relayscope.api import params
@@ -88,11 +89,25 @@ async def live_requests(request: Request, session: auth.Session) -> Response:
         except ValueError:
             raise params.bad("since", "not a cursor the explorer gave") from None
     events = _events(request, session.org_id, filters, shown, since)
-    return StreamingResponse(
+    return _ClosingStream(
         events,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+class _ClosingStream(StreamingResponse):
+    """Closes its events when the response ends however it ends: an ASGI 2.4 server
+    reports a gone client by failing a write, after which Starlette would leave the
+    generator (and its listener) suspended until it is garbage-collected."""
+
+    body_iterator: AsyncGenerator[bytes, None]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.body_iterator.aclose()
 
 
 async def _events(
@@ -101,7 +116,7 @@ async def _events(
     filters: RequestFilter,
     shown: tuple[cols.Column, ...],
     since: str | None,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     feed: NewRecords = request.app.state.new_records
     logs = logs_of(request)
     with feed.listen(org_id) as woken:
