@@ -302,7 +302,11 @@ async def build_gateway(
             proxy=proxy,
             api=api,
             dashboard=create_dashboard(
-                store=store, api=api, body_limits=_api_body_limits(settings)
+                store=store,
+                api=api,
+                body_limits=_api_body_limits(settings),
+                logs=logs,
+                writer=writer,
             ),
             ingest=_ingest(settings, api_services),
         )

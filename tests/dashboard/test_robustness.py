@@ -33,6 +33,7 @@ PAGES = {
         "prompt_version",
         "search",
         "prop",
+        "col",
     ],
     "/dashboard/sessions": ["limit", "cursor", "from", "to", "sort", "user_id"],
     "/dashboard/users": ["limit", "offset", "sort", "from", "to"],
@@ -177,7 +178,9 @@ async def test_a_record_of_any_json_shape_renders(store, shape):
     try:
         page = await client.get("/dashboard/requests/odd")
         listing = await client.get("/dashboard/requests")
+        previews = await client.get("/dashboard/requests?col=request&col=response")
     finally:
         await client.aclose()
     assert page.status_code == 200, page.text[-2000:]
     assert listing.status_code == 200
+    assert previews.status_code == 200, previews.text[-2000:]

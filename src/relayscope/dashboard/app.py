@@ -12,12 +12,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relayscope.api.unavailable import exception_handlers
-from relayscope.dashboard import evaluators, experiments, filter_views, sessions, views
+from relayscope.dashboard import evaluators, experiments, filter_views, live, sessions, views
 from relayscope.dashboard.auth import Sessions
 from relayscope.dashboard.render import page
 from relayscope.dashboard.timing import ServerTiming
 from relayscope.errors import BadRequest, ServiceUnavailable
+from relayscope.logs.writer import LogWriter
 from relayscope.proxy.body import API_BODY_LIMITS, BodyLimits, BoundedBody
+from relayscope.store.base import LogStore
 from relayscope.store.sql import SqlStore
 
 STATIC = Path(__file__).with_name("static")
@@ -59,9 +61,13 @@ def create_dashboard(
     store: SqlStore,
     api: object,
     body_limits: BodyLimits = API_BODY_LIMITS,
+    logs: LogStore | None = None,
+    writer: LogWriter | None = None,
 ) -> Starlette:
     """``api`` is the JSON API app, called in-process for the pages that read it.
-    Request bodies (sign-in and other forms) are read within ``body_limits``."""
+    Request bodies (sign-in and other forms) are read within ``body_limits``. The
+    explorer reads ``logs`` (default: ``store``); ``writer`` tells its live tail of
+    new records (without it, the tail asks the store every few seconds)."""
     app = Starlette(
         routes=[
             Route("/", _root),
@@ -73,6 +79,7 @@ def create_dashboard(
             Route("/dashboard/signout", views.signout, methods=["POST"]),
             Route("/dashboard/requests", views.requests_page),
             Route("/dashboard/requests/export", views.export_page),
+            Route("/dashboard/requests/live", live.live_requests),
             Route("/dashboard/requests/{id}", views.request_detail),
             Route("/dashboard/sessions", sessions.sessions_page),
             Route("/dashboard/sessions/{id:path}", sessions.session_detail),
@@ -106,6 +113,10 @@ def create_dashboard(
         },
     )
     app.state.store = store
+    app.state.logs = logs if logs is not None else store
+    app.state.new_records = live.NewRecords()
+    if writer is not None:
+        writer.add_hook(app.state.new_records.stored)
     app.state.sessions = Sessions(store.database)
     app.state.api = api
     return app

@@ -1,8 +1,7 @@
-"""Jinja2 templates and the formatting filters the pages share."""
+"""Jinja2 templates, with the number filters of ``formatting`` and a few for markup."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -12,9 +11,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
-TEMPLATES = Path(__file__).with_name("templates")
+from relayscope.dashboard.formatting import FILTERS
 
-MISSING = "\u2013"  # an en dash stands for "no value"
+TEMPLATES = Path(__file__).with_name("templates")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -26,43 +25,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-
-def usd(value: float | None) -> str:
-    if value is None:
-        return MISSING
-    if value == 0:
-        return "$0"
-    if abs(value) < 0.01:
-        return f"${value:.6f}"
-    return f"${value:,.4f}" if abs(value) < 100 else f"${value:,.2f}"
-
-
-def ms(value: float | None) -> str:
-    if value is None:
-        return MISSING
-    if value >= 1000:
-        return f"{value / 1000:,.2f} s"
-    return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
-
-
-def number(value: float | None) -> str:
-    if value is None:
-        return MISSING
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}"
-    return f"{int(value):,}"
-
-
-def percent(value: float | None) -> str:
-    return MISSING if value is None else f"{value * 100:.1f}%"
-
-
-def when(value: str | datetime | None) -> str:
-    if value is None:
-        return MISSING
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
 
 
 def pretty(value: Any) -> str:
@@ -95,9 +57,7 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.filters.update(
-    usd=usd, ms=ms, number=number, percent=percent, when=when, pretty=pretty, as_json=as_json
-)
+environment.filters.update(FILTERS, pretty=pretty, as_json=as_json)
 environment.globals["query"] = query
 
 

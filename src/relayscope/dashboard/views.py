@@ -26,7 +26,8 @@ from relayscope.api.requests import (
     sort_of,
 )
 from relayscope.auth.keys import Principal
-from relayscope.dashboard import analytics_panels, auth, chat, detail, filterbar, internal
+from relayscope.dashboard import analytics_panels, auth, chat, detail, explorer, filterbar, internal
+from relayscope.dashboard import columns as cols
 from relayscope.dashboard.curl import as_curl
 from relayscope.dashboard.render import page
 from relayscope.errors import BadRequest
@@ -35,13 +36,14 @@ from relayscope.store import scores
 from relayscope.store.order import NEWEST
 
 Handler = Callable[[Request, auth.Session], Awaitable[Response]]
-EXPLORER_PARAMS = service.FILTERS | {"cursor", "after", "limit", "sort", "order"}
+EXPLORER_PARAMS = service.FILTERS | {"cursor", "after", "limit", "sort", "order", cols.PARAM}
 EXPLORER_OWN = {"session_id", "provider", "status", "feedback", "score.", "search", "limit"} | {
     "sort",
     "order",
     "prompt_version",
     "cursor",
     "after",
+    cols.PARAM,
 }
 """What the explorer shows beside the filter bar; a new filter starts at page one."""
 PAGE_SIZES = (25, 50, 100, 200)
@@ -203,9 +205,10 @@ def _canonical(query: QueryParams) -> str | None:
 @signed_in
 async def requests_page(request: Request, session: auth.Session) -> Response:
     query = request.query_params
-    store = request.app.state.store
+    store = explorer.logs_of(request)
     error = None
     records: list[dict[str, Any]] = []
+    table: dict[str, Any] = {"columns": cols.DEFAULT}
     next_cursor = prev_cursor = None
     sort = NEWEST
     try:
@@ -223,9 +226,10 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
         )
         records = [record_json(r, bodies=False) for r in result.records]
         next_cursor, prev_cursor = result.next_cursor, result.prev_cursor
+        table = await explorer.table(request, session.org_id, filters, result.records, sort)
     except BadRequest as exc:
         error = exc.message
-    filtered = any(k != "limit" for k in query)
+    filtered = any(k not in ("limit", cols.PARAM) for k in query)
     empty_org = not records and not filtered and error is None
     score_filters = [_score_text(k, v) for k, v in query.multi_items() if k.startswith("score.")]
     return page(
@@ -248,6 +252,7 @@ async def requests_page(request: Request, session: auth.Session) -> Response:
             query_items=query.multi_items(),
             filtered=filtered,
             empty_org=empty_org,
+            **table,
         ),
     )
 
@@ -270,7 +275,7 @@ async def export_page(request: Request, session: auth.Session) -> Response:
 @signed_in
 async def request_detail(request: Request, session: auth.Session) -> Response:
     store = request.app.state.store
-    record = await store.get_request(session.org_id, request.path_params["id"])
+    record = await explorer.logs_of(request).get_request(session.org_id, request.path_params["id"])
     if record is None:
         return page(
             "missing.html",

@@ -179,6 +179,16 @@ class RequestFilter:
     """Any-case text conditions, all of which must hold (beside the exact ones above)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Counted:
+    matched: int
+    """Records the filter selects among the ``sampled`` ones."""
+    sampled: int
+    """The newest records of the filter's time range that were read."""
+    exact: bool
+    """``sampled`` is every record of the range: ``matched`` is the answer."""
+
+
 class LogStore(Protocol):
     async def migrate(self) -> None: ...
     async def close(self) -> None: ...
@@ -206,7 +216,16 @@ class LogStore(Protocol):
         ...
 
     async def get_request(self, org_id: str, request_id: str) -> LogRecord | None: ...
+    async def get_requests(self, org_id: str, request_ids: Sequence[str]) -> list[LogRecord]:
+        """The org's records with these ids, bodies included, in no particular order."""
+        ...
+
     async def count_requests(self, org_id: str | None = None) -> int: ...
+    async def count_matching(self, org_id: str, filters: RequestFilter, *, scan: int) -> Counted:
+        """How many of the org's records ``filters`` selects. A row store reads at most
+        the ``scan`` newest records of the filter's time range: past that, the count is
+        of those (``Counted.exact`` false). A column store counts them all."""
+        ...
 
 
 class ConfigStore(Protocol):

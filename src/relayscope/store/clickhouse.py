@@ -30,6 +30,7 @@ from relayscope.errors import BadRequest
 from relayscope.record import LogRecord
 from relayscope.store import text_match
 from relayscope.store.base import (
+    Counted,
     RecordKey,
     RequestFilter,
     StoreUnavailable,
@@ -248,6 +249,27 @@ class ClickHouseLogStore:
             {"org": org_id, "id": request_id},
         )
         return _record(rows[0]) if rows else None
+
+    async def count_matching(self, org_id: str, filters: RequestFilter, *, scan: int) -> Counted:
+        # A columnar count reads only the filtered columns: fast without a cap.
+        where, params = _conditions(filters)
+        where.insert(0, "org_id = {org:String}")
+        params["org"] = org_id
+        rows = await self._query(
+            f"SELECT count() AS n FROM {self.table} WHERE {' AND '.join(where)}", params
+        )
+        matched = int(rows[0]["n"])
+        return Counted(matched, sampled=matched, exact=True)
+
+    async def get_requests(self, org_id: str, request_ids: Sequence[str]) -> list[LogRecord]:
+        if not request_ids:
+            return []
+        rows = await self._query(
+            f"SELECT {', '.join(COLUMNS)} FROM {self.table} "
+            "WHERE org_id = {org:String} AND id IN {ids:Array(String)} LIMIT 1 BY id",
+            {"org": org_id, "ids": _array(set(request_ids))},
+        )
+        return [_record(row) for row in rows]
 
     async def count_requests(self, org_id: str | None = None) -> int:
         if org_id is None:

@@ -43,6 +43,7 @@ from relayscope.auth.keys import PROXY, ROLES, Principal, hash_key, new_key
 from relayscope.record import LogRecord
 from relayscope.store import migrate, rollup, scores, text_match
 from relayscope.store.base import (
+    Counted,
     KeyInfo,
     Org,
     RecordKey,
@@ -358,6 +359,44 @@ class SqlStore:
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
         return record_from_row(row) if row else None
+
+    async def count_matching(self, org_id: str, filters: RequestFilter, *, scan: int) -> Counted:
+        window = [requests.c.org_id == org_id]
+        if filters.since is not None:
+            window.append(requests.c.created_at >= filters.since)
+        if filters.until is not None:
+            window.append(requests.c.created_at < filters.until)
+        # The (scan + 1)th newest time, from the (org, created_at) index alone.
+        boundary_query = (
+            select(requests.c.created_at)
+            .where(*window)
+            .order_by(requests.c.created_at.desc())
+            .limit(1)
+            .offset(scan)
+        )
+        matching = [requests.c.org_id == org_id, *_conditions(filters, self.dialect)]
+        async with self.engine.connect() as conn:
+            boundary = (await conn.execute(boundary_query)).scalar()
+            if boundary is None:
+                query = select(func.count()).select_from(requests).where(*matching)
+                matched = int((await conn.execute(query)).scalar_one())
+                return Counted(matched, sampled=matched, exact=True)
+            newer = requests.c.created_at > boundary
+            query = select(func.count()).select_from(requests).where(*matching, newer)
+            matched = int((await conn.execute(query)).scalar_one())
+            query = select(func.count()).select_from(requests).where(*window, newer)
+            sampled = int((await conn.execute(query)).scalar_one())
+        return Counted(matched, sampled=sampled, exact=False)
+
+    async def get_requests(self, org_id: str, request_ids: Sequence[str]) -> list[LogRecord]:
+        if not request_ids:
+            return []
+        query = select(requests).where(
+            requests.c.org_id == org_id, requests.c.id.in_(list(request_ids))
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [record_from_row(row) for row in rows]
 
     async def count_requests(self, org_id: str | None = None) -> int:
         query = select(func.count()).select_from(requests)

@@ -47,6 +47,7 @@
   }
   document.addEventListener("DOMContentLoaded", refreshTimes);
   setInterval(refreshTimes, 30000);
+  window.RelayScope = { refreshTimes: refreshTimes };  // for rows added later (explorer.js)
 
   // A running experiment's page follows its progress: it reloads until the run ends.
   document.addEventListener("DOMContentLoaded", function () {
