@@ -33,7 +33,7 @@ STAGE_PARTS = [
     "RetryStage",
 ]
 """What a gateway with default settings starts first, in this order, then its stages."""
-SERVICES = ["key watch", "governance", "alerts", "evaluators"]
+SERVICES = ["key watch", "governance", "alerts", "experiments", "evaluators"]
 
 
 def lifecycle(caplog: pytest.LogCaptureFixture) -> tuple[list[str], list[str]]:

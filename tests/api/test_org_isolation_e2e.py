@@ -435,6 +435,14 @@ DASHBOARD_FORMS: dict[tuple[str, str], Callable[[OrgA], tuple[tuple[str, str], .
         ("model0", "gpt-4o-mini"),
     ),
     ("POST", "/dashboard/experiments/{id}/run"): lambda a: (("action", "start"),),
+    ("POST", "/dashboard/evaluators"): lambda a: (
+        ("name", "b-check"),
+        ("kind", "contains"),
+        ("config", '{"text": "hello"}'),
+        ("sample_rate", "0"),
+    ),
+    ("POST", "/dashboard/evaluators/{id}/delete"): lambda a: (),
+    ("POST", "/dashboard/evaluators/{id}/run"): lambda a: (("limit", "10"),),
 }
 """The dashboard's forms, as B fills them with A's ids."""
 

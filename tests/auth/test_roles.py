@@ -35,6 +35,9 @@ PROXY_READS = (
     "/api/cache/stats",
     "/api/prompts",
     "/api/openapi.json",
+    # Datasets and experiments are read by any key; changing them takes an admin key.
+    "/api/datasets",
+    "/api/experiments",
 )
 # POSTs that change nothing.
 PROXY_POSTS = {
@@ -46,8 +49,18 @@ PROXY_POSTS = {
         for kind in ("score", "feedback")
     ),
 }
-# The dashboard reads; its only forms open and close a session.
+# The dashboard reads; its own forms open and close a session. The forms of the
+# evaluators, datasets and experiments pages act through the API as the session's key
+# (its role), so the API's role check above decides them.
 DASHBOARD_FORMS = {("POST", "/dashboard/signin"), ("POST", "/dashboard/signout")}
+ACTS_THROUGH_THE_API = {
+    ("POST", "/dashboard/evaluators"),
+    ("POST", "/dashboard/evaluators/{id}/delete"),
+    ("POST", "/dashboard/evaluators/{id}/run"),
+    ("POST", "/dashboard/datasets/{id}/rows/{row_id}"),
+    ("POST", "/dashboard/experiments"),
+    ("POST", "/dashboard/experiments/{id}/run"),
+}
 
 FILL = {
     "id": "missing",
@@ -55,6 +68,7 @@ FILL = {
     "label": "production",
     "user_id": "someone",
     "name": "feature",
+    "row_id": "missing",
 }
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
@@ -168,7 +182,7 @@ async def test_the_dashboard_has_no_action_but_signing_in_and_out(gateway):
             continue
         assert isinstance(route, Route)
         for method in (route.methods or {"GET"}) - {"GET", "HEAD"}:
-            assert (method, route.path) in DASHBOARD_FORMS, (
+            assert (method, route.path) in DASHBOARD_FORMS | ACTS_THROUGH_THE_API, (
                 f"{method} {route.path}: a dashboard action needs a role decision (admin?)"
             )
 
