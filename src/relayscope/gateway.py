@@ -38,6 +38,7 @@ from relayscope.alerts import api as alerts_api
 from relayscope.alerts.service import AlertsService
 from relayscope.analytics import routes as analytics_routes
 from relayscope.api import ApiServices, create_api
+from relayscope.audit import api as audit_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.auth.watch import KeyWatch
 from relayscope.cache import api as cache_api
@@ -331,6 +332,7 @@ def _api(settings: Settings, services: ApiServices) -> Starlette:
             *datasets_api.routes,
             *experiments_api.routes,
             *evaluators_api.routes,
+            *audit_api.routes,
         ],
         body_limits=_api_body_limits(settings),
     )

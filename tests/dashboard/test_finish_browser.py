@@ -130,7 +130,7 @@ def test_an_unknown_page_is_a_styled_404(page, gateway):
     response = page.goto(f"{gateway.url}/dashboard/no-such-page")
     assert response is not None and response.status == 404
     expect(page.locator("h1")).to_have_text("Page not found")
-    expect(page.locator("header.top nav a")).to_have_count(8)  # the signed-in header
+    expect(page.locator("header.top nav a")).to_have_count(9)  # the signed-in header
     page.get_by_role("link", name="Requests").first.click()
     expect(page).to_have_url(re.compile(r"/dashboard/requests$"))
 

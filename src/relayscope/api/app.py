@@ -15,6 +15,8 @@ from relayscope.api import openapi, request_export, requests, suggestions
 from relayscope.api.nul import RefuseNul
 from relayscope.api.services import ApiServices
 from relayscope.api.unavailable import exception_handlers
+from relayscope.audit.middleware import RecordAdminChanges
+from relayscope.audit.repository import AuditLog
 from relayscope.errors import GatewayError, NotFound
 from relayscope.proxy.body import API_BODY_LIMITS, BodyLimits, BoundedBody
 
@@ -50,7 +52,8 @@ def create_api(
 ) -> Starlette:
     """The API app over ``services``; features contribute their ``routes``.
 
-    Request bodies are read within ``body_limits`` before any route runs.
+    Request bodies are read within ``body_limits`` before any route runs, and every
+    admin change is recorded in the audit log (``relayscope.audit``).
     """
     app = Starlette(
         routes=[
@@ -68,7 +71,11 @@ def create_api(
             HTTPException: _http_error,
             Exception: _internal_error,
         },
-        middleware=[Middleware(BoundedBody, limits=body_limits), Middleware(RefuseNul)],
+        middleware=[
+            Middleware(BoundedBody, limits=body_limits),
+            Middleware(RefuseNul),
+            Middleware(RecordAdminChanges, audit=AuditLog(services.store.database)),
+        ],
     )
     app.state.services = services
     return app

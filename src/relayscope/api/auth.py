@@ -18,6 +18,10 @@ INTERNAL = INTERNAL_PRINCIPAL
 """Scope key the dashboard sets when it calls the API in-process for a signed-in
 session (a network client cannot set ASGI scope keys)."""
 
+ADMIN_CHANGE = "relayscope.admin_change"
+"""Scope key naming the caller of a call that changes the org's configuration: the
+audit log (``relayscope.audit``) records each such call with its outcome."""
+
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -25,6 +29,7 @@ async def principal(request: Request) -> Principal:
     """The caller; an admin key unless the call only reads."""
     who = await _caller(request)
     if request.method not in READ_METHODS:
+        request.scope[ADMIN_CHANGE] = who
         _require_admin(who)
     return who
 
@@ -33,6 +38,8 @@ async def admin(request: Request) -> Principal:
     """The caller, who must hold an admin key whatever the method: for reads of the
     org's configuration (policies, provider keys, alerts, webhooks, governance)."""
     who = await _caller(request)
+    if request.method not in READ_METHODS:
+        request.scope[ADMIN_CHANGE] = who
     _require_admin(who)
     return who
 

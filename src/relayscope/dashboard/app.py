@@ -12,7 +12,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relayscope.api.unavailable import exception_handlers
-from relayscope.dashboard import evaluators, experiments, filter_views, live, sessions, views
+from relayscope.dashboard import (
+    audit,
+    evaluators,
+    experiments,
+    filter_views,
+    live,
+    sessions,
+    views,
+)
 from relayscope.dashboard.auth import Sessions
 from relayscope.dashboard.render import page
 from relayscope.dashboard.timing import ServerTiming
@@ -96,6 +104,7 @@ def create_dashboard(
                 "/dashboard/experiments/{id}/run", experiments.start_experiment, methods=["POST"]
             ),
             Route("/dashboard/suggestions", filter_views.suggestions),
+            Route("/dashboard/audit", audit.audit_page),
             Route("/dashboard/evaluators", evaluators.evaluators_page, methods=["GET"]),
             Route("/dashboard/evaluators", evaluators.create_evaluator, methods=["POST"]),
             Route(

@@ -452,3 +452,23 @@ evaluators = Table(
     Column("last_error_at", DateTime(timezone=True)),
     UniqueConstraint("org_id", "name", name="uq_evaluators_org_name"),
 )
+
+# The audit log (``relayscope.audit``): every admin change made through the API or a
+# dashboard form, allowed or refused. ``detail`` is the request body, secrets masked.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_key_id", String(36), nullable=False),
+    Column("actor_name", String(200)),
+    Column("actor_role", String(16), nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("client", String(64)),
+    Column("method", String(8), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("detail", JSON),
+    Index("ix_audit_log_org_at", "org_id", "at"),
+)
