@@ -44,11 +44,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from starlette.routing import BaseRoute, Mount, Route
 
 from relayscope.api.openapi import document
 from relayscope.config import Settings
+from relayscope.dashboard.admin import TABS as ADMIN_TABS
 from relayscope.gateway import build_gateway
 from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import OrgKey
@@ -67,7 +69,7 @@ ENDLESS_STREAMS = {("GET", "/dashboard/requests/live")}
 """Event streams that stay open while the client listens, so a sweep read would never
 end: tests/dashboard/test_live_tail.py shows the live tail carries only its org's
 requests."""
-ECHOES_THE_CALLER = {"/api/audit-log", "/dashboard/audit"}
+ECHOES_THE_CALLER = {"/api/audit-log", "/dashboard/admin/audit"}
 """The audit log lists the calls its own org made: after B's writes it holds the ids of
 A's that B sent. Checked instead that every entry in it is a call of B's own key."""
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -113,6 +115,7 @@ class OrgA:
             "provider": ["openai"],
             "label": ["production"],
             "row_id": self.row_ids,
+            "tab": [tab for tab, _label in ADMIN_TABS],
         }
 
     def secrets(self) -> set[str]:
@@ -423,7 +426,7 @@ def calls_for(
         filled = path
         for value in values:
             filled = PARAM.sub(lambda _match, value=value: value, filled, count=1)
-        sent = frozenset(values) | strings(body) | strings(dict(form or ()))
+        sent = frozenset(values) | strings(body) | form_strings(form or ())
         calls.append(Call(surface, method, filled, base, body, sent, raw, form))
         if method == "GET":
             for name in queries:
@@ -450,8 +453,49 @@ DASHBOARD_FORMS: dict[tuple[str, str], Callable[[OrgA], tuple[tuple[str, str], .
     ),
     ("POST", "/dashboard/evaluators/{id}/delete"): lambda a: (),
     ("POST", "/dashboard/evaluators/{id}/run"): lambda a: (("limit", "10"),),
+    ("POST", "/dashboard/admin/rate-limits"): lambda a: (
+        ("policy", "1;w=3600"),
+        ("key_id", a.org.key_id),
+    ),
+    ("POST", "/dashboard/admin/alerts/rules"): lambda a: (
+        (
+            "json",
+            orjson.dumps(
+                {
+                    "name": "B's rule",
+                    "metric": "request_count",
+                    "threshold": 0,
+                    "window": "1h",
+                    "channels": a.made[:5],
+                }
+            ).decode(),
+        ),
+    ),
+    ("POST", "/dashboard/admin/alerts/channels"): lambda a: (
+        ("json", '{"name": "b", "type": "slack", "url": "https://hooks.slack.com/services/b"}'),
+    ),
+    ("POST", "/dashboard/admin/webhooks"): lambda a: (
+        ("url", "https://hooks.example.com/b"),
+        ("secret", "b-secret-0123456789abcdef"),
+    ),
+    **{
+        ("POST", f"/dashboard/admin/{kind}/{{id}}/delete"): lambda a: ()
+        for kind in ("rate-limits", "alerts/rules", "alerts/channels", "webhooks")
+    },
 }
 """The dashboard's forms, as B fills them with A's ids."""
+
+
+def form_strings(form: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """What a form sends, with the strings inside a field that holds JSON (an alert
+    rule's definition names channel ids)."""
+    found = strings(dict(form))
+    for _name, value in form:
+        try:
+            found |= strings(orjson.loads(value))
+        except orjson.JSONDecodeError:
+            continue
+    return found
 
 
 def strings(value: Any) -> frozenset[str]:

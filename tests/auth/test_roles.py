@@ -20,6 +20,7 @@ from relayscope.api.openapi import document
 from relayscope.auth.keys import ADMIN, PROXY, hash_key
 from relayscope.cli import main
 from relayscope.config import Settings
+from relayscope.dashboard.admin import ACTIONS
 from relayscope.gateway import Gateway, build_gateway
 from relayscope.store import migrate
 from relayscope.store.sql import SqlStore
@@ -60,6 +61,7 @@ ACTS_THROUGH_THE_API = {
     ("POST", "/dashboard/datasets/{id}/rows/{row_id}"),
     ("POST", "/dashboard/experiments"),
     ("POST", "/dashboard/experiments/{id}/run"),
+    *(("POST", action.path) for action in ACTIONS),
 }
 
 FILL = {

@@ -76,6 +76,8 @@ def _pages(records: list[ds.LogRecord]) -> list[str]:
         "/dashboard/analytics?range=30d",
         "/dashboard/prompts?id=reply",
         "/dashboard/evaluators",
+        *(f"/dashboard/admin/{tab}" for tab in ("rate-limits", "alerts", "webhooks", "cache")),
+        "/dashboard/admin/audit",
         "/dashboard/no-such-page",
     ]
 

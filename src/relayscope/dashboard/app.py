@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from relayscope.api.unavailable import exception_handlers
 from relayscope.dashboard import (
-    audit,
+    admin,
     evaluators,
     experiments,
     filter_views,
@@ -104,7 +104,7 @@ def create_dashboard(
                 "/dashboard/experiments/{id}/run", experiments.start_experiment, methods=["POST"]
             ),
             Route("/dashboard/suggestions", filter_views.suggestions),
-            Route("/dashboard/audit", audit.audit_page),
+            *admin.routes,
             Route("/dashboard/evaluators", evaluators.evaluators_page, methods=["GET"]),
             Route("/dashboard/evaluators", evaluators.create_evaluator, methods=["POST"]),
             Route(

@@ -1,0 +1,218 @@
+"""The admin pages: the org's rate limits, alerts, webhooks, cache and audit log.
+
+Each page reads, and each form acts, through the JSON API in process as the signed-in
+session's key, so the API's role check decides: a proxy key's session is shown the
+API's "needs an admin key" message, and every change lands in the audit log as made
+through the dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from relayscope.auth.keys import Principal
+from relayscope.dashboard import auth, internal
+from relayscope.dashboard.render import page
+from relayscope.dashboard.views import _context, _form, signed_in
+
+TABS = (
+    ("rate-limits", "Rate limits"),
+    ("alerts", "Alerts"),
+    ("webhooks", "Webhooks"),
+    ("cache", "Cache"),
+    ("audit", "Audit log"),
+)
+
+
+@dataclass(frozen=True)
+class Read:
+    """One API read a tab shows, under ``name``."""
+
+    name: str
+    path: str
+    query: Callable[[Request], dict[str, str]] = lambda _request: {}
+
+
+def _older(request: Request) -> dict[str, str]:
+    before = request.query_params.get("before")
+    return {"limit": "50", **({"before": before} if before else {})}
+
+
+READS: dict[str, tuple[Read, ...]] = {
+    "rate-limits": (Read("policies", "/api/rate-limits"),),
+    "alerts": (
+        Read("rules", "/api/alerts/rules"),
+        Read("channels", "/api/alerts/channels"),
+        Read("history", "/api/alerts/history", lambda _request: {"limit": "50"}),
+    ),
+    "webhooks": (Read("webhooks", "/api/webhooks"),),
+    "cache": (Read("stats", "/api/cache/stats"),),
+    "audit": (Read("changes", "/api/audit-log", _older),),
+}
+
+RULE_EXAMPLE = {
+    "name": "Spend over $5 an hour",
+    "metric": "cost_usd",
+    "comparison": ">",
+    "threshold": 5,
+    "window": "1h",
+    "channels": [],
+}
+CHANNEL_EXAMPLE = {
+    "name": "ops",
+    "type": "slack",
+    "url": "https://hooks.slack.com/services/T0/B0/XYZ",
+}
+
+
+def _who(session: auth.Session) -> Principal:
+    return Principal(org_id=session.org_id, key_id=session.key_id, role=session.role)
+
+
+def _message(status: int, body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message", f"HTTP {status}"))
+    return f"The API answered HTTP {status}"
+
+
+async def _render(
+    request: Request,
+    session: auth.Session,
+    tab: str,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    shown: dict[str, Any] = {}
+    for read in READS[tab]:
+        answer_status, body = await internal.get_json(
+            request.app.state.api, read.path, _who(session), urlencode(read.query(request))
+        )
+        if answer_status != 200 or not isinstance(body, dict):
+            error = error or _message(answer_status, body)
+            status = answer_status if status == 200 else status
+            shown = {}
+            break
+        shown[read.name] = body["data"]
+        shown[f"{read.name}_next"] = body.get("next") or body.get("next_cursor")
+    return page(
+        f"admin/{tab.replace('-', '_')}.html",
+        status,
+        **_context(
+            request,
+            session,
+            "admin",
+            tab=tab,
+            tabs=TABS,
+            error=error,
+            rule_example=orjson.dumps(RULE_EXAMPLE, option=orjson.OPT_INDENT_2).decode(),
+            channel_example=orjson.dumps(CHANNEL_EXAMPLE, option=orjson.OPT_INDENT_2).decode(),
+            **shown,
+        ),
+    )
+
+
+@signed_in
+async def admin_home(_request: Request, _session: auth.Session) -> Response:
+    return RedirectResponse(f"/dashboard/admin/{TABS[0][0]}", status_code=303)
+
+
+@signed_in
+async def admin_page(request: Request, session: auth.Session) -> Response:
+    tab = request.path_params["tab"]
+    if tab not in READS:
+        return page("notfound.html", 404, **_context(request, session, "admin"))
+    return await _render(request, session, tab)
+
+
+class FormError(Exception):
+    """A form field the page can tell the user about before asking the API."""
+
+
+def _json_field(form: dict[str, str]) -> object:
+    try:
+        return orjson.loads(form.get("json", ""))
+    except orjson.JSONDecodeError:
+        raise FormError("The definition must be JSON") from None
+
+
+def _policy(form: dict[str, str]) -> object:
+    key_id = form.get("key_id", "").strip()
+    return {"policy": form.get("policy", ""), **({"key_id": key_id} if key_id else {})}
+
+
+def _webhook(form: dict[str, str]) -> object:
+    return {
+        "url": form.get("url", ""),
+        "secret": form.get("secret", ""),
+        "include_bodies": form.get("include_bodies") == "on",
+    }
+
+
+@dataclass(frozen=True)
+class Action:
+    """A form of a tab and the API call it makes; the form's path mirrors the call's:
+    ``POST /api/webhooks`` is ``POST /dashboard/admin/webhooks``, ``DELETE
+    /api/webhooks/{id}`` is ``POST /dashboard/admin/webhooks/{id}/delete``."""
+
+    tab: str
+    method: str
+    api_path: str
+    body: Callable[[dict[str, str]], object] | None = None
+
+    @property
+    def path(self) -> str:
+        path = "/dashboard/admin" + self.api_path.removeprefix("/api")
+        return path + "/delete" if self.method == "DELETE" else path
+
+
+ACTIONS = (
+    Action("rate-limits", "POST", "/api/rate-limits", _policy),
+    Action("rate-limits", "DELETE", "/api/rate-limits/{id}"),
+    Action("alerts", "POST", "/api/alerts/rules", _json_field),
+    Action("alerts", "DELETE", "/api/alerts/rules/{id}"),
+    Action("alerts", "POST", "/api/alerts/channels", _json_field),
+    Action("alerts", "DELETE", "/api/alerts/channels/{id}"),
+    Action("webhooks", "POST", "/api/webhooks", _webhook),
+    Action("webhooks", "DELETE", "/api/webhooks/{id}"),
+)
+
+
+def _acting(action: Action) -> Callable[[Request], Any]:
+    @signed_in
+    async def act(request: Request, session: auth.Session) -> Response:
+        form = await _form(request)
+        if not auth.same(form.get("csrf_token"), session.csrf_token):
+            return Response("CSRF token missing or wrong", 403)
+        try:
+            body = None if action.body is None else orjson.dumps(action.body(form))
+        except FormError as exc:
+            return await _render(request, session, action.tab, error=str(exc), status=400)
+        api_path = action.api_path.replace(
+            "{id}", quote(request.path_params.get("id", ""), safe="")
+        )
+        status, answer = await internal.call_json(
+            request.app.state.api, action.method, api_path, _who(session), body=body or b""
+        )
+        if status >= 400:
+            return await _render(
+                request, session, action.tab, error=_message(status, answer), status=status
+            )
+        return RedirectResponse(f"/dashboard/admin/{action.tab}", status_code=303)
+
+    return act
+
+
+routes = [
+    Route("/dashboard/admin", admin_home),
+    Route("/dashboard/admin/{tab}", admin_page),
+    *(Route(a.path, _acting(a), methods=["POST"]) for a in ACTIONS),
+]
