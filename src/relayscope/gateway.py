@@ -252,7 +252,7 @@ async def build_gateway(
             ).delete_user,
         )
         await enter("governance", _running(governance.start, governance.stop))
-        alerts = AlertsService(settings.alerts, store.database, writer)
+        alerts = AlertsService(settings.alerts, store.database, writer, logs=logs)
         await enter("alerts", _running(_sync(alerts.start), alerts.stop))
         proxy = _proxy(settings, keys, build(pipeline, upstream))
         experiments = ExperimentRunner(
