@@ -217,7 +217,8 @@ async def build_gateway(
         )
         await enter("log writer", _running(_sync(writer.start), writer.close))
         keys = KeyResolver(store.lookup_key, ttl=settings.key_cache_ttl)
-        governance = Governance(GovernanceRepository(store.database), settings.governance)
+        repository = GovernanceRepository(store.database, records_here=logs is store)
+        governance = Governance(repository, settings.governance)
         provider_keys = ProviderKeys(
             store.database,
             SecretBox(settings.secret_key, settings.data_dir),

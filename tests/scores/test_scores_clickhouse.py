@@ -141,3 +141,18 @@ async def test_another_orgs_scores_stay_out_of_its_filters_and_charts(tmp_path, 
         assert refused.status_code == 404
         still = await gw.client.get("/api/requests", params={"score.accuracy": "eq:1"})
         assert [r["id"] for r in still.json()["data"]] == [mine]
+
+
+async def test_retention_keeps_the_scores_of_records_held_in_clickhouse(
+    tmp_path, fake: FakeProvider
+):
+    """Retention deletes a score whose record is not stored; with the records in
+    ClickHouse, the SQL store has none of them, and every score used to go."""
+    async with clickhouse_gateway(tmp_path, fake) as gw:
+        kept = await ask(gw, "gpt-4o-mini", "keep my score")
+        await score(gw, kept, accuracy=0.5)
+        governance = gw.gateway.governance
+        await governance.repo.set_retention(gw.org_id, 1)
+        await governance.enforce_retention(now=datetime.now(UTC) + timedelta(days=2))
+        shown = (await gw.client.get(f"/api/requests/{kept}")).json()["data"]
+        assert shown["scores"] == {"accuracy": 0.5}
