@@ -54,6 +54,8 @@ _SKIP_INDEXES = (
 )
 # Same output on every server version: numbers as JSON numbers, not strings.
 _SETTINGS = " SETTINGS output_format_json_quote_64bit_integers = 0"
+SUGGESTION_SCAN = 100_000
+"""Newest records a filter field's suggestions are counted over (``common_values``)."""
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -333,6 +335,42 @@ class ClickHouseLogStore:
             }
             for row in rows
         ]
+
+    async def common_values(
+        self, org_id: str, field: str, *, typed: str, since: datetime, limit: int, name: str = ""
+    ) -> list[tuple[str, int]]:
+        """The org's ``limit`` most used values of ``field`` ("user", "model",
+        "property", or "property_value" of property ``name``) containing ``typed`` (any
+        case), with how many records have each, among its newest ``SUGGESTION_SCAN``
+        records since ``since``: the read stops there however large the org's log."""
+        shown = {
+            "user": "assumeNotNull(user_id)",
+            "model": "coalesce(request_model, response_model, '')",
+            "property": "arrayJoin(mapKeys(properties))",
+            "property_value": "properties[{name:String}]",
+        }[field]
+        params = {
+            "org": org_id,
+            "since": _timestamp(since),
+            "typed": typed,
+            "name": name,
+        }
+        where = ["org_id = {org:String}", "created_at >= {since:DateTime64(6, 'UTC')}"]
+        if field == "user":
+            where.append("user_id IS NOT NULL")
+        elif field == "property_value":
+            where.append("mapContains(properties, {name:String})")
+        newest = (
+            f"SELECT {shown} AS raw FROM {self.table} WHERE {' AND '.join(where)} "
+            f"ORDER BY created_at DESC LIMIT {SUGGESTION_SCAN}"
+        )
+        rows = await self.query(
+            f"SELECT substringUTF8(raw, 1, 256) AS shown, count() AS used FROM ({newest}) "
+            "WHERE shown != '' AND positionCaseInsensitiveUTF8(shown, {typed:String}) > 0 "
+            f"GROUP BY shown ORDER BY used DESC, shown LIMIT {int(limit)}",
+            params,
+        )
+        return [(row["shown"], int(row["used"])) for row in rows]
 
     async def query(self, sql: str, params: dict[str, str]) -> list[dict[str, Any]]:
         raw = await self.executor.execute(sql + _SETTINGS + " FORMAT JSONEachRow", params)
