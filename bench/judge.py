@@ -1,8 +1,15 @@
 """How well the LLM-as-judge evaluator reaches verdicts, on labelled sets in bench/data.
 
     python -m bench.judge                       # the parsing path, offline (a second)
-    python -m bench.judge --gateway URL --key K --model gpt-4o-mini
+    python -m bench.judge --gateway URL --key K --provider-key P --model gpt-4o-mini
                                                 # a real judge model through a gateway
+    python -m bench.judge --gateway URL --key K --provider-key P --model M \
+        --target-url https://api.example.com/openai
+                                                # any OpenAI-compatible endpoint
+
+Every flag of the judgment path may come from the environment instead (a flag wins):
+``RELAYSCOPE_JUDGE_GATEWAY``, ``RELAYSCOPE_JUDGE_KEY``, ``RELAYSCOPE_JUDGE_PROVIDER_KEY``,
+``RELAYSCOPE_JUDGE_MODEL``, ``RELAYSCOPE_JUDGE_TARGET_URL``.
 
 A judge's verdict has two parts: the model's judgment, and reading its answer
 (``evaluators.verdict``). Only the second is code in this repository, and only it can
@@ -19,7 +26,11 @@ backed by it measures nothing about judgment. So:
   the answer is correct and on topic) is judged through that gateway by ``--model``
   with the prompt below, as a judge evaluator would send it, and precision and recall
   of PASS against the labels are reported. This is the figure for judgment, and it
-  is the model's: run it with the model you configure.
+  is the model's: run it with the model you configure. The call goes to the
+  gateway's OpenAI route (``/openai/v1/chat/completions``: OpenAI, or whatever
+  ``RELAYSCOPE_OPENAI_BASE_URL`` names), or with ``--target-url`` to any
+  OpenAI-compatible API through ``/gateway`` and ``Helicone-Target-Url`` (its host
+  must be one the gateway allows). A call that fails is counted, not judged.
 
 Writes bench/results/judge.{md,json}.
 """
@@ -29,6 +40,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,26 +134,60 @@ def parsing(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return tally.figures(), misses
 
 
-async def judged(gateway: str, key: str, provider_key: str, model: str) -> dict[str, Any]:
-    check = JudgeCheck(model=model, prompt=PROMPT)
+@dataclass(frozen=True)
+class Judge:
+    """Where the judgment path sends its calls."""
+
+    gateway: str
+    key: str
+    """A gateway key of the org the calls are logged in (``Helicone-Auth``)."""
+    provider_key: str
+    model: str
+    target_url: str | None = None
+    """An OpenAI-compatible API's base URL (``Helicone-Target-Url``); None: the
+    gateway's own OpenAI route."""
+
+    def path(self) -> str:
+        return "/gateway/v1/chat/completions" if self.target_url else "/openai/v1/chat/completions"
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "Helicone-Auth": f"Bearer {self.key}",
+            "Authorization": f"Bearer {self.provider_key}",
+            "Helicone-Property-Relayscope-Evaluator": "bench-judge",
+        }
+        if self.target_url:
+            headers["Helicone-Target-Url"] = self.target_url
+        return headers
+
+    def shown(self) -> dict[str, str | None]:
+        """What the results name (never a key)."""
+        return {"name": self.model, "gateway": self.gateway, "target_url": self.target_url}
+
+
+async def judged(judge: Judge, transport: httpx.AsyncBaseTransport | None = None) -> dict[str, Any]:
+    check = JudgeCheck(model=judge.model, prompt=PROMPT)
     tally = Tally()
-    async with httpx.AsyncClient(base_url=gateway, timeout=120) as client:
+    failed: list[str] = []
+    async with httpx.AsyncClient(
+        base_url=judge.gateway, timeout=120, transport=transport
+    ) as client:
         for line in EVAL_SET.read_text().splitlines():
             item = json.loads(line)
             subject = Subject("bench", item["input"], item["output"], 0.0, None)
             response = await client.post(
-                "/openai/v1/chat/completions",
-                json=check.body(subject),
-                headers={
-                    "Helicone-Auth": f"Bearer {key}",
-                    "Authorization": f"Bearer {provider_key}",
-                    "Helicone-Property-Relayscope-Evaluator": "bench-judge",
-                },
+                judge.path(), json=check.body(subject), headers=judge.headers()
             )
-            response.raise_for_status()
+            if response.status_code != 200:
+                failed.append(f"{response.status_code}: {response.text[:200]}")
+                continue
             got = _read(response.json()["choices"][0]["message"]["content"])
             tally.add(item["expected"], got)
-    return tally.figures()
+    return {
+        **tally.figures(),
+        "calls_failed": len(failed),
+        "first_failure": next(iter(failed), None),
+    }
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -155,8 +202,12 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [f"| {k} | {v} |" for k, v in figures.items() if k != "items"]
         lines.append("")
     if result.get("model"):
+        model = result["model"]
+        via = model["target_url"] or "the gateway's OpenAI route"
         lines += [
-            f"## Judgment by {result['model']['name']}",
+            f"## Judgment by {model['name']}",
+            "",
+            f"Through {model['gateway']}, to {via}.",
             "",
             "| figure | value |",
             "|---|---|",
@@ -166,29 +217,51 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [
             "## Judgment",
             "",
-            "Not measured: it needs a real model (`--gateway`); the fake provider echoes "
-            "prompts. The figures above are about reading answers, not about judging.",
+            "Not measured: it needs a real model (`--gateway` or `RELAYSCOPE_JUDGE_GATEWAY`, "
+            "see bench/README.md); the fake provider echoes prompts. The figures above "
+            "are about reading answers, not about judging.",
         ]
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+ENV = "RELAYSCOPE_JUDGE_"
+
+
+def judge_from(argv: list[str] | None, env: Mapping[str, str]) -> Judge | None:
+    """The judgment path's target from flags, else ``RELAYSCOPE_JUDGE_*``; None without
+    a gateway (the offline measurement only). Exits with a usage error when a gateway
+    is given without a key."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--gateway", help="A gateway URL with a real provider behind it.")
-    parser.add_argument("--key", help="A gateway key (Helicone-Auth) for --gateway.")
-    parser.add_argument("--provider-key", default="", help="The provider's API key.")
-    parser.add_argument("--model", default="gpt-4o-mini")
-    args = parser.parse_args()
+
+    def flag(name: str, help: str, default: str | None = None) -> None:
+        variable = ENV + name.upper().replace("-", "_")
+        parser.add_argument(
+            f"--{name}", default=env.get(variable, default), help=f"{help} (${variable})"
+        )
+
+    flag("gateway", "A gateway URL with a real model behind it")
+    flag("key", "A gateway key (Helicone-Auth) for --gateway")
+    flag("provider-key", "The model API's key", "")
+    flag("model", "The judge model", "gpt-4o-mini")
+    flag("target-url", "An OpenAI-compatible API's base URL, reached through the gateway")
+    args = parser.parse_args(argv)
+    if not args.gateway:
+        return None
+    if not args.key:
+        parser.error("--gateway needs --key (or RELAYSCOPE_JUDGE_KEY)")
+    return Judge(args.gateway, args.key, args.provider_key, args.model, args.target_url or None)
+
+
+def main() -> None:
+    judge = judge_from(None, os.environ)
     result: dict[str, Any] = {"parsing": {}, "misses": {}}
     for name, path in (("tuned set", ANSWERS), ("held-out set", HELD_OUT)):
         figures, misses = parsing(path)
         result["parsing"][name] = figures
         result["misses"][name] = misses
-    if args.gateway:
-        if not args.key:
-            parser.error("--gateway needs --key")
-        figures = asyncio.run(judged(args.gateway, args.key, args.provider_key, args.model))
-        result["model"] = {"name": args.model, "figures": figures}
+    if judge is not None:
+        figures = asyncio.run(judged(judge))
+        result["model"] = {**judge.shown(), "figures": figures}
     text = markdown(result)
     output.write(RESULTS, "judge", result, text)
     print(text)

@@ -58,6 +58,7 @@ from relayscope.governance import api as governance_api
 from relayscope.governance.repository import GovernanceRepository
 from relayscope.governance.service import Governance
 from relayscope.ingest import api as ingest_api
+from relayscope.ingest.otlp_errors import OtlpErrors
 from relayscope.logs import api as logs_api
 from relayscope.logs.deadletters import DeadLetters, dead_letter_dir
 from relayscope.logs.journal import Journal
@@ -108,7 +109,8 @@ class Gateway:
     proxy: ProxyApp
     api: Starlette
     dashboard: Starlette
-    ingest: Starlette
+    ingest: OtlpErrors
+    """The logging routes (``ingest.api``), their OTLP errors as ``Status`` bodies."""
     draining: bool = False
     """Set when the process was asked to stop: /readyz turns 503 while requests still
     succeed, so load balancers look elsewhere first (``relayscope.server``)."""
@@ -218,7 +220,8 @@ async def build_gateway(
         )
         await enter("log writer", _running(_sync(writer.start), writer.close))
         keys = KeyResolver(store.lookup_key, ttl=settings.key_cache_ttl)
-        governance = Governance(GovernanceRepository(store.database), settings.governance)
+        repository = GovernanceRepository(store.database, records_here=logs is store)
+        governance = Governance(repository, settings.governance)
         provider_keys = ProviderKeys(
             store.database,
             SecretBox(settings.secret_key, settings.data_dir),
@@ -253,7 +256,7 @@ async def build_gateway(
             ).delete_user,
         )
         await enter("governance", _running(governance.start, governance.stop))
-        alerts = AlertsService(settings.alerts, store.database, writer)
+        alerts = AlertsService(settings.alerts, store.database, writer, logs=logs)
         await enter("alerts", _running(_sync(alerts.start), alerts.stop))
         proxy = _proxy(settings, keys, build(pipeline, upstream))
         experiments = ExperimentRunner(
@@ -338,10 +341,10 @@ def _api(settings: Settings, services: ApiServices) -> Starlette:
     )
 
 
-def _ingest(settings: Settings, services: ApiServices) -> Starlette:
+def _ingest(settings: Settings, services: ApiServices) -> OtlpErrors:
     """The logging routes: their bodies are requests and responses the proxy would
     have carried, so they take the proxy's body limit, not the API's."""
-    return create_api(
+    app = create_api(
         services,
         routes=ingest_api.routes(
             max_body_bytes=settings.max_body_bytes,
@@ -351,6 +354,7 @@ def _ingest(settings: Settings, services: ApiServices) -> Starlette:
             max_bytes=settings.max_body_bytes, timeout=settings.client_body_timeout
         ),
     )
+    return OtlpErrors(app)
 
 
 def _proxy(settings: Settings, keys: KeyResolver, pipeline: CallNext) -> ProxyApp:

@@ -1,6 +1,7 @@
 """``/api/requests/suggestions``: an org's known users, models, property names and
 values and prompt ids, most used first, narrowed by what was typed (any case,
-wildcards literal); another org's values never appear."""
+wildcards literal); another org's values never appear. With the request log in the
+SQL store (read from its rollups) and in ClickHouse (chDB, read from the log)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,19 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from relayscope.store import clickhouse
+from relayscope.store.clickhouse import ClickHouseLogStore
 from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import OrgKey
 from relayscope.testing.seeding import make_record
 
 
-@pytest.fixture
-def orgs(tmp_path, store_url) -> Iterator[tuple[AsgiGateway, OrgKey, OrgKey]]:
-    with AsgiGateway(tmp_path / "gw", {"RELAYSCOPE_DATABASE_URL": store_url}) as gateway:
+@pytest.fixture(params=["sql", "clickhouse"])
+def orgs(request, tmp_path, store_url) -> Iterator[tuple[AsgiGateway, OrgKey, OrgKey]]:
+    env = {"RELAYSCOPE_DATABASE_URL": store_url}
+    if request.param == "clickhouse":
+        env["RELAYSCOPE_LOGS_URL"] = f"chdb://{tmp_path}/chdb"
+    with AsgiGateway(tmp_path / "gw", env) as gateway:
         mine, theirs = gateway.new_org(), gateway.new_org()
         recent = datetime.now(UTC) - timedelta(hours=2)
         records = [
@@ -34,6 +40,8 @@ def orgs(tmp_path, store_url) -> Iterator[tuple[AsgiGateway, OrgKey, OrgKey]]:
                 + [("bob_1", "claude-3-haiku", "checkout")]
             )
         ]
+        # Past the span: never suggested.
+        records.append(make_record(mine.org_id, recent - timedelta(days=40), user_id="ada-old"))
         records.append(
             make_record(
                 theirs.org_id,
@@ -73,6 +81,20 @@ def test_known_values_most_used_first_and_only_the_orgs_own(orgs):
         assert _values(api, field="user", limit="1") == _values(api, limit="1") == ["ada"]
         counted = api.get("/api/requests/suggestions", params={"field": "user"}).json()
         assert counted["data"][0] == {"value": "ada", "requests": 3}
+
+
+@pytest.mark.parametrize("orgs", ["clickhouse"], indirect=True)
+def test_clickhouse_counts_over_the_newest_records_only(orgs, monkeypatch):
+    gateway, mine, _theirs = orgs
+    assert isinstance(gateway.gateway.logs, ClickHouseLogStore)
+    monkeypatch.setattr(clickhouse, "SUGGESTION_SCAN", 2)
+    with gateway.api(mine) as api:
+        # The two newest records are Adam's second and bob_1's.
+        counted = api.get("/api/requests/suggestions", params={"field": "user"}).json()
+        assert counted["data"] == [
+            {"value": "Adam", "requests": 1},
+            {"value": "bob_1", "requests": 1},
+        ]
 
 
 def test_another_orgs_values_never_appear(orgs):

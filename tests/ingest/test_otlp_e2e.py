@@ -12,15 +12,21 @@ import gzip
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import orjson
 import pytest
+from google.protobuf import json_format
+from google.rpc import code_pb2
+from google.rpc.status_pb2 import Status
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import Status as SpanStatus
 
 from relayscope.logs.cost import cost_usd
 from relayscope.testing.asgi_gateway import AsgiGateway
@@ -73,7 +79,7 @@ def traced_app(service: str) -> tuple[list[ReadableSpan], dict[str, int]]:
                     "user.id": "carol",
                 }
             )
-            failed.set_status(Status(StatusCode.ERROR, "overloaded_error: Overloaded"))
+            failed.set_status(SpanStatus(StatusCode.ERROR, "overloaded_error: Overloaded"))
     provider.shutdown()
     spans = list(memory.get_finished_spans())
     return spans, {span.name: span.context.span_id for span in spans}
@@ -342,18 +348,34 @@ BAD_EXPORTS = {
 }
 
 
+def rpc_status(response: httpx.Response) -> Status:
+    """The ``google.rpc.Status`` an error answer carries, decoded in its encoding."""
+    media = response.headers["content-type"]
+    if media == "application/json":
+        return json_format.Parse(response.content, Status())
+    assert media == "application/x-protobuf", media
+    return Status.FromString(response.content)
+
+
 @pytest.mark.parametrize("case", BAD_EXPORTS)
-def test_a_bad_export_is_an_openai_style_4xx(gw: AsgiGateway, app_key: OrgKey, case: str):
+def test_a_bad_export_is_a_4xx_with_an_rpc_status(gw: AsgiGateway, app_key: OrgKey, case: str):
     body, media, status = BAD_EXPORTS[case]
     with gw.http(app_key.bearer) as client:
         response = client.post("/v1/traces", content=body, headers={"content-type": media})
     assert response.status_code == status, response.text
-    assert response.json()["error"]["type"] == "invalid_request_error"
+    # JSON in, JSON out; protobuf (or anything else) in, protobuf out.
+    expected_media = "application/json" if media == "application/json" else "application/x-protobuf"
+    assert response.headers["content-type"] == expected_media
+    answer = rpc_status(response)
+    assert answer.code == code_pb2.INVALID_ARGUMENT
+    assert answer.message and "Traceback" not in answer.message
+    if status == 415:
+        assert "application/x-protobuf or application/json" in answer.message
 
 
 def test_a_compressed_export_past_the_body_limit_is_a_413(gw: AsgiGateway, app_key: OrgKey):
     bomb = gzip.compress(b" " * (2 * 1024 * 1024))  # a few KB that inflate past 256 KiB
-    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    headers = {"content-type": "application/x-protobuf", "content-encoding": "gzip"}
     with gw.http(app_key.bearer) as client:
         response = client.post("/v1/traces", content=bomb, headers=headers)
         broken = client.post("/v1/traces", content=b"not gzip", headers=headers)
@@ -361,12 +383,61 @@ def test_a_compressed_export_past_the_body_limit_is_a_413(gw: AsgiGateway, app_k
             "/v1/traces", content=b"x", headers={**headers, "content-encoding": "br"}
         )
     assert response.status_code == 413
+    too_large = rpc_status(response)
+    assert too_large.code == code_pb2.RESOURCE_EXHAUSTED and "limit" in too_large.message
     assert broken.status_code == 400
+    assert rpc_status(broken).code == code_pb2.INVALID_ARGUMENT
     assert brotli.status_code == 415
+    assert "Content-Encoding" in rpc_status(brotli).message
+
+
+def test_a_body_past_the_limit_before_decoding_is_a_413_status(gw: AsgiGateway, app_key: OrgKey):
+    """Refused by the body limit before the route runs: still a ``Status``."""
+    with gw.http(app_key.bearer) as client:
+        response = client.post(
+            "/v1/traces",
+            content=b"\0" * (gw.settings.max_body_bytes + 1),
+            headers={"content-type": "application/x-protobuf"},
+        )
+    assert response.status_code == 413
+    assert rpc_status(response).code == code_pb2.RESOURCE_EXHAUSTED
 
 
 def test_traces_need_a_gateway_key(gw: AsgiGateway):
     with gw.http() as client:
-        response = client.post("/v1/traces", json=json_export(TRACE, []))
+        as_json = client.post("/v1/traces", json=json_export(TRACE, []))
+        as_protobuf = client.post(
+            "/v1/traces",
+            content=ExportTraceServiceRequest().SerializeToString(),
+            headers={"content-type": "application/x-protobuf"},
+        )
+    assert as_json.status_code == as_protobuf.status_code == 401
+    assert rpc_status(as_json).code == rpc_status(as_protobuf).code == code_pb2.UNAUTHENTICATED
+    assert "Authorization" in rpc_status(as_protobuf).message
+
+
+def test_a_wrong_method_is_a_405_status(gw: AsgiGateway, app_key: OrgKey):
+    with gw.http(app_key.bearer) as client:
+        response = client.get("/v1/traces")
+    assert response.status_code == 405
+    assert rpc_status(response).code == code_pb2.UNIMPLEMENTED
+
+
+def test_the_otlp_exporter_takes_a_refusal_as_final(gw: AsgiGateway):
+    """The real exporter, with a key the gateway does not know: one request, refused
+    with a 401 and a protobuf ``Status``, and the export fails without a retry (OTLP
+    retries only 429, 502, 503 and 504)."""
+    spans, _ids = traced_app("refused")
+    sent = []
+    session = gateway_session(gw)
+    session.hooks["response"].append(lambda response, **_kw: sent.append(response))
+    exporter = OTLPSpanExporter(
+        endpoint=f"{gw.url}/v1/traces",
+        headers={"Authorization": "Bearer sk-relayscope-unknown"},
+        session=session,
+    )
+    assert exporter.export(spans) == SpanExportResult.FAILURE
+    exporter.shutdown()
+    [response] = sent
     assert response.status_code == 401
-    assert response.json()["error"]["type"] == "authentication_error"
+    assert Status.FromString(response.content).code == code_pb2.UNAUTHENTICATED

@@ -22,6 +22,7 @@ from relayscope.alerts.lease import Lease
 from relayscope.alerts.metrics import Measurement, measure
 from relayscope.alerts.notify import Notification, Notifier
 from relayscope.alerts.repository import FIRING, RESOLVED, AlertRepository, Clock, Event, Rule
+from relayscope.store.base import LogStore
 from relayscope.store.database import Database
 
 log = logging.getLogger("relayscope.alerts")
@@ -40,8 +41,11 @@ class Evaluator:
         lease_ttl: float,
         clock: Clock,
         holder: str | None = None,
+        logs: LogStore | None = None,
     ) -> None:
         self.database = database
+        self.logs = logs
+        """Where the records live when not in ``database`` (ClickHouse)."""
         self.repository = repository
         self.notifier = notifier
         self.interval = interval
@@ -71,7 +75,7 @@ class Evaluator:
     async def evaluate(self, rule: Rule, now: datetime) -> Event | None:
         """Measure ``rule`` at ``now`` and move its state; the history event, if any."""
         spec = rule.spec
-        m = await measure(self.database, rule.org_id, spec, now)
+        m = await measure(self.database, rule.org_id, spec, now, self.logs)
         await self.repository.record_measurement(rule, m, now)
         breached = m.value is not None and spec.breached(m.value)
         window = (now - timedelta(seconds=spec.window), now)

@@ -17,6 +17,8 @@ from sqlalchemy import and_, case, func, or_, select
 
 from relayscope.alerts.rules import LATENCY, NEEDS_VOLUME, SCORE, Filters, RuleSpec
 from relayscope.proxy.tags import property_name
+from relayscope.store.base import LogStore, RequestFilter
+from relayscope.store.clickhouse import ClickHouseLogStore
 from relayscope.store.database import Database
 from relayscope.store.schema import request_scores, requests
 
@@ -52,9 +54,18 @@ def is_error() -> Any:
     return or_(requests.c.status >= 400, requests.c.error.is_not(None))
 
 
-async def measure(database: Database, org_id: str, rule: RuleSpec, end: datetime) -> Measurement:
-    """The rule's metric over the window ending at ``end``."""
+async def measure(
+    database: Database,
+    org_id: str,
+    rule: RuleSpec,
+    end: datetime,
+    logs: LogStore | None = None,
+) -> Measurement:
+    """The rule's metric over the window ending at ``end``. With ``logs`` in ClickHouse,
+    a score rule is measured there, where the records and a copy of their scores are."""
     start = end - timedelta(seconds=rule.window)
+    if rule.metric == SCORE and isinstance(logs, ClickHouseLogStore):
+        return await _clickhouse_score(logs, org_id, rule, start, end)
     current = await _measure(database, org_id, rule, start, end)
     if rule.mode != "relative":
         return current
@@ -109,6 +120,26 @@ async def _score(database: Database, where: list[Any], name: str, min_requests: 
     if count < min_requests or average is None:
         return Measurement(None, count)
     return Measurement(float(average), count, float(average))
+
+
+async def _clickhouse_score(
+    logs: ClickHouseLogStore, org_id: str, rule: RuleSpec, start: datetime, end: datetime
+) -> Measurement:
+    assert rule.score is not None
+    f = rule.filters
+    chosen = RequestFilter(
+        model=f.model,
+        provider=f.provider,
+        user_id=f.user_id,
+        properties=tuple((property_name(name), value) for name, value in f.properties.items()),
+        since=start,
+        until=end,
+    )
+    found = await logs.score_totals(org_id, chosen, rule.score)
+    count, total = found.get((None, None), (0, 0.0))
+    if count < rule.min_requests or count == 0:
+        return Measurement(None, count)
+    return Measurement(total / count, count, total / count)
 
 
 async def percentile(conn: Any, where: list[Any], count: int, percent: int) -> float | None:

@@ -10,6 +10,7 @@ from relayscope.alerts.outbound import Delivery, Poster
 from relayscope.alerts.repository import AlertRepository, Clock, utc_now
 from relayscope.alerts.settings import AlertsSettings
 from relayscope.logs.writer import LogWriter
+from relayscope.store.base import LogStore
 from relayscope.store.database import Database
 from relayscope.webhooks.dispatcher import WebhookDispatcher
 from relayscope.webhooks.repository import WebhookRepository
@@ -23,6 +24,7 @@ class AlertsService:
         writer: LogWriter | None = None,
         *,
         clock: Clock = utc_now,
+        logs: LogStore | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -42,6 +44,7 @@ class AlertsService:
             interval=settings.interval,
             lease_ttl=settings.effective_lease_ttl,
             clock=clock,
+            logs=logs,
         )
         self.dispatcher: WebhookDispatcher | None = None
         if settings.request_webhooks and writer is not None:

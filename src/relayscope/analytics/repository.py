@@ -18,7 +18,7 @@ from sqlalchemy import String, and_, case, cast, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relayscope.analytics import buckets, percentiles
-from relayscope.store.base import RequestFilter
+from relayscope.store.base import LogStore, RequestFilter
 from relayscope.store.database import Database
 from relayscope.store.rollup import MAX_VALUE, Totals
 from relayscope.store.schema import request_rollups, requests, session_rollups
@@ -153,9 +153,12 @@ def _rollup_columns() -> list[Any]:
 
 
 class Analytics:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, logs: LogStore | None = None) -> None:
         self.database = database
         self.dialect = database.dialect
+        self.logs = logs
+        """Where the records live when not in ``database`` (ClickHouse): the scores'
+        charts are read there (``analytics.scores``)."""
 
     async def aggregate(
         self,

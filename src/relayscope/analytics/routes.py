@@ -14,7 +14,8 @@ from relayscope.api.services import api_services
 
 
 def _analytics(request: Request) -> Analytics:
-    return Analytics(api_services(request).store.database)
+    services = api_services(request)
+    return Analytics(services.store.database, services.logs)
 
 
 async def summary(request: Request) -> Response:

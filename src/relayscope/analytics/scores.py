@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import Integer, and_, cast, func, select
 
 from relayscope.analytics import buckets
-from relayscope.analytics.repository import Key, group_sql
+from relayscope.analytics.repository import Analytics, Key, group_sql
 from relayscope.store.base import RequestFilter
-from relayscope.store.database import Database
+from relayscope.store.clickhouse import ClickHouseLogStore
 from relayscope.store.schema import request_scores, requests
 from relayscope.store.sql import request_conditions
 
@@ -43,7 +43,7 @@ def _joined(name: str) -> Any:
 
 
 async def score_totals(
-    database: Database,
+    analytics: Analytics,
     org_id: str,
     f: RequestFilter,
     name: str,
@@ -52,7 +52,13 @@ async def score_totals(
     group_by: str | None = None,
 ) -> dict[Key, ScoreTotals]:
     """How many of the requests ``f`` selects hold score ``name``, and their sum, per
-    (bucket, group)."""
+    (bucket, group): in ClickHouse when it holds the records, beside their scores."""
+    if isinstance(analytics.logs, ClickHouseLogStore):
+        found = await analytics.logs.score_totals(
+            org_id, f, name, granularity=granularity, group_by=group_by
+        )
+        return {key: ScoreTotals(scored, total) for key, (scored, total) in found.items()}
+    database = analytics.database
     dialect = database.dialect
     conditions = request_conditions(f, dialect)
     keys: list[Any] = []
@@ -82,9 +88,12 @@ async def score_totals(
     return out
 
 
-async def score_names(database: Database, org_id: str, f: RequestFilter) -> list[dict[str, Any]]:
+async def score_names(analytics: Analytics, org_id: str, f: RequestFilter) -> list[dict[str, Any]]:
     """Every score name on the requests ``f`` selects: how many hold it, its average,
     and whether it is a boolean (every value posted as one)."""
+    if isinstance(analytics.logs, ClickHouseLogStore):
+        return await analytics.logs.score_names(org_id, f)
+    database = analytics.database
     s = request_scores.c
     query = (
         select(

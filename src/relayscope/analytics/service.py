@@ -175,7 +175,7 @@ async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> d
         series = breakdowns.token_kind_series(totals, starts)
     elif metric.startswith(SCORE_METRIC):
         found = await score_totals(
-            analytics.database,
+            analytics,
             org_id,
             f,
             metric.removeprefix(SCORE_METRIC),
@@ -322,7 +322,7 @@ def _score_series(
 async def score_summary(analytics: Analytics, org_id: str, query: QueryParams) -> dict[str, Any]:
     """Every score name on the selected requests, with its count and average."""
     f = _filters(query, set())
-    return {"data": await score_names(analytics.database, org_id, f)}
+    return {"data": await score_names(analytics, org_id, f)}
 
 
 def _value(t: Totals | None, metric: str) -> float | None:

@@ -5,6 +5,9 @@ Users, models and property names and values come from ``request_rollups`` (one r
 per hour and value), over the last ``SPAN``: a read of the org's rows of one
 dimension, however large the request log. Prompts come from the prompts table.
 The values are those the rollups keep, cut to 256 characters.
+
+With the request log in ClickHouse there are no rollups: the values are counted
+there, over the org's newest records of the span (``ClickHouseLogStore.common_values``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from relayscope.api.auth import principal
 from relayscope.api.requests import json_response
 from relayscope.api.services import api_services
 from relayscope.proxy.tags import property_name
+from relayscope.store.base import LogStore
+from relayscope.store.clickhouse import ClickHouseLogStore
 from relayscope.store.database import Database
 from relayscope.store.schema import prompts, request_rollups
 
@@ -39,7 +44,12 @@ class Suggestion:
 
 
 async def suggest(
-    database: Database, org_id: str, query: QueryParams, *, now: datetime | None = None
+    database: Database,
+    org_id: str,
+    query: QueryParams,
+    *,
+    now: datetime | None = None,
+    logs: LogStore | None = None,
 ) -> list[Suggestion]:
     """The org's known values of ``field`` containing ``q`` (any case)."""
     params.reject_unknown(query, {"field", "name", "q", "limit"})
@@ -61,6 +71,11 @@ async def suggest(
     else:
         dim = {"user": "user", "model": "model", "property": "property:%"}[field]
     since = (now or datetime.now(UTC)) - SPAN
+    if isinstance(logs, ClickHouseLogStore):
+        found = await logs.common_values(
+            org_id, field, typed=typed, since=since, limit=limit, name=dim.removeprefix("property:")
+        )
+        return [Suggestion(value, used) for value, used in found]
     return await _rolled_up(database, org_id, dim, typed, since, limit)
 
 
@@ -104,6 +119,8 @@ def suggestions_json(found: list[Suggestion]) -> dict[str, Any]:
 
 async def list_suggestions(request: Request) -> Response:
     who = await principal(request)
-    database = api_services(request).store.database
-    found = await suggest(database, who.org_id, request.query_params)
+    services = api_services(request)
+    found = await suggest(
+        services.store.database, who.org_id, request.query_params, logs=services.logs
+    )
     return json_response(suggestions_json(found))

@@ -17,7 +17,9 @@ from relayscope.errors import BadRequest
 async def suggestions(request: Request, session: auth.Session) -> Response:
     database = request.app.state.store.database
     try:
-        found = await suggest(database, session.org_id, request.query_params)
+        found = await suggest(
+            database, session.org_id, request.query_params, logs=request.app.state.logs
+        )
     except BadRequest as exc:
         return Response(exc.body(), exc.status, media_type="application/json")
     return json_response(suggestions_json(found))

@@ -81,7 +81,7 @@ def _context(request: Request, session: auth.Session, section: str, **more: Any)
 
 
 def _analytics(request: Request) -> Analytics:
-    return Analytics(request.app.state.store.database)
+    return Analytics(request.app.state.store.database, request.app.state.logs)
 
 
 # -- sign in / out -------------------------------------------------------------------

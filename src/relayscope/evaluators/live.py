@@ -12,15 +12,13 @@ An evaluator's own judge calls carry ``EVALUATOR_PROPERTY`` and are never sample
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from relayscope import metrics
+from relayscope.background import OrgLists, WorkQueue
 from relayscope.evaluators.model import EVALUATOR_PROPERTY, Evaluator
 from relayscope.evaluators.repository import EvaluatorRepository
 from relayscope.evaluators.runner import EvaluatorRunner
@@ -49,26 +47,35 @@ class LiveSampler:
     ) -> None:
         self.repository = repository
         self.runner = runner
-        self.workers = workers
-        self.cache_ttl = cache_ttl
         self.stats = LiveStats()
         self.coin = coin
         """Uniform in [0, 1): a request is evaluated when it falls below the sample rate."""
-        self._queue: asyncio.Queue[tuple[Evaluator, LogRecord]] = asyncio.Queue(queue_size)
-        self._by_org: dict[str, list[Evaluator]] = {}
-        self._loaded_at = float("-inf")
-        self._tasks: list[asyncio.Task[None]] = []
+        self._evaluators = OrgLists(
+            repository.sampled,
+            lambda evaluator: evaluator.org_id,
+            ttl=cache_ttl,
+            what="evaluators",
+            log=log,
+        )
+        self._queue: WorkQueue[tuple[Evaluator, LogRecord]] = WorkQueue(
+            self._evaluate,
+            size=queue_size,
+            workers=workers,
+            name="relayscope-evaluators",
+            what="live evaluations",
+            log=log,
+        )
 
     @property
     def queue_depth(self) -> int:
-        return self._queue.qsize()
+        return self._queue.depth
 
     def invalidate(self) -> None:
         """Reload the evaluators before the next batch (after a change made here)."""
-        self._loaded_at = float("-inf")
+        self._evaluators.invalidate()
 
     async def __call__(self, records: list[LogRecord]) -> None:
-        by_org = await self._evaluators()
+        by_org = await self._evaluators.get()
         if not by_org:
             return
         for record in records:
@@ -80,69 +87,34 @@ class LiveSampler:
                     self._enqueue(evaluator, record)
 
     def _enqueue(self, evaluator: Evaluator, record: LogRecord) -> None:
-        try:
-            self._queue.put_nowait((evaluator, record))
-        except asyncio.QueueFull:
+        if not self._queue.put((evaluator, record)):
             self.stats.dropped += 1
             metrics.EVALUATIONS_DROPPED.inc()
-            if self.stats.dropped % 1000 == 1:
-                log.warning(
-                    "live evaluation queue is full; dropped %d evaluations so far",
-                    self.stats.dropped,
-                )
             return
         self.stats.queued += 1
-        metrics.EVALUATION_QUEUE_DEPTH.set(self._queue.qsize())
-
-    async def _evaluators(self) -> dict[str, list[Evaluator]]:
-        now = time.monotonic()
-        if now - self._loaded_at >= self.cache_ttl:
-            try:
-                sampled = await self.repository.sampled()
-            except Exception:
-                log.warning("could not load evaluators; using the last list", exc_info=True)
-            else:
-                by_org: dict[str, list[Evaluator]] = defaultdict(list)
-                for evaluator in sampled:
-                    by_org[evaluator.org_id].append(evaluator)
-                self._by_org = dict(by_org)
-            self._loaded_at = now
-        return self._by_org
+        metrics.EVALUATION_QUEUE_DEPTH.set(self._queue.depth)
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._work(), name=f"relayscope-evaluators-{i}")
-            for i in range(self.workers)
-        ]
+        self._queue.start()
 
     async def drain(self, timeout: float | None = None) -> None:
         """Wait until every queued evaluation is done."""
-        await asyncio.wait_for(self._queue.join(), timeout)
+        await self._queue.drain(timeout)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        try:
-            await self.drain(timeout)
-        except TimeoutError:
-            log.warning("%d live evaluations were not run", self._queue.qsize())
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await self._queue.stop(timeout)
 
-    async def _work(self) -> None:
-        while True:
-            evaluator, record = await self._queue.get()
-            metrics.EVALUATION_QUEUE_DEPTH.set(self._queue.qsize())
-            try:
-                result = await self.runner.evaluate_record(evaluator, record)
-                await self.repository.count_results(
-                    evaluator.id,
-                    scored=int(result.score is not None),
-                    failed=int(result.score is None),
-                    last_error=result.error,
-                )
-                self.stats.evaluated += 1
-            except Exception:
-                log.exception("live evaluation by %s of %s failed", evaluator.id, record.id)
-            finally:
-                self._queue.task_done()
+    async def _evaluate(self, job: tuple[Evaluator, LogRecord]) -> None:
+        evaluator, record = job
+        metrics.EVALUATION_QUEUE_DEPTH.set(self._queue.depth)
+        try:
+            result = await self.runner.evaluate_record(evaluator, record)
+            await self.repository.count_results(
+                evaluator.id,
+                scored=int(result.score is not None),
+                failed=int(result.score is None),
+                last_error=result.error,
+            )
+            self.stats.evaluated += 1
+        except Exception:
+            log.exception("live evaluation by %s of %s failed", evaluator.id, record.id)

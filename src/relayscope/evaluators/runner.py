@@ -139,7 +139,13 @@ class EvaluatorRunner:
         metrics.EVALUATIONS.labels(evaluator.kind, type(outcome).__name__.lower()).inc()
         if isinstance(outcome, Failed):
             return RequestResult(record.id, None, outcome.reason)
-        await scores.save(self.database, record.org_id, record.id, {evaluator.name: outcome.value})
+        await scores.save(
+            self.database,
+            record.org_id,
+            record.id,
+            {evaluator.name: outcome.value},
+            logs=self.logs,
+        )
         return RequestResult(record.id, outcome.value)
 
     async def _outcome(self, evaluator: Evaluator, record: LogRecord, run: Run) -> Outcome:

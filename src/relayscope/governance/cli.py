@@ -19,7 +19,9 @@ from relayscope.store.sql import SqlStore
 
 
 def _governance(store: SqlStore) -> Governance:
-    return Governance(GovernanceRepository(store.database), Settings.from_env().governance)
+    settings = Settings.from_env()
+    repository = GovernanceRepository(store.database, records_here=not settings.logs_url)
+    return Governance(repository, settings.governance)
 
 
 async def _delete_user(store: SqlStore, org_id: str, user_id: str) -> dict[str, int]:

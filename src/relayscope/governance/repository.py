@@ -24,8 +24,11 @@ from relayscope.store.sql import record_from_row
 
 
 class GovernanceRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, records_here: bool = True) -> None:
         self.database = database
+        self.records_here = records_here
+        """The request records are in ``database`` (not in ClickHouse): a score whose
+        record is not there is an orphan."""
 
     async def set_retention(self, org_id: str, days: int | None) -> None:
         async with self.database.begin() as conn:
@@ -123,7 +126,10 @@ class GovernanceRepository:
 
     async def delete_orphan_scores(self, org_id: str, before: datetime) -> int:
         """Scores last changed before ``before`` whose record is not stored (it never
-        arrived, or another process removed it): retention removes them too."""
+        arrived, or another process removed it): retention removes them too. With the
+        records elsewhere, none is known to be one."""
+        if not self.records_here:
+            return 0
         return await scores.delete_orphans(self.database, org_id, before)
 
     async def export(

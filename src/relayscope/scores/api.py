@@ -102,7 +102,8 @@ async def _save(request: Request, parse: Parse) -> tuple[str, str]:
     request_id = canonical_id(request.path_params["id"])
     if not await wait_for_record(request, who.org_id, request_id):
         raise NotFound(f"No request with id {request_id!r}")
-    await scores.save(api_services(request).store.database, who.org_id, request_id, values)
+    services = api_services(request)
+    await scores.save(services.store.database, who.org_id, request_id, values, logs=services.logs)
     return who.org_id, request_id
 
 

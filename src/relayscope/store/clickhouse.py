@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -26,9 +26,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 import orjson
 
-from relayscope.errors import BadRequest
 from relayscope.record import LogRecord
-from relayscope.store import text_match
+from relayscope.store import clickhouse_scores, text_match
 from relayscope.store.base import (
     Counted,
     RecordKey,
@@ -55,6 +54,8 @@ _SKIP_INDEXES = (
 )
 # Same output on every server version: numbers as JSON numbers, not strings.
 _SETTINGS = " SETTINGS output_format_json_quote_64bit_integers = 0"
+SUGGESTION_SCAN = 100_000
+"""Newest records a filter field's suggestions are counted over (``common_values``)."""
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -138,6 +139,8 @@ class ClickHouseLogStore:
             raise ValueError(f"Invalid ClickHouse database name {database!r}")
         self.database_name = database
         self.table = f"{database}.requests"
+        self.scores_table = f"{database}.request_scores"
+        """The scores of its records (``store.clickhouse_scores``)."""
 
     async def migrate(self) -> None:
         columns = ",\n  ".join([*(f"{n} {t}" for n, t in COLUMNS.items()), *_SKIP_INDEXES])
@@ -149,10 +152,11 @@ class ClickHouseLogStore:
             "ORDER BY (org_id, created_at, id)"
         )
         await self.executor.execute(f"ALTER TABLE {self.table} ADD INDEX IF NOT EXISTS {_ID_INDEX}")
+        await self.executor.execute(clickhouse_scores.table_sql(self.scores_table))
         # A table made by an earlier version gets the columns added since, in place.
         have = {
             row["name"]
-            for row in await self._query(
+            for row in await self.query(
                 "SELECT name FROM system.columns "
                 "WHERE database = {db:String} AND table = 'requests'",
                 {"db": self.database_name},
@@ -192,7 +196,7 @@ class ClickHouseLogStore:
             "hi": _timestamp(max(r.created_at for r in records)),
             "ids": _array({r.id for r in records}),
         }
-        for row in await self._query(
+        for row in await self.query(
             f"SELECT org_id, id, record_uid FROM {self.table} "
             "WHERE org_id IN {orgs:Array(String)} "
             "AND created_at BETWEEN {lo:DateTime64(6, 'UTC')} AND {hi:DateTime64(6, 'UTC')} "
@@ -203,7 +207,7 @@ class ClickHouseLogStore:
         # A client's own id may be taken at any time (so may one from before record_uid).
         chosen = [r for r in records if r.record_uid is None or r.id != r.record_uid]
         for org_id, ids in keys_to_look_up(chosen, replacements=True).items():
-            for row in await self._query(
+            for row in await self.query(
                 f"SELECT id, record_uid FROM {self.table} "
                 "WHERE org_id = {org:String} AND id IN {ids:Array(String)}",
                 {"org": org_id, "ids": _array(ids)},
@@ -221,7 +225,7 @@ class ClickHouseLogStore:
         newer: bool = False,
         sort: Sort = NEWEST,
     ) -> Page:
-        where, params = _conditions(filters)
+        where, params = conditions(filters, self.scores_table)
         where.insert(0, "org_id = {org:String}")
         params["org"] = org_id
         time = sort.by == "time"
@@ -235,7 +239,7 @@ class ClickHouseLogStore:
             shown = _timestamp(value) if isinstance(value, datetime) else repr(value)
             params.update(c_v=shown, c_id=last_id)
         order = "DESC" if descending else "ASC"
-        rows = await self._query(
+        rows = await self.query(
             f"SELECT {', '.join(_LIST_COLUMNS)} FROM {self.table} WHERE {' AND '.join(where)} "
             f"ORDER BY {key} {order}, id {order} LIMIT {int(limit) + 1}",
             params,
@@ -243,7 +247,7 @@ class ClickHouseLogStore:
         return page_of([_record(row) for row in rows], limit, cursor, newer, sort)
 
     async def get_request(self, org_id: str, request_id: str) -> LogRecord | None:
-        rows = await self._query(
+        rows = await self.query(
             f"SELECT {', '.join(COLUMNS)} FROM {self.table} "
             "WHERE org_id = {org:String} AND id = {id:String} LIMIT 1",
             {"org": org_id, "id": request_id},
@@ -252,10 +256,10 @@ class ClickHouseLogStore:
 
     async def count_matching(self, org_id: str, filters: RequestFilter, *, scan: int) -> Counted:
         # A columnar count reads only the filtered columns: fast without a cap.
-        where, params = _conditions(filters)
+        where, params = conditions(filters, self.scores_table)
         where.insert(0, "org_id = {org:String}")
         params["org"] = org_id
-        rows = await self._query(
+        rows = await self.query(
             f"SELECT count() AS n FROM {self.table} WHERE {' AND '.join(where)}", params
         )
         matched = int(rows[0]["n"])
@@ -264,7 +268,7 @@ class ClickHouseLogStore:
     async def get_requests(self, org_id: str, request_ids: Sequence[str]) -> list[LogRecord]:
         if not request_ids:
             return []
-        rows = await self._query(
+        rows = await self.query(
             f"SELECT {', '.join(COLUMNS)} FROM {self.table} "
             "WHERE org_id = {org:String} AND id IN {ids:Array(String)} LIMIT 1 BY id",
             {"org": org_id, "ids": _array(set(request_ids))},
@@ -273,29 +277,115 @@ class ClickHouseLogStore:
 
     async def count_requests(self, org_id: str | None = None) -> int:
         if org_id is None:
-            rows = await self._query(f"SELECT count() AS n FROM {self.table}", {})
+            rows = await self.query(f"SELECT count() AS n FROM {self.table}", {})
         else:
-            rows = await self._query(
+            rows = await self.query(
                 f"SELECT count() AS n FROM {self.table} WHERE org_id = {{org:String}}",
                 {"org": org_id},
             )
         return int(rows[0]["n"])
 
-    async def _query(self, sql: str, params: dict[str, str]) -> list[dict[str, Any]]:
+    async def save_scores(
+        self, org_id: str, request_id: str, scores: Mapping[str, float | bool], at: datetime
+    ) -> None:
+        """Keep ``scores`` (saved in the SQL store at ``at``) beside the records."""
+        rows = clickhouse_scores.rows(org_id, request_id, scores, _timestamp(at))
+        await self.executor.execute(
+            f"INSERT INTO {self.scores_table} (org_id, request_id, name, value, boolean, "
+            "updated_at) FORMAT JSONEachRow\n" + rows
+        )
+
+    async def score_totals(
+        self,
+        org_id: str,
+        f: RequestFilter,
+        name: str,
+        *,
+        granularity: str | None = None,
+        group_by: str | None = None,
+    ) -> dict[clickhouse_scores.ScoreKey, tuple[int, float]]:
+        """(records holding score ``name``, the sum of their values) per (bucket, group)
+        among the org's records ``f`` selects."""
+        where, params = conditions(f, self.scores_table)
+        params.update(org=org_id, score=name)
+        sql = clickhouse_scores.totals_sql(
+            self.table, self.scores_table, where, params, granularity=granularity, group_by=group_by
+        )
+        found: dict[clickhouse_scores.ScoreKey, tuple[int, float]] = {}
+        for row in await self.query(sql, params):
+            bucket = clickhouse_scores.bucket(row["k0"]) if granularity else None
+            group = row["k1" if granularity else "k0"] if group_by else None
+            found[bucket, group] = (int(row["scored"]), float(row["total"] or 0.0))
+        return found
+
+    async def score_names(self, org_id: str, f: RequestFilter) -> list[dict[str, Any]]:
+        """Every score name on the org's records ``f`` selects: ``requests`` holding it,
+        its ``average``, and whether it is ``boolean``."""
+        where, params = conditions(f, self.scores_table)
+        params["org"] = org_id
+        rows = await self.query(
+            clickhouse_scores.names_sql(self.table, self.scores_table, where), params
+        )
+        return [
+            {
+                "name": row["name"],
+                "requests": int(row["scored"]),
+                "average": float(row["average"]),
+                "boolean": bool(row["boolean"]),
+            }
+            for row in rows
+        ]
+
+    async def common_values(
+        self, org_id: str, field: str, *, typed: str, since: datetime, limit: int, name: str = ""
+    ) -> list[tuple[str, int]]:
+        """The org's ``limit`` most used values of ``field`` ("user", "model",
+        "property", or "property_value" of property ``name``) containing ``typed`` (any
+        case), with how many records have each, among its newest ``SUGGESTION_SCAN``
+        records since ``since``: the read stops there however large the org's log."""
+        shown = {
+            "user": "assumeNotNull(user_id)",
+            "model": "coalesce(request_model, response_model, '')",
+            "property": "arrayJoin(mapKeys(properties))",
+            "property_value": "properties[{name:String}]",
+        }[field]
+        params = {
+            "org": org_id,
+            "since": _timestamp(since),
+            "typed": typed,
+            "name": name,
+        }
+        where = ["org_id = {org:String}", "created_at >= {since:DateTime64(6, 'UTC')}"]
+        if field == "user":
+            where.append("user_id IS NOT NULL")
+        elif field == "property_value":
+            where.append("mapContains(properties, {name:String})")
+        newest = (
+            f"SELECT {shown} AS raw FROM {self.table} WHERE {' AND '.join(where)} "
+            f"ORDER BY created_at DESC LIMIT {SUGGESTION_SCAN}"
+        )
+        rows = await self.query(
+            f"SELECT substringUTF8(raw, 1, 256) AS shown, count() AS used FROM ({newest}) "
+            "WHERE shown != '' AND positionCaseInsensitiveUTF8(shown, {typed:String}) > 0 "
+            f"GROUP BY shown ORDER BY used DESC, shown LIMIT {int(limit)}",
+            params,
+        )
+        return [(row["shown"], int(row["used"])) for row in rows]
+
+    async def query(self, sql: str, params: dict[str, str]) -> list[dict[str, Any]]:
         raw = await self.executor.execute(sql + _SETTINGS + " FORMAT JSONEachRow", params)
         return [orjson.loads(line) for line in raw.splitlines() if line.strip()]
 
 
-def _conditions(f: RequestFilter) -> tuple[list[str], dict[str, str]]:
-    if f.scores:
-        # Scores live in the SQL store, records here: no query joins the two.
-        raise BadRequest(
-            "Score and feedback filters need the request log in the SQL store; "
-            "this gateway keeps it in ClickHouse",
-            code="unsupported_filter",
-        )
+def conditions(f: RequestFilter, scores_table: str) -> tuple[list[str], dict[str, str]]:
+    """WHERE clauses (and their parameters) selecting what ``f`` selects among the
+    records of the org bound as ``{org:String}``."""
     where: list[str] = []
     params: dict[str, str] = {}
+    for n, score in enumerate(f.scores):
+        clause, named = clickhouse_scores.condition(scores_table, score, n)
+        where.append(clause)
+        params.update(named)
     for column, kind, value in (
         ("user_id", "String", f.user_id),
         ("session_id", "String", f.session_id),

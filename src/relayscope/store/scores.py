@@ -16,7 +16,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from relayscope.errors import BadRequest
-from relayscope.store.base import ScoreCondition
+from relayscope.store.base import LogStore, ScoreCondition
+from relayscope.store.clickhouse import ClickHouseLogStore
 from relayscope.store.database import Database
 from relayscope.store.schema import request_scores, requests
 
@@ -40,9 +41,20 @@ _COMPARE = {
 
 
 async def save(
-    database: Database, org_id: str, request_id: str, scores: Mapping[str, ScoreValue]
+    database: Database,
+    org_id: str,
+    request_id: str,
+    scores: Mapping[str, ScoreValue],
+    *,
+    logs: LogStore | None = None,
 ) -> None:
-    """Insert or update ``scores`` on the request, within ``MAX_SCORES_PER_REQUEST``."""
+    """Insert or update ``scores`` on the request, within ``MAX_SCORES_PER_REQUEST``.
+
+    When ``logs`` is ClickHouse, the scores are written there too, beside the records
+    their filters and charts join (``store.clickhouse_scores``). That write comes
+    second: a failure leaves the SQL store ahead and the caller an error, and the
+    same scores posted again (an idempotent update) bring ClickHouse level.
+    """
     now = datetime.now(UTC)
     rows = [
         {
@@ -82,6 +94,8 @@ async def save(
                 code="too_many_scores",
             )
         await conn.execute(statement, rows)
+    if isinstance(logs, ClickHouseLogStore):
+        await logs.save_scores(org_id, request_id, scores, now)
 
 
 async def of_request(database: Database, org_id: str, request_id: str) -> list[dict[str, Any]]:

@@ -10,10 +10,7 @@ request path and the log writer never wait.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +18,7 @@ import orjson
 
 from relayscope.alerts.outbound import Poster
 from relayscope.api.requests import record_json
+from relayscope.background import OrgLists, WorkQueue
 from relayscope.record import LogRecord
 from relayscope.webhooks.repository import RequestWebhook, WebhookRepository
 
@@ -49,20 +47,29 @@ class WebhookDispatcher:
     ) -> None:
         self.repository = repository
         self.poster = poster
-        self.cache_ttl = cache_ttl
-        self.workers = workers
         self.stats = DispatchStats()
-        self._queue: asyncio.Queue[tuple[RequestWebhook, LogRecord]] = asyncio.Queue(queue_size)
-        self._by_org: dict[str, list[RequestWebhook]] = {}
-        self._loaded_at = float("-inf")
-        self._tasks: list[asyncio.Task[None]] = []
+        self._webhooks = OrgLists(
+            repository.list,
+            lambda hook: hook.org_id,
+            ttl=cache_ttl,
+            what="request webhooks",
+            log=log,
+        )
+        self._queue: WorkQueue[tuple[RequestWebhook, LogRecord]] = WorkQueue(
+            self._send,
+            size=queue_size,
+            workers=workers,
+            name="relayscope-webhooks",
+            what="request webhook deliveries",
+            log=log,
+        )
 
     def invalidate(self) -> None:
         """Reload the webhook list before the next batch (after a change made here)."""
-        self._loaded_at = float("-inf")
+        self._webhooks.invalidate()
 
     async def __call__(self, records: list[LogRecord]) -> None:
-        by_org = await self._webhooks()
+        by_org = await self._webhooks.get()
         if not by_org:
             return
         for record in records:
@@ -71,62 +78,27 @@ class WebhookDispatcher:
                     self._enqueue(hook, record)
 
     def _enqueue(self, hook: RequestWebhook, record: LogRecord) -> None:
-        try:
-            self._queue.put_nowait((hook, record))
-        except asyncio.QueueFull:
+        if self._queue.put((hook, record)):
+            self.stats.queued += 1
+        else:
             self.stats.dropped += 1
-            if self.stats.dropped % 1000 == 1:
-                log.warning(
-                    "request webhook queue is full; dropped %d deliveries so far",
-                    self.stats.dropped,
-                )
-            return
-        self.stats.queued += 1
-
-    async def _webhooks(self) -> dict[str, list[RequestWebhook]]:
-        now = time.monotonic()
-        if now - self._loaded_at >= self.cache_ttl:
-            try:
-                hooks = await self.repository.list()
-            except Exception:
-                log.warning("could not load request webhooks; using the last list", exc_info=True)
-            else:
-                by_org: dict[str, list[RequestWebhook]] = defaultdict(list)
-                for hook in hooks:
-                    by_org[hook.org_id].append(hook)
-                self._by_org = dict(by_org)
-            self._loaded_at = now
-        return self._by_org
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._work(), name=f"relayscope-webhooks-{i}")
-            for i in range(self.workers)
-        ]
+        self._queue.start()
 
     async def drain(self, timeout: float | None = None) -> None:
-        await asyncio.wait_for(self._queue.join(), timeout)
+        await self._queue.drain(timeout)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        try:
-            await self.drain(timeout)
-        except TimeoutError:
-            log.warning("%d request webhook deliveries were not sent", self._queue.qsize())
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await self._queue.stop(timeout)
 
-    async def _work(self) -> None:
-        while True:
-            hook, record = await self._queue.get()
-            try:
-                await self._deliver(hook, record)
-            except Exception:
-                log.exception("request webhook %s failed", hook.id)
-                self.stats.failed += 1
-            finally:
-                self._queue.task_done()
+    async def _send(self, job: tuple[RequestWebhook, LogRecord]) -> None:
+        hook, record = job
+        try:
+            await self._deliver(hook, record)
+        except Exception:
+            log.exception("request webhook %s failed", hook.id)
+            self.stats.failed += 1
 
     async def _deliver(self, hook: RequestWebhook, record: LogRecord) -> None:
         now = datetime.now(UTC)

@@ -1,9 +1,9 @@
 """The OpenAPI 3.1 description of the JSON API, served at ``GET /api/openapi.json``.
 
-Every route of the API app must appear here (``tests/api/test_openapi.py`` fails
-otherwise): a feature that adds routes adds their operations to one of the path
-modules (``core``, ``operators``, ``analytics``, ``scores``, ``evaluators``) or a new
-one merged in ``document``.
+Every route of the API app and of the logging endpoints (``ingest.api``) must appear
+here (``tests/api/test_openapi.py`` fails otherwise): a feature that adds routes adds
+their operations to one of the path modules (``core``, ``operators``, ``analytics``,
+``scores``, ``evaluators``, ``ingest``) or a new one merged in ``document``.
 Schemas mirror what the handlers return; errors are the OpenAI-style object of
 ``errors.py``. Every request body has an ``example``: users copy it, and the
 org-isolation test sends it.
@@ -22,6 +22,7 @@ from relayscope.api.openapi.build import OPENAPI_PATH, Schema
 from relayscope.api.openapi.core import CORE_PATHS
 from relayscope.api.openapi.datasets import DATASET_PATHS, EXPERIMENT_PATHS
 from relayscope.api.openapi.evaluators import EVALUATOR_PATHS
+from relayscope.api.openapi.ingest import INGEST_PATHS, INGEST_SCHEMAS
 from relayscope.api.openapi.operators import OPERATOR_PATHS
 from relayscope.api.openapi.schemas import SCHEMAS
 from relayscope.api.openapi.scores import SCORE_PATHS
@@ -35,13 +36,15 @@ def document() -> Schema:
         "info": {
             "title": "RelayScope API",
             "version": "1",
-            "description": "Logs, scores, evaluators, datasets, experiments, analytics, "
+            "description": "Logging (Helicone's custom logs, OTLP traces), logs, scores, "
+            "evaluators, datasets, experiments, analytics, "
             "governance, provider keys, cache, prompts, alerts, webhooks, rate limits and the "
             "audit log "
             "of a RelayScope gateway. Every call but this "
             "description needs a gateway key and sees only that key's org. Errors are "
             "OpenAI-style: "
-            '`{"error": {"message", "type", "code", "param"}}`.',
+            '`{"error": {"message", "type", "code", "param"}}`; those of `/v1/traces` are '
+            "a google.rpc.Status, as OTLP/HTTP asks.",
         },
         "servers": [{"url": "/"}],
         "security": [{"gatewayKey": []}],
@@ -54,9 +57,10 @@ def document() -> Schema:
             **EXPERIMENT_PATHS,
             **EVALUATOR_PATHS,
             **AUDIT_PATHS,
+            **INGEST_PATHS,
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **INGEST_SCHEMAS},
             "securitySchemes": {
                 "gatewayKey": {
                     "type": "http",

@@ -112,6 +112,7 @@ _ERRORS = {
     404: "No such resource in this org.",
     405: "Method not allowed on this path.",
     409: "Conflict with the current state.",
+    413: "The body is larger than the limit.",
     503: "A store the API needs is unavailable; retry later.",
 }
 
