@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from relayscope.api.openapi.analytics import ANALYTICS_PATHS
+from relayscope.api.openapi.budgets import BUDGET_PATHS
 from relayscope.api.openapi.build import OPENAPI_PATH, Schema
 from relayscope.api.openapi.core import CORE_PATHS
 from relayscope.api.openapi.datasets import DATASET_PATHS, EXPERIMENT_PATHS
@@ -35,7 +36,8 @@ def document() -> Schema:
             "title": "RelayScope API",
             "version": "1",
             "description": "Logs, scores, evaluators, datasets, experiments, analytics, "
-            "governance, provider keys, cache, prompts, alerts, webhooks and rate limits "
+            "governance, provider keys, cache, prompts, alerts, webhooks, rate limits, "
+            "teams and budgets "
             "of a RelayScope gateway. Every call but this "
             "description needs a gateway key and sees only that key's org. Errors are "
             "OpenAI-style: "
@@ -51,6 +53,7 @@ def document() -> Schema:
             **DATASET_PATHS,
             **EXPERIMENT_PATHS,
             **EVALUATOR_PATHS,
+            **BUDGET_PATHS,
         },
         "components": {
             "schemas": SCHEMAS,
