@@ -113,7 +113,7 @@ def test_a_spent_day_refuses_until_midnight_utc_then_a_new_day_starts_from_zero(
     assert refused.status == 429 and refused.code == "budget_exceeded"
     assert refused.headers["Retry-After"] == "3600"
     assert refused.headers["Relayscope-Budget-Reset"] == "2026-04-01T00:00:00Z"
-    assert "at the org level" in refused.message and "$1.2000 of its $1.00" in refused.message
+    assert "at the org level" in refused.message and "$1.20 of its $1.00" in refused.message
     assert "resets at 2026-04-01T00:00:00Z" in refused.message
 
 

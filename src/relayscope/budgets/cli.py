@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import click
 
-from relayscope.budgets.model import LEVELS, Budget
+from relayscope.budgets.model import LEVELS, Budget, dollars
 from relayscope.budgets.periods import PERIODS, RESETS
 from relayscope.budgets.repository import BudgetRepository, TeamExists
 from relayscope.budgets.spec import SpecError, parse_spec
@@ -162,7 +162,7 @@ def list_budgets(org_name: str) -> None:
             spent = await repository.logged_spend(budget, period, keys.get(budget.target or "", ()))
             limits = []
             if budget.usd_limit is not None:
-                limits.append(f"${spent.usd:,.4f} of ${budget.usd_limit:,.2f}")
+                limits.append(f"{dollars(spent.usd)} of {dollars(budget.usd_limit)}")
             if budget.token_limit is not None:
                 limits.append(f"{spent.tokens:,} of {budget.token_limit:,} tokens")
             lines.append(

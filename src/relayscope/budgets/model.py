@@ -65,6 +65,11 @@ class Budget:
         }
 
 
+def dollars(value: float) -> str:
+    """``$1,234.50``; amounts under a dollar keep six decimals (``$0.000042``)."""
+    return f"${value:,.2f}" if value >= 1 else f"${value:.6f}"
+
+
 @dataclass(frozen=True, slots=True)
 class Spend:
     """What was spent in one budget period."""

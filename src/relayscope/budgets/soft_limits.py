@@ -14,7 +14,7 @@ from datetime import datetime
 from relayscope.alerts.notify import Notification, Notifier
 from relayscope.alerts.repository import AlertRepository
 from relayscope.budgets.counters import Counter
-from relayscope.budgets.model import Budget, Spend
+from relayscope.budgets.model import Budget, Spend, dollars
 from relayscope.budgets.repository import BudgetRepository
 from relayscope.budgets.spend import Clock
 
@@ -87,7 +87,7 @@ def notification(
 ) -> Notification:
     limits = []
     if budget.usd_limit:
-        limits.append(f"${spend.usd:,.4f} of ${budget.usd_limit:,.2f}")
+        limits.append(f"{dollars(spend.usd)} of {dollars(budget.usd_limit)}")
     if budget.token_limit:
         limits.append(f"{spend.tokens:,} of {budget.token_limit:,} tokens")
     text = (

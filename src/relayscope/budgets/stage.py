@@ -28,7 +28,7 @@ from relayscope.alerts.notify import Notifier
 from relayscope.alerts.repository import AlertRepository
 from relayscope.budgets.book import BudgetBook, Snapshot, snapshot
 from relayscope.budgets.counters import Counter, Counters, CountersUnavailable, MemoryCounters
-from relayscope.budgets.model import Budget, Spend
+from relayscope.budgets.model import Budget, Spend, dollars
 from relayscope.budgets.redis_counters import RedisCounters
 from relayscope.budgets.repository import BudgetRepository
 from relayscope.budgets.soft_limits import SoftLimits
@@ -208,7 +208,7 @@ def refusal(over: Sequence[tuple[Budget, Counter, Spend]], now: datetime) -> Bud
     wait = max(1, math.ceil((counter.end - now).total_seconds()))
     limits = []
     if budget.usd_limit is not None and spend.usd >= budget.usd_limit:
-        limits.append(f"${spend.usd:,.4f} of its ${budget.usd_limit:,.2f}")
+        limits.append(f"{dollars(spend.usd)} of its {dollars(budget.usd_limit)}")
     if budget.token_limit is not None and spend.tokens >= budget.token_limit:
         limits.append(f"{spend.tokens:,} of its {budget.token_limit:,} tokens")
     reset = counter.end.isoformat().replace("+00:00", "Z")
