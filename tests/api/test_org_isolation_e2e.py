@@ -110,6 +110,7 @@ class OrgA:
             "provider": ["openai"],
             "label": ["production"],
             "row_id": self.row_ids,
+            "key_id": [self.org.key_id],
         }
 
     def secrets(self) -> set[str]:
