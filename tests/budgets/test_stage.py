@@ -10,11 +10,11 @@ import orjson
 import pytest
 
 from relayscope.budgets.book import BudgetBook, snapshot
-from relayscope.budgets.counters import MemoryCounters
+from relayscope.budgets.counters import CountersUnavailable, MemoryCounters
 from relayscope.budgets.model import Budget, Spend
 from relayscope.budgets.stage import BudgetStage
 from relayscope.context import Price, ProxyResponse, Tags
-from relayscope.errors import BudgetExceeded
+from relayscope.errors import BudgetExceeded, ServiceUnavailable
 from relayscope.testing.contexts import chat_context
 
 ANSWER = orjson.dumps(
@@ -60,15 +60,22 @@ def budget(**fields: object) -> Budget:
     return Budget(**values)  # type: ignore[arg-type]
 
 
-def make_stage(clock: Clock, *budgets: Budget, key_teams: dict[str, str] | None = None):
+def make_stage(
+    clock: Clock,
+    *budgets: Budget,
+    key_teams: dict[str, str] | None = None,
+    counters: MemoryCounters | None = None,
+    fail_closed: bool = False,
+):
     async def load():
         return snapshot(list(budgets), key_teams or {})
 
     return BudgetStage(
         book=BudgetBook(load, ttl=60),
-        counters=MemoryCounters(),
+        counters=counters or MemoryCounters(),
         repository=NoLog(),  # type: ignore[arg-type]
         clock=clock,
+        fail_closed=fail_closed,
     )
 
 
@@ -182,3 +189,31 @@ def test_each_level_applies_only_to_its_own_requests():
         ]
 
     assert asyncio.run(scenario()) == [True, False, True, False, True]
+
+
+class Unreachable(MemoryCounters):
+    """Counters whose Redis cannot be reached."""
+
+    async def read(self, counters):
+        raise CountersUnavailable("Redis timed out")
+
+    async def charge(self, counters, spend):
+        raise CountersUnavailable("Redis timed out")
+
+
+@pytest.mark.parametrize("fail_closed", [False, True])
+def test_unreadable_counters_serve_unchecked_or_refuse_with_503(fail_closed):
+    clock = Clock(datetime(2026, 5, 5, tzinfo=UTC))
+    stage = make_stage(clock, budget(), counters=Unreachable(), fail_closed=fail_closed)
+    upstream = Upstream(usd=5.0)
+
+    async def scenario():
+        return await send(stage, upstream)
+
+    if fail_closed:
+        with pytest.raises(ServiceUnavailable) as refused:
+            asyncio.run(scenario())
+        assert refused.value.code == "budget_unavailable" and upstream.calls == 0
+    else:
+        assert asyncio.run(scenario()).status == 200 and upstream.calls == 1
+        assert stage.stats.backend_errors == 2  # the read and the charge

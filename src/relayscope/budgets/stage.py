@@ -45,7 +45,7 @@ log = logging.getLogger("relayscope.budgets")
 
 
 @dataclass(slots=True)
-class BudgetCounters:
+class BudgetStats:
     """Running totals for monitoring."""
 
     admitted: int = 0
@@ -88,7 +88,7 @@ class BudgetStage(Stage):
         self._known: set[str] = set()
         """Budgets whose counters were reconciled since this process first saw them."""
         self._adopting: dict[str, asyncio.Task[None]] = {}
-        self.stats = BudgetCounters()
+        self.stats = BudgetStats()
 
     @property
     def book(self) -> BudgetBook:
