@@ -28,6 +28,7 @@ STAGE_PARTS = [
     "LoggingStage",
     "PromptStage",
     "RateLimitStage",
+    "BudgetStage",
     "StreamUsageStage",
     "CacheStage",
     "RetryStage",

@@ -220,6 +220,7 @@ def keys_role(key_id: str, role: str) -> None:
 def _register_feature_commands() -> None:
     from relayscope.alerts.cli import alerts
     from relayscope.analytics.cli import analytics
+    from relayscope.budgets.cli import budgets, teams
     from relayscope.datasets.cli import datasets
     from relayscope.evaluators.cli import evaluators
     from relayscope.experiments.cli import experiments
@@ -239,6 +240,8 @@ def _register_feature_commands() -> None:
         alerts,
         webhooks,
         ratelimits,
+        teams,
+        budgets,
         analytics,
         export,
         logs,

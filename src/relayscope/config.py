@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
     from relayscope.alerts.settings import AlertsSettings
+    from relayscope.budgets.settings import BudgetSettings
     from relayscope.cache.settings import CacheSettings
     from relayscope.evaluators.settings import EvaluatorSettings
     from relayscope.governance.service import GovernanceSettings
@@ -235,6 +236,9 @@ class Settings:
     )
     ratelimit: RateLimitSettings = section(
         "relayscope.ratelimit.settings:RateLimitSettings", "Rate limiting (RELAYSCOPE_RATELIMIT_*)."
+    )
+    budgets: BudgetSettings = section(
+        "relayscope.budgets.settings:BudgetSettings", "Budgets (RELAYSCOPE_BUDGETS_*)."
     )
     evaluators: EvaluatorSettings = section(
         "relayscope.evaluators.settings:EvaluatorSettings",

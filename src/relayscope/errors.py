@@ -12,6 +12,7 @@
      ├── Conflict                     (409)
      │    └── DuplicateRequestId      (409, a reused Helicone-Request-Id, strict headers)
      ├── RateLimited                  (429, Retry-After)
+     │    └── BudgetExceeded          (429 insufficient_quota, a spent budget)
      ├── ServiceUnavailable           (503)
      └── UpstreamError                (502 upstream_error)
           └── UpstreamTimeout         (504)
@@ -154,6 +155,13 @@ class RateLimited(GatewayError):
     status = 429
     type = "rate_limit_error"
     code = "rate_limited"
+
+
+class BudgetExceeded(RateLimited):
+    """A budget the request falls under is spent until its period resets."""
+
+    type = "insufficient_quota"
+    code = "budget_exceeded"
 
 
 class ServiceUnavailable(GatewayError):

@@ -41,6 +41,8 @@ from relayscope.api import ApiServices, create_api
 from relayscope.audit import api as audit_api
 from relayscope.auth.keys import KeyResolver
 from relayscope.auth.watch import KeyWatch
+from relayscope.budgets import api as budgets_api
+from relayscope.budgets.stage import BudgetStage
 from relayscope.cache import api as cache_api
 from relayscope.cache.build import create_cache_eraser
 from relayscope.cache.stage import CacheStage
@@ -288,6 +290,9 @@ async def build_gateway(
             writer=writer,
             experiments=experiments,
             evaluators=evaluators,
+            budgets_changed=next(
+                (s.book.invalidate for s in pipeline if isinstance(s, BudgetStage)), None
+            ),
         )
         api = _api(settings, api_services)
         gateway = Gateway(
@@ -329,6 +334,7 @@ def _api(settings: Settings, services: ApiServices) -> Starlette:
             *alerts_api.routes,
             *webhooks_api.routes,
             *rate_limits_api.routes,
+            *budgets_api.routes,
             *analytics_routes.routes,
             *logs_api.routes,
             *scores_api.routes,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from relayscope.budgets import stage as budgets
 from relayscope.cache import build as cache
 from relayscope.cache.stats import CacheStats
 from relayscope.config import Settings
@@ -53,6 +54,7 @@ STAGES: tuple[StageBuilder, ...] = (
     logs.build,  # outermost: sees every outcome, including other stages' refusals
     prompts.build,
     ratelimit.build,
+    budgets.build,  # before the cache and retries: one check and one charge per request
     stream_usage.build,
     cache.build,
     retry.build,  # innermost: each attempt is one real upstream call

@@ -116,6 +116,7 @@ class OrgA:
             "label": ["production"],
             "row_id": self.row_ids,
             "tab": [tab for tab, _label in ADMIN_TABS],
+            "key_id": [self.org.key_id],
         }
 
     def secrets(self) -> set[str]:

@@ -71,6 +71,7 @@ FILL = {
     "user_id": "someone",
     "name": "feature",
     "row_id": "missing",
+    "key_id": "missing",
 }
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 

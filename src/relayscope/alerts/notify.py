@@ -24,7 +24,7 @@ log = logging.getLogger("relayscope.alerts")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notification:
     kind: str
-    """``firing``, ``resolved`` or ``test``."""
+    """``firing``, ``resolved``, ``budget`` (a soft limit reached) or ``test``."""
     org_id: str
     at: datetime
     event_id: str | None = None
@@ -36,6 +36,10 @@ class Notification:
     requests: int = 0
     window_start: datetime | None = None
     window_end: datetime | None = None
+    budget: dict[str, Any] = field(default_factory=dict)
+    """For ``budget``: the budget, the threshold reached, the spend and its period."""
+    text: str | None = None
+    """For ``budget``: the summary, written by ``budgets.soft_limits``."""
 
     @property
     def event(self) -> str:
@@ -55,6 +59,7 @@ class Notification:
             "observed": self.observed,
             "baseline": self.baseline,
             "request_count": self.requests,
+            **({"budget": self.budget} if self.budget else {}),
             "window": {
                 "start": self.window_start.isoformat() if self.window_start else None,
                 "end": self.window_end.isoformat() if self.window_end else None,
@@ -64,6 +69,8 @@ class Notification:
     def summary(self) -> str:
         if self.kind == "test":
             return "RelayScope test notification: this channel works."
+        if self.text is not None:
+            return self.text
         rule = self.rule
         metric = rule["metric"]
         unit = UNITS[metric]
@@ -101,8 +108,10 @@ class Notification:
 
     def email(self, sender: str, recipients: list[str]) -> EmailMessage:
         message = EmailMessage()
-        label = {"firing": "FIRING", "resolved": "RESOLVED", "test": "TEST"}[self.kind]
-        name = self.rule.get("name", "channel check")
+        label = {"firing": "FIRING", "resolved": "RESOLVED", "test": "TEST", "budget": "BUDGET"}[
+            self.kind
+        ]
+        name = self.rule.get("name", "budget" if self.budget else "channel check")
         message["Subject"] = f"[RelayScope] {label}: {name}"
         message["From"] = sender
         message["To"] = ", ".join(recipients)

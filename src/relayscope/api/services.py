@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -45,6 +46,8 @@ class ApiServices:
     experiments: ExperimentRunner | None = None
     """Runs experiments through this gateway's own proxy."""
     evaluators: Evaluators | None = None
+    budgets_changed: Callable[[], None] | None = None
+    """Tells this process's budget stage that teams or budgets changed (None: no stage)."""
 
 
 def api_services(request: Request) -> ApiServices:

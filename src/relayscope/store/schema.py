@@ -472,3 +472,52 @@ audit_log = Table(
     Column("detail", JSON),
     Index("ix_audit_log_org_at", "org_id", "at"),
 )
+
+# Spend control (``relayscope.budgets``): teams of an org, the gateway keys each team
+# holds, budgets at the org, team, user or key level, and the soft-limit alerts
+# already sent (one row per budget, period and threshold, so replicas send it once).
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("org_id", "name", name="uq_teams_org_name"),
+)
+
+team_keys = Table(
+    "team_keys",
+    metadata,
+    Column("key_id", String(36), ForeignKey("api_keys.id"), primary_key=True),
+    Column("team_id", String(36), ForeignKey("teams.id"), nullable=False, index=True),
+    Column("org_id", String(36), nullable=False),
+)
+
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False, index=True),
+    Column("level", String(8), nullable=False),
+    Column("target", String(256)),
+    Column("usd_limit", Float),
+    Column("token_limit", BigInteger),
+    Column("period", String(8), nullable=False),
+    Column("reset", String(8), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+budget_alerts = Table(
+    "budget_alerts",
+    metadata,
+    Column("budget_id", String(36), nullable=False),
+    Column("period_start", DateTime(timezone=True), nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("org_id", String(36), nullable=False),
+    Column("spent_usd", Float),
+    Column("spent_tokens", BigInteger),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("budget_id", "period_start", "threshold", name="pk_budget_alerts"),
+)

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from relayscope.api.openapi.analytics import ANALYTICS_PATHS
 from relayscope.api.openapi.audit import AUDIT_PATHS
+from relayscope.api.openapi.budgets import BUDGET_PATHS
 from relayscope.api.openapi.build import OPENAPI_PATH, Schema
 from relayscope.api.openapi.core import CORE_PATHS
 from relayscope.api.openapi.datasets import DATASET_PATHS, EXPERIMENT_PATHS
@@ -38,8 +39,8 @@ def document() -> Schema:
             "version": "1",
             "description": "Logging (Helicone's custom logs, OTLP traces), logs, scores, "
             "evaluators, datasets, experiments, analytics, "
-            "governance, provider keys, cache, prompts, alerts, webhooks, rate limits and the "
-            "audit log "
+            "governance, provider keys, cache, prompts, alerts, webhooks, rate limits, "
+            "teams and budgets, and the audit log "
             "of a RelayScope gateway. Every call but this "
             "description needs a gateway key and sees only that key's org. Errors are "
             "OpenAI-style: "
@@ -58,6 +59,7 @@ def document() -> Schema:
             **EVALUATOR_PATHS,
             **AUDIT_PATHS,
             **INGEST_PATHS,
+            **BUDGET_PATHS,
         },
         "components": {
             "schemas": {**SCHEMAS, **INGEST_SCHEMAS},

@@ -1,0 +1,1 @@
+"""Spend control: teams, and budgets at the org, team, user and key levels."""
