@@ -19,7 +19,7 @@ from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import OrgKey, create_org
 from relayscope.testing.waiting import wait_until
 
-TABS = ("rate-limits", "alerts", "webhooks", "cache", "audit")
+TABS = ("budgets", "teams", "rate-limits", "alerts", "webhooks", "cache", "audit")
 HOOK_SECRET = "whsec-admin-page-0123456789"
 
 
@@ -61,7 +61,7 @@ def test_the_header_links_to_admin_which_opens_its_first_tab(gateway):
     with signed_in(gateway, org) as client:
         home = client.get("/dashboard/admin", follow_redirects=True)
     assert home.status_code == 200
-    assert str(home.url).endswith("/dashboard/admin/rate-limits")
+    assert str(home.url).endswith("/dashboard/admin/budgets")
     assert 'href="/dashboard/admin"' in home.text
     for tab in TABS:
         assert f'href="/dashboard/admin/{tab}"' in home.text
@@ -210,3 +210,56 @@ def test_an_unknown_tab_is_a_404(gateway):
     org = create_org(gateway.database_url)
     with signed_in(gateway, org) as client:
         assert client.get("/dashboard/admin/nothing-here").status_code == 404
+
+
+def test_a_team_with_a_key_and_its_budget_show_the_spend_and_refuse_past_it(gateway):
+    org = create_org(gateway.database_url)
+    app_key = named_key(gateway, org, "support-bot", PROXY)
+    with signed_in(gateway, org) as client:
+        assert submit(client, "teams", "/dashboard/admin/teams", name="support").is_redirect
+        [team] = rows(client.get("/dashboard/admin/teams").text, "teams-table")
+        team_id = re.search(r"<code>([0-9a-f-]{36})</code>", team)[1]
+        added = submit(
+            client, "teams", f"/dashboard/admin/teams/{team_id}/keys", key_id=app_key.key_id
+        )
+        assert added.status_code == 303, added.text
+        [team] = rows(client.get("/dashboard/admin/teams").text, "teams-table")
+        assert app_key.key_id in team
+
+        made = submit(
+            client,
+            "budgets",
+            "/dashboard/admin/budgets",
+            level="team",
+            target=team_id,
+            usd_limit="",
+            token_limit="1",
+            period="day",
+            reset="calendar",
+        )
+        assert made.status_code == 303, made.text
+        spent = chat(gateway, app_key)  # spends past the 1-token budget
+        assert spent.status_code == 200
+        wait_until(lambda: chat(gateway, app_key).status_code == 429, timeout=15, interval=0.25)
+        gateway.record(org, spent.headers["helicone-id"])  # the page reads the log store
+
+        [budget] = rows(client.get("/dashboard/admin/budgets").text, "budgets-table")
+    assert "team support" in budget and "day (calendar)" in budget
+    meter = re.search(r'<meter[^>]*max="(\d+)"[^>]*value="(\d+)"', budget)
+    assert meter is not None and meter.groups() == ("1", "1")  # full, not past the end
+    assert re.search(r"of 1 tokens \((\d[\d,.]*)%\)", budget)
+
+
+def test_a_budget_form_with_a_word_for_a_number_is_a_400_on_the_page(gateway):
+    org = create_org(gateway.database_url)
+    with signed_in(gateway, org) as client:
+        refused = submit(
+            client, "budgets", "/dashboard/admin/budgets", level="org", usd_limit="lots"
+        )
+    assert refused.status_code == 400
+    assert "The dollar limit must be a number" in refused.text
+
+
+def named_key(gateway: AsgiGateway, org: OrgKey, name: str, role: str) -> OrgKey:
+    info, key = gateway.run(gateway.gateway.store.create_key(org.org_id, name, role=role))
+    return OrgKey(name=org.name, org_id=org.org_id, key_id=info.id, key=key)

@@ -8,6 +8,7 @@ through the dashboard.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +21,13 @@ from starlette.routing import Route
 
 from relayscope.auth.keys import Principal
 from relayscope.dashboard import auth, internal
+from relayscope.dashboard.admin_forms import FormError, budget, json_field, policy, webhook
 from relayscope.dashboard.render import page
 from relayscope.dashboard.views import _context, _form, signed_in
 
 TABS = (
+    ("budgets", "Budgets"),
+    ("teams", "Teams"),
     ("rate-limits", "Rate limits"),
     ("alerts", "Alerts"),
     ("webhooks", "Webhooks"),
@@ -47,6 +51,8 @@ def _older(request: Request) -> dict[str, str]:
 
 
 READS: dict[str, tuple[Read, ...]] = {
+    "budgets": (Read("budgets", "/api/budgets"), Read("teams", "/api/teams")),
+    "teams": (Read("teams", "/api/teams"),),
     "rate-limits": (Read("policies", "/api/rate-limits"),),
     "alerts": (
         Read("rules", "/api/alerts/rules"),
@@ -133,55 +139,58 @@ async def admin_page(request: Request, session: auth.Session) -> Response:
     return await _render(request, session, tab)
 
 
-class FormError(Exception):
-    """A form field the page can tell the user about before asking the API."""
-
-
-def _json_field(form: dict[str, str]) -> object:
-    try:
-        return orjson.loads(form.get("json", ""))
-    except orjson.JSONDecodeError:
-        raise FormError("The definition must be JSON") from None
-
-
-def _policy(form: dict[str, str]) -> object:
-    key_id = form.get("key_id", "").strip()
-    return {"policy": form.get("policy", ""), **({"key_id": key_id} if key_id else {})}
-
-
-def _webhook(form: dict[str, str]) -> object:
-    return {
-        "url": form.get("url", ""),
-        "secret": form.get("secret", ""),
-        "include_bodies": form.get("include_bodies") == "on",
-    }
-
-
 @dataclass(frozen=True)
 class Action:
-    """A form of a tab and the API call it makes; the form's path mirrors the call's:
-    ``POST /api/webhooks`` is ``POST /dashboard/admin/webhooks``, ``DELETE
-    /api/webhooks/{id}`` is ``POST /dashboard/admin/webhooks/{id}/delete``."""
+    """A form of a tab and the API call it makes. The form's path mirrors the call's
+    unless given: ``POST /api/webhooks`` is ``POST /dashboard/admin/webhooks``, ``DELETE
+    /api/webhooks/{id}`` is ``POST /dashboard/admin/webhooks/{id}/delete``. A ``{name}``
+    of the call comes from the form's path, else from its field ``name``."""
 
     tab: str
     method: str
     api_path: str
     body: Callable[[dict[str, str]], object] | None = None
+    form_path: str | None = None
 
     @property
     def path(self) -> str:
+        if self.form_path is not None:
+            return self.form_path
         path = "/dashboard/admin" + self.api_path.removeprefix("/api")
         return path + "/delete" if self.method == "DELETE" else path
 
+    def call_path(self, path_params: dict[str, str], form: dict[str, str]) -> str:
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            return quote(path_params.get(name) or form.get(name, "").strip(), safe="")
+
+        return re.sub(r"\{(\w+)\}", value, self.api_path)
+
 
 ACTIONS = (
-    Action("rate-limits", "POST", "/api/rate-limits", _policy),
+    Action("budgets", "POST", "/api/budgets", budget),
+    Action("budgets", "DELETE", "/api/budgets/{id}"),
+    Action("teams", "POST", "/api/teams", lambda form: {"name": form.get("name", "")}),
+    Action("teams", "DELETE", "/api/teams/{id}"),
+    Action(
+        "teams",
+        "PUT",
+        "/api/teams/{id}/keys/{key_id}",
+        form_path="/dashboard/admin/teams/{id}/keys",
+    ),
+    Action(
+        "teams",
+        "DELETE",
+        "/api/teams/{id}/keys/{key_id}",
+        form_path="/dashboard/admin/teams/{id}/keys/{key_id}/delete",
+    ),
+    Action("rate-limits", "POST", "/api/rate-limits", policy),
     Action("rate-limits", "DELETE", "/api/rate-limits/{id}"),
-    Action("alerts", "POST", "/api/alerts/rules", _json_field),
+    Action("alerts", "POST", "/api/alerts/rules", json_field),
     Action("alerts", "DELETE", "/api/alerts/rules/{id}"),
-    Action("alerts", "POST", "/api/alerts/channels", _json_field),
+    Action("alerts", "POST", "/api/alerts/channels", json_field),
     Action("alerts", "DELETE", "/api/alerts/channels/{id}"),
-    Action("webhooks", "POST", "/api/webhooks", _webhook),
+    Action("webhooks", "POST", "/api/webhooks", webhook),
     Action("webhooks", "DELETE", "/api/webhooks/{id}"),
 )
 
@@ -196,9 +205,7 @@ def _acting(action: Action) -> Callable[[Request], Any]:
             body = None if action.body is None else orjson.dumps(action.body(form))
         except FormError as exc:
             return await _render(request, session, action.tab, error=str(exc), status=400)
-        api_path = action.api_path.replace(
-            "{id}", quote(request.path_params.get("id", ""), safe="")
-        )
+        api_path = action.call_path(request.path_params, form)
         status, answer = await internal.call_json(
             request.app.state.api, action.method, api_path, _who(session), body=body or b""
         )
