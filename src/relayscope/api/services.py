@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from relayscope.logs.writer import LogWriter
     from relayscope.prompts.catalog import PromptCatalog
     from relayscope.retry.provider_keys import ProviderKeys
+    from relayscope.virtualkeys.repository import VirtualKeys
 
 T = TypeVar("T")
 
@@ -45,6 +46,8 @@ class ApiServices:
     experiments: ExperimentRunner | None = None
     """Runs experiments through this gateway's own proxy."""
     evaluators: Evaluators | None = None
+    virtual_keys: VirtualKeys | None = None
+    """Gateway keys with their scopes and credentials (``/api/keys``)."""
 
 
 def api_services(request: Request) -> ApiServices:
