@@ -60,7 +60,10 @@ def gateway(
     clock: Clock,
 ) -> Iterator[AsgiGateway]:
     data_dir: Path = tmp_path_factory.mktemp("virtual-keys")
-    env = {**fake_provider_env(fake_server.url), "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir)}
+    env = {
+        **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
+    }
     with AsgiGateway(data_dir, env, clock=clock) as gateway:
         yield gateway
 

@@ -162,9 +162,7 @@ def test_each_scope_refuses_with_a_403_that_is_logged(
     assert OPENAI_SECRET not in orjson.dumps(record).decode()
 
 
-def test_max_output_tokens_of_the_responses_api_is_checked(
-    gateway: AsgiGateway, org: OrgKey, fake
-):
+def test_max_output_tokens_of_the_responses_api_is_checked(gateway: AsgiGateway, org: OrgKey, fake):
     key = make_key(gateway, org, credentials={"openai": OPENAI_SECRET}, scopes={"max_tokens": 64})
     with openai_sdk(gateway, key) as sdk, pytest.raises(openai.PermissionDeniedError) as caught:
         sdk.responses.create(model="gpt-4o-mini", input="hi", max_output_tokens=65)
@@ -192,9 +190,9 @@ def test_requests_within_every_scope_go_through(gateway: AsgiGateway, org: OrgKe
     with openai_sdk(gateway, key, client=("2001:db8::7", 5000)) as sdk:
         chat(sdk, model="gpt-4o")
     assert fake.calls == 2
-    with openai_sdk(gateway, key, client=("11.0.0.1", 5000)) as sdk:
-        with pytest.raises(openai.PermissionDeniedError) as caught:
-            chat(sdk, model="gpt-4o")
+    outside = openai_sdk(gateway, key, client=("11.0.0.1", 5000))
+    with outside as sdk, pytest.raises(openai.PermissionDeniedError) as caught:
+        chat(sdk, model="gpt-4o")
     assert "11.0.0.1" in caught.value.message
 
 
@@ -277,7 +275,9 @@ def test_anthropic_sdk_refusals_are_openai_style_errors(gateway: AsgiGateway, or
         gateway, org, credentials={"anthropic": ANTHROPIC_SECRET}, scopes={"max_tokens": 10}
     )
     with anthropic_sdk(gateway, key) as sdk, pytest.raises(anthropic.PermissionDeniedError) as e:
-        sdk.messages.create(model=CLAUDE, max_tokens=11, messages=[{"role": "user", "content": "x"}])
+        sdk.messages.create(
+            model=CLAUDE, max_tokens=11, messages=[{"role": "user", "content": "x"}]
+        )
     assert e.value.response.json()["error"] == {
         "message": "max_tokens=11 is above this gateway key's limit of 10 tokens per request",
         "type": "permission_error",

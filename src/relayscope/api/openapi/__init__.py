@@ -21,6 +21,7 @@ from relayscope.api.openapi.build import OPENAPI_PATH, Schema
 from relayscope.api.openapi.core import CORE_PATHS
 from relayscope.api.openapi.datasets import DATASET_PATHS, EXPERIMENT_PATHS
 from relayscope.api.openapi.evaluators import EVALUATOR_PATHS
+from relayscope.api.openapi.keys import KEY_PATHS
 from relayscope.api.openapi.operators import OPERATOR_PATHS
 from relayscope.api.openapi.schemas import SCHEMAS
 from relayscope.api.openapi.scores import SCORE_PATHS
@@ -35,8 +36,8 @@ def document() -> Schema:
             "title": "RelayScope API",
             "version": "1",
             "description": "Logs, scores, evaluators, datasets, experiments, analytics, "
-            "governance, provider keys, cache, prompts, alerts, webhooks and rate limits "
-            "of a RelayScope gateway. Every call but this "
+            "governance, gateway keys, provider keys, cache, prompts, alerts, webhooks and "
+            "rate limits of a RelayScope gateway. Every call but this "
             "description needs a gateway key and sees only that key's org. Errors are "
             "OpenAI-style: "
             '`{"error": {"message", "type", "code", "param"}}`.',
@@ -51,6 +52,7 @@ def document() -> Schema:
             **DATASET_PATHS,
             **EXPERIMENT_PATHS,
             **EVALUATOR_PATHS,
+            **KEY_PATHS,
         },
         "components": {
             "schemas": SCHEMAS,
