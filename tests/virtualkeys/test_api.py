@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import openai
 import pytest
 from click.testing import CliRunner
@@ -193,3 +194,20 @@ def _refused(
     except error:
         return True
     return False
+
+
+def test_the_dashboard_refuses_an_expired_key(gateway: AsgiGateway, org: OrgKey):
+    import re
+
+    past = make_key(gateway, org, role="admin", expires_at="2020-01-01T00:00:00Z")
+    current = make_key(gateway, org, role="admin", expires_at="2100-01-01T00:00:00Z")
+    outcomes = []
+    for key in (past, current):
+        # https: the session cookies are Secure.
+        with httpx.Client(transport=gateway.transport, base_url="https://gateway") as client:
+            form = client.get("/dashboard/signin").text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+            answer = client.post("/dashboard/signin", data={"csrf_token": token, "key": key.key})
+            outcomes.append(answer.status_code)
+    assert outcomes[1] == 303
+    assert outcomes[0] != 303

@@ -285,3 +285,40 @@ def test_anthropic_sdk_refusals_are_openai_style_errors(gateway: AsgiGateway, or
         "param": "max_tokens",
     }
     assert fake.calls == 0
+
+
+def test_checking_a_virtual_key_reads_the_store_once_per_cache_ttl(
+    tmp_path_factory, fake_server: FakeProvider, store_urls, clock: Clock, fake
+):
+    from sqlalchemy import event
+
+    from relayscope.testing.process import fake_provider_env
+
+    data_dir = tmp_path_factory.mktemp("hot-path")
+    env = {
+        **fake_provider_env(fake_server.url),
+        "RELAYSCOPE_KEY_CACHE_TTL": "60",
+        "RELAYSCOPE_DATABASE_URL": store_urls.new(data_dir),
+    }
+    with AsgiGateway(data_dir, env, clock=clock) as gw:
+        org = gw.new_org()
+        key = make_key(
+            gw, org, credentials=BOTH, scopes={"models": ["gpt-*"], "ip_allowlist": ["0.0.0.0/0"]}
+        )
+        key_reads: list[str] = []
+
+        def seen(_conn, _cursor, statement, *_args) -> None:
+            # The key lookup (the SQLite key watch's background poll is not per request).
+            if "previous_key_hash" in statement:
+                key_reads.append(statement)
+
+        engine = gw.gateway.store.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            with openai_sdk(gw, key) as sdk:
+                for _ in range(20):
+                    chat(sdk)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert fake.calls == 20
+    assert len(key_reads) == 1, key_reads

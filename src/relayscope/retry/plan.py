@@ -8,6 +8,7 @@ only when a route is reached.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from yarl import URL
 from relayscope.auth.policy import KeyPolicy
 from relayscope.context import Context, Target
 from relayscope.errors import InvalidHeader
-from relayscope.providers.registry import Format
+from relayscope.providers.registry import Format, Provider
 from relayscope.providers.translate import (
     TranslationError,
     anthropic_to_openai_request,
@@ -363,7 +364,13 @@ def at_home(target: Target) -> bool:
     """``target`` is at its provider's exact origin, below its base path: the only
     place a stored credential for that provider may be sent."""
     provider = target.provider
-    return provider is not None and provider.path_below(target.url) is not None
+    return provider is not None and _below_base(provider, target.url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _below_base(provider: Provider, url: str) -> bool:
+    # Cached: a virtual key's every request asks, and a few URLs make up most traffic.
+    return provider.path_below(url) is not None
 
 
 def credential_header(target: Target, key: str) -> tuple[bytes, bytes]:
