@@ -84,7 +84,7 @@ async def get_key(request: Request) -> Response:
     key_id = request.path_params["id"]
     info = await _keys(request).get(who.org_id, key_id)
     if info is None:
-        raise _missing(key_id)
+        raise NotFound(f"No key with id {key_id!r} in this org", code="key_not_found")
     return json_response({"data": key_json(info)})
 
 
