@@ -27,6 +27,7 @@ PARTS = ["store", "upstream", "journal", "log writer"]
 STAGE_PARTS = [
     "LoggingStage",
     "PromptStage",
+    "VirtualKeyStage",
     "RateLimitStage",
     "BudgetStage",
     "StreamUsageStage",

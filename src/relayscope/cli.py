@@ -230,6 +230,7 @@ def _register_feature_commands() -> None:
     from relayscope.ratelimit.cli import ratelimits
     from relayscope.retry.cli import provider_keys
     from relayscope.store.cli import export
+    from relayscope.virtualkeys.cli import commands as virtual_key_commands
     from relayscope.webhooks.cli import webhooks
 
     for group in (
@@ -250,6 +251,8 @@ def _register_feature_commands() -> None:
         evaluators,
     ):
         main.add_command(group)
+    for command in virtual_key_commands:
+        keys.add_command(command)
 
 
 _register_feature_commands()

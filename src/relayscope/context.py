@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from relayscope.auth.policy import KeyPolicy
 from relayscope.capture import BodyCapture
 from relayscope.errors import WARNING_HEADER, InvalidHeader, helicone_warning
 from relayscope.providers.registry import Format, Provider
@@ -115,6 +116,10 @@ class Context:
     client_body: bytes
     """The body exactly as the client sent it; this is what gets logged."""
     tags: Tags
+    key: KeyPolicy | None = None
+    """The gateway key's scopes and credentials when it is a virtual key (``virtualkeys``)."""
+    client: str | None = None
+    """The client's IP address, from the connection (no forwarded header is trusted)."""
     record_uid: str | None = None
     """The log record's own identity (``LogRecord.record_uid``), never the client's;
     None: a new UUID, made when the record is built (off the event loop)."""

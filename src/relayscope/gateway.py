@@ -27,6 +27,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 import orjson
@@ -85,6 +86,8 @@ from relayscope.store.base import LogStore
 from relayscope.store.logs import open_log_store
 from relayscope.store.sql import SqlStore, open_store
 from relayscope.types import CallNext, Stage
+from relayscope.virtualkeys import api as virtual_keys_api
+from relayscope.virtualkeys.repository import VirtualKeys
 from relayscope.webhooks import api as webhooks_api
 
 log = logging.getLogger("relayscope.gateway")
@@ -166,12 +169,14 @@ async def build_gateway(
     *,
     transport: Transport | None = None,
     stages: Sequence[StageBuilder] = STAGES,
+    clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[Gateway]:
     """``async with build_gateway(settings) as gateway``: built, started, and on exit stopped.
 
     ``transport`` is how the upstream reaches providers (``proxy.upstream.Transport``;
     default TCP with DNS), so a test can send every provider call to its own server.
-    ``stages`` are the pipeline's stage builders, outermost first.
+    ``stages`` are the pipeline's stage builders, outermost first. ``clock`` (epoch
+    seconds) is what key expiry and rotation grace periods are measured by.
     """
     async with AsyncExitStack() as stack:
 
@@ -221,13 +226,15 @@ async def build_gateway(
             journal=journal,
         )
         await enter("log writer", _running(_sync(writer.start), writer.close))
-        keys = KeyResolver(store.lookup_key, ttl=settings.key_cache_ttl)
+        secret_box = SecretBox(settings.secret_key, settings.data_dir)
+        virtual_keys = VirtualKeys(
+            store, secret_box, now=lambda: datetime.fromtimestamp(clock(), UTC)
+        )
+        keys = KeyResolver(virtual_keys.lookup, ttl=settings.key_cache_ttl, clock=clock)
         repository = GovernanceRepository(store.database, records_here=logs is store)
         governance = Governance(repository, settings.governance)
         provider_keys = ProviderKeys(
-            store.database,
-            SecretBox(settings.secret_key, settings.data_dir),
-            ttl=settings.retry.provider_key_ttl,
+            store.database, secret_box, ttl=settings.retry.provider_key_ttl
         )
         prompts = PromptCatalog(
             PromptRepository(store.database),
@@ -241,6 +248,7 @@ async def build_gateway(
             redaction=governance.rules,
             provider_keys=provider_keys,
             prompts=prompts,
+            clock=clock,
         )
         pipeline = default_stages(settings, services, stages)
         for stage in pipeline:  # the logging stage's start replays dead processes' journals
@@ -293,6 +301,7 @@ async def build_gateway(
             budgets_changed=next(
                 (s.book.invalidate for s in pipeline if isinstance(s, BudgetStage)), None
             ),
+            virtual_keys=virtual_keys,
         )
         api = _api(settings, api_services)
         gateway = Gateway(
@@ -329,6 +338,7 @@ def _api(settings: Settings, services: ApiServices) -> Starlette:
         routes=[
             *governance_api.routes,
             *provider_keys_api.routes,
+            *virtual_keys_api.routes,
             *cache_api.routes,
             *prompts_api.routes(),
             *alerts_api.routes,

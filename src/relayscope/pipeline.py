@@ -7,6 +7,7 @@ feature is left out of the chain instead of being checked on every request.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from relayscope.retry import stage as retry
 from relayscope.retry.provider_keys import ProviderKeys
 from relayscope.store.base import Store
 from relayscope.types import CallNext, Stage
+from relayscope.virtualkeys import stage as virtualkeys
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class Services:
     """What the response cache did, for the API and metrics."""
     prompts: PromptCatalog | None = None
     """Prompt look-ups, shared with the API so its writes invalidate the stage's cache."""
+    clock: Callable[[], float] = time.time
+    """Wall-clock epoch seconds, for key expiry and rotation grace (tests inject one)."""
 
 
 StageBuilder = Callable[[Settings, Services], Stage | None]
@@ -53,6 +57,7 @@ StageBuilder = Callable[[Settings, Services], Stage | None]
 STAGES: tuple[StageBuilder, ...] = (
     logs.build,  # outermost: sees every outcome, including other stages' refusals
     prompts.build,
+    virtualkeys.build,  # after prompts: checks the model and token limit actually sent
     ratelimit.build,
     budgets.build,  # before the cache and retries: one check and one charge per request
     stream_usage.build,

@@ -97,6 +97,8 @@ class OrgA:
     row_ids: list[str] = field(default_factory=list)
     """Rows of A's datasets."""
     dataset_ids: list[str] = field(default_factory=list)
+    virtual_key_secrets: list[str] = field(default_factory=list)
+    """A's virtual key: its secret, its prefix, its credential and that one's last four."""
 
     def fill(self) -> dict[str, list[str]]:
         """Candidate values by parameter name: every id of A a route might take."""
@@ -137,6 +139,7 @@ class OrgA:
             self.rule_pattern,
             self.provider_key,
             self.provider_key[-4:],
+            *self.virtual_key_secrets,
         }
 
 
@@ -325,7 +328,14 @@ def org_a(gateway: Sweep, fake_server) -> OrgA:
         key = api.put("/api/provider-keys/openai", json={"key": provider_key})
         assert key.status_code == 200
         assert api.put("/api/data/retention", json={"days": 30}).status_code == 200
-    made = create_examples(gateway, org)
+        credential = f"sk-ant-alpha-{uuid.uuid4().hex}K9vB"
+        virtual = api.post(
+            "/api/keys",
+            json={"name": f"{marker} key", "credentials": {"anthropic": credential}},
+        )
+        assert virtual.status_code == 201, virtual.text
+    made = [virtual.json()["data"]["id"], *create_examples(gateway, org)]
+    virtual_secret = virtual.json()["key"]
     row_ids, dataset_ids = [], []
     with gateway.api(org) as api:
         for dataset in api.get("/api/datasets").json()["data"]:
@@ -358,6 +368,7 @@ def org_a(gateway: Sweep, fake_server) -> OrgA:
         made=made,
         row_ids=row_ids,
         dataset_ids=dataset_ids,
+        virtual_key_secrets=[virtual_secret, virtual_secret[:18], credential, credential[-4:]],
     )
 
 
@@ -601,4 +612,10 @@ def check(response: httpx.Response, call: Call, a: OrgA) -> list[str]:
 
 
 def snapshot(response: httpx.Response) -> tuple[int, str]:
+    if response.request.url.path == "/api/keys" and response.is_success:
+        # Every org has keys of its own (the caller's at least): compare their shape.
+        keys = response.json()["data"]
+        for key in keys:
+            key.update(id="", prefix="", created_at="")
+        return response.status_code, orjson.dumps(keys).decode()
     return response.status_code, response.text

@@ -55,7 +55,15 @@ async def _caller(request: Request) -> Principal:
     if isinstance(injected, Principal):
         return injected
     resolver = api_services(request).keys
-    return await resolver.resolve(request.headers.get("authorization"), "Authorization")
+    who = await resolver.resolve(request.headers.get("authorization"), "Authorization")
+    if who.policy is not None:
+        # A virtual key's expiry, rotation grace and address allowlist hold here too;
+        # its provider and model scopes are about proxied requests only.
+        address = request.client.host if request.client else None
+        refusal = who.policy.time_refusal(resolver.clock()) or who.policy.address_refusal(address)
+        if refusal is not None:
+            raise refusal
+    return who
 
 
 def _require_admin(who: Principal) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from relayscope.logs.writer import LogWriter
     from relayscope.prompts.catalog import PromptCatalog
     from relayscope.retry.provider_keys import ProviderKeys
+    from relayscope.virtualkeys.repository import VirtualKeys
 
 T = TypeVar("T")
 
@@ -48,6 +49,8 @@ class ApiServices:
     evaluators: Evaluators | None = None
     budgets_changed: Callable[[], None] | None = None
     """Tells this process's budget stage that teams or budgets changed (None: no stage)."""
+    virtual_keys: VirtualKeys | None = None
+    """Gateway keys with their scopes and credentials (``/api/keys``)."""
 
 
 def api_services(request: Request) -> ApiServices:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
+from relayscope.auth.policy import KeyPolicy
 from relayscope.errors import ServiceUnavailable, Unauthorized
 from relayscope.throttled_log import ThrottledWarning
 
@@ -38,10 +39,23 @@ class Principal:
     org_id: str
     key_id: str
     role: str = PROXY
+    policy: KeyPolicy | None = None
+    """A virtual key's scopes, expiry and credentials; None for a key without any."""
+    revision: int = 0
+    """Bumped by the store on every change to the key (scopes, rotation, credentials)."""
 
     @property
     def admin(self) -> bool:
         return self.role == ADMIN
+
+    @property
+    def state(self) -> str:
+        """What a cached answer must still match: the role, and the revision once changed."""
+        return key_state(self.role, self.revision)
+
+
+def key_state(role: str, revision: int) -> str:
+    return role if revision == 0 else f"{role}#{revision}"
 
 
 def new_key() -> str:
@@ -79,8 +93,17 @@ class KeyResolver:
     otherwise each take a store connection, and queue for the pool's few.
     """
 
-    def __init__(self, lookup: Lookup, *, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        lookup: Lookup,
+        *,
+        ttl: float = 5.0,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._lookup = lookup
+        self.clock = clock
+        """Wall-clock epoch seconds that a key's expiry is checked against."""
         self._ttl = ttl
         self._max = max_entries
         self._cache: dict[str, tuple[float, Principal | None]] = {}
@@ -138,8 +161,8 @@ class KeyResolver:
             flight.exception()  # seen, even when every waiter has gone
 
     def cached_roles(self) -> dict[str, str]:
-        """The role of every key whose answer is cached, by key id."""
-        return {p.key_id: p.role for _, p in self._cache.values() if p is not None}
+        """The state (``Principal.state``) of every key whose answer is cached, by key id."""
+        return {p.key_id: p.state for _, p in self._cache.values() if p is not None}
 
     def forget(self, key_ids: Collection[str] | None = None) -> None:
         """Drop the cached answers for ``key_ids`` (None: all), so the next request with

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -71,7 +71,11 @@ class Sessions:
                 await conn.execute(
                     select(api_keys.c.id, api_keys.c.org_id, api_keys.c.role, orgs.c.name)
                     .join(orgs, orgs.c.id == api_keys.c.org_id)
-                    .where(api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None))
+                    .where(
+                        api_keys.c.key_hash == hash_key(key),
+                        api_keys.c.revoked_at.is_(None),
+                        _unexpired(now),
+                    )
                 )
             ).first()
             if row is None:
@@ -106,6 +110,7 @@ class Sessions:
                 s.id == _digest(token),
                 s.expires_at > datetime.now(UTC),
                 api_keys.c.revoked_at.is_(None),
+                _unexpired(datetime.now(UTC)),
             )
         )
         async with self.database.connect() as conn:
@@ -121,3 +126,8 @@ class Sessions:
                 await conn.execute(
                     delete(dashboard_sessions).where(dashboard_sessions.c.id == _digest(token))
                 )
+
+
+def _unexpired(now: datetime) -> ColumnElement[bool]:
+    """The key has no expiry or has not reached it (a virtual key's ``expires_at``)."""
+    return or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now)

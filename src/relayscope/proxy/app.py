@@ -196,6 +196,8 @@ class ProxyApp:
             client_body=body,
             body=body,
             tags=tags,
+            key=principal.policy,
+            client=_client_address(scope),
             omit_request=omit_request,
             omit_response=omit_response,
             strict_headers=self.strict_headers,
@@ -284,6 +286,11 @@ def _text(value: bytes) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError:
         return value.decode("latin-1")
+
+
+def _client_address(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
 
 
 def _busy() -> ServiceUnavailable:

@@ -8,6 +8,7 @@ only when a route is reached.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -15,9 +16,10 @@ from typing import Any, Literal
 import orjson
 from yarl import URL
 
+from relayscope.auth.policy import KeyPolicy
 from relayscope.context import Context, Target
 from relayscope.errors import InvalidHeader
-from relayscope.providers.registry import Format
+from relayscope.providers.registry import Format, Provider
 from relayscope.providers.translate import (
     TranslationError,
     anthropic_to_openai_request,
@@ -80,6 +82,10 @@ class Unusable(Exception):
 
 class Untranslatable(Unusable):
     """The request uses something this route's wire format cannot express."""
+
+
+class OutOfScope(Unusable):
+    """The gateway key's scopes do not allow this route's provider, model or token limit."""
 
 
 class NoCredentials(Unusable):
@@ -222,12 +228,33 @@ async def prepare(
     org_id: str,
     keys: ProviderKeys | None,
     anthropic_max_tokens: int,
+    policy: KeyPolicy | None = None,
 ) -> Prepared:
-    """Headers and body for ``route``; ``Unusable`` when it cannot be tried."""
-    return Prepared(
-        await _headers(route, base, org_id, keys),
-        _body(route, base, anthropic_max_tokens),
+    """Headers and body for ``route``; ``Unusable`` when it cannot be tried.
+
+    ``policy`` is the virtual key's: a route outside its scopes is not tried, and its
+    stored credential for the route's provider goes to that provider's own origin.
+    """
+    body = _body(route, base, anthropic_max_tokens)
+    if policy is not None:
+        _check_scope(route, body, base, policy)
+    return Prepared(await _headers(route, base, org_id, keys, policy), body)
+
+
+def _check_scope(route: Route, body: bytes, base: Base, policy: KeyPolicy) -> None:
+    model = route.model
+    data: Any = base.json
+    if body is not base.body:
+        data = orjson.loads(body)
+    if model is None and isinstance(data, dict) and isinstance(data.get("model"), str):
+        model = data["model"]
+    refusal = (
+        policy.provider_refusal(route.target.provider_name)
+        or policy.model_refusal(model)
+        or policy.tokens_refusal(data)
     )
+    if refusal is not None:
+        raise OutOfScope(refusal.message)
 
 
 def refuse_untranslatable(
@@ -282,7 +309,7 @@ def _body(route: Route, base: Base, anthropic_max_tokens: int) -> bytes:
 
 
 async def _headers(
-    route: Route, base: Base, org_id: str, keys: ProviderKeys | None
+    route: Route, base: Base, org_id: str, keys: ProviderKeys | None, policy: KeyPolicy | None
 ) -> list[tuple[bytes, bytes]]:
     headers = list(base.headers)
     if not route.same_scope:
@@ -296,13 +323,18 @@ async def _headers(
         headers = [h for h in headers if h[0] not in names]
         headers.extend((name.encode(), value.encode()) for name, value in route.headers)
     target = route.target
-    if route.api_key is not None:
+    stored = key_credential(policy, target)
+    if stored is not None:
+        # The virtual key's credential wins over the client's and the entry's.
         headers = [h for h in headers if h[0] not in CREDENTIAL_HEADERS]
-        headers.append(_credential(target, route.api_key))
+        headers.append(credential_header(target, stored))
+    elif route.api_key is not None:
+        headers = [h for h in headers if h[0] not in CREDENTIAL_HEADERS]
+        headers.append(credential_header(target, route.api_key))
     elif not route.same_scope and not any(name in CREDENTIAL_HEADERS for name, _ in headers):
         key = None
         # A stored key goes only to the origin (and below the base path) it was stored for.
-        if keys is not None and target.provider is not None and _home(target):
+        if keys is not None and target.provider is not None and at_home(target):
             key = await keys.get(org_id, target.provider.name)
         if key is None:
             raise NoCredentials(
@@ -310,7 +342,7 @@ async def _headers(
                 f"no credentials for {target.provider_name}: give the entry an api_key or "
                 "headers, or configure a provider key for the org",
             )
-        headers = [*headers, _credential(target, key)]
+        headers = [*headers, credential_header(target, key)]
     if (
         not route.same_scope
         and target.format == "anthropic"
@@ -320,12 +352,28 @@ async def _headers(
     return headers
 
 
-def _home(target: Target) -> bool:
+def key_credential(policy: KeyPolicy | None, target: Target) -> str | None:
+    """The virtual key's credential for ``target``, only at its provider's own origin."""
+    if policy is None or not policy.credentials or target.provider is None:
+        return None
+    key = policy.credentials.get(target.provider.name)
+    return key if key is not None and at_home(target) else None
+
+
+def at_home(target: Target) -> bool:
+    """``target`` is at its provider's exact origin, below its base path: the only
+    place a stored credential for that provider may be sent."""
     provider = target.provider
-    return provider is not None and provider.path_below(target.url) is not None
+    return provider is not None and _below_base(provider, target.url)
 
 
-def _credential(target: Target, key: str) -> tuple[bytes, bytes]:
+@functools.lru_cache(maxsize=4096)
+def _below_base(provider: Provider, url: str) -> bool:
+    # Cached: a virtual key's every request asks, and a few URLs make up most traffic.
+    return provider.path_below(url) is not None
+
+
+def credential_header(target: Target, key: str) -> tuple[bytes, bytes]:
     if target.format == "anthropic":
         return b"x-api-key", key.encode()
     if target.provider_name == "azure":

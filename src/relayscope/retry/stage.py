@@ -23,6 +23,7 @@ from relayscope.retry.outcome import RetryOutcome
 from relayscope.retry.plan import (
     Base,
     NoCredentials,
+    OutOfScope,
     Prepared,
     Route,
     Untranslatable,
@@ -74,12 +75,13 @@ class RetryStage(Stage):
                         org_id=ctx.org_id,
                         keys=self._keys,
                         anthropic_max_tokens=self._anthropic_max_tokens,
+                        policy=ctx.key,
                     )
                 except Unusable as exc:
                     record_skip(ctx, route.index, route.target.provider_name, str(exc))
                     if isinstance(exc, NoCredentials):
                         uncredentialed.append((route, exc.provider))
-                    elif isinstance(exc, Untranslatable):
+                    elif isinstance(exc, Untranslatable | OutOfScope):
                         untranslatable.append(f"entry {route.index} was not tried: {exc}")
                     continue
                 if served is not None:

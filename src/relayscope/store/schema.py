@@ -49,6 +49,28 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True)),
     # "admin" or "proxy" (relayscope.auth.keys.ROLES)
     Column("role", String(16), nullable=False, server_default="proxy"),
+    # Virtual keys (relayscope.virtualkeys): all optional, a plain key leaves them empty.
+    Column("expires_at", DateTime(timezone=True)),
+    Column("scopes", JSON),
+    Column("key_metadata", JSON),
+    # After a rotation the old secret's hash stays valid until previous_valid_until.
+    Column("previous_key_hash", String(64), index=True),
+    Column("previous_valid_until", DateTime(timezone=True)),
+    # Bumped by every change a cached answer must not outlive (auth.watch polls it).
+    Column("revision", Integer, nullable=False, server_default="0"),
+)
+
+api_key_credentials = Table(
+    "api_key_credentials",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id"), nullable=False),
+    Column("key_id", String(36), ForeignKey("api_keys.id"), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("ciphertext", Text, nullable=False),
+    Column("last4", String(4), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("key_id", "provider", name="uq_api_key_credentials_key_provider"),
 )
 
 requests = Table(

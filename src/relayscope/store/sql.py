@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from relayscope import gil
-from relayscope.auth.keys import PROXY, ROLES, Principal, hash_key, new_key
+from relayscope.auth.keys import PROXY, ROLES, Principal, hash_key, key_state, new_key
 from relayscope.record import LogRecord
 from relayscope.store import migrate, rollup, scores, text_match
 from relayscope.store.base import (
@@ -213,7 +213,7 @@ class SqlStore:
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=_now())
             )
-            await self._key_changed(conn, key_id, result.rowcount)
+            await self.key_changed(conn, key_id, result.rowcount)
         return result.rowcount > 0
 
     async def set_key_role(self, key_id: str, role: str) -> bool:
@@ -225,10 +225,10 @@ class SqlStore:
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(role=role)
             )
-            await self._key_changed(conn, key_id, result.rowcount)
+            await self.key_changed(conn, key_id, result.rowcount)
         return result.rowcount > 0
 
-    async def _key_changed(self, conn: AsyncConnection, key_id: str, changed: int) -> None:
+    async def key_changed(self, conn: AsyncConnection, key_id: str, changed: int) -> None:
         """Tell every gateway on this Postgres that ``key_id`` changed (``auth.watch``).
 
         Postgres delivers the notification when the transaction commits, and only then.
@@ -238,18 +238,20 @@ class SqlStore:
             await conn.execute(select(func.pg_notify(KEYS_CHANNEL, key_id)))
 
     async def key_states(self, key_ids: Collection[str]) -> dict[str, str | None]:
-        """The role of each of ``key_ids`` (None: revoked); unknown ids are left out."""
+        """The state of each of ``key_ids`` (``Principal.state``; None: revoked); unknown
+        ids are left out."""
         ids = list(key_ids)
         states: dict[str, str | None] = {}
         async with self.engine.connect() as conn:
             for start in range(0, len(ids), 500):
                 rows = await conn.execute(
-                    select(api_keys.c.id, api_keys.c.role, api_keys.c.revoked_at).where(
-                        api_keys.c.id.in_(ids[start : start + 500])
-                    )
+                    select(
+                        api_keys.c.id, api_keys.c.role, api_keys.c.revoked_at, api_keys.c.revision
+                    ).where(api_keys.c.id.in_(ids[start : start + 500]))
                 )
                 for row in rows:
-                    states[row.id] = None if row.revoked_at is not None else row.role
+                    revoked = row.revoked_at is not None
+                    states[row.id] = None if revoked else key_state(row.role, row.revision)
         return states
 
     async def lookup_key(self, key_hash: str) -> Principal | None:

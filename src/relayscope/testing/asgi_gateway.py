@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Mapping
+import time
+from collections.abc import Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,20 +32,33 @@ T = TypeVar("T")
 URL = "http://gateway"
 """What the clients send to; no socket is opened."""
 
+Address = tuple[str, int]
+LOOPBACK: Address = ("127.0.0.1", 123)
+"""Where the gateway sees a client connect from, unless told otherwise."""
+
 
 class AsgiGateway:
     """``with AsgiGateway(data_dir, env) as gw``: started; ``gw.http()`` reaches it."""
 
     url = URL
 
-    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``clock`` (epoch seconds) is what key expiry and rotation grace are measured by."""
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
         self.env: dict[str, str] = {"RELAYSCOPE_DATA_DIR": str(data_dir), **(env or {})}
         """The settings it was started with, as the CLI reads them from the environment."""
         self.settings = Settings.from_env(self.env)
         self.database_url = self.settings.store_url
-        self._built: AbstractAsyncContextManager[Gateway] = build_gateway(self.settings)
+        self._built: AbstractAsyncContextManager[Gateway] = build_gateway(
+            self.settings, clock=clock
+        )
         self._gateway: Gateway | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -89,13 +103,20 @@ class AsgiGateway:
         self._thread.join()
         self._loop.close()
 
-    def http(self, headers: Mapping[str, str] | None = None) -> httpx.Client:
-        """A client of the gateway; closing it leaves the gateway running."""
-        return httpx.Client(transport=self.transport, base_url=URL, headers=headers)
+    def http(
+        self, headers: Mapping[str, str] | None = None, *, client: Address | None = None
+    ) -> httpx.Client:
+        """A client of the gateway; closing it leaves the gateway running. ``client`` is
+        the address the gateway sees it connect from (default 127.0.0.1)."""
+        transport = self.transport if client is None else _LoopTransport(self, client)
+        return httpx.Client(transport=transport, base_url=URL, headers=headers)
 
-    def sdk_http(self, headers: Mapping[str, str] | None = None) -> httpx2.Client:
+    def sdk_http(
+        self, headers: Mapping[str, str] | None = None, *, client: Address | None = None
+    ) -> httpx2.Client:
         """An httpx2 client of the gateway, as the SDKs take (``http_client=``)."""
-        return httpx2.Client(transport=self._sdk_transport, base_url=URL, headers=headers)
+        transport = self._sdk_transport if client is None else _SdkLoopTransport(self, client)
+        return httpx2.Client(transport=transport, base_url=URL, headers=headers)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request to the gateway, as ``httpx.request`` sends one to a server."""
@@ -138,12 +159,13 @@ class AsgiGateway:
 class _LoopTransport(httpx.BaseTransport):
     """Hands each request to ``httpx.ASGITransport`` on the gateway's event loop."""
 
-    def __init__(self, gateway: AsgiGateway) -> None:
+    def __init__(self, gateway: AsgiGateway, client: Address = LOOPBACK) -> None:
         self._gateway = gateway
+        self._client = client
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()  # the body is sent from the other thread's event loop
-        asgi = httpx.ASGITransport(app=self._gateway.gateway)
+        asgi = httpx.ASGITransport(app=self._gateway.gateway, client=self._client)
 
         async def send() -> httpx.Response:
             response = await asgi.handle_async_request(request)
@@ -159,12 +181,13 @@ class _LoopTransport(httpx.BaseTransport):
 class _SdkLoopTransport(httpx2.BaseTransport):
     """The same for httpx2 clients."""
 
-    def __init__(self, gateway: AsgiGateway) -> None:
+    def __init__(self, gateway: AsgiGateway, client: Address = LOOPBACK) -> None:
         self._gateway = gateway
+        self._client = client
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         request.read()
-        asgi = httpx2.ASGITransport(app=self._gateway.gateway)
+        asgi = httpx2.ASGITransport(app=self._gateway.gateway, client=self._client)
 
         async def send() -> httpx2.Response:
             response = await asgi.handle_async_request(request)

@@ -24,6 +24,7 @@ from relayscope.api.openapi.core import CORE_PATHS
 from relayscope.api.openapi.datasets import DATASET_PATHS, EXPERIMENT_PATHS
 from relayscope.api.openapi.evaluators import EVALUATOR_PATHS
 from relayscope.api.openapi.ingest import INGEST_PATHS, INGEST_SCHEMAS
+from relayscope.api.openapi.keys import KEY_PATHS
 from relayscope.api.openapi.operators import OPERATOR_PATHS
 from relayscope.api.openapi.schemas import SCHEMAS
 from relayscope.api.openapi.scores import SCORE_PATHS
@@ -38,10 +39,9 @@ def document() -> Schema:
             "title": "RelayScope API",
             "version": "1",
             "description": "Logging (Helicone's custom logs, OTLP traces), logs, scores, "
-            "evaluators, datasets, experiments, analytics, "
-            "governance, provider keys, cache, prompts, alerts, webhooks, rate limits, "
-            "teams and budgets, and the audit log "
-            "of a RelayScope gateway. Every call but this "
+            "evaluators, datasets, experiments, analytics, governance, gateway keys, "
+            "provider keys, cache, prompts, alerts, webhooks, rate limits, teams and "
+            "budgets, and the audit log of a RelayScope gateway. Every call but this "
             "description needs a gateway key and sees only that key's org. Errors are "
             "OpenAI-style: "
             '`{"error": {"message", "type", "code", "param"}}`; those of `/v1/traces` are '
@@ -60,6 +60,7 @@ def document() -> Schema:
             **AUDIT_PATHS,
             **INGEST_PATHS,
             **BUDGET_PATHS,
+            **KEY_PATHS,
         },
         "components": {
             "schemas": {**SCHEMAS, **INGEST_SCHEMAS},
