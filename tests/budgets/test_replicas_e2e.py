@@ -1,4 +1,4 @@
-"""Two replicas on Postgres and Redis, 200 concurrent requests against a small budget:
+"""Two replicas on Postgres and Redis, 200 concurrent clients against a small budget:
 the budget is exceeded by at most the cost of the requests already in flight when it
 was crossed, and the shared counter holds exactly what the admitted requests cost."""
 
@@ -16,27 +16,29 @@ from relayscope.testing.orgs import create_org
 from relayscope.testing.waiting import wait_until
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "a costly question"}]}
-REQUESTS = 200
+CLIENTS = 200
+"""Concurrent clients; each sends two requests, the second once the first has ended."""
 BUDGET_IN_REQUESTS = 19.5
 """Not a whole number of requests, so that the crossing is not a tie in floating point."""
+BURST = {"Helicone-User-Id": "burst"}
 
 
 async def burst(urls: list[str], headers: dict[str, str]) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=REQUESTS, max_keepalive_connections=REQUESTS)
+    # A new connection per request, as independent clients would open.
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        return await asyncio.gather(
-            *(
-                client.post(
-                    f"{urls[n % len(urls)]}/openai/v1/chat/completions", headers=headers, json=CHAT
-                )
-                for n in range(REQUESTS)
-            )
-        )
+
+        async def two(n: int) -> list[httpx.Response]:
+            url = f"{urls[n % len(urls)]}/openai/v1/chat/completions"
+            return [await client.post(url, headers=headers, json=CHAT) for _ in range(2)]
+
+        pairs = await asyncio.gather(*(two(n) for n in range(CLIENTS)))
+    return [response for pair in pairs for response in pair]
 
 
-def stored(url: str, headers: dict[str, str], count: int) -> list[dict]:
+def stored(url: str, headers: dict[str, str], count: int, **params: str) -> list[dict]:
     def fetch() -> list[dict] | None:
-        answer = httpx.get(f"{url}/api/requests", params={"limit": 1000}, headers=headers)
+        answer = httpx.get(f"{url}/api/requests", params={"limit": 1000, **params}, headers=headers)
         rows = answer.json()["data"]
         return rows if len(rows) >= count else None
 
@@ -46,33 +48,44 @@ def stored(url: str, headers: dict[str, str], count: int) -> list[dict]:
 def test_200_concurrent_requests_on_2_replicas_overshoot_by_at_most_the_in_flight_cost(
     replicas, fake
 ):
-    # Each request reads the budgets from the store: the replica whose API did not
-    # create the budget would otherwise learn of it only after RELAYSCOPE_BUDGETS_BOOK_TTL.
-    group = replicas(count=2, env={"RELAYSCOPE_BUDGETS_BOOK_TTL": "0"})
-    probe_org = create_org(group.store_url)
-    probe = httpx.post(
-        f"{group.urls[0]}/openai/v1/chat/completions", headers=probe_org.auth, json=CHAT
-    )
-    cost = stored(group.urls[0], probe_org.bearer, 1)[0]["cost_usd"]
-    assert probe.status_code == 200 and cost > 0
-
+    group = replicas(count=2)
     org = create_org(group.store_url)
+
+    def chat(url: str, user: str) -> int:
+        headers = {**org.auth, "Helicone-User-Id": user}
+        return httpx.post(
+            f"{url}/openai/v1/chat/completions", headers=headers, json=CHAT
+        ).status_code
+
+    assert chat(group.urls[0], "probe") == 200
+    cost = stored(group.urls[0], org.bearer, 1, user_id="probe")[0]["cost_usd"]
+    assert cost > 0
+
+    def budget(**fields: object) -> dict:
+        created = httpx.post(f"{group.urls[0]}/api/budgets", headers=org.bearer, json=fields)
+        assert created.status_code == 201, created.text
+        return created.json()["data"]
+
     limit = cost * BUDGET_IN_REQUESTS
-    created = httpx.post(
-        f"{group.urls[0]}/api/budgets",
-        headers=org.bearer,
-        json={"level": "org", "usd_limit": limit, "period": "day"},
-    )
-    assert created.status_code == 201
-    budget = created.json()["data"]
-    responses = asyncio.run(burst(group.urls, org.auth))
+    burst_budget = budget(level="user", target="burst", usd_limit=limit, period="day")
+    # Made after the burst's budget, so a replica that refuses the sentinel has read both.
+    budget(level="user", target="sentinel", token_limit=1, period="day")
+    for url in group.urls:
+        wait_until(lambda url=url: chat(url, "sentinel") == 429, timeout=15)
+
+    responses = asyncio.run(burst(group.urls, {**org.auth, **BURST}))
     codes = [r.status_code for r in responses]
     assert set(codes) <= {200, 429}
     refused = [r for r in responses if r.status_code == 429]
-    assert refused and all(r.json()["error"]["code"] == "budget_exceeded" for r in refused)
+    # A client's second request starts after its first was answered, and so charged:
+    # those starting after 20 answers find the budget spent.
+    assert refused, "the budget refused none of the burst"
+    assert {r.json()["error"]["code"] for r in refused} == {"budget_exceeded"}, [
+        r.json()["error"] for r in refused if r.json()["error"]["code"] != "budget_exceeded"
+    ][:3]
 
-    records = [r for r in stored(group.urls[1], org.bearer, REQUESTS)]
-    assert len(records) == REQUESTS
+    records = stored(group.urls[1], org.bearer, 2 * CLIENTS, user_id="burst")
+    assert len(records) == 2 * CLIENTS
     admitted = [r for r in records if r["status"] == 200]
     assert len(admitted) == codes.count(200)
     total = sum(r["cost_usd"] for r in admitted)
@@ -101,7 +114,7 @@ def test_200_concurrent_requests_on_2_replicas_overshoot_by_at_most_the_in_fligh
     # The counter both replicas shared holds what the admitted requests cost, exactly.
     period = window("day", "calendar", datetime.now(UTC), datetime.now(UTC))
     key = (
-        f"{group.redis_prefix}budget:{{{org.org_id}}}:{budget['id']}:"
+        f"{group.redis_prefix}budget:{{{org.org_id}}}:{burst_budget['id']}:"
         f"{int(period.start.timestamp())}"
     )
     with redis.Redis.from_url(group.redis_url) as client:

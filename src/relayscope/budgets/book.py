@@ -53,11 +53,14 @@ class BudgetBook:
         self._snapshot: Snapshot | None = None
         self._fresh_until = 0.0
         self._refreshing: asyncio.Task[None] | None = None
-        self._invalid = False
+        self._changes = 0
+        """How many times the store was said to have changed (``invalidate``)."""
+        self._seen = 0
+        """How many of those changes the snapshot's read started after."""
 
     def invalidate(self) -> None:
-        """The store changed: the next request waits for a new read."""
-        self._invalid = True
+        """The store changed: the next request waits for a read that sees the change."""
+        self._changes += 1
         self._fresh_until = 0.0
 
     def may_have(self, org_id: str) -> bool:
@@ -69,12 +72,15 @@ class BudgetBook:
     async def current(self) -> Snapshot:
         """The snapshot (the first call waits for the first read; until one succeeds,
         an empty one: with the store down no budget can be read, and none is applied)."""
-        if self._refreshing is None and time.monotonic() >= self._fresh_until:
-            self._refreshing = asyncio.create_task(self._refresh(), name="budget-book")
-        waits = self._snapshot is None or self._invalid or self._ttl <= 0
-        if waits and self._refreshing is not None:
-            self._invalid = False
+        for _ in range(2):  # a read that began before a change, then one after it
+            if self._refreshing is None and time.monotonic() >= self._fresh_until:
+                self._refreshing = asyncio.create_task(self._refresh(), name="budget-book")
+            behind = self._snapshot is None or self._seen < self._changes or self._ttl <= 0
+            if not behind or self._refreshing is None:
+                break
             await asyncio.shield(self._refreshing)
+            if self._ttl <= 0:
+                break
         return self._snapshot or Snapshot()
 
     async def refresh(self) -> Snapshot:
@@ -97,10 +103,14 @@ class BudgetBook:
         ]
 
     async def _refresh(self) -> None:
+        changes = self._changes
         try:
             self._snapshot = await self._load()
         except Exception as exc:
             log.warning("cannot read budgets, keeping the last read: %s", exc)
         finally:
-            self._fresh_until = time.monotonic() + self._ttl
+            # A change made while reading may be missing from what was read.
+            current = changes == self._changes
+            self._seen = changes
+            self._fresh_until = time.monotonic() + self._ttl if current else 0.0
             self._refreshing = None
