@@ -10,6 +10,7 @@ from relayscope.record import LogRecord
 Schema = dict[str, Any]
 
 OPENAPI_PATH = "/api/openapi.json"
+JSON = "application/json"
 
 
 def ref(name: str) -> Schema:
@@ -121,8 +122,8 @@ def error(status: int) -> Schema:
     return answer(_ERRORS[status], ref("Error"))
 
 
-def answer(description: str, schema: Schema) -> Schema:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def answer(description: str, schema: Schema, media: str = JSON) -> Schema:
+    return {"description": description, "content": {media: {"schema": schema}}}
 
 
 def operation(
@@ -138,11 +139,15 @@ def operation(
     public: bool = False,
     admin: bool = False,
     description: str | None = None,
+    body_media: str = JSON,
+    also: dict[int, Schema] | None = None,
 ) -> Schema:
     """One operation; every authenticated one may answer 401, an ``admin`` one 403 to a
-    proxy key, any one with inputs 400, and any one 503.
+    proxy key, any one with inputs 400, and any one 503. ``also``: other successes (a
+    201 that may be a 200), by status.
 
-    A body needs a valid ``example``: users copy it, and the org-isolation test sends it.
+    A body (of ``body_media``) needs a valid ``example``: users copy it, and the
+    org-isolation test sends it.
     """
     # Any parameter or body may carry a NUL character, which is a 400 (``api.nul``).
     refusable = (400,) if params or body is not None else ()
@@ -151,7 +156,11 @@ def operation(
     op: Schema = {
         "summary": summary,
         "tags": [tag],
-        "responses": {str(status): ok, **{str(code): error(code) for code in codes}},
+        "responses": {
+            str(status): ok,
+            **{str(code): other for code, other in (also or {}).items()},
+            **{str(code): error(code) for code in codes},
+        },
     }
     if description:
         op["description"] = description
@@ -162,7 +171,7 @@ def operation(
             raise ValueError(f"{summary!r}: a request body needs an example")
         op["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": body, "example": example}},
+            "content": {body_media: {"schema": body, "example": example}},
         }
     if public:
         op["security"] = []

@@ -150,19 +150,12 @@ DELETED: Schema = data(obj({"id": STRING, "deleted": {"type": "boolean"}}))
 EXAMPLE_ROW = {"messages": [{"role": "user", "content": "What is 2+2?"}], "expected": "4"}
 
 
-def _jsonl_body(op: Schema) -> Schema:
-    op["requestBody"] = {
-        "required": True,
-        "content": {
-            "application/jsonl": {
-                "schema": STRING,
-                "example": '{"messages": [{"role": "user", "content": "What is 2+2?"}], '
-                '"expected": "4"}\n',
-            }
-        },
-        "description": "One row per line: " + '{"messages", "output", "expected", ...}.',
-    }
-    return op
+JSONL = "application/jsonl"
+JSONL_ROWS: Schema = {
+    "type": "string",
+    "description": "One row per line: " + '{"messages", "output", "expected", ...}.',
+}
+JSONL_EXAMPLE = '{"messages": [{"role": "user", "content": "What is 2+2?"}], "expected": "4"}\n'
 
 
 DATASET_PATHS: dict[str, dict[str, Schema]] = {
@@ -269,32 +262,27 @@ DATASET_PATHS: dict[str, dict[str, Schema]] = {
         ),
     },
     "/api/datasets/{id}/export": {
-        "get": {
-            **operation(
-                "Export a dataset as JSON Lines",
-                answer("JSONL", STRING),
-                errors=(404,),
-                params=[ID],
-                tag="datasets",
-            ),
-        }
+        "get": operation(
+            "Export a dataset as JSON Lines",
+            answer("One row per line", STRING, media=JSONL),
+            errors=(404,),
+            params=[ID],
+            tag="datasets",
+        ),
     },
     "/api/datasets/{id}/import": {
-        "post": _jsonl_body(
-            operation(
-                "Import JSON Lines as rows (all or none; a bad line is a 400 naming it)",
-                answer("Imported", data(obj({"imported": INTEGER, "row_count": INTEGER}))),
-                errors=(404,),
-                params=[ID],
-                tag="datasets",
-                admin=True,
-            )
+        "post": operation(
+            "Import JSON Lines as rows (all or none; a bad line is a 400 naming it)",
+            answer("Imported", data(obj({"imported": INTEGER, "row_count": INTEGER}))),
+            errors=(404,),
+            params=[ID],
+            body=JSONL_ROWS,
+            body_media=JSONL,
+            example=JSONL_EXAMPLE,
+            tag="datasets",
+            admin=True,
         )
     },
-}
-DATASET_PATHS["/api/datasets/{id}/export"]["get"]["responses"]["200"] = {
-    "description": "One row per line",
-    "content": {"application/jsonl": {"schema": STRING}},
 }
 
 EXPERIMENT_PATHS: dict[str, dict[str, Schema]] = {

@@ -273,6 +273,7 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
             example={"policy": "100;w=60;s=user"},
             admin=True,
             tag="rate-limits",
+            also={200: answer("The existing policy, with the new quota.", data(ref("RateLimit")))},
         ),
     },
     "/api/rate-limits/{id}": {
@@ -286,8 +287,3 @@ OPERATOR_PATHS: dict[str, dict[str, Schema]] = {
         )
     },
 }
-
-
-OPERATOR_PATHS["/api/rate-limits"]["post"]["responses"]["200"] = answer(
-    "The existing policy, with the new quota.", data(ref("RateLimit"))
-)
