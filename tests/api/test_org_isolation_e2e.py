@@ -490,9 +490,28 @@ DASHBOARD_FORMS: dict[tuple[str, str], Callable[[OrgA], tuple[tuple[str, str], .
         ("url", "https://hooks.example.com/b"),
         ("secret", "b-secret-0123456789abcdef"),
     ),
+    ("POST", "/dashboard/admin/keys"): lambda a: (("name", "b-key"), ("role", "proxy")),
+    ("POST", "/dashboard/admin/keys/{id}/rotate"): lambda a: (("grace_seconds", "0"),),
+    ("POST", "/dashboard/admin/keys/{id}/scopes"): lambda a: (("models", "b-*"),),
+    ("POST", "/dashboard/admin/budgets"): lambda a: (
+        ("level", "key"),
+        ("target", a.org.key_id),
+        ("usd_limit", "0.01"),
+    ),
+    ("POST", "/dashboard/admin/teams"): lambda a: (("name", "b-team"),),
+    ("POST", "/dashboard/admin/teams/{id}/keys"): lambda a: (("key_id", a.org.key_id),),
+    ("POST", "/dashboard/admin/teams/{id}/keys/{key_id}/delete"): lambda a: (),
     **{
         ("POST", f"/dashboard/admin/{kind}/{{id}}/delete"): lambda a: ()
-        for kind in ("rate-limits", "alerts/rules", "alerts/channels", "webhooks")
+        for kind in (
+            "keys",
+            "budgets",
+            "teams",
+            "rate-limits",
+            "alerts/rules",
+            "alerts/channels",
+            "webhooks",
+        )
     },
 }
 """The dashboard's forms, as B fills them with A's ids."""

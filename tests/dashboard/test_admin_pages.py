@@ -19,7 +19,7 @@ from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import OrgKey, create_org
 from relayscope.testing.waiting import wait_until
 
-TABS = ("budgets", "teams", "rate-limits", "alerts", "webhooks", "cache", "audit")
+TABS = ("keys", "budgets", "teams", "rate-limits", "alerts", "webhooks", "cache", "audit")
 HOOK_SECRET = "whsec-admin-page-0123456789"
 
 
@@ -61,7 +61,7 @@ def test_the_header_links_to_admin_which_opens_its_first_tab(gateway):
     with signed_in(gateway, org) as client:
         home = client.get("/dashboard/admin", follow_redirects=True)
     assert home.status_code == 200
-    assert str(home.url).endswith("/dashboard/admin/budgets")
+    assert str(home.url).endswith("/dashboard/admin/keys")
     assert 'href="/dashboard/admin"' in home.text
     for tab in TABS:
         assert f'href="/dashboard/admin/{tab}"' in home.text
@@ -263,3 +263,83 @@ def test_a_budget_form_with_a_word_for_a_number_is_a_400_on_the_page(gateway):
 def named_key(gateway: AsgiGateway, org: OrgKey, name: str, role: str) -> OrgKey:
     info, key = gateway.run(gateway.gateway.store.create_key(org.org_id, name, role=role))
     return OrgKey(name=org.name, org_id=org.org_id, key_id=info.id, key=key)
+
+
+STORED_OPENAI_KEY = "sk-stored-by-the-admin-page-7f3a"
+
+
+def gateway_key_only(gateway: AsgiGateway, key: str, model: str = "gpt-4o-mini") -> httpx.Response:
+    """A chat as a client holding only the gateway key (no provider key)."""
+    with gateway.http() as client:
+        return client.post(
+            "/openai/v1/chat/completions",
+            headers={"Helicone-Auth": f"Bearer {key}"},
+            json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+        )
+
+
+def secret_shown(page: str) -> str:
+    return re.search(r'<code id="secret-value">([^<]+)</code>', page)[1]
+
+
+def test_a_key_made_on_the_page_holds_its_provider_key_and_scopes(gateway, fake):
+    org = create_org(gateway.database_url)
+    with signed_in(gateway, org) as client:
+        made = submit(
+            client,
+            "keys",
+            "/dashboard/admin/keys",
+            name="support-bot",
+            role="proxy",
+            provider="openai",
+            credential=STORED_OPENAI_KEY,
+            models="gpt-4o-mini",
+        )
+        assert made.status_code == 200, made.text
+        secret = secret_shown(made.text)
+        listing = client.get("/dashboard/admin/keys").text
+    assert STORED_OPENAI_KEY not in made.text and STORED_OPENAI_KEY not in listing
+    assert secret not in listing  # shown once, on the answer to the form only
+    [row] = [r for r in rows(listing, "keys-table") if "support-bot" in r]
+    assert f"openai <code>…{STORED_OPENAI_KEY[-4:]}</code>" in row
+
+    assert gateway_key_only(gateway, secret).status_code == 200
+    assert fake.requests[-1].headers["authorization"] == f"Bearer {STORED_OPENAI_KEY}"
+    refused = gateway_key_only(gateway, secret, model="gpt-4o")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "model_not_allowed"
+
+
+def test_scopes_rotation_and_revocation_from_the_page(gateway, fake):
+    org = create_org(gateway.database_url)
+    with signed_in(gateway, org) as client:
+        made = submit(client, "keys", "/dashboard/admin/keys", name="batch", role="proxy")
+        old = secret_shown(made.text)
+        key_id = re.search(r'data-key="([^"]+)"[^>]*>\s*<td>batch', made.text)[1]
+
+        narrowed = submit(
+            client, "keys", f"/dashboard/admin/keys/{key_id}/scopes", models="claude-*"
+        )
+        assert narrowed.status_code == 303, narrowed.text
+        refused = gateway_key_only(gateway, old)
+        assert refused.status_code == 403, refused.text
+        widened = submit(client, "keys", f"/dashboard/admin/keys/{key_id}/scopes", models="")
+        assert widened.status_code == 303
+
+        rotated = submit(
+            client, "keys", f"/dashboard/admin/keys/{key_id}/rotate", grace_seconds="3600"
+        )
+        assert rotated.status_code == 200, rotated.text
+        new = secret_shown(rotated.text)
+        assert new != old and "previous secret valid until" in rotated.text
+        # Both work during the grace period: no downtime while clients move over.
+        assert gateway_key_only(gateway, new).status_code == 200
+        assert gateway_key_only(gateway, old).status_code == 200
+
+        revoked = submit(client, "keys", f"/dashboard/admin/keys/{key_id}/delete")
+        assert revoked.status_code == 303
+        [row] = [
+            r for r in rows(client.get("/dashboard/admin/keys").text, "keys-table") if ">batch" in r
+        ]
+    assert "revoked" in row
+    assert gateway_key_only(gateway, new).status_code == 401

@@ -11,6 +11,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from relayscope.dashboard.admin import TABS as ADMIN_TABS
 from relayscope.testing import dataset as ds
 from relayscope.testing.orgs import OrgKey
 
@@ -76,8 +77,7 @@ def _pages(records: list[ds.LogRecord]) -> list[str]:
         "/dashboard/analytics?range=30d",
         "/dashboard/prompts?id=reply",
         "/dashboard/evaluators",
-        *(f"/dashboard/admin/{tab}" for tab in ("rate-limits", "alerts", "webhooks", "cache")),
-        "/dashboard/admin/audit",
+        *(f"/dashboard/admin/{tab}" for tab, _label in ADMIN_TABS),
         "/dashboard/no-such-page",
     ]
 

@@ -21,11 +21,22 @@ from starlette.routing import Route
 
 from relayscope.auth.keys import Principal
 from relayscope.dashboard import auth, internal
-from relayscope.dashboard.admin_forms import FormError, budget, json_field, policy, webhook
+from relayscope.dashboard.admin_forms import (
+    FormError,
+    budget,
+    json_field,
+    new_key,
+    policy,
+    rotation,
+    scopes,
+    webhook,
+)
 from relayscope.dashboard.render import page
 from relayscope.dashboard.views import _context, _form, signed_in
+from relayscope.providers.registry import PROVIDERS
 
 TABS = (
+    ("keys", "Keys"),
     ("budgets", "Budgets"),
     ("teams", "Teams"),
     ("rate-limits", "Rate limits"),
@@ -51,6 +62,7 @@ def _older(request: Request) -> dict[str, str]:
 
 
 READS: dict[str, tuple[Read, ...]] = {
+    "keys": (Read("keys", "/api/keys"),),
     "budgets": (Read("budgets", "/api/budgets"), Read("teams", "/api/teams")),
     "teams": (Read("teams", "/api/teams"),),
     "rate-limits": (Read("policies", "/api/rate-limits"),),
@@ -96,6 +108,7 @@ async def _render(
     *,
     error: str | None = None,
     status: int = 200,
+    secret: str | None = None,
 ) -> Response:
     shown: dict[str, Any] = {}
     for read in READS[tab]:
@@ -118,6 +131,8 @@ async def _render(
             "admin",
             tab=tab,
             tabs=TABS,
+            secret=secret,
+            providers=[provider.name for provider in PROVIDERS],
             error=error,
             rule_example=orjson.dumps(RULE_EXAMPLE, option=orjson.OPT_INDENT_2).decode(),
             channel_example=orjson.dumps(CHANNEL_EXAMPLE, option=orjson.OPT_INDENT_2).decode(),
@@ -151,6 +166,8 @@ class Action:
     api_path: str
     body: Callable[[dict[str, str]], object] | None = None
     form_path: str | None = None
+    reveals: bool = False
+    """The answer holds a new key's secret (``key``), shown once on the page."""
 
     @property
     def path(self) -> str:
@@ -168,6 +185,12 @@ class Action:
 
 
 ACTIONS = (
+    Action("keys", "POST", "/api/keys", new_key, reveals=True),
+    Action("keys", "POST", "/api/keys/{id}/rotate", rotation, reveals=True),
+    Action(
+        "keys", "PATCH", "/api/keys/{id}", scopes, form_path="/dashboard/admin/keys/{id}/scopes"
+    ),
+    Action("keys", "DELETE", "/api/keys/{id}"),
     Action("budgets", "POST", "/api/budgets", budget),
     Action("budgets", "DELETE", "/api/budgets/{id}"),
     Action("teams", "POST", "/api/teams", lambda form: {"name": form.get("name", "")}),
@@ -213,6 +236,9 @@ def _acting(action: Action) -> Callable[[Request], Any]:
             return await _render(
                 request, session, action.tab, error=_message(status, answer), status=status
             )
+        if action.reveals and isinstance(answer, dict):
+            # Shown once, on this answer only: the store keeps its hash.
+            return await _render(request, session, action.tab, secret=answer.get("key"))
         return RedirectResponse(f"/dashboard/admin/{action.tab}", status_code=303)
 
     return act

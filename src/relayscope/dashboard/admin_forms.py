@@ -52,3 +52,56 @@ def budget(form: dict[str, str]) -> object:
         except ValueError:
             raise FormError("The token limit must be a whole number") from None
     return body
+
+
+def _listed(form: dict[str, str], name: str) -> list[str]:
+    """A comma- or line-separated field as a list (empty entries dropped)."""
+    items = form.get(name, "").replace("\n", ",").split(",")
+    return [item.strip() for item in items if item.strip()]
+
+
+def scopes(form: dict[str, str]) -> object:
+    return {"scopes": _scopes(form)}
+
+
+def _scopes(form: dict[str, str]) -> dict[str, object]:
+    """The key's scopes from the form; an empty field means no limit of that kind."""
+    max_tokens = form.get("max_tokens", "").strip()
+    chosen: dict[str, object] = {
+        "providers": _listed(form, "providers"),
+        "models": _listed(form, "models"),
+        "ip_allowlist": _listed(form, "ip_allowlist"),
+        "max_tokens": None,
+    }
+    if max_tokens:
+        try:
+            chosen["max_tokens"] = int(max_tokens.replace(",", ""))
+        except ValueError:
+            raise FormError("The token limit per request must be a whole number") from None
+    return chosen
+
+
+def new_key(form: dict[str, str]) -> object:
+    body: dict[str, object] = {"role": form.get("role", "proxy"), "scopes": _scopes(form)}
+    if form.get("name", "").strip():
+        body["name"] = form["name"].strip()
+    expires = form.get("expires_at", "").strip()
+    if expires:
+        # <input type="datetime-local"> has no zone: the page says it is UTC.
+        body["expires_at"] = expires if expires.endswith("Z") or "+" in expires else expires + "Z"
+    provider, secret = form.get("provider", "").strip(), form.get("credential", "").strip()
+    if provider and secret:
+        body["credentials"] = {provider: secret}
+    elif secret:
+        raise FormError("Choose the provider the stored key is for")
+    return body
+
+
+def rotation(form: dict[str, str]) -> object:
+    grace = form.get("grace_seconds", "").strip()
+    if not grace:
+        return {}
+    try:
+        return {"grace_seconds": int(grace)}
+    except ValueError:
+        raise FormError("The grace period must be a whole number of seconds") from None
