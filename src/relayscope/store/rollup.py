@@ -10,7 +10,10 @@ Tables (``store/schema.py``):
 
 - ``request_rollups``: per org, hour and dimension value: counts, tokens, cost,
   latency sum, first/last request time. Dimensions: "" (all), "model",
-  "provider", "user", "property:<name>".
+  "provider", "user", "prompt" ("<id> v<version>"), "property:<name>".
+- ``daily_rollups``: ``request_rollups`` by UTC day, for long ranges.
+- ``model_rollups``: the same per model a request matches (its requested and its
+  answered model: the model filter matches either), for analytics filtered by model.
 - ``latency_histogram``: per org and hour, requests per latency bin.
 - ``session_rollups``: per session, its totals and time span.
 """
@@ -30,7 +33,9 @@ from sqlalchemy.engine import Connection
 
 from relayscope import gil
 from relayscope.store.schema import (
+    daily_rollups,
     latency_histogram,
+    model_rollups,
     request_rollups,
     requests,
     session_rollups,
@@ -68,6 +73,11 @@ def hour_of(moment: datetime) -> datetime:
 
 def model_of(row: Any) -> str:
     return (row.request_model or row.response_model or "")[:MAX_VALUE]
+
+
+def matched_models(row: Any) -> set[str]:
+    """The models a model filter finds ``row`` by, as ``model_rollups`` keeps them."""
+    return {m[:MAX_VALUE] for m in (row.request_model, row.response_model) if m is not None}
 
 
 def is_error(row: Any) -> bool:
@@ -155,6 +165,8 @@ class Deltas:
 
     def __init__(self) -> None:
         self.rollups: dict[tuple[str, str, datetime, str], Totals] = {}
+        self.days: dict[tuple[str, str, datetime, str], Totals] = {}
+        self.models: dict[tuple[str, str, str, datetime, str], Totals] = {}
         self.histogram: dict[tuple[str, datetime, int], int] = {}
         self.sessions: dict[tuple[str, str], SessionTotals] = {}
 
@@ -164,12 +176,26 @@ class Deltas:
             created_at = created_at.replace(tzinfo=UTC)
         hour = hour_of(created_at)
         org = row.org_id
-        for dim, value in _dimensions(row):
+        day = hour.replace(hour=0)
+        dimensions = list(_dimensions(row))
+        for dim, value in dimensions:
             key = (org, dim, hour, value)
             totals = self.rollups.get(key)
             if totals is None:
                 totals = self.rollups[key] = Totals()
             totals.add(row, created_at)
+            day_key = (org, dim, day, value)
+            totals = self.days.get(day_key)
+            if totals is None:
+                totals = self.days[day_key] = Totals()
+            totals.add(row, created_at)
+        for model in matched_models(row):
+            for dim, value in dimensions:
+                model_key = (org, model, dim, hour, value)
+                totals = self.models.get(model_key)
+                if totals is None:
+                    totals = self.models[model_key] = Totals()
+                totals.add(row, created_at)
         bin_key = (org, hour, latency_bin(row.latency_ms))
         self.histogram[bin_key] = self.histogram.get(bin_key, 0) + 1
         if row.session_id:
@@ -191,6 +217,8 @@ def _dimensions(row: Any) -> Iterable[tuple[str, str]]:
     yield "provider", row.provider[:MAX_VALUE]
     if row.user_id:
         yield "user", row.user_id[:MAX_VALUE]
+    if row.prompt_id is not None and row.prompt_version is not None:
+        yield "prompt", f"{row.prompt_id} v{row.prompt_version}"[:MAX_VALUE]
     for name, value in (row.properties or {}).items():
         yield f"property:{name}", str(value)[:MAX_VALUE]
 
@@ -219,7 +247,26 @@ def statements(
             {"org_id": org, "dim": dim, "bucket": hour, "value": value, **totals.row(sums)}
             for (org, dim, hour, value), totals in sorted(deltas.rollups.items())
         ]
-        work.append((_rollups_upsert(dialect, sums), rows))
+        work.append((_totals_upsert(dialect, "request_rollups", sums), rows))
+    if deltas.days:
+        rows = [
+            {"org_id": org, "dim": dim, "bucket": day, "value": value, **totals.row(sums)}
+            for (org, dim, day, value), totals in sorted(deltas.days.items())
+        ]
+        work.append((_totals_upsert(dialect, "daily_rollups", sums), rows))
+    if deltas.models:
+        rows = [
+            {
+                "org_id": org,
+                "model": model,
+                "dim": dim,
+                "bucket": hour,
+                "value": value,
+                **totals.row(sums),
+            }
+            for (org, model, dim, hour, value), totals in sorted(deltas.models.items())
+        ]
+        work.append((_totals_upsert(dialect, "model_rollups", sums), rows))
     if deltas.histogram:
         rows = [
             {"org_id": org, "bucket": hour, "bin": b, "requests": n}
@@ -256,13 +303,20 @@ def _added_totals(t: Any, new: Any, sums: tuple[str, ...]) -> dict[str, Any]:
 
 # The upserts are built once per dialect: SQLAlchemy memoizes a statement's cache
 # key on the object, so reusing it skips re-walking these expressions every batch.
+_TOTALS_TABLES = {
+    "request_rollups": request_rollups,
+    "daily_rollups": daily_rollups,
+    "model_rollups": model_rollups,
+}
+
+
 @lru_cache
-def _rollups_upsert(dialect: str, sums: tuple[str, ...]) -> Any:
-    insert = _insert(dialect, request_rollups)
-    sets = _added_totals(request_rollups.c, insert.excluded, sums)
-    return insert.on_conflict_do_update(
-        index_elements=["org_id", "dim", "bucket", "value"], set_=sets
-    )
+def _totals_upsert(dialect: str, name: str, sums: tuple[str, ...]) -> Any:
+    table = _TOTALS_TABLES[name]
+    insert = _insert(dialect, table)
+    sets = _added_totals(table.c, insert.excluded, sums)
+    keys = [column.name for column in table.primary_key.columns]
+    return insert.on_conflict_do_update(index_elements=keys, set_=sets)
 
 
 @lru_cache
@@ -318,13 +372,28 @@ _REBUILD_COLUMNS = [
         "session_id",
         "session_name",
         "properties",
+        "prompt_id",
+        "prompt_version",
     )
 ]
 
 
 def rebuild(conn: Connection, chunk: int = 50_000) -> int:
     """Recompute every rollup from the request log (synchronous; migrations and CLI)."""
-    for table in (request_rollups, latency_histogram, session_rollups):
+    inspector = inspect(conn)
+    # A migration's rebuild may run before later migrations made their tables.
+    tables = [
+        table
+        for table in (
+            request_rollups,
+            daily_rollups,
+            model_rollups,
+            latency_histogram,
+            session_rollups,
+        )
+        if inspector.has_table(table.name)
+    ]
+    for table in tables:
         conn.execute(delete(table))
     # Options on the statement: on the connection they would stay for the
     # migration's later statements.
@@ -341,7 +410,11 @@ def rebuild(conn: Connection, chunk: int = 50_000) -> int:
         # and while it is open no later migration in this transaction may alter
         # ``requests``.
         conn.exec_driver_sql("CLOSE ALL")
-    present = {column["name"] for column in inspect(conn).get_columns("request_rollups")}
+    if model_rollups not in tables:
+        deltas.models.clear()
+    if daily_rollups not in tables:
+        deltas.days.clear()
+    present = {column["name"] for column in inspector.get_columns("request_rollups")}
     sums = tuple(name for name in _SUMS if name in present)
     for statement, rows in statements(deltas, conn.dialect.name, sums):
         for start in range(0, len(rows), chunk):
