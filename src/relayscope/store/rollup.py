@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -164,9 +164,9 @@ class Deltas:
     """What a set of new records adds to each rollup row."""
 
     def __init__(self) -> None:
-        self.rollups: dict[tuple[str, str, datetime, str], Totals] = {}
-        self.days: dict[tuple[str, str, datetime, str], Totals] = {}
-        self.models: dict[tuple[str, str, str, datetime, str], Totals] = {}
+        self.cells: dict[tuple[str, datetime, tuple[str, ...], str, str], Totals] = {}
+        """(org, hour, models matched, dim, value): every rollup row is a sum of these,
+        so each record is added once per dimension, whatever the tables."""
         self.histogram: dict[tuple[str, datetime, int], int] = {}
         self.sessions: dict[tuple[str, str], SessionTotals] = {}
 
@@ -176,26 +176,13 @@ class Deltas:
             created_at = created_at.replace(tzinfo=UTC)
         hour = hour_of(created_at)
         org = row.org_id
-        day = hour.replace(hour=0)
-        dimensions = list(_dimensions(row))
-        for dim, value in dimensions:
-            key = (org, dim, hour, value)
-            totals = self.rollups.get(key)
+        models = tuple(sorted(matched_models(row)))
+        for dim, value in _dimensions(row):
+            key = (org, hour, models, dim, value)
+            totals = self.cells.get(key)
             if totals is None:
-                totals = self.rollups[key] = Totals()
+                totals = self.cells[key] = Totals()
             totals.add(row, created_at)
-            day_key = (org, dim, day, value)
-            totals = self.days.get(day_key)
-            if totals is None:
-                totals = self.days[day_key] = Totals()
-            totals.add(row, created_at)
-        for model in matched_models(row):
-            for dim, value in dimensions:
-                model_key = (org, model, dim, hour, value)
-                totals = self.models.get(model_key)
-                if totals is None:
-                    totals = self.models[model_key] = Totals()
-                totals.add(row, created_at)
         bin_key = (org, hour, latency_bin(row.latency_ms))
         self.histogram[bin_key] = self.histogram.get(bin_key, 0) + 1
         if row.session_id:
@@ -209,6 +196,31 @@ class Deltas:
                 session.end_at = end
             session.name = row.session_name or session.name
             session.user_id = row.user_id or session.user_id
+
+
+Hourly = dict[tuple[str, str, datetime, str], Totals]
+PerModel = dict[tuple[str, str, str, datetime, str], Totals]
+
+
+def _tables(deltas: Deltas) -> tuple[Hourly, Hourly, PerModel]:
+    """The rows ``deltas`` adds to request_rollups, daily_rollups and model_rollups."""
+    hourly: Hourly = {}
+    daily: Hourly = {}
+    per_model: PerModel = {}
+    for (org, hour, models, dim, value), totals in deltas.cells.items():
+        _add_to(hourly, (org, dim, hour, value), totals)
+        _add_to(daily, (org, dim, hour.replace(hour=0), value), totals)
+        for model in models:
+            _add_to(per_model, (org, model, dim, hour, value), totals)
+    return hourly, daily, per_model
+
+
+def _add_to(table: dict[Any, Totals], key: Any, totals: Totals) -> None:
+    found = table.get(key)
+    if found is None:
+        table[key] = replace(totals)
+    else:
+        found.merge(totals)
 
 
 def _dimensions(row: Any) -> Iterable[tuple[str, str]]:
@@ -235,26 +247,29 @@ def _earlier(column: Any, new: Any) -> Any:
     return case((new < column, new), else_=column)
 
 
+ALL_TABLES = frozenset(("request_rollups", "daily_rollups", "model_rollups"))
+
+
 def statements(
-    deltas: Deltas, dialect: str, sums: tuple[str, ...] = _SUMS
+    deltas: Deltas,
+    dialect: str,
+    sums: tuple[str, ...] = _SUMS,
+    tables: frozenset[str] = ALL_TABLES,
 ) -> list[tuple[Any, list[dict[str, Any]]]]:
     """The upserts that add ``deltas``, each with its parameter rows (sorted, so
-    concurrent writers lock rows in the same order). ``sums``: the request_rollups
-    columns to write (a migration's rebuild may run before later ones exist)."""
+    concurrent writers lock rows in the same order). ``sums`` and ``tables``: the
+    request_rollups columns and the rollup tables to write (a migration's rebuild may
+    run before later ones exist)."""
     work: list[tuple[Any, list[dict[str, Any]]]] = []
-    if deltas.rollups:
-        rows = [
-            {"org_id": org, "dim": dim, "bucket": hour, "value": value, **totals.row(sums)}
-            for (org, dim, hour, value), totals in sorted(deltas.rollups.items())
-        ]
-        work.append((_totals_upsert(dialect, "request_rollups", sums), rows))
-    if deltas.days:
-        rows = [
-            {"org_id": org, "dim": dim, "bucket": day, "value": value, **totals.row(sums)}
-            for (org, dim, day, value), totals in sorted(deltas.days.items())
-        ]
-        work.append((_totals_upsert(dialect, "daily_rollups", sums), rows))
-    if deltas.models:
+    hourly, daily, per_model = _tables(deltas)
+    for name, table in (("request_rollups", hourly), ("daily_rollups", daily)):
+        if table and name in tables:
+            rows = [
+                {"org_id": org, "dim": dim, "bucket": start, "value": value, **t.row(sums)}
+                for (org, dim, start, value), t in sorted(table.items())
+            ]
+            work.append((_totals_upsert(dialect, name, sums), rows))
+    if per_model and "model_rollups" in tables:
         rows = [
             {
                 "org_id": org,
@@ -264,7 +279,7 @@ def statements(
                 "value": value,
                 **totals.row(sums),
             }
-            for (org, model, dim, hour, value), totals in sorted(deltas.models.items())
+            for (org, model, dim, hour, value), totals in sorted(per_model.items())
         ]
         work.append((_totals_upsert(dialect, "model_rollups", sums), rows))
     if deltas.histogram:
@@ -410,13 +425,10 @@ def rebuild(conn: Connection, chunk: int = 50_000) -> int:
         # and while it is open no later migration in this transaction may alter
         # ``requests``.
         conn.exec_driver_sql("CLOSE ALL")
-    if model_rollups not in tables:
-        deltas.models.clear()
-    if daily_rollups not in tables:
-        deltas.days.clear()
     present = {column["name"] for column in inspector.get_columns("request_rollups")}
     sums = tuple(name for name in _SUMS if name in present)
-    for statement, rows in statements(deltas, conn.dialect.name, sums):
+    names = frozenset(table.name for table in tables)
+    for statement, rows in statements(deltas, conn.dialect.name, sums, names):
         for start in range(0, len(rows), chunk):
             conn.execute(statement, rows[start : start + chunk])
     return count
