@@ -44,17 +44,17 @@ def traffic(org_id: str) -> list[LogRecord]:
 
 CASES = [
     (RequestFilter(model=DATED), None, "hour"),
-    (RequestFilter(model="gpt-4o"), "user", None),
+    (RequestFilter(model="gpt-4o"), "provider", None),
     (RequestFilter(model="gpt-4o-mini"), "model", "day"),
     (RequestFilter(model="gpt-4o"), "model", "hour"),
-    (RequestFilter(model="gpt-4o", user_id="user-0007"), None, "hour"),
+    (RequestFilter(model="gpt-4o", provider="openai"), None, "hour"),
     (RequestFilter(model="claude-3-5-haiku-latest", properties=(("feature", "chat"),)), None, None),
     (RequestFilter(model="gpt-4o"), "property:feature", "day"),
     (RequestFilter(model="gpt-4o-mini"), "prompt", "hour"),
     (RequestFilter(), "prompt", "hour"),
     (RequestFilter(prompt_id="prompt-1", prompt_version=2), None, "hour"),
-    (RequestFilter(model="gpt-4o", prompt_id="prompt-2", prompt_version=1), "user", None),
-    (RequestFilter(model="no-such-model"), "user", "hour"),
+    (RequestFilter(model="gpt-4o", prompt_id="prompt-2", prompt_version=1), None, None),
+    (RequestFilter(model="no-such-model"), "provider", "hour"),
     (RequestFilter(), "user", None),
     (RequestFilter(user_id="user-0003"), None, "day"),
     (RequestFilter(), "property:feature", "day"),
@@ -105,6 +105,16 @@ async def test_rollup_answers_equal_the_request_logs(seeded: Any) -> None:
     assert_same(found, dict(raw), "all time by user")
 
 
+async def test_a_model_with_a_user_is_read_from_the_log() -> None:
+    """Users are left out of the per-model rollups (a batch can hold as many users as
+    requests): the user's own index serves a model filter with a user."""
+    assert rollup_target(RequestFilter(model="gpt-4o", user_id="user-0007")) is None
+    target = rollup_target(RequestFilter(model="gpt-4o"))
+    assert target is not None
+    assert not target.groups("user")
+    assert target.groups("prompt")
+
+
 async def test_model_filters_prompt_groups_and_days_are_read_from_the_rollups(
     seeded: Any,
 ) -> None:
@@ -115,7 +125,7 @@ async def test_model_filters_prompt_groups_and_days_are_read_from_the_rollups(
     hour = END.replace(minute=0)
     hours = RequestFilter(since=hour - timedelta(days=5), until=hour)
     by_model = dataclasses.replace(hours, model="gpt-4o")
-    before = await analytics.aggregate(org_id, by_model, group_by="user")
+    before = await analytics.aggregate(org_id, by_model, group_by="property:feature")
     prompts = await analytics.aggregate(org_id, hours, group_by="prompt")
     assert sum(t.requests for t in before.values()) > 300
     assert {group for _bucket, group in prompts} == {
@@ -125,7 +135,7 @@ async def test_model_filters_prompt_groups_and_days_are_read_from_the_rollups(
         await conn.execute(delete(model_rollups))
         await conn.execute(delete(request_rollups).where(request_rollups.c.dim == "prompt"))
         await conn.execute(delete(daily_rollups))
-    assert await analytics.aggregate(org_id, by_model, group_by="user") == {}
+    assert await analytics.aggregate(org_id, by_model, group_by="property:feature") == {}
     assert await analytics.aggregate(org_id, hours, group_by="prompt") == {}
     # days the hourly rollups still hold: read from the daily ones, now empty
     assert await analytics.aggregate(org_id, RequestFilter(), group_by="user") == {}

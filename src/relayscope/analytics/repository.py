@@ -4,7 +4,7 @@ Every query is scoped to one org. ``aggregate`` answers from the rollups for who
 hours when the filters allow it: ``request_rollups`` for none, or one user, provider,
 prompt version or property (``daily_rollups`` for its whole days when no hourly
 buckets are asked for); ``model_rollups`` for a model filter alone or with one of
-those. The request log answers the rest (the range's partial first and last
+those but a user. The request log answers the rest (the range's partial first and last
 hours, minute buckets, any other filter); both give the same numbers.
 """
 
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from relayscope.analytics import buckets, percentiles
 from relayscope.store.base import RequestFilter
 from relayscope.store.database import Database
-from relayscope.store.rollup import MAX_VALUE, Totals
+from relayscope.store.rollup import MAX_VALUE, NOT_PER_MODEL, Totals
 from relayscope.store.schema import (
     daily_rollups,
     model_rollups,
@@ -53,10 +53,11 @@ class Target:
     dim: str
     value: str
 
-    @property
-    def everything(self) -> bool:
-        """No filter besides the model: any grouping can be read from the rollups."""
-        return self.dim == ""
+    def groups(self, group_by: str | None) -> bool:
+        """Whether the rollups hold these rows split by ``group_by`` (None: whole)."""
+        if group_by is None:
+            return True
+        return self.dim == "" and (self.model is None or group_by not in NOT_PER_MODEL)
 
 
 def rollup_target(f: RequestFilter) -> Target | None:
@@ -80,9 +81,12 @@ def rollup_target(f: RequestFilter) -> Target | None:
     chosen += [(f"property:{name}", value) for name, value in f.properties]
     if not chosen:
         return Target(f.model, "", "")
-    if len(chosen) == 1 and len(chosen[0][1]) < MAX_VALUE:
-        return Target(f.model, *chosen[0])
-    return None
+    if len(chosen) > 1 or len(chosen[0][1]) >= MAX_VALUE:
+        return None
+    dim, value = chosen[0]
+    if f.model is not None and dim in NOT_PER_MODEL:
+        return None
+    return Target(f.model, dim, value)
 
 
 def _by_day(span: Span) -> list[tuple[str, Span]]:
@@ -206,11 +210,7 @@ class Analytics:
         groups not in it are added up in the database under the group None, so a
         chart of the top groups reads a few rows a bucket, not one per group."""
         target = rollup_target(f)
-        usable = (
-            target is not None
-            and granularity != "minute"
-            and (group_by is None or target.everything)
-        )
+        usable = target is not None and granularity != "minute" and target.groups(group_by)
         pieces: list[tuple[str, Span]] = []
         daily = target is not None and target.model is None and granularity in (None, "day")
         if not usable:

@@ -186,7 +186,7 @@ async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> d
     else:
         keep = None
         target = rollup_target(f)
-        rolled_up = target is not None and target.everything
+        rolled_up = target is not None and target.groups(group_by)
         if group_by is not None and rolled_up and len(starts) > FEW_BUCKETS:
             # The top groups first, over the whole range (one row a group), then the
             # buckets of those alone, the rest summed in the database: an hourly chart by

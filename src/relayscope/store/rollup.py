@@ -13,7 +13,8 @@ Tables (``store/schema.py``):
   "provider", "user", "prompt" ("<id> v<version>"), "property:<name>".
 - ``daily_rollups``: ``request_rollups`` by UTC day, for long ranges.
 - ``model_rollups``: the same per model a request matches (its requested and its
-  answered model: the model filter matches either), for analytics filtered by model.
+  answered model: the model filter matches either), for analytics filtered by model;
+  every dimension but the user.
 - ``latency_histogram``: per org and hour, requests per latency bin.
 - ``session_rollups``: per session, its totals and time span.
 """
@@ -73,6 +74,11 @@ def hour_of(moment: datetime) -> datetime:
 
 def model_of(row: Any) -> str:
     return (row.request_model or row.response_model or "")[:MAX_VALUE]
+
+
+NOT_PER_MODEL = ("user",)
+"""Dimensions ``model_rollups`` leaves out: users are many (up to a row per request of
+a batch), and a model filter with a user reads the user's index."""
 
 
 def matched_models(row: Any) -> set[str]:
@@ -178,7 +184,7 @@ class Deltas:
         org = row.org_id
         models = tuple(sorted(matched_models(row)))
         for dim, value in _dimensions(row):
-            key = (org, hour, models, dim, value)
+            key = (org, hour, () if dim in NOT_PER_MODEL else models, dim, value)
             totals = self.cells.get(key)
             if totals is None:
                 totals = self.cells[key] = Totals()
