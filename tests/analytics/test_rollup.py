@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 
 from relayscope.store import rollup
-from relayscope.store.schema import latency_histogram, request_rollups, session_rollups
+from relayscope.store.schema import (
+    daily_rollups,
+    latency_histogram,
+    model_rollups,
+    request_rollups,
+    session_rollups,
+)
 from relayscope.store.sql import SqlStore
 from relayscope.testing import dataset as ds
 
@@ -24,7 +30,13 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
                     tuple(round(v, 6) if isinstance(v, float) else v for v in row)
                     for row in conn.execute(select(table))
                 )
-                for table in (request_rollups, latency_histogram, session_rollups)
+                for table in (
+                    request_rollups,
+                    daily_rollups,
+                    model_rollups,
+                    latency_histogram,
+                    session_rollups,
+                )
             }
     finally:
         engine.dispose()
@@ -48,6 +60,8 @@ def test_incremental_rollups_equal_a_rebuild(tmp_path):
     asyncio.run(fill())
     incremental = snapshot(url)
     assert len(incremental["request_rollups"]) > 50
+    assert len(incremental["model_rollups"]) > 50
+    assert len(incremental["daily_rollups"]) > 20
     assert len(incremental["session_rollups"]) == 1
     engine = create_engine(url)
     with engine.begin() as conn:

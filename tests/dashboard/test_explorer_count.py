@@ -146,6 +146,9 @@ def test_past_the_scan_rollups_answer_or_the_page_shows_an_estimate(seeded, monk
         assert _total(client, **{"from": "2026-04-01T09:40:00Z", "to": "2026-04-01T11:10:00Z"}) == (
             "18 requests"
         )
-        # A model is not a rollup filter: 2 of the 5 newest, of 27 requests in all.
+        # A model alone is read from the per-model rollups.
+        assert _total(client, model="gpt-4o") == "8 requests"
+        # A model with a user is not (users are left out of them): 2 of the 5 newest,
+        # of 27 requests in all.
         expected = "About 11 requests (estimate)" if engine == "sql" else "8 requests"
         assert _total(client, user_id="alice", model="gpt-4o") == expected

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from relayscope.analytics.repository import Analytics, Span
 from relayscope.store import migrate, rollup
+from relayscope.store.schema import daily_rollups, model_rollups
 from relayscope.store.sql import SqlStore
 from relayscope.testing.seeding import make_record
 
@@ -19,6 +20,7 @@ ROLLUP_COLUMNS_0017 = (
     "cache_read_tokens BIGINT NOT NULL DEFAULT 0",
     "cost_saved_usd FLOAT NOT NULL DEFAULT 0",
 )
+ROLLUP_TABLES_0022 = (daily_rollups, model_rollups)
 HOUR = datetime(2026, 3, 1, 10, tzinfo=UTC)
 
 # Property names as earlier versions stored them: as each client sent them.
@@ -71,12 +73,14 @@ async def _old_store(store: SqlStore) -> str:
         await conn.execute(text("ALTER TABLE requests ADD COLUMN reasoning_tokens INTEGER"))
         for column in ROLLUP_COLUMNS_0017:
             await conn.execute(text(f"ALTER TABLE request_rollups ADD COLUMN {column}"))
+        await conn.run_sync(lambda sync: [t.create(sync) for t in ROLLUP_TABLES_0022])
     assert await store.insert_requests(records) == len(records)
     async with store.database.begin() as conn:
         await conn.execute(text("ALTER TABLE requests DROP COLUMN reasoning_tokens"))
         for column in ROLLUP_COLUMNS_0017:
             name = column.split()[0]
             await conn.execute(text(f"ALTER TABLE request_rollups DROP COLUMN {name}"))
+        await conn.run_sync(lambda sync: [t.drop(sync) for t in ROLLUP_TABLES_0022])
         await conn.execute(
             text(
                 "INSERT INTO request_webhooks (id, org_id, url, secret, include_bodies, "

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from relayscope.analytics.repository import Analytics
 from relayscope.store import migrate, rollup
 from relayscope.store.base import RequestFilter
+from relayscope.store.schema import daily_rollups, model_rollups
 from relayscope.store.sql import SqlStore
 from relayscope.testing.seeding import make_record
 
@@ -18,6 +19,7 @@ ROLLUP_COLUMNS_0017 = (
     "cache_read_tokens BIGINT NOT NULL DEFAULT 0",
     "cost_saved_usd FLOAT NOT NULL DEFAULT 0",
 )
+ROLLUP_TABLES_0022 = (daily_rollups, model_rollups)
 HOUR = datetime(2026, 3, 1, 10, tzinfo=UTC)
 WHOLE_DAY = RequestFilter(since=HOUR - timedelta(hours=10), until=HOUR + timedelta(hours=14))
 
@@ -60,6 +62,7 @@ async def test_upgrading_marks_provider_429s_and_recounts_the_rollups(store_url)
             await conn.execute(text("ALTER TABLE requests ADD COLUMN reasoning_tokens INTEGER"))
             for column in ROLLUP_COLUMNS_0017:
                 await conn.execute(text(f"ALTER TABLE request_rollups ADD COLUMN {column}"))
+            await conn.run_sync(lambda sync: [t.create(sync) for t in ROLLUP_TABLES_0022])
         assert await store.insert_requests(records) == len(records)
         assert await rate_limited(store, org.id) == (2, 2)
         async with store.database.begin() as conn:
@@ -67,6 +70,7 @@ async def test_upgrading_marks_provider_429s_and_recounts_the_rollups(store_url)
             for column in ROLLUP_COLUMNS_0017:
                 name = column.split()[0]
                 await conn.execute(text(f"ALTER TABLE request_rollups DROP COLUMN {name}"))
+            await conn.run_sync(lambda sync: [t.drop(sync) for t in ROLLUP_TABLES_0022])
 
         await store.migrate()
 

@@ -1,9 +1,11 @@
 """The analytics queries: totals, time series, users, properties and sessions.
 
-Every query is scoped to one org. ``aggregate`` answers from ``request_rollups``
-for whole hours when the filters allow it (none, or one user, provider or
-property) and from the request log for the rest (the range's partial first and
-last hours, minute buckets, any other filter); both give the same numbers.
+Every query is scoped to one org. ``aggregate`` answers from the rollups for whole
+hours when the filters allow it: ``request_rollups`` for none, or one user, provider,
+prompt version or property (``daily_rollups`` for its whole days when no hourly
+buckets are asked for); ``model_rollups`` for a model filter alone or with one of
+those but a user. The request log answers the rest (the range's partial first and last
+hours, minute buckets, any other filter); both give the same numbers.
 """
 
 from __future__ import annotations
@@ -20,16 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from relayscope.analytics import buckets, percentiles
 from relayscope.store.base import LogStore, RequestFilter
 from relayscope.store.database import Database
-from relayscope.store.rollup import MAX_VALUE, Totals
-from relayscope.store.schema import request_rollups, requests, session_rollups
+from relayscope.store.rollup import MAX_VALUE, NOT_PER_MODEL, Totals
+from relayscope.store.schema import (
+    daily_rollups,
+    model_rollups,
+    request_rollups,
+    requests,
+    session_rollups,
+)
 from relayscope.store.sql import request_conditions
 
 Key = tuple[datetime | None, str | None]
 """(bucket start or None, group value or None)."""
 
 DIMENSIONS = ("model", "provider", "user")
-RAW_ONLY_GROUPS = ("prompt",)
-"""Groupings the rollups do not keep: answered from the request log alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,31 +44,64 @@ class Span:
     until: datetime | None
 
 
-def rollup_target(f: RequestFilter) -> tuple[str, str] | None:
-    """The rollup dimension and value that select exactly what ``f`` selects (besides
-    time), or None when only the request log can answer."""
-    others = (
-        f.session_id,
-        f.model,
-        f.status,
-        f.request_name,
-        f.prompt_id,
-        f.prompt_version,
-        f.search,
-    )
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The rollup rows that select exactly what a filter selects (besides time)."""
+
+    model: str | None
+    """None: ``request_rollups``; else the ``model_rollups`` rows of this model."""
+    dim: str
+    value: str
+
+    def groups(self, group_by: str | None) -> bool:
+        """Whether the rollups hold these rows split by ``group_by`` (None: whole)."""
+        if group_by is None:
+            return True
+        return self.dim == "" and (self.model is None or group_by not in NOT_PER_MODEL)
+
+
+def rollup_target(f: RequestFilter) -> Target | None:
+    """The rollup rows that select exactly what ``f`` selects (besides time), or None
+    when only the request log can answer. A value as long as the rollups' cut could
+    stand for longer ones too: the log answers those."""
+    others = (f.session_id, f.status, f.request_name, f.search)
     if any(value is not None for value in others) or f.scores or f.matches:
+        return None
+    if (f.prompt_id is None) != (f.prompt_version is None):
+        return None
+    if f.model is not None and len(f.model) >= MAX_VALUE:
         return None
     chosen = [
         (dim, value)
         for dim, value in (("user", f.user_id), ("provider", f.provider))
         if value is not None
     ]
+    if f.prompt_id is not None:
+        chosen.append(("prompt", f"{f.prompt_id} v{f.prompt_version}"))
     chosen += [(f"property:{name}", value) for name, value in f.properties]
     if not chosen:
-        return "", ""
-    if len(chosen) == 1 and len(chosen[0][1]) <= MAX_VALUE:
-        return chosen[0]
-    return None
+        return Target(f.model, "", "")
+    if len(chosen) > 1 or len(chosen[0][1]) >= MAX_VALUE:
+        return None
+    dim, value = chosen[0]
+    if f.model is not None and dim in NOT_PER_MODEL:
+        return None
+    return Target(f.model, dim, value)
+
+
+def _by_day(span: Span) -> list[tuple[str, Span]]:
+    """An hour-aligned span as its whole days ("daily") and the hours around them."""
+    first = buckets.ceil(span.since, "day") if span.since else None
+    last = buckets.floor(span.until, "day") if span.until else None
+    if first is not None and last is not None and first >= last:
+        return [("rollup", span)]
+    pieces: list[tuple[str, Span]] = []
+    if first is not None and span.since != first:
+        pieces.append(("rollup", Span(span.since, first)))
+    pieces.append(("daily", Span(first, last)))
+    if last is not None and span.until != last:
+        pieces.append(("rollup", Span(last, span.until)))
+    return pieces
 
 
 def group_sql(group_by: str) -> tuple[Any, Any]:
@@ -77,7 +116,9 @@ def group_sql(group_by: str) -> tuple[Any, Any]:
         return func.substr(c.user_id, 1, MAX_VALUE), c.user_id.is_not(None)
     if group_by == "prompt":
         version = c.prompt_id + " v" + cast(c.prompt_version, String)
-        return func.substr(version, 1, MAX_VALUE), c.prompt_id.is_not(None)
+        return func.substr(version, 1, MAX_VALUE), and_(
+            c.prompt_id.is_not(None), c.prompt_version.is_not(None)
+        )
     name = group_by.removeprefix("property:")
     value = c.properties[name].as_string()
     return func.substr(value, 1, MAX_VALUE), value.is_not(None)
@@ -131,8 +172,7 @@ def _raw_columns() -> list[Any]:
     ]
 
 
-def _rollup_columns() -> list[Any]:
-    r = request_rollups.c
+def _rollup_columns(r: Any) -> list[Any]:
     sums = [
         func.sum(r[name]).label(name)
         for name in (
@@ -173,13 +213,9 @@ class Analytics:
         groups not in it are added up in the database under the group None, so a
         chart of the top groups reads a few rows a bucket, not one per group."""
         target = rollup_target(f)
-        usable = (
-            target is not None
-            and granularity != "minute"
-            and (group_by is None or target == ("", ""))
-            and group_by not in RAW_ONLY_GROUPS
-        )
+        usable = target is not None and granularity != "minute" and target.groups(group_by)
         pieces: list[tuple[str, Span]] = []
+        daily = target is not None and target.model is None and granularity in (None, "day")
         if not usable:
             pieces.append(("raw", Span(f.since, f.until)))
         else:
@@ -190,7 +226,8 @@ class Analytics:
             else:
                 if first is not None and f.since != first:
                     pieces.append(("raw", Span(f.since, first)))
-                pieces.append(("rollup", Span(first, last)))
+                whole = Span(first, last)
+                pieces.extend(_by_day(whole) if daily else [("rollup", whole)])
                 if last is not None and f.until != last:
                     pieces.append(("raw", Span(last, f.until)))
         result: dict[Key, Totals] = {}
@@ -200,8 +237,15 @@ class Analytics:
                     rows = await self._raw(conn, org_id, f, span, group_by, granularity, keep)
                 else:
                     assert target is not None
-                    dim, value = (group_by, None) if group_by else target
-                    rows = await self._rollup(conn, org_id, dim, value, span, granularity, keep)
+                    if group_by:
+                        target = Target(target.model, group_by, "")
+                    if target.model is not None:
+                        table = model_rollups
+                    else:
+                        table = daily_rollups if kind == "daily" else request_rollups
+                    rows = await self._rollup(
+                        conn, org_id, table, target, span, granularity, keep, grouped=bool(group_by)
+                    )
                 for key, totals in rows:
                     if key in result:
                         result[key].merge(totals)
@@ -243,16 +287,22 @@ class Analytics:
         self,
         conn: AsyncConnection,
         org_id: str,
-        dim: str,
-        value: str | None,
+        table: Any,
+        target: Target,
         span: Span,
         granularity: str | None,
-        keep: Sequence[str] | None = None,
+        keep: Sequence[str] | None,
+        *,
+        grouped: bool,
     ) -> list[tuple[Key, Totals]]:
-        r = request_rollups.c
-        conditions = [r.org_id == org_id, r.dim == dim]
-        if value is not None:
-            conditions.append(r.value == value)
+        """Totals per (bucket, value of ``target.dim`` when ``grouped``) of the whole
+        hours (days, from ``daily_rollups``) in ``span``."""
+        r = table.c
+        conditions = [r.org_id == org_id, r.dim == target.dim]
+        if target.model is not None:
+            conditions.append(r.model == target.model)
+        if not grouped:
+            conditions.append(r.value == target.value)
         if span.since is not None:
             conditions.append(r.bucket >= span.since)
         if span.until is not None:
@@ -260,15 +310,14 @@ class Analytics:
         keys: list[Any] = []
         if granularity:
             keys.append(buckets.expression(r.bucket, granularity, self.dialect, hourly=True))
-        grouped = value is None and dim != ""
         if grouped:
             keys.append(_kept(r.value, keep))
         labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
-        query = select(*labelled, *_rollup_columns()).where(*conditions)
+        query = select(*labelled, *_rollup_columns(r)).where(*conditions)
         if labelled:
             query = query.group_by(*labelled)
         rows = (await conn.execute(query)).all()
-        group = dim if grouped else None
+        group = target.dim if grouped else None
         return [(self._key(row, granularity, group), _totals(row)) for row in rows if row.requests]
 
     @staticmethod
@@ -298,7 +347,7 @@ class Analytics:
             if (
                 granularity != "minute"
                 and group_by is None
-                and rollup_target(f) == ("", "")
+                and rollup_target(f) == Target(None, "", "")
                 and f.since is not None
                 and f.until is not None
             ):

@@ -12,11 +12,11 @@ from starlette.datastructures import QueryParams
 
 from relayscope.analytics import breakdowns, buckets
 from relayscope.analytics.repository import (
-    RAW_ONLY_GROUPS,
     Analytics,
     Key,
     Span,
     metric_value,
+    rollup_target,
     summary_json,
     top_groups,
 )
@@ -185,12 +185,14 @@ async def timeseries(analytics: Analytics, org_id: str, query: QueryParams) -> d
         series = _score_series(found, metric, group_by, limit, starts)
     else:
         keep = None
-        if group_by is not None and group_by not in RAW_ONLY_GROUPS and len(starts) > FEW_BUCKETS:
+        target = rollup_target(f)
+        rolled_up = target is not None and target.groups(group_by)
+        if group_by is not None and rolled_up and len(starts) > FEW_BUCKETS:
             # The top groups first, over the whole range (one row a group), then the
             # buckets of those alone, the rest summed in the database: an hourly chart by
             # user no longer turns every (hour, user) pair into Python objects. With few
             # buckets those pairs are few, and a second read of the rows would cost more
-            # (as it would for a group only the log has).
+            # (as it would when only the log can answer the filter).
             overall = await analytics.aggregate(org_id, f, group_by=group_by)
             keep = top_groups(overall, _ranked_by(metric), limit)
         totals = await analytics.aggregate(

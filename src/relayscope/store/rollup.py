@@ -10,7 +10,11 @@ Tables (``store/schema.py``):
 
 - ``request_rollups``: per org, hour and dimension value: counts, tokens, cost,
   latency sum, first/last request time. Dimensions: "" (all), "model",
-  "provider", "user", "property:<name>".
+  "provider", "user", "prompt" ("<id> v<version>"), "property:<name>".
+- ``daily_rollups``: ``request_rollups`` by UTC day, for long ranges.
+- ``model_rollups``: the same per model a request matches (its requested and its
+  answered model: the model filter matches either), for analytics filtered by model;
+  every dimension but the user.
 - ``latency_histogram``: per org and hour, requests per latency bin.
 - ``session_rollups``: per session, its totals and time span.
 """
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -30,7 +34,9 @@ from sqlalchemy.engine import Connection
 
 from relayscope import gil
 from relayscope.store.schema import (
+    daily_rollups,
     latency_histogram,
+    model_rollups,
     request_rollups,
     requests,
     session_rollups,
@@ -68,6 +74,16 @@ def hour_of(moment: datetime) -> datetime:
 
 def model_of(row: Any) -> str:
     return (row.request_model or row.response_model or "")[:MAX_VALUE]
+
+
+NOT_PER_MODEL = ("user",)
+"""Dimensions ``model_rollups`` leaves out: users are many (up to a row per request of
+a batch), and a model filter with a user reads the user's index."""
+
+
+def matched_models(row: Any) -> set[str]:
+    """The models a model filter finds ``row`` by, as ``model_rollups`` keeps them."""
+    return {m[:MAX_VALUE] for m in (row.request_model, row.response_model) if m is not None}
 
 
 def is_error(row: Any) -> bool:
@@ -154,7 +170,9 @@ class Deltas:
     """What a set of new records adds to each rollup row."""
 
     def __init__(self) -> None:
-        self.rollups: dict[tuple[str, str, datetime, str], Totals] = {}
+        self.cells: dict[tuple[str, datetime, tuple[str, ...], str, str], Totals] = {}
+        """(org, hour, models matched, dim, value): every rollup row is a sum of these,
+        so each record is added once per dimension, whatever the tables."""
         self.histogram: dict[tuple[str, datetime, int], int] = {}
         self.sessions: dict[tuple[str, str], SessionTotals] = {}
 
@@ -164,11 +182,12 @@ class Deltas:
             created_at = created_at.replace(tzinfo=UTC)
         hour = hour_of(created_at)
         org = row.org_id
+        models = tuple(sorted(matched_models(row)))
         for dim, value in _dimensions(row):
-            key = (org, dim, hour, value)
-            totals = self.rollups.get(key)
+            key = (org, hour, () if dim in NOT_PER_MODEL else models, dim, value)
+            totals = self.cells.get(key)
             if totals is None:
-                totals = self.rollups[key] = Totals()
+                totals = self.cells[key] = Totals()
             totals.add(row, created_at)
         bin_key = (org, hour, latency_bin(row.latency_ms))
         self.histogram[bin_key] = self.histogram.get(bin_key, 0) + 1
@@ -185,12 +204,39 @@ class Deltas:
             session.user_id = row.user_id or session.user_id
 
 
+Hourly = dict[tuple[str, str, datetime, str], Totals]
+PerModel = dict[tuple[str, str, str, datetime, str], Totals]
+
+
+def _tables(deltas: Deltas) -> tuple[Hourly, Hourly, PerModel]:
+    """The rows ``deltas`` adds to request_rollups, daily_rollups and model_rollups."""
+    hourly: Hourly = {}
+    daily: Hourly = {}
+    per_model: PerModel = {}
+    for (org, hour, models, dim, value), totals in deltas.cells.items():
+        _add_to(hourly, (org, dim, hour, value), totals)
+        _add_to(daily, (org, dim, hour.replace(hour=0), value), totals)
+        for model in models:
+            _add_to(per_model, (org, model, dim, hour, value), totals)
+    return hourly, daily, per_model
+
+
+def _add_to(table: dict[Any, Totals], key: Any, totals: Totals) -> None:
+    found = table.get(key)
+    if found is None:
+        table[key] = replace(totals)
+    else:
+        found.merge(totals)
+
+
 def _dimensions(row: Any) -> Iterable[tuple[str, str]]:
     yield "", ""
     yield "model", model_of(row)
     yield "provider", row.provider[:MAX_VALUE]
     if row.user_id:
         yield "user", row.user_id[:MAX_VALUE]
+    if row.prompt_id is not None and row.prompt_version is not None:
+        yield "prompt", f"{row.prompt_id} v{row.prompt_version}"[:MAX_VALUE]
     for name, value in (row.properties or {}).items():
         yield f"property:{name}", str(value)[:MAX_VALUE]
 
@@ -207,19 +253,41 @@ def _earlier(column: Any, new: Any) -> Any:
     return case((new < column, new), else_=column)
 
 
+ALL_TABLES = frozenset(("request_rollups", "daily_rollups", "model_rollups"))
+
+
 def statements(
-    deltas: Deltas, dialect: str, sums: tuple[str, ...] = _SUMS
+    deltas: Deltas,
+    dialect: str,
+    sums: tuple[str, ...] = _SUMS,
+    tables: frozenset[str] = ALL_TABLES,
 ) -> list[tuple[Any, list[dict[str, Any]]]]:
     """The upserts that add ``deltas``, each with its parameter rows (sorted, so
-    concurrent writers lock rows in the same order). ``sums``: the request_rollups
-    columns to write (a migration's rebuild may run before later ones exist)."""
+    concurrent writers lock rows in the same order). ``sums`` and ``tables``: the
+    request_rollups columns and the rollup tables to write (a migration's rebuild may
+    run before later ones exist)."""
     work: list[tuple[Any, list[dict[str, Any]]]] = []
-    if deltas.rollups:
+    hourly, daily, per_model = _tables(deltas)
+    for name, table in (("request_rollups", hourly), ("daily_rollups", daily)):
+        if table and name in tables:
+            rows = [
+                {"org_id": org, "dim": dim, "bucket": start, "value": value, **t.row(sums)}
+                for (org, dim, start, value), t in sorted(table.items())
+            ]
+            work.append((_totals_upsert(dialect, name, sums), rows))
+    if per_model and "model_rollups" in tables:
         rows = [
-            {"org_id": org, "dim": dim, "bucket": hour, "value": value, **totals.row(sums)}
-            for (org, dim, hour, value), totals in sorted(deltas.rollups.items())
+            {
+                "org_id": org,
+                "model": model,
+                "dim": dim,
+                "bucket": hour,
+                "value": value,
+                **totals.row(sums),
+            }
+            for (org, model, dim, hour, value), totals in sorted(per_model.items())
         ]
-        work.append((_rollups_upsert(dialect, sums), rows))
+        work.append((_totals_upsert(dialect, "model_rollups", sums), rows))
     if deltas.histogram:
         rows = [
             {"org_id": org, "bucket": hour, "bin": b, "requests": n}
@@ -256,13 +324,20 @@ def _added_totals(t: Any, new: Any, sums: tuple[str, ...]) -> dict[str, Any]:
 
 # The upserts are built once per dialect: SQLAlchemy memoizes a statement's cache
 # key on the object, so reusing it skips re-walking these expressions every batch.
+_TOTALS_TABLES = {
+    "request_rollups": request_rollups,
+    "daily_rollups": daily_rollups,
+    "model_rollups": model_rollups,
+}
+
+
 @lru_cache
-def _rollups_upsert(dialect: str, sums: tuple[str, ...]) -> Any:
-    insert = _insert(dialect, request_rollups)
-    sets = _added_totals(request_rollups.c, insert.excluded, sums)
-    return insert.on_conflict_do_update(
-        index_elements=["org_id", "dim", "bucket", "value"], set_=sets
-    )
+def _totals_upsert(dialect: str, name: str, sums: tuple[str, ...]) -> Any:
+    table = _TOTALS_TABLES[name]
+    insert = _insert(dialect, table)
+    sets = _added_totals(table.c, insert.excluded, sums)
+    keys = [column.name for column in table.primary_key.columns]
+    return insert.on_conflict_do_update(index_elements=keys, set_=sets)
 
 
 @lru_cache
@@ -318,13 +393,28 @@ _REBUILD_COLUMNS = [
         "session_id",
         "session_name",
         "properties",
+        "prompt_id",
+        "prompt_version",
     )
 ]
 
 
 def rebuild(conn: Connection, chunk: int = 50_000) -> int:
     """Recompute every rollup from the request log (synchronous; migrations and CLI)."""
-    for table in (request_rollups, latency_histogram, session_rollups):
+    inspector = inspect(conn)
+    # A migration's rebuild may run before later migrations made their tables.
+    tables = [
+        table
+        for table in (
+            request_rollups,
+            daily_rollups,
+            model_rollups,
+            latency_histogram,
+            session_rollups,
+        )
+        if inspector.has_table(table.name)
+    ]
+    for table in tables:
         conn.execute(delete(table))
     # Options on the statement: on the connection they would stay for the
     # migration's later statements.
@@ -341,9 +431,10 @@ def rebuild(conn: Connection, chunk: int = 50_000) -> int:
         # and while it is open no later migration in this transaction may alter
         # ``requests``.
         conn.exec_driver_sql("CLOSE ALL")
-    present = {column["name"] for column in inspect(conn).get_columns("request_rollups")}
+    present = {column["name"] for column in inspector.get_columns("request_rollups")}
     sums = tuple(name for name in _SUMS if name in present)
-    for statement, rows in statements(deltas, conn.dialect.name, sums):
+    names = frozenset(table.name for table in tables)
+    for statement, rows in statements(deltas, conn.dialect.name, sums, names):
         for start in range(0, len(rows), chunk):
             conn.execute(statement, rows[start : start + chunk])
     return count

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     literal_column,
+    text,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -95,6 +98,19 @@ requests = Table(
         postgresql_using="gin",
         postgresql_ops={"properties": "jsonb_path_ops"},
     ).ddl_if(dialect="postgresql"),
+)
+
+# The TTFT panel's rows: streams with a time to first token, few among all requests,
+# so the index is small and costs nothing to other inserts. Without it the panel read
+# every request of its range from the table.
+STREAM_TTFT = "stream IS true AND ttft_ms IS NOT NULL"
+Index(
+    "ix_requests_org_stream_ttft",
+    requests.c.org_id,
+    requests.c.created_at,
+    requests.c.ttft_ms,
+    sqlite_where=text(STREAM_TTFT.replace("true", "1")),
+    postgresql_where=text(STREAM_TTFT),
 )
 
 # ``user_id.is`` (any case) reads this, as the exact filter reads ix_requests_org_user.
@@ -289,10 +305,33 @@ rate_limit_policies = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+
+def _rollup_totals() -> list[Column[Any]]:
+    """The sums and time span a rollup row keeps (``store.rollup.Totals``)."""
+    return [
+        Column("requests", BigInteger, nullable=False),
+        Column("errors", BigInteger, nullable=False),
+        Column("rate_limited", BigInteger, nullable=False),
+        Column("cache_hits", BigInteger, nullable=False),
+        Column("prompt_tokens", BigInteger, nullable=False),
+        Column("completion_tokens", BigInteger, nullable=False),
+        Column("total_tokens", BigInteger, nullable=False),
+        Column("cost_usd", Float, nullable=False),
+        Column("latency_ms_sum", Float, nullable=False),
+        Column("first_at", DateTime(timezone=True), nullable=False),
+        Column("last_at", DateTime(timezone=True), nullable=False),
+        # Prompt tokens the provider read from its prompt cache, and what the gateway's
+        # cache hits would have cost at the provider (``cost_saved_usd``).
+        Column("cache_read_tokens", BigInteger, nullable=False, server_default="0"),
+        Column("cost_saved_usd", Float, nullable=False, server_default="0"),
+    ]
+
+
 # Pre-aggregated request statistics, maintained by ``store.rollup`` in the same
 # transaction as each batch insert (see docs/dashboard.md). ``dim`` is "" (all
-# requests), "model", "provider", "user" or "property:<name>"; ``value`` the
-# dimension's value ("" for the total), cut to 256 characters.
+# requests), "model", "provider", "user", "prompt" (id and version) or
+# "property:<name>"; ``value`` the dimension's value ("" for the total), cut to 256
+# characters.
 request_rollups = Table(
     "request_rollups",
     metadata,
@@ -300,21 +339,36 @@ request_rollups = Table(
     Column("dim", String(160), primary_key=True),
     Column("bucket", DateTime(timezone=True), primary_key=True),
     Column("value", String(256), primary_key=True),
-    Column("requests", BigInteger, nullable=False),
-    Column("errors", BigInteger, nullable=False),
-    Column("rate_limited", BigInteger, nullable=False),
-    Column("cache_hits", BigInteger, nullable=False),
-    Column("prompt_tokens", BigInteger, nullable=False),
-    Column("completion_tokens", BigInteger, nullable=False),
-    Column("total_tokens", BigInteger, nullable=False),
-    Column("cost_usd", Float, nullable=False),
-    Column("latency_ms_sum", Float, nullable=False),
-    Column("first_at", DateTime(timezone=True), nullable=False),
-    Column("last_at", DateTime(timezone=True), nullable=False),
-    # Prompt tokens the provider read from its prompt cache, and what the gateway's
-    # cache hits would have cost at the provider (``cost_saved_usd``).
-    Column("cache_read_tokens", BigInteger, nullable=False, server_default="0"),
-    Column("cost_saved_usd", Float, nullable=False, server_default="0"),
+    *_rollup_totals(),
+    sqlite_with_rowid=False,
+)
+
+# ``request_rollups`` by UTC day: a range of whole days (a user's all-time totals, a
+# month by user) reads one row a day and value instead of 24.
+daily_rollups = Table(
+    "daily_rollups",
+    metadata,
+    Column("org_id", String(36), primary_key=True),
+    Column("dim", String(160), primary_key=True),
+    Column("bucket", DateTime(timezone=True), primary_key=True),
+    Column("value", String(256), primary_key=True),
+    *_rollup_totals(),
+    sqlite_with_rowid=False,
+)
+
+# ``request_rollups`` for the requests of one model: a request counts under each of its
+# requested and answered models (the explorer's model filter matches either), so a
+# model filter alone, or with one user, provider or property, and any grouping under
+# it, is read from here.
+model_rollups = Table(
+    "model_rollups",
+    metadata,
+    Column("org_id", String(36), primary_key=True),
+    Column("model", String(256), primary_key=True),
+    Column("dim", String(160), primary_key=True),
+    Column("bucket", DateTime(timezone=True), primary_key=True),
+    Column("value", String(256), primary_key=True),
+    *_rollup_totals(),
     sqlite_with_rowid=False,
 )
 
