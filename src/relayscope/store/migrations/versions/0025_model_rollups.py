@@ -8,8 +8,8 @@ filled from the request log here, as the log writer fills them from now on. The
 TTFT panel read every request of its range to find the streams: a partial index
 holds just those.
 
-Revision ID: 0022_model_rollups
-Revises: 0021_evaluators
+Revision ID: 0025_model_rollups
+Revises: 0024_virtual_keys
 """
 
 from typing import Any
@@ -19,8 +19,8 @@ from alembic import op
 
 from relayscope.store.rollup import rebuild
 
-revision = "0022_model_rollups"
-down_revision = "0021_evaluators"
+revision = "0025_model_rollups"
+down_revision = "0024_virtual_keys"
 branch_labels = None
 depends_on = None
 
