@@ -9,6 +9,9 @@ Markers (``-m "not e2e"`` and so on) are set here from what a test uses: ``e2e``
 one of its fixtures starts a gateway process (every such fixture requests
 ``e2e_process``; a test that starts one itself carries the mark), ``postgres`` when it
 runs on a Postgres store.
+
+A test (or module) marked ``any_store`` shows what does not depend on the store (how a
+page renders, say) and runs on the first chosen backend only.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pytest
 
 from relayscope.logs import price
 from relayscope.testing.asgi_gateway import AsgiGateway
+from relayscope.testing.engines import ENGINES, backend_of, gateway_on_engine
 from relayscope.testing.fake_provider import FakeProvider
 from relayscope.testing.orgs import OrgKey, create_org, wait_for_record
 from relayscope.testing.postgres import ADMIN_URL, PostgresDatabases
@@ -63,6 +67,8 @@ def e2e_process() -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store_backend" in metafunc.fixturenames:
         chosen = [b.strip() for b in metafunc.config.getoption("stores").split(",") if b.strip()]
+        if metafunc.definition.get_closest_marker("any_store"):
+            chosen = chosen[:1]
         metafunc.parametrize("store_backend", chosen, indirect=True, scope="session")
 
 
@@ -195,6 +201,28 @@ def gateway(gateway_pool: GatewayPool, store_urls: StoreUrls) -> Iterator[AsgiGa
     process-wide metrics) outlives the module into another's."""
     with gateway_pool.in_process(store_urls) as gateway:
         yield gateway
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """A log engine: SQLite, Postgres or ClickHouse (for ``engine_gateway``)."""
+    chosen: str = request.param
+    if backend_of(chosen) not in request.config.getoption("stores").split(","):
+        pytest.skip(f"--stores leaves out {backend_of(chosen)}")
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def engine_gateway(
+    engine: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AsgiGateway]:
+    """An in-process gateway logging to ``engine``, one per engine for the module: for
+    tests whose behaviour is the engine's and which only read what the module's
+    fixtures wrote (a test that writes uses an org of its own)."""
+    on_postgres = backend_of(engine) == "postgres"
+    postgres = request.getfixturevalue("postgres_databases") if on_postgres else None
+    with gateway_on_engine(engine, tmp_path_factory.mktemp(f"engine-{engine}"), postgres) as gw:
+        yield gw
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from relayscope.analytics.repository import Analytics
 from relayscope.cli import main
 from relayscope.store.base import RequestFilter
-from relayscope.store.schema import request_rollups
+from relayscope.store.schema import daily_rollups, model_rollups, request_rollups
 from relayscope.store.sql import SqlStore
 from relayscope.testing import dataset as ds
 
@@ -26,7 +26,8 @@ def test_rebuild_restores_the_totals(tmp_path):
         org = await store.ensure_org("acme")
         await store.insert_requests(ds.dataset(org.id)[:300])
         async with store.database.begin() as conn:
-            await conn.execute(delete(request_rollups))
+            for rollups in (request_rollups, daily_rollups, model_rollups):
+                await conn.execute(delete(rollups))
         await store.close()
         return org.id
 

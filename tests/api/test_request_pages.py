@@ -5,7 +5,6 @@ for every sort (time, latency, cost, tokens, either way), missing values include
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,7 +12,6 @@ import pytest
 
 from relayscope.record import LogRecord
 from relayscope.testing.asgi_gateway import AsgiGateway
-from relayscope.testing.clickhouse_http import ClickHouseHttp
 from relayscope.testing.orgs import OrgKey
 from relayscope.testing.seeding import make_record
 
@@ -38,17 +36,12 @@ def _records(org_id: str) -> list[LogRecord]:
     return alice + bob
 
 
-@pytest.fixture(params=["sql", "clickhouse"])
-def seeded(request, tmp_path, store_url) -> Iterator[tuple[AsgiGateway, OrgKey, list[LogRecord]]]:
-    env = {"RELAYSCOPE_DATABASE_URL": store_url}
-    with ClickHouseHttp(tmp_path / "clickhouse") as clickhouse:
-        if request.param == "clickhouse":
-            env["RELAYSCOPE_LOGS_URL"] = clickhouse.url()
-        with AsgiGateway(tmp_path / "gw", env) as gateway:
-            org = gateway.new_org()
-            records = _records(org.org_id)
-            gateway.run(gateway.gateway.logs.insert_requests(records))
-            yield gateway, org, records
+@pytest.fixture(scope="module")
+def seeded(engine_gateway) -> tuple[AsgiGateway, OrgKey, list[LogRecord]]:
+    org = engine_gateway.new_org()
+    records = _records(org.org_id)
+    engine_gateway.run(engine_gateway.gateway.logs.insert_requests(records))
+    return engine_gateway, org, records
 
 
 def _newest_first(records: list[LogRecord], user: str) -> list[str]:

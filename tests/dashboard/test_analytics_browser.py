@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from relayscope.testing import dataset as ds
 
-from .test_browser import ARGS, CHROMIUM, shot, sign_in
+from .browsing import Pages, shot
 
 pytestmark = pytest.mark.browser
 
@@ -42,22 +41,9 @@ def seeded(gateway):
     return org, records
 
 
-@pytest.fixture(scope="module")
-def browser(seeded) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def page(browser: Browser, gateway, seeded) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    sign_in(page, gateway, seeded[0].key)
-    yield page
-    context.close()
+def page(pages: Pages, seeded) -> Page:
+    return pages.signed_in(seeded[0].key)
 
 
 def iso(moment: datetime) -> str:

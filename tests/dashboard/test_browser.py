@@ -4,27 +4,17 @@ real gateway with known records. Screenshots land in test-artifacts/dashboard/."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from relayscope.testing import dataset as ds
 from relayscope.testing.dataset import DAY, NEXT_DAY
 
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "dashboard"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from .browsing import shot, sign_in
+
 END = NEXT_DAY + timedelta(days=1)
 
 pytestmark = pytest.mark.browser
@@ -53,38 +43,6 @@ def seeded(gateway):
         )
         api.put("/api/prompts/support-reply/labels/production", json={"version": 1})
     return a, b, records, theirs
-
-
-@pytest.fixture(scope="module")
-def browser(seeded) -> Iterator[Browser]:
-    # After ``seeded``: Playwright's sync API keeps an event loop running on this
-    # thread, and the seeding helpers use asyncio.run.
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (scripts/test.sh does)"
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, gateway, key: str) -> None:
-    page.goto(f"{gateway.url}/")
-    expect(page).to_have_url(re.compile(r"/dashboard/signin"))
-    page.fill("#key", key)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/dashboard/requests$"))
 
 
 def row_texts(page: Page, table: str) -> list[str]:

@@ -6,19 +6,19 @@ violation. The requests are proxied by the gateway process."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from relayscope.testing.orgs import create_org
 
-from .test_browser import ARGS, CHROMIUM, shot, sign_in
+from .browsing import shot, sign_in
 
-pytestmark = pytest.mark.browser
+# What the browser shows here does not depend on the store (its reads run on every
+# backend in the API and in-process dashboard tests): one backend is enough.
+pytestmark = [pytest.mark.browser, pytest.mark.any_store]
 SERIOUS = {"serious", "critical"}
 
 
@@ -41,26 +41,10 @@ def asked(gateway):  # type: ignore[no-untyped-def]
             assert answer.status_code == 200
             ids[team] = answer.headers["helicone-id"]
             gateway.record(org, ids[team])
-    # Made before the browser starts: Playwright's sync API keeps a loop on this thread.
+    # Made in a fixture, not in a test: while a test drives the browser, Playwright marks
+    # its loop as this thread's, and the helper's asyncio.run would refuse to start.
     proxy = create_org(gateway.database_url, role="proxy")
     return org, ids, proxy
-
-
-@pytest.fixture(scope="module")
-def browser(asked) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (scripts/test.sh does)"
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def serious(page: Page) -> list[str]:

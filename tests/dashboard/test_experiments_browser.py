@@ -7,15 +7,17 @@ page passes axe-core with no serious violation."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from .test_browser import ARGS, CHROMIUM, shot, sign_in
+from .browsing import shot, sign_in
+
+# What the browser shows here does not depend on the store (its reads run on every
+# backend in the API and in-process dashboard tests): one backend is enough.
+pytestmark = [pytest.mark.browser, pytest.mark.any_store]
 
 SERIOUS = {"serious", "critical"}
 
@@ -54,23 +56,6 @@ def dataset(gateway, fake_server):
         )
         assert made.status_code == 201, made.text
     return org, made.json()["data"]["id"]
-
-
-@pytest.fixture(scope="module")
-def browser(dataset) -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (scripts/test.sh does)"
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def test_run_an_experiment_from_a_dataset_and_see_the_best_variant(page, gateway, dataset):

@@ -4,16 +4,15 @@ Newer, one line per request, and times relative to now with the exact time on ho
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from relayscope.testing import dataset as ds
 from relayscope.testing.seeding import insert_records, make_record
 
-from .test_browser import ARGS, CHROMIUM, sign_in
+from .browsing import Pages
 
 pytestmark = pytest.mark.browser
 
@@ -35,14 +34,8 @@ def seeded(gateway):
 
 
 @pytest.fixture
-def page(gateway, seeded) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        page.set_default_timeout(15_000)
-        sign_in(page, gateway, seeded[0].key)
-        yield page
-        browser.close()
+def page(pages: Pages, seeded) -> Page:
+    return pages.signed_in(seeded[0].key, viewport={"width": 1280, "height": 900})
 
 
 def _ids(page: Page) -> list[str | None]:

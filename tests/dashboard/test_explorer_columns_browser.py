@@ -6,20 +6,19 @@ and the same number formats on every page."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import openai
 import orjson
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from relayscope.dashboard.formatting import MISSING
 from relayscope.testing.orgs import OrgKey, wait_for_record
 from relayscope.testing.seeding import insert_records, make_record
 
-from .test_browser import ARGS, CHROMIUM, shot, sign_in
+from .browsing import Pages, shot
 
 pytestmark = pytest.mark.browser
 
@@ -80,22 +79,9 @@ def seeded(gateway) -> tuple[OrgKey, str]:
     return org, markup.id
 
 
-@pytest.fixture(scope="module")
-def browser(seeded) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def page(browser: Browser, gateway, seeded) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    sign_in(page, gateway, seeded[0].key)
-    yield page
-    context.close()
+def page(pages: Pages, seeded) -> Page:
+    return pages.signed_in(seeded[0].key)
 
 
 def _headers(page: Page) -> list[str]:
@@ -141,7 +127,8 @@ def test_the_chooser_adds_property_columns_and_the_choice_stays(page, gateway):
     page.click("#column-chooser summary")
     page.click("#default-columns")
     expect(page.locator("#requests-table thead th")).to_have_count(len(DEFAULT_HEADERS))
-    page.click("header nav a[href='/dashboard/requests']")
+    with page.expect_navigation():  # the headers are read from the page the link opens
+        page.click("header nav a[href='/dashboard/requests']")
     assert _headers(page) == DEFAULT_HEADERS
 
 

@@ -17,7 +17,6 @@ from relayscope.dashboard import explorer
 from relayscope.record import LogRecord
 from relayscope.store.base import RequestFilter
 from relayscope.testing.asgi_gateway import AsgiGateway
-from relayscope.testing.clickhouse_http import ClickHouseHttp
 from relayscope.testing.orgs import OrgKey
 from relayscope.testing.seeding import make_record
 
@@ -44,18 +43,13 @@ def _records(org_id: str) -> list[LogRecord]:
     return alice + bob
 
 
-@pytest.fixture(params=["sql", "clickhouse"])
-def seeded(request, tmp_path, store_url) -> Iterator[tuple[AsgiGateway, OrgKey, str]]:
-    env = {"RELAYSCOPE_DATABASE_URL": store_url}
-    with ClickHouseHttp(tmp_path / "clickhouse") as clickhouse:
-        if request.param == "clickhouse":
-            env["RELAYSCOPE_LOGS_URL"] = clickhouse.url()
-        with AsgiGateway(tmp_path / "gw", env) as gateway:
-            org, other = gateway.new_org(), gateway.new_org()
-            logs = gateway.gateway.logs
-            gateway.run(logs.insert_requests(_records(org.org_id)))
-            gateway.run(logs.insert_requests(_records(other.org_id)))  # never counted
-            yield gateway, org, request.param
+@pytest.fixture(scope="module")
+def seeded(engine_gateway, engine) -> tuple[AsgiGateway, OrgKey, str]:
+    org, other = engine_gateway.new_org(), engine_gateway.new_org()
+    logs = engine_gateway.gateway.logs
+    engine_gateway.run(logs.insert_requests(_records(org.org_id)))
+    engine_gateway.run(logs.insert_requests(_records(other.org_id)))  # never counted
+    return engine_gateway, org, engine
 
 
 CASES = [
@@ -81,7 +75,7 @@ def test_a_row_store_reads_the_newest_records_only_and_a_column_store_all(seeded
     logs = gateway.gateway.logs
     gpt4o = RequestFilter(model="gpt-4o")
     counted = gateway.run(logs.count_matching(org.org_id, gpt4o, scan=5))
-    if engine == "sql":
+    if engine != "clickhouse":
         # The 5 newest are alice's 18th to 22nd: gpt-4o on the 18th and the 21st.
         assert (counted.matched, counted.sampled, counted.exact) == (2, 5, False)
     else:
@@ -150,5 +144,5 @@ def test_past_the_scan_rollups_answer_or_the_page_shows_an_estimate(seeded, monk
         assert _total(client, model="gpt-4o") == "8 requests"
         # A model with a user is not (users are left out of them): 2 of the 5 newest,
         # of 27 requests in all.
-        expected = "About 11 requests (estimate)" if engine == "sql" else "8 requests"
+        expected = "About 11 requests (estimate)" if engine != "clickhouse" else "8 requests"
         assert _total(client, user_id="alice", model="gpt-4o") == expected

@@ -6,15 +6,14 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from relayscope.testing import dataset as ds
 
-from .test_browser import ARGS, CHROMIUM, sign_in
+from .browsing import Pages
 
 pytestmark = pytest.mark.browser
 
@@ -34,15 +33,8 @@ def seeded(gateway):
 
 
 @pytest.fixture
-def page(gateway, seeded) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(accept_downloads=True)
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        sign_in(page, gateway, seeded[0].key)
-        yield page
-        browser.close()
+def page(pages: Pages, seeded) -> Page:
+    return pages.signed_in(seeded[0].key, accept_downloads=True)
 
 
 def _download(page: Page, link: str) -> tuple[str, str]:

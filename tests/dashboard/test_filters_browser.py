@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from relayscope.record import LogRecord
 from relayscope.testing.orgs import OrgKey
 from relayscope.testing.seeding import insert_records, make_record
 
-from .test_browser import ARGS, CHROMIUM, shot, sign_in
+from .browsing import Pages, shot
 
 pytestmark = pytest.mark.browser
 
@@ -79,14 +78,8 @@ def seeded(gateway) -> tuple[OrgKey, list[LogRecord]]:
 
 
 @pytest.fixture
-def page(gateway, seeded) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
-        page.set_default_timeout(15_000)
-        sign_in(page, gateway, seeded[0].key)
-        yield page
-        browser.close()
+def page(pages: Pages, seeded) -> Page:
+    return pages.signed_in(seeded[0].key)
 
 
 def _users(page: Page) -> list[str]:

@@ -5,19 +5,20 @@ and failures get styled pages, and there is a favicon."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from relayscope.dashboard.admin import TABS as ADMIN_TABS
 from relayscope.testing import dataset as ds
 from relayscope.testing.orgs import OrgKey
 
-from .test_browser import ARGS, CHROMIUM, sign_in
+from .browsing import Pages
 
-pytestmark = pytest.mark.browser
+# What the browser shows here does not depend on the store (its reads run on every
+# backend in the API and in-process dashboard tests): one backend is enough.
+pytestmark = [pytest.mark.browser, pytest.mark.any_store]
 
 
 @pytest.fixture(scope="module")
@@ -40,27 +41,9 @@ def seeded(gateway) -> tuple[OrgKey, list[ds.LogRecord]]:
     return org, records
 
 
-@pytest.fixture(scope="module")
-def browser(seeded) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
-
-
-def _page(browser: Browser, gateway, org: OrgKey, scheme: str) -> Page:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme=scheme)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    sign_in(page, gateway, org.key)
-    return page
-
-
 @pytest.fixture(params=["light", "dark"])
-def page(request, browser: Browser, gateway, seeded) -> Iterator[Page]:
-    page = _page(browser, gateway, seeded[0], request.param)
-    yield page
-    page.context.close()
+def page(request, pages: Pages, seeded) -> Page:
+    return pages.signed_in(seeded[0].key, color_scheme=request.param)
 
 
 def _pages(records: list[ds.LogRecord]) -> list[str]:

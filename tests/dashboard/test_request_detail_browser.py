@@ -9,20 +9,21 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from relayscope.store.sql import SqlStore
 from relayscope.testing.orgs import OrgKey, wait_for_record
 
-from .test_browser import ARGS, CHROMIUM, shot, sign_in
+from .browsing import Pages, shot, sign_in
 
-pytestmark = pytest.mark.browser
+# What the browser shows here does not depend on the store (its reads run on every
+# backend in the API and in-process dashboard tests): one backend is enough.
+pytestmark = [pytest.mark.browser, pytest.mark.any_store]
 
 
 @pytest.fixture(scope="module")
@@ -90,23 +91,12 @@ def traffic(gateway) -> tuple[OrgKey, str, str]:
     return org, prompt_id, failed_id
 
 
-@pytest.fixture(scope="module")
-def browser(traffic) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def page(browser: Browser, gateway, traffic) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=gateway.url)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+def page(pages: Pages, gateway, traffic) -> Page:
+    page = pages.new()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=gateway.url)
     sign_in(page, gateway, traffic[0].key)
-    yield page
-    context.close()
+    return page
 
 
 def clipboard(page: Page) -> str:

@@ -6,16 +6,16 @@ Helicone's path."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import orjson
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from .test_browser import ARGS, CHROMIUM, shot, sign_in
+from .browsing import shot, sign_in
+
+pytestmark = pytest.mark.browser
 
 SCORED = [
     # question, accuracy, helpful, feedback
@@ -56,23 +56,6 @@ def scored(gateway, fake_server):
                 )
                 assert rated.status_code == 200, rated.text
     return org, ids
-
-
-@pytest.fixture(scope="module")
-def browser(scored) -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (scripts/test.sh does)"
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def shown_ids(page: Page) -> set[str]:

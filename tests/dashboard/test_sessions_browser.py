@@ -9,18 +9,19 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from collections.abc import Iterator
 
 import openai
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from relayscope.testing.orgs import OrgKey, wait_for_record
 
-from .test_browser import ARGS, CHROMIUM, shot, sign_in
+from .browsing import Pages, shot
 
-pytestmark = pytest.mark.browser
+# What the browser shows here does not depend on the store (its reads run on every
+# backend in the API and in-process dashboard tests): one backend is enough.
+pytestmark = [pytest.mark.browser, pytest.mark.any_store]
 
 MARKUP = 'Plan a trip to <b id="injected">Lisbon</b> & Porto <script>window.owned=1</script>'
 LONG = "Compare these flights: " + " ".join(f"option {i} leaves at {i}:00" for i in range(60))
@@ -73,22 +74,9 @@ def traffic(gateway) -> tuple[OrgKey, str]:
     return org, session_id
 
 
-@pytest.fixture(scope="module")
-def browser(traffic) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def page(browser: Browser, gateway, traffic) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    sign_in(page, gateway, traffic[0].key)
-    yield page
-    context.close()
+def page(pages: Pages, traffic) -> Page:
+    return pages.signed_in(traffic[0].key)
 
 
 def _serious(page: Page) -> list[str]:

@@ -7,19 +7,18 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import orjson
 import pytest
 
 from relayscope.testing.asgi_gateway import AsgiGateway
-from relayscope.testing.orgs import create_org, wait_for_record
-from relayscope.testing.process import GatewayProcess, fake_provider_env
+from relayscope.testing.orgs import create_org
+from relayscope.testing.process import clean_env, fake_provider_env
 from relayscope.testing.seeding import seed_records
 from relayscope.testing.waiting import wait_until
 
 
 def chat(
-    gateway: AsgiGateway | GatewayProcess,
+    gateway: AsgiGateway,
     org,
     content: str,
     user: str | None = None,
@@ -171,15 +170,17 @@ def test_retention_deletes_old_records_in_the_background(tmp_path, fake_server):
 
 @pytest.mark.e2e
 def test_cli_delete_and_export(tmp_path, fake_server):
-    with GatewayProcess(tmp_path, fake_provider_env(fake_server.url)) as gateway:
+    # The CLI runs as a process; the gateway that stored the record and reads after it
+    # runs in this one, on the same store.
+    with AsgiGateway(tmp_path, fake_provider_env(fake_server.url)) as gateway:
         org = create_org(gateway.database_url, f"cli-{uuid.uuid4().hex[:6]}")
         rid = chat(gateway, org, "cli data", user="carol")
-        wait_for_record(gateway, org, rid)
+        gateway.record(org, rid)
 
         def cli(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
                 [sys.executable, "-m", "relayscope", *args],
-                env=gateway.env,
+                env={**clean_env(), **gateway.env},
                 capture_output=True,
                 text=True,
                 check=True,
@@ -192,7 +193,7 @@ def test_cli_delete_and_export(tmp_path, fake_server):
             "deleted 1 requests"
             in cli("data", "delete", "--org", org.name, "--user-id", "carol").stdout
         )
-        with httpx.Client(base_url=gateway.url, headers=org.bearer) as api:
+        with gateway.api(org) as api:
             assert api.get(f"/api/requests/{rid}").status_code == 404
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import create_org
 from relayscope.testing.outage import Outage
 from relayscope.testing.process import GatewayProcess, fake_provider_env
@@ -32,9 +33,15 @@ def outage(store_url: str) -> Iterator[Outage]:
     outage.close()
 
 
-def send(process: GatewayProcess, org, count: int, **headers: str) -> list[str]:
+def client(gateway: GatewayProcess | AsgiGateway, headers: dict[str, str]) -> httpx.Client:
+    if isinstance(gateway, AsgiGateway):
+        return gateway.http(headers)
+    return httpx.Client(base_url=gateway.url, headers=headers, timeout=10)
+
+
+def send(gateway: GatewayProcess | AsgiGateway, org, count: int, **headers: str) -> list[str]:
     ids = []
-    with httpx.Client(base_url=process.url, headers={**org.auth, **headers}, timeout=10) as c:
+    with client(gateway, {**org.auth, **headers}) as c:
         for _ in range(count):
             response = c.post("/openai/v1/chat/completions", json=CHAT)
             assert response.status_code == 200
@@ -42,24 +49,24 @@ def send(process: GatewayProcess, org, count: int, **headers: str) -> list[str]:
     return ids
 
 
-@pytest.mark.e2e
 def test_store_outage_spools_then_replays_without_loss_or_slowdown(tmp_path, fake_server, outage):
     env = {
         **fake_provider_env(fake_server.url),
         "RELAYSCOPE_DATABASE_URL": outage.gateway_url,
         "RELAYSCOPE_STORE_WRITE_TIMEOUT": "1",
     }
-    with GatewayProcess(tmp_path, env) as gateway:
+    # In this process: the spooling and the replay are the log writer's, not the server's.
+    with AsgiGateway(tmp_path, env) as gateway:
         org = create_org(outage.store_url)
         send(gateway, org, 3)  # warm up the key cache and connections
 
         outage.down()
         try:
             ids, slowest = [], 0.0
-            with httpx.Client(base_url=gateway.url, headers=org.auth, timeout=10) as client:
+            with gateway.http(org.auth) as api:
                 for _ in range(40):
                     started = time.perf_counter()
-                    response = client.post("/openai/v1/chat/completions", json=CHAT)
+                    response = api.post("/openai/v1/chat/completions", json=CHAT)
                     slowest = max(slowest, time.perf_counter() - started)
                     assert response.status_code == 200
                     ids.append(response.headers["helicone-id"])

@@ -5,14 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import httpx
 import pytest
 
 from relayscope.store.base import RequestFilter
 from relayscope.store.logs import open_log_store
+from relayscope.testing.asgi_gateway import AsgiGateway
 from relayscope.testing.orgs import create_org
 from relayscope.testing.postgres import run_sync
-from relayscope.testing.process import GatewayProcess, clean_env, fake_provider_env
+from relayscope.testing.process import clean_env, fake_provider_env
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -31,15 +31,14 @@ def export(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
 def embedded(e2e_process, tmp_path_factory, fake_server):
     """An embedded store holding 3 records of org 'alpha' and 2 of org 'beta'."""
     data_dir = tmp_path_factory.mktemp("embedded")
-    with GatewayProcess(data_dir, fake_provider_env(fake_server.url)) as gateway:
+    # The gateway that fills it runs in this process: the export CLI is what is shown.
+    with AsgiGateway(data_dir, fake_provider_env(fake_server.url)) as gateway:
         ids = {}
         for name, count in (("alpha", 3), ("beta", 2)):
             org = create_org(gateway.database_url, name)
             ids[name] = (org.org_id, set())
             for _ in range(count):
-                response = httpx.post(
-                    f"{gateway.url}/openai/v1/chat/completions", headers=org.auth, json=CHAT
-                )
+                response = gateway.post("/openai/v1/chat/completions", headers=org.auth, json=CHAT)
                 ids[name][1].add(response.headers["helicone-id"])
     # Stopping drained the log queue: everything is stored.
     return data_dir, gateway.database_url, ids

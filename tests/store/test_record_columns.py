@@ -73,7 +73,7 @@ async def test_a_clickhouse_table_from_the_first_version_gets_every_column(tmp_p
             "ORDER BY (org_id, created_at, id)"
         )
         await store.migrate()
-        rows = await store._query(
+        rows = await store.query(
             "SELECT name, type FROM system.columns "
             "WHERE database = {db:String} AND table = 'requests' ORDER BY position",
             {"db": store.database_name},
