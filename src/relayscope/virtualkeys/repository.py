@@ -93,7 +93,7 @@ class VirtualKeys:
             )
         )
         try:
-            async with self._store.engine.connect() as conn:
+            async with self._store.database.connect() as conn:
                 rows = (await conn.execute(query)).all()
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
@@ -144,7 +144,7 @@ class VirtualKeys:
         """A new key (its secret returned once) with its settings and credentials."""
         secret = new_key()
         key_id = str(uuid.uuid4())
-        async with self._store.engine.begin() as conn:
+        async with self._store.database.begin() as conn:
             await conn.execute(
                 api_keys.insert().values(
                     id=key_id,
@@ -165,11 +165,11 @@ class VirtualKeys:
         return info, secret
 
     async def list_keys(self, org_id: str) -> list[VirtualKeyInfo]:
-        async with self._store.engine.connect() as conn:
+        async with self._store.database.connect() as conn:
             return await self._read_all(conn, org_id)
 
     async def get(self, org_id: str, key_id: str) -> VirtualKeyInfo | None:
-        async with self._store.engine.connect() as conn:
+        async with self._store.database.connect() as conn:
             return await self._read(conn, org_id, key_id)
 
     async def update(self, org_id: str, key_id: str, changes: KeyChanges) -> VirtualKeyInfo | None:
@@ -183,7 +183,7 @@ class VirtualKeys:
             values["scopes"] = changes.scopes.to_json() if changes.scopes else None
         if "metadata" in changes.changed:
             values["key_metadata"] = changes.metadata or None
-        async with self._store.engine.begin() as conn:
+        async with self._store.database.begin() as conn:
             if not await self._bump(conn, org_id, key_id, values):
                 return None
             await self._set_credentials(conn, org_id, key_id, changes.credentials)
@@ -206,7 +206,7 @@ class VirtualKeys:
             "prefix": secret[:PREFIX_CHARS],
             "revision": api_keys.c.revision + 1,
         }
-        async with self._store.engine.begin() as conn:
+        async with self._store.database.begin() as conn:
             if not await self._bump(conn, org_id, key_id, values):
                 return None
             info = await self._read(conn, org_id, key_id)
@@ -215,7 +215,7 @@ class VirtualKeys:
 
     async def revoke(self, org_id: str, key_id: str) -> bool:
         values = {"revoked_at": self._now(), "revision": api_keys.c.revision + 1}
-        async with self._store.engine.begin() as conn:
+        async with self._store.database.begin() as conn:
             return await self._bump(conn, org_id, key_id, values)
 
     async def _bump(
