@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from relayscope.auth.keys import Principal
 from relayscope.dashboard import auth, internal
 from relayscope.dashboard.admin_forms import (
     FormError,
@@ -91,16 +90,6 @@ CHANNEL_EXAMPLE = {
 }
 
 
-def _who(session: auth.Session) -> Principal:
-    return Principal(org_id=session.org_id, key_id=session.key_id, role=session.role)
-
-
-def _message(status: int, body: Any) -> str:
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message", f"HTTP {status}"))
-    return f"The API answered HTTP {status}"
-
-
 async def _render(
     request: Request,
     session: auth.Session,
@@ -113,10 +102,10 @@ async def _render(
     shown: dict[str, Any] = {}
     for read in READS[tab]:
         answer_status, body = await internal.get_json(
-            request.app.state.api, read.path, _who(session), urlencode(read.query(request))
+            request.app.state.api, read.path, session.principal, urlencode(read.query(request))
         )
         if answer_status != 200 or not isinstance(body, dict):
-            error = error or _message(answer_status, body)
+            error = error or internal.error_message(answer_status, body)
             status = answer_status if status == 200 else status
             shown = {}
             break
@@ -230,11 +219,15 @@ def _acting(action: Action) -> Callable[[Request], Any]:
             return await _render(request, session, action.tab, error=str(exc), status=400)
         api_path = action.call_path(request.path_params, form)
         status, answer = await internal.call_json(
-            request.app.state.api, action.method, api_path, _who(session), body=body or b""
+            request.app.state.api, action.method, api_path, session.principal, body=body or b""
         )
         if status >= 400:
             return await _render(
-                request, session, action.tab, error=_message(status, answer), status=status
+                request,
+                session,
+                action.tab,
+                error=internal.error_message(status, answer),
+                status=status,
             )
         if action.reveals and isinstance(answer, dict):
             # Shown once, on this answer only: the store keeps its hash.

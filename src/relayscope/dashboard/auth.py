@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, delete, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relayscope.auth.keys import KEY_PREFIX, hash_key
+from relayscope.auth.keys import KEY_PREFIX, Principal, hash_key
 from relayscope.store.database import Database
 from relayscope.store.schema import api_keys, dashboard_sessions, orgs
 
@@ -34,6 +34,11 @@ class Session:
     key_id: str
     csrf_token: str
     role: str
+
+    @property
+    def principal(self) -> Principal:
+        """The signed-in key, as the API's in-process calls name their caller."""
+        return Principal(org_id=self.org_id, key_id=self.key_id, role=self.role)
 
 
 def _digest(token: str) -> str:

@@ -14,7 +14,6 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from relayscope.auth.keys import Principal
 from relayscope.dashboard import auth, internal
 from relayscope.dashboard.render import page
 from relayscope.dashboard.views import _context, _form, signed_in
@@ -35,16 +34,6 @@ EXAMPLE_CONFIGS = {
 }
 
 
-def _who(session: auth.Session) -> Principal:
-    return Principal(org_id=session.org_id, key_id=session.key_id, role=session.role)
-
-
-def _message(status: int, body: Any) -> str:
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message", f"HTTP {status}"))
-    return f"The API answered HTTP {status}"
-
-
 async def _render(
     request: Request,
     session: auth.Session,
@@ -55,11 +44,11 @@ async def _render(
     run: dict[str, Any] | None = None,
 ) -> Response:
     answer_status, body = await internal.get_json(
-        request.app.state.api, "/api/evaluators", _who(session)
+        request.app.state.api, "/api/evaluators", session.principal
     )
     listed = body.get("data", []) if answer_status == 200 and isinstance(body, dict) else []
     if answer_status != 200 and error is None:
-        error = _message(answer_status, body)
+        error = internal.error_message(answer_status, body)
     return page(
         "evaluators.html",
         status,
@@ -112,11 +101,11 @@ async def create_evaluator(request: Request, session: auth.Session) -> Response:
             request, session, error="The sample rate must be a number", status=400, form=form
         )
     status, answer = await internal.post_json(
-        request.app.state.api, "/api/evaluators", _who(session), body
+        request.app.state.api, "/api/evaluators", session.principal, body
     )
     if status != 201:
         return await _render(
-            request, session, error=_message(status, answer), status=status, form=form
+            request, session, error=internal.error_message(status, answer), status=status, form=form
         )
     return RedirectResponse("/dashboard/evaluators", status_code=303)
 
@@ -127,10 +116,12 @@ async def delete_evaluator(request: Request, session: auth.Session) -> Response:
         return Response("CSRF token missing or wrong", 403)
     evaluator_id = quote(request.path_params["id"], safe="")
     status, answer = await internal.call_json(
-        request.app.state.api, "DELETE", f"/api/evaluators/{evaluator_id}", _who(session)
+        request.app.state.api, "DELETE", f"/api/evaluators/{evaluator_id}", session.principal
     )
     if status != 204:
-        return await _render(request, session, error=_message(status, answer), status=status)
+        return await _render(
+            request, session, error=internal.error_message(status, answer), status=status
+        )
     return RedirectResponse("/dashboard/evaluators", status_code=303)
 
 
@@ -148,9 +139,11 @@ async def run_evaluator(request: Request, session: auth.Session) -> Response:
         request.app.state.api,
         "POST",
         f"/api/evaluators/{evaluator_id}/run",
-        _who(session),
+        session.principal,
         query=urlencode(filters),
     )
     if status != 200:
-        return await _render(request, session, error=_message(status, answer), status=status)
+        return await _render(
+            request, session, error=internal.error_message(status, answer), status=status
+        )
     return await _render(request, session, run=answer["data"])

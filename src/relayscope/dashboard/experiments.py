@@ -10,7 +10,6 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from relayscope.auth.keys import Principal
 from relayscope.dashboard import auth, internal
 from relayscope.dashboard.render import page
 from relayscope.dashboard.views import _context, _form, signed_in
@@ -19,16 +18,12 @@ VARIANT_SLOTS = 3
 """Variants the new-experiment form offers (the API takes up to ten)."""
 
 
-def _who(session: auth.Session) -> Principal:
-    return Principal(session.org_id, session.key_id, session.role)
-
-
 async def _api(
     request: Request, session: auth.Session, method: str, path: str, body: object = None
 ) -> tuple[int, Any]:
     payload = orjson.dumps(body) if body is not None else b""
     return await internal.call_json(
-        request.app.state.api, method, path, _who(session), body=payload
+        request.app.state.api, method, path, session.principal, body=payload
     )
 
 

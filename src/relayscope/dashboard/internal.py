@@ -58,3 +58,10 @@ async def call_json(
         return status, orjson.loads(answer) if answer else None
     except orjson.JSONDecodeError:
         return status, None
+
+
+def error_message(status: int, body: Any) -> str:
+    """The message of the API's OpenAI-style error, for the page to show."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message", f"HTTP {status}"))
+    return f"The API answered HTTP {status}"
